@@ -1,0 +1,11 @@
+/**
+ * The bottom layer: typed errors and the assertion every other folder uses.
+ *
+ * @example
+ * ```ts
+ * import { VltairError, assert } from "../core/mod.ts";
+ * ```
+ */
+export { AssertionError, assert } from "./assert.ts";
+export type { ErrorCode, ErrorDetails, VltairErrorOptions } from "./errors.ts";
+export { ERROR_CODES, ERROR_STATUS, isErrorCode, statusOf, VltairError } from "./errors.ts";
