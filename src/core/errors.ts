@@ -21,7 +21,6 @@ export const ERROR_STATUS = {
   version_conflict: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
-  unsupported_media_type: 415,
   rate_limited: 429,
   queue_full: 429,
   budget_exceeded: 429,

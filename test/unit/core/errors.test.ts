@@ -10,7 +10,6 @@ const API_TABLE: Record<number, string[]> = {
   405: ["method_not_allowed"],
   409: ["conflict", "version_conflict", "idempotency_conflict"],
   413: ["payload_too_large"],
-  415: ["unsupported_media_type"],
   429: ["rate_limited", "queue_full", "budget_exceeded"],
   500: ["internal"],
   503: ["unavailable"],

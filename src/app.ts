@@ -1,0 +1,125 @@
+/**
+ * Composition root: Config -> services -> HTTP app. The only place that wires layers together.
+ * Storage recovery, the context engine, sandbox and orchestrator plug in here as they land.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import process from "node:process";
+import type { Config } from "./config/mod.ts";
+import { createHttpApp, type HttpApp } from "./http/mod.ts";
+import { type Logger, MetricsRegistry } from "./obs/mod.ts";
+import {
+  type AdminToken,
+  createAuthenticator,
+  ensureAdminToken,
+  TokenStore,
+} from "./policy/mod.ts";
+import { VERSION } from "./version.ts";
+
+/** File of the token store inside the data directory. */
+export const TOKENS_FILE = "tokens.jsonl";
+
+/** Clocks injected into the app so tests control time. */
+export interface Clocks {
+  nowMs: () => number;
+  monotonicMs: () => number;
+}
+
+/** The running application, before and after it is bound to a port. */
+export interface App {
+  http: HttpApp;
+  tokenStore: TokenStore;
+  admin: AdminToken | null;
+  /** Marks recovery finished: `/v1/ready` answers 200 from now on. */
+  markReady(): void;
+  /** Flushes and closes every service (called on shutdown, after the server stopped). */
+  close(): Promise<void>;
+}
+
+/** The system clocks. */
+export const systemClocks: Clocks = { nowMs: Date.now, monotonicMs: () => performance.now() };
+
+/** Creates the data directory (mode 0700) when it does not exist. */
+export function ensureDataDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
+/** Opens the token store of a data directory. */
+export function openTokenStore(config: Config, clocks: Clocks): TokenStore {
+  ensureDataDir(config.data_dir);
+  return new TokenStore(path.join(config.data_dir, TOKENS_FILE), {
+    nowMs: clocks.nowMs,
+    tokensMax: config.tokens_max,
+  });
+}
+
+/**
+ * Builds the application for a validated config.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(config, { log, clocks: systemClocks });
+ * app.markReady();
+ * ```
+ */
+export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
+  const { log, clocks } = options;
+  ensureDataDir(config.data_dir);
+  const admin = config.no_auth
+    ? null
+    : ensureAdminToken({ envToken: config.admin_token, dataDir: config.data_dir });
+  if (admin?.source === "file") {
+    log.info("auth.admin_token", { path: admin.path, created: admin.created });
+    if (admin.modeFixed)
+      log.warn("auth.admin_token_mode_fixed", { path: admin.path, mode: "0600" });
+  }
+  if (config.no_auth) log.warn("auth.disabled", { host: config.host, reason: "--no-auth" });
+  const tokenStore = openTokenStore(config, clocks);
+  const metrics = new MetricsRegistry();
+  registerProcessMetrics(metrics, clocks);
+  let ready = false;
+  const http = createHttpApp({
+    version: VERSION,
+    log,
+    metrics,
+    authenticator: createAuthenticator({
+      adminToken: admin?.token ?? null,
+      store: tokenStore,
+      open: config.no_auth,
+    }),
+    tokenStore,
+    bodyBytesMax: config.body_bytes_max,
+    startedAtMs: clocks.nowMs(),
+    nowMs: clocks.nowMs,
+    monotonicMs: clocks.monotonicMs,
+    isReady: () => ready,
+  });
+  return {
+    http,
+    tokenStore,
+    admin,
+    markReady: () => {
+      ready = true;
+    },
+    close: async () => {},
+  };
+}
+
+function registerProcessMetrics(metrics: MetricsRegistry, clocks: Clocks): void {
+  const startedMs = clocks.monotonicMs();
+  metrics.gauge(
+    "process_resident_memory_bytes",
+    "Resident set size of the process, in bytes.",
+    () => process.memoryUsage().rss,
+  );
+  metrics.gauge(
+    "process_heap_used_bytes",
+    "JavaScript heap in use, in bytes.",
+    () => process.memoryUsage().heapUsed,
+  );
+  metrics.gauge(
+    "vltair_uptime_seconds",
+    "Seconds since the app was created.",
+    () => (clocks.monotonicMs() - startedMs) / 1000,
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * `vltair serve`: load config, build the app, bind, log `server.listening`, and on SIGTERM or
+ * SIGINT stop accepting, let in-flight requests finish (bounded by shutdown_grace_ms), close
+ * the services (flushing the WAL), and resolve with exit code 0. A second signal exits 1 at once.
+ */
+import { createApp } from "../../app.ts";
+import { type Config, loadConfig } from "../../config/mod.ts";
+import { createLogger, type Logger } from "../../obs/mod.ts";
+import {
+  onShutdownSignal,
+  type RunningServer,
+  runtimeVersion,
+  type ShutdownSignal,
+  serve,
+} from "../../platform/mod.ts";
+import { VERSION } from "../../version.ts";
+import { COMMON_OPTIONS, configFlags, configOptions, parseFlags } from "../args.ts";
+import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
+
+/** The URL of a bound server; IPv6 hosts are bracketed. */
+export function listenUrl(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  return `http://${bare.includes(":") ? `[${bare}]` : bare}:${port}`;
+}
+
+export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, { ...COMMON_OPTIONS, ...configOptions() }, 0);
+  const loaded = loadConfig({
+    flags: configFlags(values),
+    configFile: typeof values.config === "string" ? values.config : undefined,
+    env: io.env,
+    readFile: io.readFile,
+  });
+  const { config } = loaded;
+  const log = createLogger({
+    level: config.log_level,
+    write: (line) => io.stdout(`${line}\n`),
+    nowMs: io.clocks.nowMs,
+  });
+  for (const warning of loaded.warnings) log.warn("config.warning", { message: warning });
+  const app = createApp(config, { log, clocks: io.clocks });
+  let server: RunningServer;
+  try {
+    server = await serve({ fetch: app.http.app.fetch, hostname: config.host, port: config.port });
+  } catch (error) {
+    log.error("server.bind_failed", { host: config.host, port: config.port, error });
+    await app.close();
+    return EXIT_FAILURE;
+  }
+  app.markReady();
+  log.info("server.listening", {
+    url: listenUrl(config.host, server.port),
+    version: VERSION,
+    runtime: runtimeVersion(),
+    data_dir: config.data_dir,
+  });
+  return waitForShutdown({ server, config, log, close: () => app.close() });
+}
+
+function waitForShutdown(options: {
+  server: RunningServer;
+  config: Config;
+  log: Logger;
+  close: () => Promise<void>;
+}): Promise<number> {
+  const { server, config, log } = options;
+  return new Promise((resolve) => {
+    let stopping = false;
+    onShutdownSignal(async (signal: ShutdownSignal) => {
+      if (stopping) {
+        log.warn("server.forced_exit", { signal });
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      log.info("server.stopping", { signal, grace_ms: config.shutdown_grace_ms });
+      try {
+        await server.stop(config.shutdown_grace_ms);
+        await options.close();
+        log.info("server.stopped", { signal });
+        resolve(EXIT_OK);
+      } catch (error) {
+        log.error("server.stop_failed", { error });
+        resolve(EXIT_FAILURE);
+      }
+    });
+  });
+}

@@ -1,0 +1,73 @@
+/** Help texts. The serve options are generated from the config table so they never drift. */
+import { CONFIG_FIELDS, CONFIG_KEYS } from "../config/mod.ts";
+
+function optionLines(): string {
+  return CONFIG_KEYS.filter((k) => CONFIG_FIELDS[k].flag !== null)
+    .map((k) => {
+      const spec = CONFIG_FIELDS[k];
+      const flag = spec.kind === "bool" ? `--${spec.flag}` : `--${spec.flag} VALUE`;
+      return `  ${flag.padEnd(26)} ${spec.doc} [env ${spec.env}; default ${String(spec.default)}]`;
+    })
+    .join("\n");
+}
+
+/** Help of each command path. */
+export const HELP: Record<string, () => string> = {
+  "": () => `vltair — context engine, sandbox, durable orchestrator and policy in one binary.
+
+Usage: vltair <command> [flags]
+
+Commands:
+  serve            Recover the data directory, then serve the HTTP API
+  token create     Create an API token (printed once)
+  token list       List API tokens
+  token revoke     Revoke an API token
+  version          Print the version
+
+Run 'vltair <command> --help' for a command's flags.
+Exit codes: 0 success, 1 failure, 2 usage error.`,
+  serve: () => `Usage: vltair serve [flags]
+
+Recovers the data directory, then serves the HTTP API. When listening it prints one JSON line
+with "event":"server.listening" and "url". SIGTERM/SIGINT stop it gracefully (exit 0).
+
+Flags (precedence: defaults < --config file < VLTAIR_* environment < flags):
+  --config FILE              JSON config file with any of the options below (snake_case keys)
+${optionLines()}
+  -h, --help                 Show this help`,
+  version: () => `Usage: vltair version [--json]
+
+Prints the version, runtime and platform.
+  --json                     Print {"version","runtime","os","arch"}
+  -h, --help                 Show this help`,
+  token: () => `Usage: vltair token <create|list|revoke> [flags]
+
+Manages API tokens of a data directory (works while a server runs on it).
+Run 'vltair token <subcommand> --help' for its flags.`,
+  "token create":
+    () => `Usage: vltair token create --tenant T --role R [--role R2] [--subject S] [flags]
+
+Creates a token and prints it once; only its SHA-256 is stored.
+  --tenant T                 Tenant of the token (^[a-z0-9][a-z0-9_-]{0,62}$)
+  --role R                   reader, writer or admin; repeat or comma-separate for several
+  --subject S                Who holds it (default: token-<roles>)
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print {"token","id","subject","tenant","roles"}
+  -h, --help                 Show this help`,
+  "token list": () => `Usage: vltair token list [--tenant T] [--json] [--data-dir DIR]
+
+Lists tokens (never the tokens themselves), optionally of one tenant.
+  --tenant T                 Only this tenant's tokens
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print {"tokens":[…]}
+  -h, --help                 Show this help`,
+  "token revoke": () => `Usage: vltair token revoke ID [--json] [--data-dir DIR]
+
+Revokes a token by id (tok_…); a server on the same data directory refuses it from its next request.
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print {"revoked":true,"id"}
+  -h, --help                 Show this help`,
+};

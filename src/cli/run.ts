@@ -1,0 +1,82 @@
+/**
+ * Dispatch of `vltair <command>`: help, usage errors (exit 2), failures (exit 1).
+ * Commands return their exit code; `serve` resolves only when the server has stopped.
+ */
+import { VltairError } from "../core/mod.ts";
+import { UsageError } from "./args.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
+import { versionCommand } from "./commands/version.ts";
+import { HELP } from "./help.ts";
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.ts";
+
+type Command = (argv: readonly string[], io: CliIo) => number | Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  version: versionCommand,
+  "token create": tokenCreate,
+  "token list": tokenList,
+  "token revoke": tokenRevoke,
+};
+
+/** Groups whose first argument names a subcommand. */
+const GROUPS = new Set(["token"]);
+
+/**
+ * Runs the CLI and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(["version", "--json"], io);
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+    io.stdout(`${HELP[""]?.() ?? ""}\n`);
+    return first === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const name =
+    GROUPS.has(first) && second !== undefined && !second.startsWith("-")
+      ? `${first} ${second}`
+      : first;
+  const rest = argv.slice(name.split(" ").length);
+  const wantsHelp = rest.includes("--help") || rest.includes("-h");
+  const help = HELP[name];
+  if (help !== undefined && (wantsHelp || (GROUPS.has(name) && rest.length === 0))) {
+    io.stdout(`${help()}\n`);
+    return wantsHelp ? EXIT_OK : EXIT_USAGE;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr(`vltair: unknown command '${name}'. Run 'vltair --help'.\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    return reportError(error, name, rest.includes("--json"), io);
+  }
+}
+
+function reportError(error: unknown, name: string, json: boolean, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`vltair ${name}: ${error.message}. Run 'vltair ${name} --help'.\n`);
+    if (json)
+      io.stdout(
+        `${JSON.stringify({ error: { code: "usage", field: error.field, message: error.message } })}\n`,
+      );
+    return EXIT_USAGE;
+  }
+  if (error instanceof VltairError) {
+    io.stderr(`vltair ${name}: ${error.message}\n`);
+    if (json)
+      io.stdout(
+        `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } })}\n`,
+      );
+    return error.code === "config_invalid" ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  io.stderr(`vltair ${name}: ${(error as Error).message ?? String(error)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,111 @@
+/**
+ * The Hono app: middleware order, routes, and the error paths (envelope, 404, 405).
+ *
+ * Order: request context (ids, logs, metrics) → 405 detection → auth (before routing) →
+ * body limit → routes. Errors thrown anywhere render through the one envelope.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { VltairError } from "../core/mod.ts";
+import type { Logger, MetricsRegistry } from "../obs/mod.ts";
+import type { Authenticator, TokenStore } from "../policy/mod.ts";
+import type { AppEnv } from "./env.ts";
+import { errorResponse } from "./envelope.ts";
+import { auth } from "./middleware/auth.ts";
+import { requestContext } from "./middleware/request-context.ts";
+import { buildOpenApi } from "./openapi.ts";
+import { type AnyRoute, mountRoutes, publicPaths } from "./route.ts";
+import { metaRoutes } from "./routes/meta.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+
+/** Everything the HTTP layer needs from the composition root. */
+export interface HttpDeps {
+  version: string;
+  log: Logger;
+  metrics: MetricsRegistry;
+  authenticator: Authenticator;
+  tokenStore: TokenStore;
+  bodyBytesMax: number;
+  startedAtMs: number;
+  nowMs: () => number;
+  monotonicMs: () => number;
+  isReady: () => boolean;
+}
+
+/** The app and its route table (the table also feeds OpenAPI and tests). */
+export interface HttpApp {
+  app: Hono<AppEnv>;
+  routes: readonly AnyRoute[];
+}
+
+/**
+ * Builds the HTTP app.
+ *
+ * @example
+ * ```ts
+ * const { app } = createHttpApp(deps);
+ * const response = await app.request("/v1/health");
+ * ```
+ */
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const app = new Hono<AppEnv>();
+  let openApi: Record<string, unknown> | null = null;
+  const routes: AnyRoute[] = [];
+  routes.push(
+    ...metaRoutes({
+      version: deps.version,
+      startedAtMs: deps.startedAtMs,
+      nowMs: deps.nowMs,
+      metrics: deps.metrics,
+      isReady: deps.isReady,
+      openApi: () => {
+        openApi ??= buildOpenApi(routes, { version: deps.version });
+        return openApi;
+      },
+    }),
+    ...tokenRoutes({ store: deps.tokenStore }),
+  );
+
+  app.use(requestContext({ log: deps.log, metrics: deps.metrics, monotonicMs: deps.monotonicMs }));
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        errorResponse(
+          new VltairError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}`, {
+            details: { method: c.req.method, allowed: methods },
+            headers: { allow: methods.join(", ") },
+          }),
+          c.var.traceId,
+          c.var.log,
+        ),
+    }),
+  );
+  app.use(auth({ authenticator: deps.authenticator, publicPaths: publicPaths(routes) }));
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyBytesMax,
+      onError: () => {
+        throw new VltairError(
+          "payload_too_large",
+          `request body exceeds ${deps.bodyBytesMax} bytes`,
+          {
+            details: { limit_bytes: deps.bodyBytesMax },
+          },
+        );
+      },
+    }),
+  );
+  mountRoutes(app, routes);
+
+  app.notFound((c) =>
+    errorResponse(
+      new VltairError("not_found", `no route for ${c.req.method} ${c.req.path}`),
+      c.var.traceId,
+      c.var.log,
+    ),
+  );
+  app.onError((error, c) => errorResponse(error, c.var.traceId, c.var.log));
+  return { app, routes };
+}

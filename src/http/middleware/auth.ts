@@ -1,0 +1,36 @@
+/**
+ * Authentication before routing: every path but the public ones needs a valid bearer token,
+ * so an unknown path without a token is 401, and with one 404 (API.md, "Meta").
+ */
+import type { MiddlewareHandler } from "hono";
+import { VltairError } from "../../core/mod.ts";
+import { ADMIN_PRINCIPAL, type Authenticator } from "../../policy/mod.ts";
+import type { AppEnv } from "../env.ts";
+
+const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+
+/** Creates the auth middleware. */
+export function auth(options: {
+  authenticator: Authenticator;
+  publicPaths: ReadonlySet<string>;
+}): MiddlewareHandler<AppEnv> {
+  return async function authMiddleware(c, next) {
+    if (options.publicPaths.has(c.req.path)) return next();
+    if (options.authenticator.open) {
+      c.set("principal", ADMIN_PRINCIPAL);
+      return next();
+    }
+    const header = c.req.header("authorization");
+    const token = header === undefined ? null : (BEARER.exec(header)?.[1] ?? null);
+    const principal = token === null ? null : options.authenticator.authenticate(token);
+    if (principal === null) {
+      throw new VltairError(
+        "unauthorized",
+        header === undefined ? "missing bearer token" : "invalid bearer token",
+        { headers: { "www-authenticate": 'Bearer realm="vltair"' } },
+      );
+    }
+    c.set("principal", principal);
+    return next();
+  };
+}

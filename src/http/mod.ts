@@ -1,0 +1,13 @@
+/**
+ * The HTTP surface: a Hono app over the services.
+ *
+ * @example
+ * ```ts
+ * import { createHttpApp } from "../http/mod.ts";
+ * ```
+ */
+export type { HttpApp, HttpDeps } from "./app.ts";
+export { createHttpApp } from "./app.ts";
+export type { AppEnv } from "./env.ts";
+export { buildOpenApi, openApiPath } from "./openapi.ts";
+export type { AnyRoute, RouteSpec } from "./route.ts";

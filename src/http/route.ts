@@ -1,0 +1,88 @@
+/**
+ * Route definitions: one object per route carries its method, path, access rule, input and
+ * output schemas and handler. The same objects register the Hono handlers, drive the public
+ * path list of the auth middleware, and generate `/v1/openapi.json`, so they cannot drift.
+ */
+import type { Hono } from "hono";
+import type * as v from "valibot";
+import { VltairError } from "../core/mod.ts";
+import { hasRole, type Role } from "../policy/mod.ts";
+import type { AppContext, AppEnv } from "./env.ts";
+import { readJsonBody, readQuery } from "./validate.ts";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One documented response of a route. */
+export interface ResponseSpec {
+  description: string;
+  schema?: v.GenericSchema;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+/** Validated input handed to a handler. */
+export interface RouteInput<B, Q> {
+  body: B;
+  query: Q;
+}
+
+/** A route: what it accepts, who may call it, what it answers. */
+export interface RouteSpec<
+  B extends v.GenericSchema | undefined = v.GenericSchema | undefined,
+  Q extends v.GenericSchema | undefined = v.GenericSchema | undefined,
+> {
+  method: HttpMethod;
+  /** Hono path, with `:name` parameters. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `public` needs no token; a role needs a token holding it (or a higher one). */
+  access: "public" | Role;
+  body?: B;
+  query?: Q;
+  responses: Record<number, ResponseSpec>;
+  handler: (
+    c: AppContext,
+    input: RouteInput<
+      B extends v.GenericSchema ? v.InferOutput<B> : undefined,
+      Q extends v.GenericSchema ? v.InferOutput<Q> : undefined
+    >,
+  ) => Response | Promise<Response>;
+}
+
+/** A route of any input types, as stored in the route table. */
+// biome-ignore lint/suspicious/noExplicitAny: the table holds routes of every input type
+export type AnyRoute = RouteSpec<any, any>;
+
+/** Declares a route with its input types inferred from its schemas. */
+export function defineRoute<
+  B extends v.GenericSchema | undefined = undefined,
+  Q extends v.GenericSchema | undefined = undefined,
+>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> {
+  return spec;
+}
+
+/** Registers every route on the app, wrapping each handler with access and input checks. */
+export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[]): void {
+  for (const route of routes) {
+    app.on(route.method, route.path, async function routeHandler(c) {
+      c.set("route", route.path);
+      if (route.access !== "public") {
+        const principal = c.get("principal");
+        if (!hasRole(principal, route.access)) {
+          throw new VltairError("forbidden", `this route needs the ${route.access} role`, {
+            details: { role_needed: route.access },
+          });
+        }
+      }
+      const query = route.query === undefined ? undefined : readQuery(c, route.query);
+      const body = route.body === undefined ? undefined : await readJsonBody(c, route.body);
+      return route.handler(c, { body, query });
+    });
+  }
+}
+
+/** Paths of public routes: the auth middleware lets these through without a token. */
+export function publicPaths(routes: readonly AnyRoute[]): Set<string> {
+  return new Set(routes.filter((r) => r.access === "public").map((r) => r.path));
+}

@@ -1,0 +1,13 @@
+/**
+ * Observability: JSON logs, metrics, redaction.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, MetricsRegistry } from "../obs/mod.ts";
+ * ```
+ */
+export type { LogFields, Logger, LoggerOptions, LogLevel } from "./log.ts";
+export { createLogger, LOG_LEVELS, silentLogger } from "./log.ts";
+export type { Counter, Histogram, Labels } from "./metrics.ts";
+export { LATENCY_BUCKETS_SECONDS, MetricsRegistry } from "./metrics.ts";
+export { REDACTED, redact, redactText } from "./redact.ts";

@@ -1,0 +1,15 @@
+/**
+ * The only runtime- and OS-specific code: serving HTTP, signals, runtime facts.
+ *
+ * @example
+ * ```ts
+ * import { serve, onShutdownSignal } from "../platform/mod.ts";
+ * ```
+ */
+export { hasPosixFileModes } from "./os.ts";
+export type { DenoGlobal, RuntimeName } from "./runtime.ts";
+export { runtimeName, runtimeVersion } from "./runtime.ts";
+export type { FetchHandler, RunningServer, ServeOptions } from "./serve.ts";
+export { serve } from "./serve.ts";
+export type { ShutdownSignal } from "./signals.ts";
+export { onShutdownSignal } from "./signals.ts";

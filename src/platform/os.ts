@@ -1,0 +1,7 @@
+/** Facts about the operating system that other layers may ask for without sniffing it. */
+import process from "node:process";
+
+/** True where file permission bits (0600…) mean something (every OS but Windows). */
+export function hasPosixFileModes(): boolean {
+  return process.platform !== "win32";
+}
