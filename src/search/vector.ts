@@ -1,0 +1,536 @@
+/**
+ * The dense half of the context engine: a USearch HNSW index running in the embedded
+ * WebAssembly module. One index owns one module instance (see usearch-instance.ts).
+ *
+ * The binding is synchronous: each call runs to completion in the module, so no two calls
+ * interleave on one index. A filter predicate must not call back into the index it filters.
+ */
+import { assert, VltairError } from "../core/mod.ts";
+import { readSerializedHeader } from "./serialized-header.ts";
+import { UsearchInstance } from "./usearch-instance.ts";
+import { copyVectorIn, toVectorKey, type VectorInput, type VectorKey } from "./vector-input.ts";
+import {
+  checkInteger,
+  METRIC_KIND,
+  type ResolvedVectorIndexOptions,
+  resolveVectorIndexOptions,
+  SCALAR_KIND,
+  VECTOR_LIMITS,
+  type VectorIndexOptions,
+  type VectorMetric,
+  type VectorQuantization,
+} from "./vector-options.ts";
+
+/** Results of a search, best first: `keys[i]` is at `distances[i]`. */
+export interface VectorMatches {
+  keys: BigUint64Array;
+  distances: Float32Array;
+}
+
+/**
+ * Admits keys during the graph walk, so a filtered search still returns `k` results when at
+ * least `k` admitted vectors exist. `allowedKeys` is checked inside the module (binary search,
+ * no JS call per node); `predicate` is called from the module for each visited node.
+ */
+export type VectorFilter =
+  | { allowedKeys: Iterable<VectorKey> }
+  | { predicate: (key: bigint) => boolean };
+
+/** Options of `search` and `exactSearch`. */
+export interface VectorSearchOptions {
+  filter?: VectorFilter;
+}
+
+/** Memory held by an index. */
+export interface VectorMemoryUsage {
+  /** USearch's own account of the graph and vectors. */
+  indexBytes: number;
+  /** The module instance's linear memory (what the process really holds for this index). */
+  wasmMemoryBytes: number;
+}
+
+/** Options of `loadVectorIndex`: the search-time knobs, which serialized bytes do not carry. */
+export interface LoadVectorIndexOptions {
+  expansionAdd?: number;
+  expansionSearch?: number;
+}
+
+const F32_KIND = SCALAR_KIND.f32;
+
+function moduleError(operation: string, message: string): VltairError {
+  const code = /memory/i.test(message) ? "unavailable" : "internal";
+  return new VltairError(code, `vector ${operation} failed: ${message}`, {
+    details: { operation, reason: message },
+  });
+}
+
+/** A USearch HNSW index in its own WebAssembly instance. Create with `createVectorIndex`. */
+export class VectorIndex {
+  readonly options: ResolvedVectorIndexOptions;
+  private readonly wasm: UsearchInstance;
+  private readonly handle: number;
+  /** Scratch for one query vector (dimensions × f32), reused by every call. */
+  private readonly queryPointer: number;
+  /** Scratch for `kMax` result keys (u64) and distances (f32). */
+  private readonly keysPointer: number;
+  private readonly distancesPointer: number;
+  private disposed = false;
+
+  constructor(options: VectorIndexOptions) {
+    this.options = resolveVectorIndexOptions(options);
+    const o = this.options;
+    this.wasm = new UsearchInstance();
+    const wasm = this.wasm;
+    wasm.clearError();
+    this.handle =
+      wasm.exports.vltair_init(
+        METRIC_KIND[o.metric],
+        SCALAR_KIND[o.quantization],
+        o.dimensions,
+        o.connectivity,
+        o.expansionAdd,
+        o.expansionSearch,
+        wasm.errorSlot,
+      ) >>> 0;
+    const error = wasm.takeError();
+    if (error !== undefined || this.handle === 0) throw moduleError("init", error ?? "null index");
+    this.queryPointer = wasm.alloc(o.dimensions * 4);
+    this.keysPointer = wasm.alloc(VECTOR_LIMITS.kMax * 8);
+    this.distancesPointer = wasm.alloc(VECTOR_LIMITS.kMax * 4);
+    this.reserve(o.capacity);
+  }
+
+  get dimensions(): number {
+    return this.options.dimensions;
+  }
+
+  get metric(): VectorMetric {
+    return this.options.metric;
+  }
+
+  get quantization(): VectorQuantization {
+    return this.options.quantization;
+  }
+
+  private live(): UsearchInstance {
+    assert(!this.disposed, "vector index used after dispose()");
+    return this.wasm;
+  }
+
+  private check(operation: string): void {
+    const error = this.wasm.takeError();
+    if (error !== undefined) throw moduleError(operation, error);
+  }
+
+  private reserve(capacity: number): void {
+    this.wasm.clearError();
+    this.wasm.exports.usearch_reserve(this.handle, capacity, this.wasm.errorSlot);
+    this.check("reserve");
+  }
+
+  /** Room for `extra` more vectors, doubling so that n adds cost O(log n) reallocations. */
+  private ensureCapacity(extra: number): void {
+    const wasm = this.wasm;
+    const size = wasm.exports.usearch_size(this.handle, wasm.errorSlot) >>> 0;
+    const capacity = wasm.exports.usearch_capacity(this.handle, wasm.errorSlot) >>> 0;
+    if (size + extra <= capacity) return;
+    this.reserve(Math.max(size + extra, capacity * 2, this.options.capacity));
+  }
+
+  /** Number of vectors in the index. */
+  size(): number {
+    const wasm = this.live();
+    return wasm.exports.usearch_size(this.handle, wasm.errorSlot) >>> 0;
+  }
+
+  /** True when a vector is stored under `key`. */
+  contains(key: VectorKey): boolean {
+    const wasm = this.live();
+    const k = toVectorKey(key, "key");
+    return wasm.exports.usearch_contains(this.handle, k, wasm.errorSlot) !== 0;
+  }
+
+  /**
+   * Adds one vector. Throws `validation_failed` (field `key` or `vector`) on a bad key, wrong
+   * dimension, NaN or ±Infinity, and `conflict` when `key` is already present.
+   */
+  add(key: VectorKey, vector: VectorInput): void {
+    const wasm = this.live();
+    const k = toVectorKey(key, "key");
+    copyVectorIn(wasm.f32(), this.queryPointer >>> 2, vector, this.dimensions, "vector");
+    if (wasm.exports.usearch_contains(this.handle, k, wasm.errorSlot) !== 0) {
+      throw new VltairError("conflict", "a vector with this key already exists", {
+        details: { field: "key", key: k.toString() },
+      });
+    }
+    this.ensureCapacity(1);
+    wasm.clearError();
+    wasm.exports.usearch_add(this.handle, k, this.queryPointer, F32_KIND, wasm.errorSlot);
+    this.check("add");
+  }
+
+  /**
+   * Adds `keys.length` vectors, given as an array of vectors or one flat `Float32Array` of
+   * `keys.length × dimensions` values. Every key and vector is checked before any is added,
+   * so a validation error leaves the index unchanged.
+   */
+  addBatch(keys: readonly VectorKey[], vectors: Float32Array | readonly VectorInput[]): void {
+    const wasm = this.live();
+    const count = keys.length;
+    const dims = this.dimensions;
+    const stagingBytes = count * (dims * 4 + 8);
+    if (stagingBytes > VECTOR_LIMITS.batchBytesMax) {
+      throw new VltairError("payload_too_large", "batch exceeds the staging limit", {
+        details: {
+          field: "vectors",
+          size_bytes: stagingBytes,
+          limit_bytes: VECTOR_LIMITS.batchBytesMax,
+        },
+      });
+    }
+    const flat = vectors instanceof Float32Array;
+    const expectedLength = flat ? count * dims : count;
+    if (vectors.length !== expectedLength) {
+      throw new VltairError("validation_failed", "vectors and keys differ in length", {
+        details: { field: "vectors", expected: expectedLength, actual: vectors.length },
+      });
+    }
+    const keysPointer = wasm.alloc(count * 8);
+    const vectorsPointer = wasm.alloc(count * dims * 4);
+    try {
+      this.stageBatch(keys, vectors, keysPointer, vectorsPointer);
+      this.ensureCapacity(count);
+      wasm.clearError();
+      const added =
+        wasm.exports.vltair_add_batch(
+          this.handle,
+          keysPointer,
+          vectorsPointer,
+          count,
+          dims,
+          wasm.errorSlot,
+        ) >>> 0;
+      this.check("addBatch");
+      assert(added === count, "vltair_add_batch added fewer vectors without an error");
+    } finally {
+      wasm.free(vectorsPointer);
+      wasm.free(keysPointer);
+    }
+  }
+
+  /** Copies and checks a batch into WASM memory; rejects duplicates within it and in the index. */
+  private stageBatch(
+    keys: readonly VectorKey[],
+    vectors: Float32Array | readonly VectorInput[],
+    keysPointer: number,
+    vectorsPointer: number,
+  ): void {
+    const wasm = this.wasm;
+    const dims = this.dimensions;
+    const seen = new Set<bigint>();
+    for (let i = 0; i < keys.length; i++) {
+      const k = toVectorKey(keys[i] as VectorKey, `keys[${i}]`);
+      if (seen.has(k) || wasm.exports.usearch_contains(this.handle, k, wasm.errorSlot) !== 0) {
+        throw new VltairError("conflict", "a vector with this key already exists", {
+          details: { field: `keys[${i}]`, key: k.toString() },
+        });
+      }
+      seen.add(k);
+      wasm.u64()[(keysPointer >>> 3) + i] = k;
+      const vector =
+        vectors instanceof Float32Array
+          ? vectors.subarray(i * dims, (i + 1) * dims)
+          : (vectors[i] as VectorInput);
+      copyVectorIn(wasm.f32(), (vectorsPointer >>> 2) + i * dims, vector, dims, `vectors[${i}]`);
+    }
+  }
+
+  /** Removes the vector under `key`; returns false when there was none. */
+  remove(key: VectorKey): boolean {
+    const wasm = this.live();
+    const k = toVectorKey(key, "key");
+    wasm.clearError();
+    const removed = wasm.exports.usearch_remove(this.handle, k, wasm.errorSlot) >>> 0;
+    this.check("remove");
+    return removed > 0;
+  }
+
+  /**
+   * Approximate k nearest neighbours (HNSW walk). With `options.filter`, only admitted keys
+   * are returned and the walk continues past rejected nodes; when the walk finds fewer than
+   * `k` admitted vectors and more may exist, an exact filtered scan completes the answer, so
+   * `min(k, admitted vectors)` results always come back.
+   */
+  search(query: VectorInput, k: number, options: VectorSearchOptions = {}): VectorMatches {
+    return this.run(query, k, options.filter, false);
+  }
+
+  /** Exact k nearest neighbours by a full scan of the index (the recall reference). */
+  exactSearch(query: VectorInput, k: number, options: VectorSearchOptions = {}): VectorMatches {
+    return this.run(query, k, options.filter, true);
+  }
+
+  private run(
+    query: VectorInput,
+    k: number,
+    filter: VectorFilter | undefined,
+    exact: boolean,
+  ): VectorMatches {
+    const wasm = this.live();
+    checkInteger("k", k, 1, VECTOR_LIMITS.kMax);
+    copyVectorIn(wasm.f32(), this.queryPointer >>> 2, query, this.dimensions, "query");
+    let found: number;
+    if (filter === undefined) {
+      found = this.walkUnfiltered(k, exact);
+    } else if ("allowedKeys" in filter) {
+      found = this.walkAllowed(k, filter.allowedKeys, exact);
+    } else {
+      found = this.walkPredicate(k, filter.predicate, exact);
+    }
+    const keysStart = this.keysPointer >>> 3;
+    const distancesStart = this.distancesPointer >>> 2;
+    return {
+      keys: wasm.u64().slice(keysStart, keysStart + found),
+      distances: wasm.f32().slice(distancesStart, distancesStart + found),
+    };
+  }
+
+  private walkUnfiltered(k: number, exact: boolean): number {
+    const wasm = this.wasm;
+    const e = wasm.exports;
+    wasm.clearError();
+    const found = exact
+      ? e.vltair_search_exact(
+          this.handle,
+          this.queryPointer,
+          k,
+          this.keysPointer,
+          this.distancesPointer,
+          wasm.errorSlot,
+        )
+      : e.usearch_search(
+          this.handle,
+          this.queryPointer,
+          F32_KIND,
+          k,
+          this.keysPointer,
+          this.distancesPointer,
+          wasm.errorSlot,
+        );
+    this.check("search");
+    return found >>> 0;
+  }
+
+  private walkAllowed(k: number, allowedKeys: Iterable<VectorKey>, exact: boolean): number {
+    const wasm = this.wasm;
+    const sorted = sortedUniqueKeys(allowedKeys);
+    const allowedPointer = wasm.alloc(sorted.length * 8);
+    try {
+      wasm.u64().set(sorted, allowedPointer >>> 3);
+      const walk = (exactWalk: boolean): number => {
+        wasm.clearError();
+        const found = wasm.exports.vltair_search_allowed(
+          this.handle,
+          this.queryPointer,
+          k,
+          allowedPointer,
+          sorted.length,
+          exactWalk ? 1 : 0,
+          this.keysPointer,
+          this.distancesPointer,
+          wasm.errorSlot,
+        );
+        this.check("search");
+        return found >>> 0;
+      };
+      const found = walk(exact);
+      const admittedMax = Math.min(sorted.length, this.size());
+      return !exact && found < k && found < admittedMax ? walk(true) : found;
+    } finally {
+      wasm.free(allowedPointer);
+    }
+  }
+
+  private walkPredicate(k: number, predicate: (key: bigint) => boolean, exact: boolean): number {
+    const wasm = this.wasm;
+    const walk = (exactWalk: boolean): number =>
+      wasm.withFilter(predicate, () => {
+        wasm.clearError();
+        const found = wasm.exports.vltair_search_predicate(
+          this.handle,
+          this.queryPointer,
+          k,
+          0,
+          exactWalk ? 1 : 0,
+          this.keysPointer,
+          this.distancesPointer,
+          wasm.errorSlot,
+        );
+        this.check("search");
+        return found >>> 0;
+      });
+    const found = walk(exact);
+    return !exact && found < k && found < this.size() ? walk(true) : found;
+  }
+
+  /**
+   * The index as bytes (USearch's own format, header included). Deterministic: the same
+   * inserts in the same order give the same bytes on every runtime.
+   */
+  serialize(): Uint8Array {
+    const wasm = this.live();
+    wasm.clearError();
+    const lengthBytes = wasm.exports.usearch_serialized_length(this.handle, wasm.errorSlot) >>> 0;
+    this.check("serialize");
+    const pointer = wasm.alloc(lengthBytes);
+    try {
+      wasm.clearError();
+      wasm.exports.usearch_save_buffer(this.handle, pointer, lengthBytes, wasm.errorSlot);
+      this.check("serialize");
+      return wasm.u8().slice(pointer, pointer + lengthBytes);
+    } finally {
+      wasm.free(pointer);
+    }
+  }
+
+  /**
+   * Replaces the contents with a serialized index of the same dimensions, metric and
+   * quantization; throws `validation_failed` (field `bytes`) otherwise.
+   */
+  load(bytes: Uint8Array): void {
+    const wasm = this.live();
+    checkSerializedSize(bytes);
+    const header = readSerializedHeader(bytes);
+    const o = this.options;
+    if (
+      header.dimensions !== o.dimensions ||
+      header.metric !== o.metric ||
+      header.quantization !== o.quantization
+    ) {
+      throw new VltairError("validation_failed", "serialized index does not match this index", {
+        details: {
+          field: "bytes",
+          expected: { dimensions: o.dimensions, metric: o.metric, quantization: o.quantization },
+          actual: header,
+        },
+      });
+    }
+    const pointer = wasm.alloc(bytes.length);
+    try {
+      wasm.u8().set(bytes, pointer);
+      wasm.clearError();
+      wasm.exports.usearch_load_buffer(this.handle, pointer, bytes.length, wasm.errorSlot);
+      this.check("load");
+    } finally {
+      wasm.free(pointer);
+    }
+    this.ensureCapacity(1);
+  }
+
+  /** Memory held by this index. */
+  memoryUsage(): VectorMemoryUsage {
+    const wasm = this.live();
+    return {
+      indexBytes: wasm.exports.usearch_memory_usage(this.handle, wasm.errorSlot) >>> 0,
+      wasmMemoryBytes: wasm.memoryBytes(),
+    };
+  }
+
+  /** Allocations the binding made in WASM memory and has not freed (for leak checks). */
+  outstandingAllocations(): { count: number; sizeBytes: number } {
+    return this.live().outstanding();
+  }
+
+  /** Frees the index; its module instance and memory become garbage. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    const wasm = this.wasm;
+    wasm.exports.usearch_free(this.handle, wasm.errorSlot);
+    wasm.free(this.distancesPointer);
+    wasm.free(this.keysPointer);
+    wasm.free(this.queryPointer);
+    this.disposed = true;
+  }
+}
+
+/** Sorted, duplicate-free keys for the in-module binary search. */
+function sortedUniqueKeys(allowedKeys: Iterable<VectorKey>): BigUint64Array {
+  const keys: bigint[] = [];
+  for (const key of allowedKeys) {
+    if (keys.length >= VECTOR_LIMITS.allowedKeysMax) {
+      throw new VltairError("payload_too_large", "too many allowed keys", {
+        details: { field: "filter.allowedKeys", limit: VECTOR_LIMITS.allowedKeysMax },
+      });
+    }
+    keys.push(toVectorKey(key, "filter.allowedKeys"));
+  }
+  const sorted = BigUint64Array.from(keys).sort();
+  let unique = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i] as bigint;
+  }
+  return sorted.subarray(0, unique);
+}
+
+function checkSerializedSize(bytes: Uint8Array): void {
+  if (bytes.length > VECTOR_LIMITS.serializedBytesMax) {
+    throw new VltairError("payload_too_large", "serialized index exceeds its limit", {
+      details: {
+        field: "bytes",
+        size_bytes: bytes.length,
+        limit_bytes: VECTOR_LIMITS.serializedBytesMax,
+      },
+    });
+  }
+}
+
+/**
+ * Creates an empty index.
+ *
+ * @example
+ * ```ts
+ * const index = createVectorIndex({ dimensions: 384, metric: "cos" });
+ * index.add(1n, embedding);
+ * const { keys, distances } = index.search(query, 10);
+ * index.dispose();
+ * ```
+ */
+export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
+  return new VectorIndex(options);
+}
+
+/**
+ * Creates an index from `serialize()` bytes; dimensions, metric and quantization come from
+ * the bytes' header.
+ *
+ * @example
+ * ```ts
+ * const copy = loadVectorIndex(index.serialize(), { expansionSearch: 64 });
+ * ```
+ */
+export function loadVectorIndex(
+  bytes: Uint8Array,
+  options: LoadVectorIndexOptions = {},
+): VectorIndex {
+  checkSerializedSize(bytes);
+  const header = readSerializedHeader(bytes);
+  if (header.metric === "unsupported" || header.quantization === "unsupported") {
+    throw new VltairError("validation_failed", "serialized index uses an unsupported kind", {
+      details: { field: "bytes", actual: header },
+    });
+  }
+  const index = new VectorIndex({
+    dimensions: header.dimensions,
+    metric: header.metric,
+    quantization: header.quantization,
+    capacity: Math.max(header.count, 1),
+    ...options,
+  });
+  try {
+    index.load(bytes);
+  } catch (error) {
+    index.dispose();
+    throw error;
+  }
+  return index;
+}

@@ -1,0 +1,246 @@
+/**
+ * Builds the USearch WebAssembly module (wasm32-wasi reactor) and embeds it in the sources.
+ *
+ *   npx bun wasm/build.ts           rebuild wasm/usearch.wasm, wasm/usearch.wasm.sha256 and
+ *                                   src/search/usearch-wasm.ts (the base64 copy the binary embeds)
+ *   npx bun wasm/build.ts --check   install the toolchain when root + apt-get are available,
+ *                                   rebuild into a temp dir and exit 1 when the bytes differ from
+ *                                   the checked-in SHA-256; print a reason and exit 0 when it
+ *                                   cannot build (no toolchain and no way to install it, or the
+ *                                   pinned `usearch` sources are not installed)
+ *
+ * The sources are the C++ headers and `c/lib.cpp` of the `usearch` npm package, pinned to
+ * `USEARCH_VERSION` (an optional dependency in package.json), plus wasm/vltair_shim.cpp. The
+ * toolchain is Debian's clang-19 (`TOOLCHAIN_PACKAGES`). Everything that could leak the build
+ * machine into the bytes is fixed: paths are remapped, names and debug info are stripped.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** The `usearch` npm package version whose sources the module is built from. */
+export const USEARCH_VERSION = "2.25.3";
+
+/** Debian packages that provide the toolchain (bookworm-backports / trixie clang-19). */
+export const TOOLCHAIN_PACKAGES = [
+  "clang-19",
+  "lld-19",
+  "wasi-libc",
+  "libc++-19-dev-wasm32",
+  "libc++abi-19-dev-wasm32",
+  "libclang-rt-19-dev-wasm32",
+];
+
+/** The C API functions the binding calls, plus the allocator. */
+const EXPORTED_FUNCTIONS = [
+  "usearch_version",
+  "usearch_free",
+  "usearch_memory_usage",
+  "usearch_serialized_length",
+  "usearch_save_buffer",
+  "usearch_load_buffer",
+  "usearch_size",
+  "usearch_capacity",
+  "usearch_dimensions",
+  "usearch_connectivity",
+  "usearch_reserve",
+  "usearch_expansion_add",
+  "usearch_expansion_search",
+  "usearch_change_expansion_add",
+  "usearch_change_expansion_search",
+  "usearch_add",
+  "usearch_contains",
+  "usearch_search",
+  "usearch_remove",
+  "malloc",
+  "free",
+];
+
+const COMPILER = "clang++-19";
+/** Upper bound of one compiler run; a full build takes about 10 s on a 2-core VM. */
+const COMPILE_TIMEOUT_MS = 600_000;
+/** Upper bound of the toolchain installation by apt-get. */
+const INSTALL_TIMEOUT_MS = 1_200_000;
+
+const wasmDir = dirname(fileURLToPath(import.meta.url));
+const rootDir = resolve(wasmDir, "..");
+const usearchDir = join(rootDir, "node_modules", "usearch");
+const modulePath = join(wasmDir, "usearch.wasm");
+const sha256Path = join(wasmDir, "usearch.wasm.sha256");
+const embedPath = join(rootDir, "src", "search", "usearch-wasm.ts");
+
+/** The full compiler command line: one translation unit per source, linked by lld. */
+function compilerArgs(outPath: string): string[] {
+  const exports = EXPORTED_FUNCTIONS.map((name) => `-Wl,--export=${name}`);
+  return [
+    "--target=wasm32-wasi",
+    "--sysroot=/usr",
+    "-I/usr/include/wasm32-wasi/c++/v1",
+    `-I${join(usearchDir, "include")}`,
+    `-I${join(usearchDir, "c")}`,
+    "-include",
+    join(wasmDir, "single_thread_compat.h"),
+    "-O3",
+    "-msimd128",
+    "-std=c++17",
+    "-fno-exceptions",
+    "-DNDEBUG",
+    "-D_WASI_EMULATED_MMAN",
+    "-DUSEARCH_USE_OPENMP=0",
+    "-DUSEARCH_USE_SIMSIMD=0",
+    "-DUSEARCH_USE_NUMKONG=0",
+    "-DUSEARCH_USE_FP16LIB=1",
+    `-ffile-prefix-map=${usearchDir}=usearch`,
+    `-ffile-prefix-map=${wasmDir}=wasm`,
+    "-mexec-model=reactor",
+    "-fuse-ld=lld",
+    "-lwasi-emulated-mman",
+    "-Wl,--strip-all",
+    // 4 GiB, the whole wasm32 address space; growth is on demand.
+    "-Wl,--max-memory=4294967296",
+    ...exports,
+    "-o",
+    outPath,
+    join(usearchDir, "c", "lib.cpp"),
+    join(wasmDir, "vltair_shim.cpp"),
+  ];
+}
+
+function run(command: string, args: string[], timeoutMs: number): { ok: boolean; output: string } {
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: timeoutMs });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error?.message ?? ""}`;
+  return { ok: result.status === 0, output };
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function hasCompiler(): boolean {
+  return run(COMPILER, ["--version"], COMPILE_TIMEOUT_MS).ok;
+}
+
+/** Why the pinned sources cannot be used, or undefined when they can. */
+function sourcesProblem(): string | undefined {
+  const manifestPath = join(usearchDir, "package.json");
+  if (!existsSync(manifestPath)) return `usearch sources not installed (${usearchDir}); run npm ci`;
+  const version = (JSON.parse(readFileSync(manifestPath, "utf8")) as { version?: string }).version;
+  if (version !== USEARCH_VERSION) return `usearch ${version} installed, ${USEARCH_VERSION} pinned`;
+  return undefined;
+}
+
+/** Installs the toolchain with apt-get when running as root; returns why not otherwise. */
+function installToolchain(): string | undefined {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not root";
+  if (!run("apt-get", ["--version"], INSTALL_TIMEOUT_MS).ok) return "apt-get not available";
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync("apt-get", ["update", "-qq"], { env, timeout: INSTALL_TIMEOUT_MS });
+  if (update.status !== 0) return "apt-get update failed";
+  const install = spawnSync("apt-get", ["install", "-y", "-qq", ...TOOLCHAIN_PACKAGES], {
+    env,
+    timeout: INSTALL_TIMEOUT_MS,
+  });
+  if (install.status !== 0) return `apt-get install ${TOOLCHAIN_PACKAGES.join(" ")} failed`;
+  return hasCompiler() ? undefined : `${COMPILER} still missing after install`;
+}
+
+/** Compiles into a fresh temp dir and returns the module bytes. */
+function compile(): Uint8Array {
+  const tempDir = mkdtempSync(join(tmpdir(), "vltair-wasm-"));
+  try {
+    const outPath = join(tempDir, "usearch.wasm");
+    const result = run(COMPILER, compilerArgs(outPath), COMPILE_TIMEOUT_MS);
+    if (!result.ok) throw new Error(`${COMPILER} failed:\n${result.output}`);
+    return new Uint8Array(readFileSync(outPath));
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** The TS module that carries the bytes, so `bun build --compile` embeds them with no file. */
+function embedSource(bytes: Uint8Array, sha256: string): string {
+  const base64 = Buffer.from(bytes).toString("base64");
+  return [
+    "/**",
+    " * The USearch WebAssembly module, as base64, generated by wasm/build.ts from",
+    " * wasm/usearch.wasm. Do not edit: rebuild with `npx bun wasm/build.ts`.",
+    " * A string constant is the one embedding that Bun's compiled binaries, Deno and Node",
+    " * all load with no file beside the program and no import attributes.",
+    " */",
+    "",
+    "/** SHA-256 (hex) of the decoded module bytes; checked in tests against wasm/usearch.wasm.sha256. */",
+    "export const USEARCH_WASM_SHA256 =",
+    `  "${sha256}";`,
+    "",
+    "/** Size of the decoded module, in bytes. */",
+    `export const USEARCH_WASM_SIZE_BYTES = ${bytes.length};`,
+    "",
+    "/** The module bytes, base64-encoded (RFC 4648, with padding), on one line. */",
+    "export const USEARCH_WASM_BASE64 =",
+    `  "${base64}";`,
+    "",
+  ].join("\n");
+}
+
+function checkedInSha256(): string {
+  return readFileSync(sha256Path, "utf8").trim().split(/\s+/)[0] ?? "";
+}
+
+function check(): number {
+  const problem = sourcesProblem();
+  if (problem !== undefined) {
+    console.log(`wasm check skipped: ${problem}`);
+    return 0;
+  }
+  if (!hasCompiler()) {
+    const reason = installToolchain();
+    if (reason !== undefined) {
+      console.log(`wasm check skipped: ${COMPILER} not found and cannot be installed (${reason})`);
+      return 0;
+    }
+  }
+  const expected = checkedInSha256();
+  const actual = sha256Hex(compile());
+  const fileSha = sha256Hex(new Uint8Array(readFileSync(modulePath)));
+  if (fileSha !== expected) {
+    console.error(
+      `wasm check failed: wasm/usearch.wasm is ${fileSha}, sha256 file says ${expected}`,
+    );
+    return 1;
+  }
+  if (actual !== expected) {
+    console.error(`wasm check failed: rebuilt module is ${actual}, checked in ${expected}`);
+    return 1;
+  }
+  console.log(`wasm check ok: rebuilt module matches ${expected}`);
+  return 0;
+}
+
+function build(): number {
+  const problem = sourcesProblem();
+  if (problem !== undefined) {
+    console.error(`wasm build failed: ${problem}`);
+    return 1;
+  }
+  if (!hasCompiler()) {
+    console.error(
+      `wasm build failed: ${COMPILER} not found; install ${TOOLCHAIN_PACKAGES.join(" ")}`,
+    );
+    return 1;
+  }
+  const bytes = compile();
+  const sha256 = sha256Hex(bytes);
+  writeFileSync(modulePath, bytes);
+  writeFileSync(sha256Path, `${sha256}  usearch.wasm\n`);
+  writeFileSync(embedPath, embedSource(bytes, sha256));
+  console.log(`wasm build ok: ${bytes.length} bytes, sha256 ${sha256}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  process.exit(process.argv.includes("--check") ? check() : build());
+}

@@ -1,0 +1,130 @@
+/*
+ * vltair's additions to USearch's C API (c/lib.cpp), compiled into the same WASM module.
+ *
+ * - Exact (brute-force) search over the vectors of an index, optionally filtered.
+ * - Filtered search inside the HNSW walk, with the admitted keys given either as a sorted
+ *   array in WASM memory (binary search per visited node, no JS call) or as a JS predicate
+ *   imported as `vltair.filter(key, token)`.
+ * - A batch add, so one call crosses the JS/WASM boundary per batch rather than per vector.
+ *
+ * Every function reports failure through `error` (a static C string, never freed), like
+ * USearch's own C API; none of them throws or aborts on bad input the binding can produce.
+ */
+#include <cstddef>
+#include <cstdint>
+
+#include <usearch/index_dense.hpp>
+
+extern "C" {
+#include "usearch.h"
+}
+
+using namespace unum::usearch;
+
+using search_result_t = typename index_dense_t::search_result_t;
+
+/* The binding's predicate trampoline: returns non-zero when `key` is admitted. */
+extern "C" __attribute__((import_module("vltair"), import_name("filter"))) int
+vltair_filter_import(std::uint64_t key, std::uint32_t token);
+
+namespace {
+
+struct sorted_keys_t {
+    std::uint64_t const* keys;
+    std::size_t count;
+
+    bool contains(std::uint64_t key) const noexcept {
+        std::size_t low = 0, high = count;
+        while (low < high) {
+            std::size_t mid = low + (high - low) / 2;
+            std::uint64_t value = keys[mid];
+            if (value == key)
+                return true;
+            if (value < key)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        return false;
+    }
+};
+
+std::size_t finish(search_result_t& result, std::size_t count, usearch_key_t* keys, usearch_distance_t* distances,
+                   usearch_error_t* error) {
+    if (!result) {
+        *error = result.error.release();
+        return 0;
+    }
+    return result.dump_to(keys, distances, count);
+}
+
+} // namespace
+
+extern "C" {
+
+/* Creates an index from plain arguments, so the binding never lays out `usearch_init_options_t`. */
+__attribute__((export_name("vltair_init"))) usearch_index_t vltair_init( //
+    int metric_kind, int quantization, std::size_t dimensions,             //
+    std::size_t connectivity, std::size_t expansion_add, std::size_t expansion_search, usearch_error_t* error) {
+    usearch_init_options_t options{};
+    options.metric_kind = static_cast<usearch_metric_kind_t>(metric_kind);
+    options.metric = nullptr;
+    options.quantization = static_cast<usearch_scalar_kind_t>(quantization);
+    options.dimensions = dimensions;
+    options.connectivity = connectivity;
+    options.expansion_add = expansion_add;
+    options.expansion_search = expansion_search;
+    options.multi = false;
+    return usearch_init(&options, error);
+}
+
+/* Exact search over every live vector of the index; `exact` mirrors USearch's flag. */
+__attribute__((export_name("vltair_search_exact"))) std::size_t vltair_search_exact( //
+    usearch_index_t index, float const* query, std::size_t count,                    //
+    usearch_key_t* keys, usearch_distance_t* distances, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    search_result_t result = typed->search(query, count, index_dense_t::any_thread(), true);
+    return finish(result, count, keys, distances, error);
+}
+
+/* Search admitting only the keys of a sorted, duplicate-free array; exact when `exact` != 0. */
+__attribute__((export_name("vltair_search_allowed"))) std::size_t vltair_search_allowed( //
+    usearch_index_t index, float const* query, std::size_t count,                        //
+    std::uint64_t const* allowed, std::size_t allowed_count, int exact,                  //
+    usearch_key_t* keys, usearch_distance_t* distances, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    sorted_keys_t set{allowed, allowed_count};
+    search_result_t result = typed->filtered_search(
+        query, count, [&set](usearch_key_t key) noexcept { return set.contains(key); }, index_dense_t::any_thread(),
+        exact != 0);
+    return finish(result, count, keys, distances, error);
+}
+
+/* Search admitting the keys the JS predicate registered under `token` accepts. */
+__attribute__((export_name("vltair_search_predicate"))) std::size_t vltair_search_predicate( //
+    usearch_index_t index, float const* query, std::size_t count,                            //
+    std::uint32_t token, int exact,                                                          //
+    usearch_key_t* keys, usearch_distance_t* distances, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    search_result_t result = typed->filtered_search(
+        query, count, [token](usearch_key_t key) noexcept { return vltair_filter_import(key, token) != 0; },
+        index_dense_t::any_thread(), exact != 0);
+    return finish(result, count, keys, distances, error);
+}
+
+/* Adds `count` f32 vectors of `dimensions` scalars; returns how many were added before an error. */
+__attribute__((export_name("vltair_add_batch"))) std::size_t vltair_add_batch( //
+    usearch_index_t index, usearch_key_t const* keys, float const* vectors,    //
+    std::size_t count, std::size_t dimensions, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    for (std::size_t i = 0; i != count; ++i) {
+        auto result = typed->add(keys[i], vectors + i * dimensions);
+        if (!result) {
+            *error = result.error.release();
+            return i;
+        }
+    }
+    return count;
+}
+
+} // extern "C"
