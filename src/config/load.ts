@@ -109,6 +109,9 @@ function readConfigFile(path: string, readFile: (path: string) => string): Recor
   } catch (cause) {
     throw invalid("config", source, `is not valid JSON (${(cause as Error).message})`, cause);
   }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw invalid("config", source, "must be a JSON object");
+  }
   const parsed = v.safeParse(ConfigFileSchema, json);
   if (!parsed.success) throw fromIssues(parsed.issues, source);
   if (parsed.output.admin_token !== undefined) {

@@ -171,6 +171,9 @@ export class TokenStore {
     assert(line.length <= LINE_BYTES_MAX, "a token record fits in one atomic append");
     const fd = fs.openSync(this.#path, "a", 0o600);
     try {
+      // Bytes past the last newline are a line torn by a crash (each append is one write of a
+      // whole line), never acknowledged: drop them so the new line does not fuse with them.
+      if (fs.fstatSync(fd).size > this.#offsetBytes) fs.ftruncateSync(fd, this.#offsetBytes);
       fs.writeSync(fd, line);
       fs.fsyncSync(fd);
     } finally {

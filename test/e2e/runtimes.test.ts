@@ -1,0 +1,44 @@
+/**
+ * The same sources serve on Deno (`deno run`) and on Node (a `bun build --target=node` bundle).
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import * as path from "node:path";
+import { BUN, DENO, MAIN, ROOT, run } from "../support/process.ts";
+import { smokeServe } from "../support/smoke.ts";
+import { tempDir } from "../support/tmp.ts";
+
+/** Permissions Deno needs: sockets, the data dir, env (config), sys (memory metrics). */
+export const DENO_FLAGS = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+describe("runtimes", () => {
+  let nodeBundle = "";
+  beforeAll(async () => {
+    const out = tempDir();
+    nodeBundle = path.join(out, "vltair.mjs");
+    const built = await run(
+      BUN,
+      ["build", MAIN, "--target=node", "--format=esm", "--outfile", nodeBundle],
+      { cwd: ROOT },
+    );
+    expect(built.code).toBe(0);
+  });
+
+  test("Deno runs the sources and stops on SIGTERM", async () => {
+    const result = await smokeServe(DENO, [...DENO_FLAGS, MAIN, "serve"], { cwd: tempDir() });
+    expect(result.exitCode).toBe(0);
+    expect(result.lines.find((l) => l.event === "server.listening")?.runtime).toStartWith("deno ");
+  });
+
+  test("Node >= 20 runs the bundle through @hono/node-server and stops on SIGTERM", async () => {
+    const result = await smokeServe("node", [nodeBundle, "serve"], { cwd: tempDir() });
+    expect(result.exitCode).toBe(0);
+    expect(result.lines.find((l) => l.event === "server.listening")?.runtime).toStartWith("node ");
+  });
+});
