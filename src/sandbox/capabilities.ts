@@ -1,0 +1,187 @@
+/**
+ * What this OS and kernel offer the sandbox, probed once per configuration and cached:
+ * bubblewrap, unshare (PID + network namespaces), prlimit, cgroup v2/v1, sandbox-exec, taskkill.
+ */
+import { readFile, readlink } from "node:fs/promises";
+import os from "node:os";
+import { type CgroupLayout, probeCgroups } from "./cgroup.ts";
+import type { SandboxMechanism, SandboxTools } from "./options.ts";
+import { findExecutable, probeCommand } from "./probe.ts";
+
+/** Whether one mechanism works here, the binary it uses, and why (not). */
+export interface MechanismProbe {
+  available: boolean;
+  path: string | null;
+  reason: string;
+}
+
+/** Capabilities of the host, as `detectCapabilities` reports them. */
+export interface SandboxCapabilities {
+  platform: string;
+  kernel: string;
+  uid: number | null;
+  /** Inode link of the server's own PID namespace (Linux), to tell run namespaces apart. */
+  ownPidNamespace: string | null;
+  bubblewrap: MechanismProbe;
+  unshare: MechanismProbe;
+  prlimit: MechanismProbe;
+  sh: MechanismProbe;
+  cgroups: CgroupLayout | null;
+  sandboxExec: MechanismProbe;
+  taskkill: MechanismProbe;
+}
+
+/** Inputs of {@link detectCapabilities}. */
+export interface DetectOptions {
+  tools?: Partial<SandboxTools>;
+  cgroupRoot?: string;
+  disable?: readonly SandboxMechanism[];
+  /** PATH used to find the tools; the server's PATH by default. */
+  pathValue?: string;
+}
+
+const DEFAULT_TOOLS: SandboxTools = {
+  bwrap: "bwrap",
+  unshare: "unshare",
+  prlimit: "prlimit",
+  sh: "sh",
+};
+const cache = new Map<string, Promise<SandboxCapabilities>>();
+
+const off = (reason: string, path: string | null = null): MechanismProbe => ({
+  available: false,
+  path,
+  reason,
+});
+
+async function probeTool(
+  name: string,
+  label: SandboxMechanism | "sh",
+  disabled: ReadonlySet<string>,
+  pathValue: string,
+  args: readonly string[] | null,
+): Promise<MechanismProbe> {
+  if (disabled.has(label)) return off(`${label} disabled by configuration`);
+  const path = await findExecutable(name, pathValue);
+  if (path === null) return off(`${name} not found on PATH`);
+  if (args === null) return { available: true, path, reason: `${path} found` };
+  const failure = await probeCommand(path, args);
+  if (failure !== null) return off(`${path} probe failed: ${failure}`, path);
+  return { available: true, path, reason: `${path} works` };
+}
+
+function unshareArgs(uid: number | null): string[] {
+  const base = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc", "true"];
+  return uid === 0 ? base : ["--user", "--map-root-user", ...base];
+}
+
+const BWRAP_PROBE = [
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--unshare-pid",
+  "--unshare-net",
+  "--die-with-parent",
+  "true",
+];
+
+async function detectLinux(
+  options: DetectOptions,
+  base: SandboxCapabilities,
+): Promise<SandboxCapabilities> {
+  const tools = { ...DEFAULT_TOOLS, ...options.tools };
+  const disabled = new Set<string>(options.disable ?? []);
+  const pathValue = options.pathValue ?? process.env.PATH ?? "/usr/bin:/bin";
+  const selfCgroup = await readFile("/proc/self/cgroup", "utf8").catch(() => "");
+  const layout = await probeCgroups(options.cgroupRoot ?? "/sys/fs/cgroup", selfCgroup);
+  if (disabled.has("cgroup_v2"))
+    layout.v2 = {
+      available: false,
+      reason: "cgroup_v2 disabled by configuration",
+      parentDir: null,
+    };
+  if (disabled.has("cgroup_v1")) {
+    layout.v1Memory = {
+      available: false,
+      reason: "cgroup_v1 disabled by configuration",
+      parentDir: null,
+    };
+    layout.v1Pids = {
+      available: false,
+      reason: "cgroup_v1 disabled by configuration",
+      parentDir: null,
+    };
+  }
+  return {
+    ...base,
+    ownPidNamespace: await readlink("/proc/self/ns/pid").catch(() => null),
+    bubblewrap: await probeTool(tools.bwrap, "bubblewrap", disabled, pathValue, BWRAP_PROBE),
+    unshare: await probeTool(tools.unshare, "unshare", disabled, pathValue, unshareArgs(base.uid)),
+    prlimit: await probeTool(tools.prlimit, "prlimit", disabled, pathValue, [
+      "--nofile=256:256",
+      "true",
+    ]),
+    sh: await probeTool(tools.sh, "sh", disabled, pathValue, null),
+    cgroups: layout,
+  };
+}
+
+async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
+  const platform = process.platform;
+  const notHere = off(`not applicable on ${platform}`);
+  const base: SandboxCapabilities = {
+    platform,
+    kernel: os.release(),
+    uid: typeof process.getuid === "function" ? process.getuid() : null,
+    ownPidNamespace: null,
+    bubblewrap: notHere,
+    unshare: notHere,
+    prlimit: notHere,
+    sh: notHere,
+    cgroups: null,
+    sandboxExec: notHere,
+    taskkill: notHere,
+  };
+  const pathValue = options.pathValue ?? process.env.PATH ?? "";
+  const disabled = new Set<string>(options.disable ?? []);
+  if (platform === "linux") return detectLinux(options, base);
+  if (platform === "darwin") {
+    return {
+      ...base,
+      sandboxExec: await probeTool("/usr/bin/sandbox-exec", "sh", new Set(), pathValue, null),
+      sh: await probeTool(options.tools?.sh ?? "/bin/sh", "sh", disabled, pathValue, null),
+    };
+  }
+  if (platform === "win32") {
+    return { ...base, taskkill: await probeTool("taskkill.exe", "sh", new Set(), pathValue, null) };
+  }
+  return base;
+}
+
+/**
+ * Probes (once per distinct options, then cached) what this host offers.
+ *
+ * @example
+ * ```ts
+ * const caps = await detectCapabilities();
+ * caps.bubblewrap.available; // true when bwrap is installed and works here
+ * ```
+ */
+export function detectCapabilities(options: DetectOptions = {}): Promise<SandboxCapabilities> {
+  const key = JSON.stringify([
+    options.tools ?? {},
+    options.cgroupRoot ?? "",
+    [...(options.disable ?? [])].sort(),
+    options.pathValue ?? "",
+  ]);
+  let found = cache.get(key);
+  if (found === undefined) {
+    found = detect(options);
+    cache.set(key, found);
+  }
+  return found;
+}

@@ -1,0 +1,220 @@
+/**
+ * cgroup v2 and v1 memory/pids control for one run. v2 is used when the server's own cgroup
+ * delegates the `memory` and `pids` controllers to children; otherwise v1 hierarchies are used
+ * per controller when mounted and writable. The report names the version used.
+ */
+import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Whether a hierarchy can host a run's cgroup, and where (the parent directory). */
+export interface CgroupProbe {
+  available: boolean;
+  reason: string;
+  parentDir: string | null;
+}
+
+/** What the host offers. */
+export interface CgroupLayout {
+  v2: CgroupProbe;
+  v1Memory: CgroupProbe;
+  v1Pids: CgroupProbe;
+}
+
+/** Own cgroup paths parsed from `/proc/self/cgroup`: `""` key for v2, controller names for v1. */
+export function parseSelfCgroup(text: string): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const first = line.indexOf(":");
+    const second = line.indexOf(":", first + 1);
+    if (first < 0 || second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1);
+    for (const name of controllers.split(",")) paths.set(name, path);
+  }
+  return paths;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+let probeCounter = 0;
+
+/** True when a child directory can be created and removed under `dir`. */
+async function canCreateChild(dir: string): Promise<string | null> {
+  probeCounter += 1;
+  const probe = join(dir, `vltair-probe-${process.pid}-${probeCounter}`);
+  try {
+    await mkdir(probe);
+    await rmdir(probe);
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? "unknown error";
+  }
+}
+
+const no = (reason: string): CgroupProbe => ({ available: false, reason, parentDir: null });
+
+async function probeV2(root: string, own: Map<string, string>): Promise<CgroupProbe> {
+  const ownPath = own.get("");
+  if (ownPath === undefined) return no("no cgroup v2 entry in /proc/self/cgroup");
+  let mount: string | null = null;
+  if (await exists(join(root, "cgroup.controllers"))) mount = root;
+  else if (await exists(join(root, "unified", "cgroup.controllers"))) mount = join(root, "unified");
+  if (mount === null) return no("no cgroup v2 hierarchy mounted");
+  const dir = join(mount, ownPath);
+  const subtree = await readFile(join(dir, "cgroup.subtree_control"), "utf8").catch(() => "");
+  const enabled = new Set(subtree.trim().split(/\s+/));
+  if (!enabled.has("memory") || !enabled.has("pids")) {
+    return no(
+      `cgroup v2 at ${dir} does not delegate memory and pids (subtree_control: "${subtree.trim()}")`,
+    );
+  }
+  const failure = await canCreateChild(dir);
+  if (failure !== null) return no(`cannot create a child cgroup v2 in ${dir}: ${failure}`);
+  return { available: true, reason: `delegated cgroup v2 at ${dir}`, parentDir: dir };
+}
+
+async function probeV1(
+  root: string,
+  own: Map<string, string>,
+  controller: string,
+): Promise<CgroupProbe> {
+  const ownPath = own.get(controller);
+  if (ownPath === undefined) return no(`no cgroup v1 ${controller} hierarchy in /proc/self/cgroup`);
+  const dir = join(root, controller, ownPath);
+  if (!(await exists(join(dir, "cgroup.procs"))))
+    return no(`cgroup v1 ${controller} not mounted at ${dir}`);
+  const failure = await canCreateChild(dir);
+  if (failure !== null)
+    return no(`cannot create a child cgroup v1 ${controller} in ${dir}: ${failure}`);
+  return { available: true, reason: `writable cgroup v1 ${controller} at ${dir}`, parentDir: dir };
+}
+
+/** Probes the hierarchies under `root` for a process whose `/proc/self/cgroup` is `selfCgroup`. */
+export async function probeCgroups(root: string, selfCgroup: string): Promise<CgroupLayout> {
+  const own = parseSelfCgroup(selfCgroup);
+  return {
+    v2: await probeV2(root, own),
+    v1Memory: await probeV1(root, own, "memory"),
+    v1Pids: await probeV1(root, own, "pids"),
+  };
+}
+
+/** A run's cgroup directories; `memoryDir`/`pidsDir` may be the same directory (v2). */
+export interface RunCgroup {
+  version: 1 | 2;
+  memoryDir: string | null;
+  pidsDir: string | null;
+}
+
+/** Directories to attach the run's first process to (each `cgroup.procs` once). */
+export function procsFiles(cg: RunCgroup): string[] {
+  const dirs = new Set([cg.memoryDir, cg.pidsDir].filter((d): d is string => d !== null));
+  return [...dirs].map((d) => join(d, "cgroup.procs"));
+}
+
+async function writeIfPresent(file: string, value: string): Promise<void> {
+  if (await exists(file)) await writeFile(file, value);
+}
+
+/** Creates a run's cgroup(s) and writes the limits; `null` limit = controller not used. */
+export async function createRunCgroup(
+  layout: { version: 1 | 2; memoryParent: string | null; pidsParent: string | null },
+  name: string,
+  limits: { memBytes: number | null; pids: number | null },
+): Promise<RunCgroup> {
+  const cg: RunCgroup = { version: layout.version, memoryDir: null, pidsDir: null };
+  const created: string[] = [];
+  try {
+    if (layout.version === 2) {
+      const parent = layout.memoryParent ?? layout.pidsParent;
+      if (parent === null) return cg;
+      const dir = join(parent, name);
+      await mkdir(dir);
+      created.push(dir);
+      if (limits.memBytes !== null) {
+        await writeFile(join(dir, "memory.max"), String(limits.memBytes));
+        await writeIfPresent(join(dir, "memory.swap.max"), "0");
+        cg.memoryDir = dir;
+      }
+      if (limits.pids !== null) {
+        await writeFile(join(dir, "pids.max"), String(limits.pids));
+        cg.pidsDir = dir;
+      }
+      if (cg.memoryDir === null && cg.pidsDir === null) await rmdir(dir);
+      return cg;
+    }
+    if (layout.memoryParent !== null && limits.memBytes !== null) {
+      const dir = join(layout.memoryParent, name);
+      await mkdir(dir);
+      created.push(dir);
+      cg.memoryDir = dir;
+      await writeFile(join(dir, "memory.limit_in_bytes"), String(limits.memBytes));
+      await writeIfPresent(join(dir, "memory.memsw.limit_in_bytes"), String(limits.memBytes));
+    }
+    if (layout.pidsParent !== null && limits.pids !== null) {
+      const dir = join(layout.pidsParent, name);
+      await mkdir(dir);
+      created.push(dir);
+      cg.pidsDir = dir;
+      await writeFile(join(dir, "pids.max"), String(limits.pids));
+    }
+    return cg;
+  } catch (error) {
+    for (const dir of created) await rmdir(dir).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Pids currently in the run's cgroup(s). */
+export async function cgroupMembers(cg: RunCgroup): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const file of procsFiles(cg)) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    for (const line of text.split("\n")) if (line.trim() !== "") pids.add(Number(line));
+  }
+  return [...pids].sort((a, b) => a - b);
+}
+
+function counter(text: string, key: string): number {
+  const match = new RegExp(`^${key} (\\d+)$`, "m").exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** True when the kernel OOM-killed a process of the run because of its memory limit. */
+export async function cgroupOomKilled(cg: RunCgroup): Promise<boolean> {
+  if (cg.memoryDir === null) return false;
+  if (cg.version === 2) {
+    const events = await readFile(join(cg.memoryDir, "memory.events"), "utf8").catch(() => "");
+    return counter(events, "oom_kill") > 0;
+  }
+  const control = await readFile(join(cg.memoryDir, "memory.oom_control"), "utf8").catch(() => "");
+  return counter(control, "oom_kill") > 0;
+}
+
+/** Peak memory of the run in bytes, or null when the kernel does not report one. */
+export async function cgroupPeakBytes(cg: RunCgroup): Promise<number | null> {
+  if (cg.memoryDir === null) return null;
+  const file = cg.version === 2 ? "memory.peak" : "memory.max_usage_in_bytes";
+  const text = await readFile(join(cg.memoryDir, file), "utf8").catch(() => "");
+  const value = Number(text.trim());
+  return text.trim() !== "" && Number.isFinite(value) ? value : null;
+}
+
+/** Removes the run's cgroup directories (they must be empty); true when all are gone. */
+export async function removeRunCgroup(cg: RunCgroup): Promise<boolean> {
+  let ok = true;
+  const dirs = new Set([cg.memoryDir, cg.pidsDir].filter((d): d is string => d !== null));
+  for (const dir of dirs) {
+    try {
+      await rmdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") ok = false;
+    }
+  }
+  return ok;
+}

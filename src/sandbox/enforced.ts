@@ -1,0 +1,43 @@
+/**
+ * Builders for the `enforced` report: one entry per limit, and the list of requested limits
+ * that are not applied (what `allow_partial:false` refuses).
+ */
+import {
+  ENFORCED_KEYS,
+  type EnforcedEntry,
+  type EnforcedKey,
+  type EnforcedReport,
+} from "./schema.ts";
+
+/** An applied limit. */
+export function applied(
+  requested: EnforcedEntry["requested"],
+  mechanism: string,
+  reason: string,
+): EnforcedEntry {
+  return { requested, applied: true, mechanism, reason };
+}
+
+/** A limit that is not applied, with why. */
+export function notApplied(requested: EnforcedEntry["requested"], reason: string): EnforcedEntry {
+  return { requested, applied: false, mechanism: "none", reason };
+}
+
+/** The entry of a limit nobody asked for. */
+export function notRequested(): EnforcedEntry {
+  return { requested: null, applied: false, mechanism: "none", reason: "not requested" };
+}
+
+/** Requested limits that are not applied, in report order. */
+export function unappliedKeys(report: EnforcedReport): EnforcedKey[] {
+  return ENFORCED_KEYS.filter((key) => report[key].requested !== null && !report[key].applied);
+}
+
+/** Timeout is enforced by the runner on every OS. */
+export function timeoutEntry(wallMs: number, killGraceMs: number, killer: string): EnforcedEntry {
+  return applied(
+    wallMs,
+    `monotonic_timer+${killer}`,
+    `SIGTERM to the run at ${wallMs} ms, SIGKILL ${killGraceMs} ms later`,
+  );
+}

@@ -1,0 +1,200 @@
+/**
+ * The process lifecycle of one run: spawn the plan, capture output with caps, enforce the wall
+ * limit, kill on timeout/limit/cancel (TERM to the run, bounded grace, KILL), and return only
+ * once the tracker verifies that no process of the run is alive (AR-16).
+ */
+import { spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import type { SandboxLogger } from "./options.ts";
+import { OutputCapture } from "./output.ts";
+import type { LaunchPlan } from "./shim.ts";
+import type { KillReason } from "./status.ts";
+
+/** Poll interval while waiting for killed processes to vanish. */
+const POLL_MS = 10;
+/** How long to wait for the pipes to close once no process of the run is alive. */
+const PIPE_DRAIN_MS = 1000;
+
+/** Inputs of {@link execute}. */
+export interface ExecuteInput {
+  plan: LaunchPlan;
+  cwd: string;
+  env: Record<string, string>;
+  stdin: string | undefined;
+  wallMs: number;
+  outputBytes: number;
+  killGraceMs: number;
+  reapTimeoutMs: number;
+  clockMs: () => number;
+  signal: AbortSignal | undefined;
+  log: SandboxLogger;
+}
+
+/** What happened. */
+export interface Executed {
+  spawnError: string | null;
+  ready: boolean;
+  exitCode: number | null;
+  exitSignal: string | null;
+  killReason: KillReason | null;
+  durationMs: number;
+  survivors: number;
+  stdout: OutputCapture;
+  stderr: OutputCapture;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function ended(stream: Readable | Writable | null | undefined): Promise<void> {
+  if (stream === null || stream === undefined || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once("close", () => resolve());
+    stream.once("error", () => resolve());
+  });
+}
+
+/** Deadlines use the real monotonic clock, never the injected one (which may be a test fake). */
+const nowMs = () => performance.now();
+
+/** Waits until `members()` is empty or the deadline passes; returns the last count. */
+async function waitGone(members: () => Promise<number[]>, untilMs: number): Promise<number> {
+  let alive = (await members()).length;
+  while (alive > 0 && nowMs() < untilMs) {
+    await delay(POLL_MS);
+    alive = (await members()).length;
+  }
+  return alive;
+}
+
+/**
+ * Runs the plan to the end.
+ *
+ * @example
+ * ```ts
+ * const done = await execute({ plan, cwd, env, stdin: undefined, wallMs: 1000, … });
+ * ```
+ */
+export async function execute(input: ExecuteInput): Promise<Executed> {
+  const { plan, clockMs, log } = input;
+  const stdout = new OutputCapture(input.outputBytes);
+  const stderr = new OutputCapture(input.outputBytes);
+  const [file, ...args] = plan.argv;
+  const child = spawn(file ?? "", args, {
+    cwd: input.cwd,
+    env: input.env,
+    detached: plan.detached,
+    windowsHide: true,
+    stdio: [
+      input.stdin === undefined ? "ignore" : "pipe",
+      "pipe",
+      "pipe",
+      plan.readyMarker ? "pipe" : "ignore",
+    ],
+  });
+  const startMs = clockMs();
+  const result: Executed = {
+    spawnError: null,
+    ready: false,
+    exitCode: null,
+    exitSignal: null,
+    killReason: null,
+    durationMs: 0,
+    survivors: 0,
+    stdout,
+    stderr,
+  };
+  let started: Promise<void> | null = null;
+  const ensureStarted = (): Promise<void> => {
+    started ??= child.pid === undefined ? Promise.resolve() : plan.tracker.started(child.pid);
+    return started;
+  };
+  let killing: Promise<void> = Promise.resolve();
+  let exited = false;
+  const terminate = (reason: KillReason): void => {
+    if (result.killReason !== null || exited || child.pid === undefined) return;
+    result.killReason = reason;
+    log("info", "sandbox.run.kill", { reason, signal: "SIGTERM", grace_ms: input.killGraceMs });
+    killing = (async () => {
+      await ensureStarted();
+      await plan.tracker.signalAll("SIGTERM", true);
+      await waitGone(() => plan.tracker.members(), nowMs() + input.killGraceMs);
+      await plan.tracker.signalAll("SIGKILL", false);
+    })();
+  };
+  const exit = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exited = true;
+      result.durationMs = clockMs() - startMs;
+      result.exitCode = code;
+      result.exitSignal = signal;
+      resolve();
+    });
+    child.once("error", (error) => {
+      result.spawnError = (error as NodeJS.ErrnoException).code ?? error.message;
+      if (child.pid === undefined) {
+        exited = true;
+        result.durationMs = clockMs() - startMs;
+        resolve();
+      }
+    });
+  });
+  const markReady = () => {
+    if (result.ready) return;
+    result.ready = true;
+    void ensureStarted();
+  };
+  if (plan.readyMarker) child.stdio[3]?.on("data", markReady);
+  else child.once("spawn", markReady);
+  child.stdout?.on("data", (chunk: Uint8Array) => {
+    if (stdout.push(chunk)) terminate("output_limit");
+  });
+  child.stderr?.on("data", (chunk: Uint8Array) => {
+    if (stderr.push(chunk)) terminate("output_limit");
+  });
+  if (child.stdin) {
+    child.stdin.on("error", () => undefined); // EPIPE when the command does not read its stdin.
+    child.stdin.end(input.stdin ?? "");
+  }
+  const timer = setTimeout(() => terminate("timeout"), input.wallMs);
+  const onAbort = () => terminate("cancelled");
+  input.signal?.addEventListener("abort", onAbort, { once: true });
+  if (input.signal?.aborted) onAbort();
+  try {
+    await exit;
+  } finally {
+    clearTimeout(timer);
+    input.signal?.removeEventListener("abort", onAbort);
+  }
+  await ensureStarted();
+  await killing;
+  result.survivors = await reap(input);
+  const pipes = [child.stdout, child.stderr, child.stdio[3]].map((s) =>
+    ended(s as Readable | null),
+  );
+  await Promise.race([Promise.all(pipes), delay(PIPE_DRAIN_MS)]);
+  for (const s of [child.stdout, child.stderr, child.stdio[3], child.stdin])
+    (s as Readable | Writable | null)?.destroy();
+  return result;
+}
+
+/** Kills whatever of the run is still alive after the leader exited; returns survivors. */
+async function reap(input: ExecuteInput): Promise<number> {
+  const { plan, log } = input;
+  const first = await plan.tracker.members();
+  if (first.length === 0) return 0;
+  log("info", "sandbox.run.kill", {
+    reason: "leftover_after_exit",
+    signal: "SIGKILL",
+    count: first.length,
+  });
+  const deadline = nowMs() + input.reapTimeoutMs;
+  let alive = first.length;
+  while (alive > 0 && nowMs() < deadline) {
+    await plan.tracker.signalAll("SIGKILL", false);
+    await delay(POLL_MS);
+    alive = (await plan.tracker.members()).length;
+  }
+  if (alive > 0)
+    log("error", "sandbox.run.survivors", { count: alive, reap_timeout_ms: input.reapTimeoutMs });
+  return alive;
+}

@@ -1,0 +1,247 @@
+/**
+ * Pure planning of a Linux run: which mechanism enforces each limit, the argv chain
+ * `[cgroup attach sh] [bwrap | unshare] [prlimit] ready-sh CMD…`, and the honest report.
+ */
+import type { SandboxCapabilities } from "./capabilities.ts";
+import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import type { SandboxLimitConfig } from "./options.ts";
+import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
+import { READY_SCRIPT } from "./shim.ts";
+import type { ResolvedRequest } from "./validate.ts";
+
+/** Attaches the shell itself to each listed `cgroup.procs`, then execs the rest. */
+export const ATTACH_SCRIPT =
+  'for f in "$@"; do if [ "$f" = -- ]; then break; fi; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
+
+/** The run's cgroup as created (or why not). */
+export interface PlannedCgroup {
+  version: 1 | 2 | null;
+  memory: boolean;
+  pids: boolean;
+  procsFiles: readonly string[];
+  /** Why memory/pids are not under a cgroup, when they are not. */
+  memoryReason: string;
+  pidsReason: string;
+}
+
+/** Inputs of {@link planLinux}. */
+export interface LinuxPlanInput {
+  req: ResolvedRequest;
+  cwd: string;
+  workspaceRoot: string;
+  /** The run's own temp dir (bound writable). */
+  runTempDir: string;
+  caps: SandboxCapabilities;
+  limits: SandboxLimitConfig;
+  cgroup: PlannedCgroup;
+}
+
+/** Output of {@link planLinux}. */
+export interface LinuxPlan {
+  argv: string[];
+  enforced: EnforcedReport;
+  pidNamespace: boolean;
+  leaderIsWrapper: boolean;
+  mechanisms: string[];
+}
+
+function memoryEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
+  const { req, cgroup, caps } = input;
+  if (cgroup.memory) {
+    return applied(
+      req.memBytes,
+      `cgroup_v${cgroup.version}`,
+      "hard memory limit of the whole run; the kernel OOM-kills past it",
+    );
+  }
+  if (caps.prlimit.available) {
+    rlimits.push(`--as=${req.memBytes}`);
+    return applied(
+      req.memBytes,
+      "rlimit_as",
+      `address-space limit per process (no cgroup: ${cgroup.memoryReason})`,
+    );
+  }
+  return notApplied(
+    req.memBytes,
+    `no cgroup (${cgroup.memoryReason}) and no prlimit (${caps.prlimit.reason})`,
+  );
+}
+
+function pidsEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
+  const { req, cgroup, caps } = input;
+  if (cgroup.pids)
+    return applied(req.pids, `cgroup_v${cgroup.version}`, "pids.max over every process of the run");
+  if (caps.uid === 0) {
+    return notApplied(
+      req.pids,
+      `RLIMIT_NPROC does not bind root and no pids cgroup: ${cgroup.pidsReason}`,
+    );
+  }
+  if (caps.prlimit.available) {
+    rlimits.push(`--nproc=${req.pids}`);
+    return applied(
+      req.pids,
+      "rlimit_nproc",
+      `counts every process of the server's uid (no cgroup: ${cgroup.pidsReason})`,
+    );
+  }
+  return notApplied(
+    req.pids,
+    `no cgroup (${cgroup.pidsReason}) and no prlimit (${caps.prlimit.reason})`,
+  );
+}
+
+function rlimitEntries(
+  input: LinuxPlanInput,
+  rlimits: string[],
+): Pick<EnforcedReport, "cpu" | "file_size" | "open_files"> {
+  const { req, caps, limits } = input;
+  const missing = `prlimit unavailable: ${caps.prlimit.reason}`;
+  let cpu = notRequested();
+  if (req.cpuMs !== null) {
+    const seconds = Math.ceil(req.cpuMs / 1000);
+    if (caps.prlimit.available) {
+      rlimits.push(`--cpu=${seconds}:${seconds + 1}`);
+      cpu = applied(
+        req.cpuMs,
+        "rlimit_cpu",
+        `per process, rounded up to ${seconds} s; SIGXCPU then SIGKILL`,
+      );
+    } else cpu = notApplied(req.cpuMs, missing);
+  }
+  if (!caps.prlimit.available) {
+    return {
+      cpu,
+      file_size: notApplied(limits.fileSizeBytes, missing),
+      open_files: notApplied(limits.openFiles, missing),
+    };
+  }
+  rlimits.push(`--fsize=${limits.fileSizeBytes}`, `--nofile=${limits.openFiles}`);
+  return {
+    cpu,
+    file_size: applied(
+      limits.fileSizeBytes,
+      "rlimit_fsize",
+      "largest file any process of the run may write",
+    ),
+    open_files: applied(limits.openFiles, "rlimit_nofile", "open descriptors per process"),
+  };
+}
+
+function bwrapArgs(input: LinuxPlanInput): string[] {
+  const { req, cwd, workspaceRoot, runTempDir } = input;
+  const args = [
+    "--die-with-parent",
+    "--new-session",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+  ];
+  if (req.network === "deny") args.push("--unshare-net");
+  args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
+  args.push(
+    "--bind",
+    workspaceRoot,
+    workspaceRoot,
+    "--bind",
+    runTempDir,
+    runTempDir,
+    "--chdir",
+    cwd,
+    "--",
+  );
+  return args;
+}
+
+function unshareArgs(input: LinuxPlanInput): string[] {
+  const args = input.caps.uid === 0 ? [] : ["--user", "--map-root-user"];
+  if (input.req.network === "deny") args.push("--net");
+  args.push("--pid", "--fork", "--kill-child", "--mount-proc", "--");
+  return args;
+}
+
+/**
+ * Plans one Linux run.
+ *
+ * @example
+ * ```ts
+ * const plan = planLinux({ req, cwd, workspaceRoot, runTempDir, caps, limits, cgroup });
+ * plan.enforced.network.mechanism; // "bubblewrap_netns"
+ * ```
+ */
+export function planLinux(input: LinuxPlanInput): LinuxPlan {
+  const { req, caps, cgroup } = input;
+  const rlimits: string[] = [];
+  const mechanisms: string[] = ["process_group"];
+  const memory = memoryEntry(input, rlimits);
+  const pids = pidsEntry(input, rlimits);
+  const rl = rlimitEntries(input, rlimits);
+  const useBwrap = caps.bubblewrap.available;
+  const useUnshare = !useBwrap && caps.unshare.available;
+  const nsName = useBwrap ? "bubblewrap" : "unshare";
+  let network: EnforcedEntry;
+  if (req.network === "allow") network = applied("allow", "none", "network allowed by the request");
+  else if (useBwrap || useUnshare)
+    network = applied("deny", `${nsName}_netns`, "empty network namespace: only a down loopback");
+  else
+    network = notApplied(
+      "deny",
+      `no network namespace: ${caps.bubblewrap.reason}; ${caps.unshare.reason}`,
+    );
+  const filesystem = useBwrap
+    ? applied(
+        "workspace_rw",
+        "bubblewrap",
+        "read-only root; writable: workspace, run temp dir, private /tmp",
+      )
+    : notApplied("workspace_rw", `bubblewrap unavailable: ${caps.bubblewrap.reason}`);
+  const treeParts = ["process_group"];
+  if (useBwrap || useUnshare) treeParts.push("pid_namespace");
+  if (cgroup.version !== null && cgroup.procsFiles.length > 0)
+    treeParts.push(`cgroup_v${cgroup.version}`);
+  const process_tree =
+    treeParts.length > 1
+      ? applied(
+          "no_survivors",
+          treeParts.join("+"),
+          "every process of the run is found and killed, setsid or not",
+        )
+      : notApplied(
+          "no_survivors",
+          "only the process group: a setsid child whose parent exits could escape",
+        );
+  const argv: string[] = [];
+  if (cgroup.procsFiles.length > 0) {
+    argv.push(
+      caps.sh.path ?? "sh",
+      "-c",
+      ATTACH_SCRIPT,
+      "vltair-attach",
+      ...cgroup.procsFiles,
+      "--",
+    );
+    mechanisms.push(`cgroup_v${cgroup.version}`);
+  }
+  if (useBwrap) argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
+  if (useUnshare) argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input));
+  if (useBwrap || useUnshare) mechanisms.push(nsName);
+  if (rlimits.length > 0) {
+    argv.push(caps.prlimit.path ?? "prlimit", ...rlimits, "--");
+    mechanisms.push("prlimit");
+  }
+  argv.push(caps.sh.path ?? "sh", "-c", READY_SCRIPT, "vltair-exec", ...req.cmd);
+  const enforced: EnforcedReport = {
+    timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
+    memory,
+    pids,
+    network,
+    filesystem,
+    ...rl,
+    process_tree,
+  };
+  // bwrap and unshare stay as the leader (they wait for the command); otherwise the leader
+  // execs through prlimit and the ready stage into the command itself.
+  const wrapped = useBwrap || useUnshare;
+  return { argv, enforced, pidNamespace: wrapped, leaderIsWrapper: wrapped, mechanisms };
+}

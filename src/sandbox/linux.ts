@@ -1,0 +1,115 @@
+/**
+ * Linux shim: a cgroup (v2 when delegated, else v1) for memory and pids, bubblewrap (or
+ * unshare) for PID and network namespaces and the read-only filesystem view, prlimit for
+ * rlimits, and a tracker that verifies through the cgroup or `/proc` that nothing survives.
+ */
+import { type CgroupLayout, createRunCgroup, procsFiles, type RunCgroup } from "./cgroup.ts";
+import { type PlannedCgroup, planLinux } from "./linux-plan.ts";
+import { PosixTracker } from "./posix-tracker.ts";
+import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
+
+interface CgroupChoice {
+  version: 1 | 2 | null;
+  memoryParent: string | null;
+  pidsParent: string | null;
+  memoryReason: string;
+  pidsReason: string;
+}
+
+/** Picks v2 when it is delegated, else v1 per controller. */
+export function chooseCgroup(layout: CgroupLayout | null): CgroupChoice {
+  if (layout === null) {
+    const reason = "no cgroup hierarchy";
+    return {
+      version: null,
+      memoryParent: null,
+      pidsParent: null,
+      memoryReason: reason,
+      pidsReason: reason,
+    };
+  }
+  if (layout.v2.available) {
+    const dir = layout.v2.parentDir;
+    return {
+      version: 2,
+      memoryParent: dir,
+      pidsParent: dir,
+      memoryReason: layout.v2.reason,
+      pidsReason: layout.v2.reason,
+    };
+  }
+  const memoryParent = layout.v1Memory.available ? layout.v1Memory.parentDir : null;
+  const pidsParent = layout.v1Pids.available ? layout.v1Pids.parentDir : null;
+  return {
+    version: memoryParent !== null || pidsParent !== null ? 1 : null,
+    memoryParent,
+    pidsParent,
+    memoryReason: `${layout.v2.reason}; ${layout.v1Memory.reason}`,
+    pidsReason: `${layout.v2.reason}; ${layout.v1Pids.reason}`,
+  };
+}
+
+async function makeCgroup(
+  input: ShimInput,
+  choice: CgroupChoice,
+): Promise<{ cg: RunCgroup | null; planned: PlannedCgroup }> {
+  const none: PlannedCgroup = {
+    version: null,
+    memory: false,
+    pids: false,
+    procsFiles: [],
+    memoryReason: choice.memoryReason,
+    pidsReason: choice.pidsReason,
+  };
+  if (choice.version === null) return { cg: null, planned: none };
+  try {
+    const cg = await createRunCgroup(
+      { version: choice.version, memoryParent: choice.memoryParent, pidsParent: choice.pidsParent },
+      input.runName,
+      { memBytes: input.req.memBytes, pids: input.req.pids },
+    );
+    const planned: PlannedCgroup = {
+      version: choice.version,
+      memory: cg.memoryDir !== null,
+      pids: cg.pidsDir !== null,
+      procsFiles: procsFiles(cg),
+      memoryReason: choice.memoryReason,
+      pidsReason: choice.pidsReason,
+    };
+    return { cg, planned };
+  } catch (error) {
+    const reason = `creating the run cgroup failed: ${(error as NodeJS.ErrnoException).code ?? "error"}`;
+    return { cg: null, planned: { ...none, memoryReason: reason, pidsReason: reason } };
+  }
+}
+
+/** The Linux shim. */
+export const linuxShim: SandboxShim = {
+  name: "linux",
+  async prepare(input: ShimInput): Promise<LaunchPlan> {
+    const { cg, planned } = await makeCgroup(input, chooseCgroup(input.caps.cgroups));
+    const plan = planLinux({
+      req: input.req,
+      cwd: input.cwd,
+      workspaceRoot: input.workspaceRoot,
+      runTempDir: input.temp.root,
+      caps: input.caps,
+      limits: input.limits,
+      cgroup: planned,
+    });
+    const tracker = new PosixTracker({
+      procfs: true,
+      cgroup: cg,
+      ownPidNamespace: input.caps.ownPidNamespace,
+      leaderIsWrapper: plan.leaderIsWrapper,
+    });
+    return {
+      argv: plan.argv,
+      detached: true,
+      readyMarker: true,
+      enforced: plan.enforced,
+      tracker,
+      mechanisms: plan.mechanisms,
+    };
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * The sandbox: runs agent-written commands under hard limits with an honest report of what was
+ * enforced on this OS (API.md, "Sandbox"; docs/sandbox.md).
+ *
+ * @example
+ * ```ts
+ * import { formatSandboxText, runSandboxed } from "../sandbox/mod.ts";
+ * const result = await runSandboxed({ cmd: ["npm", "test"], network: "deny" }, {
+ *   workspaceRoot: "/srv/ws", tempRoot: "/tmp", traceId, logger,
+ * });
+ * process.stdout.write(formatSandboxText(result));
+ * ```
+ */
+export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
+export { detectCapabilities } from "./capabilities.ts";
+export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
+export { formatSandboxHeader, formatSandboxText } from "./format.ts";
+export type {
+  LimitSpec,
+  SandboxLimitConfig,
+  SandboxLimitName,
+  SandboxLogger,
+  SandboxMechanism,
+  SandboxOptions,
+  SandboxTools,
+} from "./options.ts";
+export {
+  DEFAULT_ENV_PASSTHROUGH,
+  resolveLimitConfig,
+  SANDBOX_LIMITS,
+  SANDBOX_MECHANISMS,
+} from "./options.ts";
+export { runSandboxed } from "./runner.ts";
+export type {
+  EnforcedEntry,
+  EnforcedKey,
+  EnforcedReport,
+  SandboxRequest,
+  SandboxRequestParsed,
+  SandboxResult,
+  SandboxStatus,
+} from "./schema.ts";
+export {
+  ENFORCED_KEYS,
+  SANDBOX_STATUSES,
+  SandboxRequestSchema,
+  SandboxResultSchema,
+} from "./schema.ts";

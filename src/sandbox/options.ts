@@ -1,0 +1,238 @@
+/**
+ * Options of the sandbox, the table of its configurable limits (default, floor, ceiling, reason)
+ * and their resolution into one frozen, asserted value.
+ */
+import { assert, VltairError } from "../core/mod.ts";
+
+/** A sandbox log event sink; fields are JSON-serialisable and never carry env values or stdin. */
+export type SandboxLogger = (
+  level: "debug" | "info" | "warn" | "error",
+  event: string,
+  fields: Record<string, unknown>,
+) => void;
+
+/** Mechanisms an operator (or a benchmark) may switch off; the report then says "disabled". */
+export const SANDBOX_MECHANISMS = [
+  "bubblewrap",
+  "unshare",
+  "cgroup_v2",
+  "cgroup_v1",
+  "prlimit",
+] as const;
+/** A mechanism that can be switched off. */
+export type SandboxMechanism = (typeof SANDBOX_MECHANISMS)[number];
+
+/** One configurable limit: its default, its floor and ceiling, and why these values. */
+export interface LimitSpec {
+  readonly default: number | null;
+  readonly min: number;
+  readonly max: number;
+  readonly reason: string;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Every sandbox limit, as the config schema and docs/configuration.md should list it.
+ * Keys are the camelCase config names.
+ */
+export const SANDBOX_LIMITS = {
+  wallMs: {
+    default: 30_000,
+    min: 1,
+    max: 3_600_000,
+    reason: "a test suite fits in 30 s by default; one hour bounds how long a run can hold a slot",
+  },
+  memBytes: {
+    default: 512 * MIB,
+    min: 16 * MIB,
+    max: 16 * 1024 * MIB,
+    reason: "512 MiB fits an interpreter plus tests; below 16 MiB even a shell fails to start",
+  },
+  outputBytes: {
+    default: MIB,
+    min: 16,
+    max: 64 * MIB,
+    reason: "per stream; the server holds at most this many bytes of each stream in memory",
+  },
+  pids: {
+    default: 64,
+    min: 8,
+    max: 4096,
+    reason: "the sandbox wrappers use up to 4 processes; 64 runs a parallel test suite",
+  },
+  cpuMs: {
+    default: null,
+    min: 1,
+    max: 3_600_000,
+    reason: "not limited unless asked; enforced per process with one-second granularity",
+  },
+  fileSizeBytes: {
+    default: 1024 * MIB,
+    min: MIB,
+    max: 64 * 1024 * MIB,
+    reason: "largest file a run may write (RLIMIT_FSIZE); stops a runaway log filling the disk",
+  },
+  openFiles: {
+    default: 1024,
+    min: 64,
+    max: 65_536,
+    reason: "RLIMIT_NOFILE per process; 1024 is the usual soft limit of a login shell",
+  },
+  stdinBytes: {
+    default: MIB,
+    min: 0,
+    max: 64 * MIB,
+    reason: "largest `stdin` of a request; it is held in memory while the run starts",
+  },
+  killGraceMs: {
+    default: 2000,
+    min: 0,
+    max: 30_000,
+    reason: "time between SIGTERM and SIGKILL on timeout or limit, for test runners to clean up",
+  },
+  reapTimeoutMs: {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    reason: "how long the sandbox waits for killed processes to vanish before reporting survivors",
+  },
+} as const satisfies Record<string, LimitSpec>;
+
+/** Name of a configurable sandbox limit. */
+export type SandboxLimitName = keyof typeof SANDBOX_LIMITS;
+
+/**
+ * Configured values: for request limits `<name>Default` and `<name>Max`; for server-side
+ * limits the value itself.
+ */
+export interface SandboxLimitConfig {
+  wallMsDefault: number;
+  wallMsMax: number;
+  memBytesDefault: number;
+  memBytesMax: number;
+  outputBytesDefault: number;
+  outputBytesMax: number;
+  pidsDefault: number;
+  pidsMax: number;
+  cpuMsMax: number;
+  fileSizeBytes: number;
+  openFiles: number;
+  stdinBytesMax: number;
+  killGraceMs: number;
+  reapTimeoutMs: number;
+}
+
+/** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
+export interface SandboxTools {
+  bwrap: string;
+  unshare: string;
+  prlimit: string;
+  sh: string;
+}
+
+/** Options of {@link runSandboxed}: server configuration plus the per-call trace id and signal. */
+export interface SandboxOptions {
+  /** Absolute path; every run's cwd resolves inside it (symlinks resolved). */
+  workspaceRoot: string;
+  /** Absolute path under which each run gets `vltair-<traceId>-<n>`. */
+  tempRoot: string;
+  limits?: Partial<SandboxLimitConfig>;
+  /** Names of server env variables copied into the child when set (AR-1, AR-6). */
+  envPassthrough?: readonly string[];
+  /** The server environment the allowlist reads from; defaults to the process environment. */
+  parentEnv?: Readonly<Record<string, string | undefined>>;
+  logger?: SandboxLogger;
+  disable?: readonly SandboxMechanism[];
+  /** Override tool names or paths (bare names are looked up on the server's PATH). */
+  tools?: Partial<SandboxTools>;
+  /** Root of the cgroup mounts; `/sys/fs/cgroup` by default. */
+  cgroupRoot?: string;
+  /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
+  networkAllowPermitted?: boolean;
+  /** Trace id of the request (W3C trace-id, 32 hex); generated when absent. */
+  traceId?: string;
+  /** Aborting it kills the run (status `KILLED`, reason `cancelled`). */
+  signal?: AbortSignal;
+  /** Monotonic clock in milliseconds (AR-14); `performance.now` by default. */
+  clockMs?: () => number;
+}
+
+/** Env names passed through by default: the coverage trio of AR-1/AR-6. */
+export const DEFAULT_ENV_PASSTHROUGH = [
+  "COVERAGE_PROCESS_START",
+  "COVERAGE_RCFILE",
+  "COVERAGE_FILE",
+] as const;
+
+function defaultLimitConfig(): SandboxLimitConfig {
+  const L = SANDBOX_LIMITS;
+  return {
+    wallMsDefault: L.wallMs.default,
+    wallMsMax: L.wallMs.max,
+    memBytesDefault: L.memBytes.default,
+    memBytesMax: L.memBytes.max,
+    outputBytesDefault: L.outputBytes.default,
+    outputBytesMax: L.outputBytes.max,
+    pidsDefault: L.pids.default,
+    pidsMax: L.pids.max,
+    cpuMsMax: L.cpuMs.max,
+    fileSizeBytes: L.fileSizeBytes.default,
+    openFiles: L.openFiles.default,
+    stdinBytesMax: L.stdinBytes.default,
+    killGraceMs: L.killGraceMs.default,
+    reapTimeoutMs: L.reapTimeoutMs.default,
+  };
+}
+
+/** The spec each config key is checked against. */
+const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
+  wallMsDefault: SANDBOX_LIMITS.wallMs,
+  wallMsMax: SANDBOX_LIMITS.wallMs,
+  memBytesDefault: SANDBOX_LIMITS.memBytes,
+  memBytesMax: SANDBOX_LIMITS.memBytes,
+  outputBytesDefault: SANDBOX_LIMITS.outputBytes,
+  outputBytesMax: SANDBOX_LIMITS.outputBytes,
+  pidsDefault: SANDBOX_LIMITS.pids,
+  pidsMax: SANDBOX_LIMITS.pids,
+  cpuMsMax: SANDBOX_LIMITS.cpuMs,
+  fileSizeBytes: SANDBOX_LIMITS.fileSizeBytes,
+  openFiles: SANDBOX_LIMITS.openFiles,
+  stdinBytesMax: SANDBOX_LIMITS.stdinBytes,
+  killGraceMs: SANDBOX_LIMITS.killGraceMs,
+  reapTimeoutMs: SANDBOX_LIMITS.reapTimeoutMs,
+};
+
+/**
+ * Merges configured limits over the defaults and checks each against its floor and ceiling,
+ * and each default against its configured maximum. Throws `config_invalid` naming the key.
+ */
+export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): SandboxLimitConfig {
+  const merged: SandboxLimitConfig = { ...defaultLimitConfig() };
+  for (const key of Object.keys(CONFIG_SPEC) as (keyof SandboxLimitConfig)[]) {
+    const value = partial[key];
+    if (value !== undefined) merged[key] = value;
+    const spec = CONFIG_SPEC[key];
+    const got = merged[key];
+    if (!Number.isInteger(got) || got < spec.min || got > spec.max) {
+      throw new VltairError("config_invalid", `sandbox limit ${key} out of range`, {
+        details: { field: `sandbox.limits.${key}`, min: spec.min, max: spec.max, value: got },
+      });
+    }
+  }
+  const pairs: [keyof SandboxLimitConfig, keyof SandboxLimitConfig][] = [
+    ["wallMsDefault", "wallMsMax"],
+    ["memBytesDefault", "memBytesMax"],
+    ["outputBytesDefault", "outputBytesMax"],
+    ["pidsDefault", "pidsMax"],
+  ];
+  for (const [def, max] of pairs) {
+    if (merged[def] > merged[max]) {
+      throw new VltairError("config_invalid", `sandbox limit ${def} exceeds ${max}`, {
+        details: { field: `sandbox.limits.${def}`, max: merged[max], value: merged[def] },
+      });
+    }
+  }
+  assert(merged.wallMsDefault <= merged.wallMsMax, "wall default within its maximum");
+  return merged;
+}

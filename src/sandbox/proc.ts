@@ -1,0 +1,102 @@
+/**
+ * Linux `/proc` scanning: which processes belong to a run. A process belongs to it when it
+ * descends from the leader, shares the leader's process group, or lives in one of the run's PID
+ * namespaces. Zombies are dead (only unreaped) and are not counted as alive.
+ */
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { assert } from "../core/mod.ts";
+
+/** Most `/proc` entries scanned; `pid_max` on 64-bit Linux is at most 4194304. */
+export const PROC_ENTRIES_MAX = 4_194_304;
+
+/** One process as seen in `/proc/<pid>/stat`. */
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  state: string;
+  /** `pid:[inode]` of the process's PID namespace, or null when unreadable. */
+  pidNs: string | null;
+}
+
+/** Parses `/proc/<pid>/stat`; returns null when the text is not a stat line. */
+export function parseStat(text: string): Omit<ProcEntry, "pidNs"> | null {
+  const close = text.lastIndexOf(")");
+  const open = text.indexOf("(");
+  if (close < 0 || open < 0) return null;
+  const pid = Number(text.slice(0, open).trim());
+  const fields = text.slice(close + 2).split(" ");
+  const state = fields[0] ?? "";
+  const ppid = Number(fields[1]);
+  const pgid = Number(fields[2]);
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid)) return null;
+  return { pid, ppid, pgid, state };
+}
+
+/** Lists the processes under `procRoot`; vanished ones are skipped. */
+export async function listProcesses(procRoot: string, withNs: boolean): Promise<ProcEntry[]> {
+  const names = await readdir(procRoot);
+  assert(names.length <= PROC_ENTRIES_MAX, "proc entries within pid_max");
+  const entries: ProcEntry[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = await readFile(`${procRoot}/${name}/stat`, "utf8");
+    } catch {
+      continue; // The process exited between readdir and read: it is not alive.
+    }
+    const stat = parseStat(text);
+    if (stat === null) continue;
+    let pidNs: string | null = null;
+    if (withNs) pidNs = await readlink(`${procRoot}/${name}/ns/pid`).catch(() => null);
+    entries.push({ ...stat, pidNs });
+  }
+  return entries;
+}
+
+/** Which processes of `entries` belong to the run (alive ones only). */
+export function runMembers(
+  entries: readonly ProcEntry[],
+  run: { leaderPid: number; pidNamespaces: ReadonlySet<string>; selfPid: number },
+): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    const list = children.get(e.ppid) ?? [];
+    list.push(e.pid);
+    children.set(e.ppid, list);
+  }
+  const members = new Set<number>();
+  const queue = [run.leaderPid];
+  while (queue.length > 0) {
+    const pid = queue.pop() as number;
+    if (members.has(pid)) continue;
+    members.add(pid);
+    for (const child of children.get(pid) ?? []) queue.push(child);
+    assert(members.size <= entries.length + 1, "descendant walk bounded by the process count");
+  }
+  for (const e of entries) {
+    if (e.pgid === run.leaderPid) members.add(e.pid);
+    if (e.pidNs !== null && run.pidNamespaces.has(e.pidNs)) members.add(e.pid);
+  }
+  const alive = new Set(
+    entries.filter((e) => e.state !== "Z" && e.state !== "X").map((e) => e.pid),
+  );
+  return [...members].filter((pid) => pid !== run.selfPid && alive.has(pid)).sort((a, b) => a - b);
+}
+
+/** PID namespaces of the leader's descendants that differ from the server's own. */
+export function foreignNamespaces(
+  entries: readonly ProcEntry[],
+  leaderPid: number,
+  ownNs: string | null,
+): string[] {
+  const members = runMembers(entries, { leaderPid, pidNamespaces: new Set(), selfPid: -1 });
+  const byPid = new Map(entries.map((e) => [e.pid, e]));
+  const found = new Set<string>();
+  for (const pid of members) {
+    const ns = byPid.get(pid)?.pidNs ?? null;
+    if (ns !== null && ns !== ownNs) found.add(ns);
+  }
+  return [...found];
+}

@@ -1,0 +1,227 @@
+/**
+ * `runSandboxed`: validate, plan with the OS shim, refuse or run, classify, clean up. After any
+ * outcome no process of the run is alive and its temp dir is gone (or an error is logged).
+ */
+import { realpath } from "node:fs/promises";
+import { VltairError } from "../core/mod.ts";
+import { detectCapabilities } from "./capabilities.ts";
+import { notApplied, unappliedKeys } from "./enforced.ts";
+import { buildChildEnv } from "./env.ts";
+import { execute } from "./execute.ts";
+import {
+  DEFAULT_ENV_PASSTHROUGH,
+  resolveLimitConfig,
+  type SandboxLogger,
+  type SandboxOptions,
+} from "./options.ts";
+import { ENFORCED_KEYS, type EnforcedReport, type SandboxResult } from "./schema.ts";
+import { selectShim } from "./select-shim.ts";
+import { classify, exitRc, looksLikeAllocationFailure } from "./status.ts";
+import { createRunTempDir, type RunTempDir, removeRunTempDir } from "./temp-dir.ts";
+import { validateRequest } from "./validate.ts";
+import { resolveCwd } from "./workspace.ts";
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const noopLogger: SandboxLogger = () => undefined;
+
+function newTraceId(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/** The trace id of a run: the given one when it is a W3C trace-id, else a fresh one. */
+export function normalizeTraceId(traceId: string | undefined): string {
+  const lower = traceId?.toLowerCase();
+  return lower !== undefined && TRACE_ID.test(lower) ? lower : newTraceId();
+}
+
+async function realDir(path: string, field: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (cause) {
+    throw new VltairError("config_invalid", `${field} does not exist`, {
+      details: { field, path },
+      cause,
+    });
+  }
+}
+
+function refusedReport(reason: string): EnforcedReport {
+  const entries = ENFORCED_KEYS.map((key) => [key, notApplied(null, reason)] as const);
+  return Object.fromEntries(entries) as EnforcedReport;
+}
+
+function nothingRan(
+  status: "SANDBOX_DENIED" | "INTERNAL_ERROR",
+  reason: string,
+  enforced: EnforcedReport,
+  traceId: string,
+): SandboxResult {
+  return {
+    status,
+    rc: 1,
+    stdout: "",
+    stderr: "",
+    stdout_truncated: false,
+    stderr_truncated: false,
+    duration_ms: 0,
+    max_rss_bytes: null,
+    enforced,
+    reason,
+    trace_id: traceId,
+  };
+}
+
+/**
+ * Runs `request` (the body of `POST /v1/sandbox/exec`) under the limits it asks for.
+ * Throws `validation_failed` (nothing runs) for an invalid request or a cwd outside the
+ * workspace, `config_invalid` for bad options; every other outcome is a result.
+ *
+ * @example
+ * ```ts
+ * const result = await runSandboxed(
+ *   { cmd: ["pytest", "-q"], limits: { wall_ms: 60000 }, network: "deny" },
+ *   { workspaceRoot: "/srv/ws", tempRoot: "/tmp" },
+ * );
+ * result.status; // "OK"
+ * ```
+ */
+export async function runSandboxed(
+  request: unknown,
+  options: SandboxOptions,
+): Promise<SandboxResult> {
+  const limits = resolveLimitConfig(options.limits);
+  const req = validateRequest(request, limits);
+  const workspaceRoot = await realDir(options.workspaceRoot, "sandbox.workspace_root");
+  const cwd = await resolveCwd(workspaceRoot, req.cwd);
+  const tempRoot = await realDir(options.tempRoot, "sandbox.temp_root");
+  const traceId = normalizeTraceId(options.traceId);
+  const log = options.logger ?? noopLogger;
+  if (req.network === "allow" && options.networkAllowPermitted === false) {
+    log("warn", "sandbox.run.denied", { trace_id: traceId, reason: "network_allow_refused" });
+    return nothingRan(
+      "SANDBOX_DENIED",
+      "network_allow_refused",
+      refusedReport("network_allow_refused"),
+      traceId,
+    );
+  }
+  const caps = await detectCapabilities({
+    ...(options.tools === undefined ? {} : { tools: options.tools }),
+    ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
+    ...(options.disable === undefined ? {} : { disable: options.disable }),
+  });
+  const temp = await createRunTempDir(tempRoot, traceId);
+  try {
+    return await runInTemp({ options, limits, req, workspaceRoot, cwd, traceId, log, caps, temp });
+  } finally {
+    if (!(await removeRunTempDir(temp))) {
+      log("error", "sandbox.tempdir.remove_failed", { trace_id: traceId, path: temp.root });
+    }
+  }
+}
+
+type RunContext = {
+  options: SandboxOptions;
+  limits: ReturnType<typeof resolveLimitConfig>;
+  req: ReturnType<typeof validateRequest>;
+  workspaceRoot: string;
+  cwd: string;
+  traceId: string;
+  log: SandboxLogger;
+  caps: Awaited<ReturnType<typeof detectCapabilities>>;
+  temp: RunTempDir;
+};
+
+async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
+  const { options, limits, req, traceId, log, temp } = ctx;
+  const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
+  const shim = selectShim(ctx.caps.platform);
+  const plan = await shim.prepare({
+    req,
+    cwd: ctx.cwd,
+    workspaceRoot: ctx.workspaceRoot,
+    temp,
+    runName,
+    caps: ctx.caps,
+    limits,
+  });
+  try {
+    const unapplied = unappliedKeys(plan.enforced);
+    for (const key of unapplied) {
+      log("warn", "sandbox.limit.not_applied", {
+        trace_id: traceId,
+        limit: key,
+        reason: plan.enforced[key].reason,
+      });
+    }
+    if (!req.allowPartial && unapplied.length > 0) {
+      const reason = `limit_not_applied:${unapplied.join(",")}`;
+      log("error", "sandbox.run.refused", { trace_id: traceId, reason });
+      return nothingRan("INTERNAL_ERROR", reason, plan.enforced, traceId);
+    }
+    log("info", "sandbox.run.start", {
+      trace_id: traceId,
+      run: runName,
+      shim: shim.name,
+      mechanisms: plan.mechanisms,
+    });
+    const env = buildChildEnv({
+      parentEnv: options.parentEnv ?? process.env,
+      passthrough: options.envPassthrough ?? DEFAULT_ENV_PASSTHROUGH,
+      requestEnv: req.env,
+      homeDir: temp.home,
+      tmpDir: temp.tmp,
+    });
+    const done = await execute({
+      plan,
+      cwd: ctx.cwd,
+      env,
+      stdin: req.stdin,
+      wallMs: req.wallMs,
+      outputBytes: req.outputBytes,
+      killGraceMs: limits.killGraceMs,
+      reapTimeoutMs: limits.reapTimeoutMs,
+      clockMs: options.clockMs ?? (() => performance.now()),
+      signal: options.signal,
+      log,
+    });
+    const stderr = done.stderr.text();
+    const rc = exitRc(done.exitCode, done.exitSignal);
+    const rlimitAs = plan.enforced.memory.mechanism === "rlimit_as";
+    const classified = classify({
+      ready: done.ready,
+      exitCode: done.exitCode,
+      exitSignal: done.exitSignal,
+      killReason: done.killReason,
+      durationMs: done.durationMs,
+      wallMs: req.wallMs,
+      cgroupOomKill: await plan.tracker.memoryLimitHit(),
+      allocationFailure: rlimitAs && looksLikeAllocationFailure(rc, stderr),
+      survivors: done.survivors,
+    });
+    const result: SandboxResult = {
+      status: classified.status,
+      rc: classified.rc,
+      stdout: done.stdout.text(),
+      stderr,
+      stdout_truncated: done.stdout.truncated,
+      stderr_truncated: done.stderr.truncated,
+      duration_ms: Math.round(done.durationMs),
+      max_rss_bytes: await plan.tracker.maxRssBytes(),
+      enforced: plan.enforced,
+      reason: classified.reason,
+      trace_id: traceId,
+    };
+    log("info", "sandbox.run.end", {
+      trace_id: traceId,
+      status: result.status,
+      rc: result.rc,
+      reason: result.reason,
+      duration_ms: result.duration_ms,
+      spawn_error: done.spawnError,
+    });
+    return result;
+  } finally {
+    await plan.tracker.dispose();
+  }
+}
