@@ -6,7 +6,7 @@
  * import { serve, onShutdownSignal } from "../platform/mod.ts";
  * ```
  */
-export { hasPosixFileModes } from "./os.ts";
+export { hasPosixFileModes, hasPosixSignals } from "./os.ts";
 export type { DenoGlobal, RuntimeName } from "./runtime.ts";
 export { runtimeName, runtimeVersion } from "./runtime.ts";
 export type { FetchHandler, RunningServer, ServeOptions } from "./serve.ts";

@@ -5,3 +5,8 @@ import process from "node:process";
 export function hasPosixFileModes(): boolean {
   return process.platform !== "win32";
 }
+
+/** True where SIGTERM can be delivered to another process and handled (every OS but Windows). */
+export function hasPosixSignals(): boolean {
+  return process.platform !== "win32";
+}

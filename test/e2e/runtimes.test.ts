@@ -3,6 +3,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import * as path from "node:path";
+import { hasPosixSignals } from "../../src/platform/mod.ts";
 import { BUN, DENO, MAIN, ROOT, run } from "../support/process.ts";
 import { smokeServe } from "../support/smoke.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -17,7 +18,7 @@ export const DENO_FLAGS = [
   "--allow-sys",
 ];
 
-describe("runtimes", () => {
+describe.if(hasPosixSignals())("runtimes", () => {
   let nodeBundle = "";
   beforeAll(async () => {
     const out = tempDir();

@@ -2,13 +2,16 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { hasPosixFileModes, hasPosixSignals } from "../../src/platform/mod.ts";
 import { BUN, jsonLines, listeningUrl, MAIN, run, start } from "../support/process.ts";
 import { smokeServe } from "../support/smoke.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const NO_ADMIN_ENV = { VLTAIR_ADMIN_TOKEN: undefined };
+// Windows has no SIGTERM to handle nor file modes: those tests run on POSIX systems only.
+const posix = hasPosixSignals() && hasPosixFileModes();
 
-describe("vltair serve (Bun, real process)", () => {
+describe.if(posix)("vltair serve (Bun, real process)", () => {
   test("boots on port 0, serves, and exits 0 on SIGTERM", async () => {
     const result = await smokeServe(BUN, [MAIN, "serve"], { cwd: tempDir() });
     expect(result.exitCode).toBe(0);

@@ -26,7 +26,12 @@ export function start(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Child {
-  const env = { ...process.env, TZ: "UTC", LC_ALL: "C.UTF-8", ...options.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    TZ: "UTC",
+    LC_ALL: "C.UTF-8",
+    ...options.env,
+  };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const proc = spawn(command, [...args], {
     cwd: options.cwd ?? ROOT,

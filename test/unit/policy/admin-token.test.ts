@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
+import { hasPosixFileModes } from "../../../src/platform/mod.ts";
 import { ensureAdminToken } from "../../../src/policy/mod.ts";
 import { tempDir } from "../../support/tmp.ts";
 
@@ -13,7 +14,7 @@ describe("ensureAdminToken", () => {
     expect(fs.existsSync(path.join(dir, "admin.token"))).toBe(false);
   });
 
-  test("without it, a random token is created once with mode 0600", () => {
+  test.if(hasPosixFileModes())("without it, a random token is created once with mode 0600", () => {
     const dir = tempDir();
     const first = ensureAdminToken({ envToken: null, dataDir: dir });
     expect(first.created).toBe(true);
@@ -25,7 +26,7 @@ describe("ensureAdminToken", () => {
     expect(second.token).toBe(first.token);
   });
 
-  test("a file readable by others is tightened to 0600", () => {
+  test.if(hasPosixFileModes())("a file readable by others is tightened to 0600", () => {
     const dir = tempDir();
     const file = path.join(dir, "admin.token");
     fs.writeFileSync(file, "hand-made-token-0123456789\n", { mode: 0o644 });

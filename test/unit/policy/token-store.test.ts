@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
+import { hasPosixFileModes } from "../../../src/platform/mod.ts";
 import { createAuthenticator, hasRole, TokenStore } from "../../../src/policy/mod.ts";
 import { tempDir } from "../../support/tmp.ts";
 
@@ -24,7 +25,7 @@ describe("TokenStore", () => {
     const onDisk = fs.readFileSync(file, "utf8");
     expect(onDisk).not.toContain(token);
     expect(onDisk).toContain(info.id);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    if (hasPosixFileModes()) expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 
   test("unknown and revoked tokens resolve to null", () => {

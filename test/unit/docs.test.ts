@@ -1,0 +1,50 @@
+/** Docs are part of done: every option and every error code is documented. */
+import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
+import { ERROR_CODES } from "../../src/core/mod.ts";
+import { openApiPath } from "../../src/http/mod.ts";
+import { testApp } from "../support/app.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
+
+describe("docs", () => {
+  test("docs/configuration.md lists every option with its flag, env name and default", () => {
+    const text = read("docs/configuration.md");
+    for (const key of CONFIG_KEYS) {
+      const spec = CONFIG_FIELDS[key];
+      const row = text.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+      expect(row).toBeDefined();
+      expect(row).toContain(`\`${spec.env}\``);
+      expect(row).toContain(spec.flag === null ? "—" : `\`--${spec.flag}\``);
+      expect(row).toContain(`\`${JSON.stringify(spec.default)}\``);
+    }
+  });
+
+  test("docs/api.md names every error code", () => {
+    const text = read("docs/api.md");
+    for (const code of ERROR_CODES) expect(text).toContain(`\`${code}\``);
+  });
+
+  test("docs/api.md documents every mounted route", () => {
+    const text = read("docs/api.md");
+    for (const route of testApp().app.http.routes) {
+      const row = text
+        .split("\n")
+        .find(
+          (line) =>
+            line.includes(`| \`${openApiPath(route.path)}\` |`) && line.includes(route.method),
+        );
+      expect(row).toBeDefined();
+    }
+  });
+
+  test("README starts with the two set-up commands", () => {
+    const text = read("README.md");
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(text)?.[1] ?? "";
+    expect(firstBlock).toContain("npm ci && npm start");
+    expect(firstBlock).toContain("npm test");
+  });
+});
