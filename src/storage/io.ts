@@ -1,0 +1,97 @@
+/**
+ * The file operations the WAL's write path uses, behind an interface so tests can inject
+ * failures (a full disk, a failing fsync) without touching the real file system.
+ */
+import * as fs from "node:fs";
+
+/** File operations of the WAL write path; every method fails by throwing (or rejecting). */
+export interface WalFileIo {
+  /** Opens `path` for reading and writing, creating it when absent. */
+  open(path: string): Promise<number>;
+  /** Writes all of `bytes` at `positionBytes`; a short write throws. */
+  write(fd: number, bytes: Uint8Array, positionBytes: number): Promise<void>;
+  /** Makes the file's data (and its size) durable. */
+  datasync(fd: number): Promise<void>;
+  /** Cuts the file to `sizeBytes`. */
+  truncate(fd: number, sizeBytes: number): Promise<void>;
+  close(fd: number): Promise<void>;
+}
+
+function callback(resolve: () => void, reject: (error: unknown) => void) {
+  return (error: NodeJS.ErrnoException | null) => (error ? reject(error) : resolve());
+}
+
+/**
+ * The real implementation over `node:fs`. Writes are synchronous (a copy into the page cache,
+ * bounded by the group size); the fsync runs off the event loop so appends keep queueing while
+ * the disk works, which is what lets the next group grow.
+ *
+ * @example
+ * ```ts
+ * const fd = await nodeWalIo.open("/tmp/x.seg");
+ * ```
+ */
+export const nodeWalIo: WalFileIo = {
+  open(path) {
+    return new Promise((resolve, reject) =>
+      fs.open(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644, (error, fd) =>
+        error ? reject(error) : resolve(fd),
+      ),
+    );
+  },
+  write(fd, bytes, positionBytes) {
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.writeSync(fd, bytes, done, bytes.length - done, positionBytes + done);
+      if (n <= 0) return Promise.reject(new Error("short write"));
+      done += n;
+    }
+    return Promise.resolve();
+  },
+  datasync(fd) {
+    return new Promise((resolve, reject) => fs.fdatasync(fd, callback(resolve, reject)));
+  },
+  truncate(fd, sizeBytes) {
+    return new Promise((resolve, reject) => fs.ftruncate(fd, sizeBytes, callback(resolve, reject)));
+  },
+  close(fd) {
+    return new Promise((resolve, reject) => fs.close(fd, callback(resolve, reject)));
+  },
+};
+
+/**
+ * Makes a directory's entries durable (after a create or a rename). Platforms that cannot open a
+ * directory for fsync report EISDIR/EPERM/EINVAL; there the rename itself is the best available.
+ *
+ * @example
+ * ```ts
+ * fsyncDir("/data/.vltair/wal");
+ * ```
+ */
+export function fsyncDir(path: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r");
+  } catch (error) {
+    if (isCode(error, ["EISDIR", "EPERM", "EACCES"])) return;
+    throw error;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (error) {
+    if (!isCode(error, ["EISDIR", "EPERM", "EINVAL", "EBADF"])) throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** True when `error` is a Node-style system error with one of `codes`. */
+export function isCode(error: unknown, codes: readonly string[]): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    codes.includes(error.code)
+  );
+}

@@ -1,0 +1,264 @@
+/**
+ * Storage: the data directory's log folded into registered state machines.
+ *
+ * Appends are validated against the machine's schema, encoded, group-committed by the WAL and,
+ * once durable, applied in index order by the single writer loop before the append resolves.
+ * Snapshots are taken automatically by log size or time, and on request.
+ */
+import { assert, VltairError } from "../core/mod.ts";
+import type { DataDir } from "./data-dir.ts";
+import { storageUnavailable } from "./errors.ts";
+import { nodeWalIo, type WalFileIo } from "./io.ts";
+import {
+  type FsyncPolicy,
+  parseFsyncPolicy,
+  resolveLimits,
+  type StorageLimits,
+  type StorageLog,
+  silentLog,
+} from "./options.ts";
+import { type RecoveryReport, recover } from "./recovery.ts";
+import { type ReplayResult, type ReplayTarget, replay } from "./replay.ts";
+import { pruneSnapshots, type SnapshotFile, writeSnapshot } from "./snapshot.ts";
+import { MachineRegistry, type StateMachine } from "./state-machine.ts";
+import type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
+import type { Wal } from "./wal/wal.ts";
+
+/** Options of {@link createStorage}. */
+export interface StorageOptions {
+  /** `always` (default), `interval:<ms>` or `none` (tests and benchmarks only). */
+  fsync?: FsyncPolicy | string;
+  limits?: Partial<StorageLimits>;
+  /** `(level, event, fields)`; the foundation logger adapts to it. */
+  log?: StorageLog;
+  /** Clock (ms since epoch) stamped on records that carry no `wallMs`, and used for snapshot timing. */
+  nowMs?: () => number;
+  /** File operations of the write path; tests inject failures here. */
+  io?: WalFileIo;
+}
+
+/** One record to append: the machine it is for, its JSON body and, optionally, its time. */
+export interface AppendInput {
+  machine: string;
+  body: unknown;
+  /** When the command that made this record ran (ms since epoch); defaults to `nowMs()`. */
+  wallMs?: number;
+}
+
+/** What {@link Storage.takeSnapshot} wrote and cleaned. */
+export interface SnapshotReport {
+  walIndex: number;
+  path: string;
+  sizeBytes: number;
+  snapshotsKept: number;
+  segmentsRemoved: number;
+}
+
+/**
+ * Opens storage over an open data directory (which it then owns: `close` releases the lock).
+ *
+ * @example
+ * ```ts
+ * const storage = createStorage(openDataDir("./.vltair"), { fsync: "always" });
+ * storage.register(counterMachine);
+ * await storage.recover();
+ * const { lastIndex } = await storage.append([{ machine: "counter", body: { add: 1 } }]);
+ * await storage.close();
+ * ```
+ */
+export function createStorage(dataDir: DataDir, options: StorageOptions = {}): Storage {
+  return new Storage(dataDir, options);
+}
+
+/** The durable store. Create with {@link createStorage}; `register` every machine, then `recover`. */
+export class Storage {
+  private readonly dataDir: DataDir;
+  private readonly registry = new MachineRegistry();
+  private readonly limits: StorageLimits;
+  private readonly fsync: FsyncPolicy;
+  private readonly log: StorageLog;
+  private readonly nowMs: () => number;
+  private readonly io: WalFileIo;
+  private current: Wal | null = null;
+  private states = new Map<string, unknown>();
+  private appliedIndex = 0;
+  private appliedWallMs = 0;
+  private snapshotBytesMark = 0;
+  private lastSnapshotMs = 0;
+  private snapshotting: Promise<SnapshotReport> | null = null;
+  private closed = false;
+
+  constructor(dataDir: DataDir, options: StorageOptions) {
+    this.dataDir = dataDir;
+    this.limits = resolveLimits(options.limits);
+    this.fsync =
+      typeof options.fsync === "string"
+        ? parseFsyncPolicy(options.fsync)
+        : (options.fsync ?? { kind: "always" });
+    this.log = options.log ?? silentLog;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.io = options.io ?? nodeWalIo;
+  }
+
+  /** Adds a state machine; only before {@link Storage.recover}. */
+  register<S, B>(machine: StateMachine<S, B>): void {
+    assert(this.current === null, "register state machines before recover()");
+    this.registry.register(machine);
+  }
+
+  /**
+   * Loads the newest valid snapshot, replays the log after it (cutting a torn tail), and opens
+   * the log for appends. Throws `unavailable` (`wal_corrupt`, with what repair would do) when the
+   * log is damaged before its tail.
+   */
+  async recover(): Promise<RecoveryReport> {
+    assert(this.current === null, "recover() runs once");
+    const walOptions = {
+      walDir: this.dataDir.walDir,
+      fsync: this.fsync,
+      limits: this.limits,
+      io: this.io,
+      log: this.log,
+    };
+    const result = await recover(this.registry, walOptions, this.dataDir.snapshotDir, this.nowMs);
+    this.current = result.wal;
+    this.states = result.states;
+    this.appliedIndex = result.wal.lastIndex;
+    this.appliedWallMs = result.wallMs;
+    this.lastSnapshotMs = this.nowMs();
+    this.current.onCommit = (records) => this.onCommit(records);
+    this.log("info", "storage.recovered", { ...result.report });
+    return result.report;
+  }
+
+  private onCommit(records: readonly CommittedRecord[]): void {
+    for (const r of records) this.registry.applyRecord(this.states, r);
+    const last = records.at(-1) as CommittedRecord;
+    this.appliedIndex = last.walIndex;
+    this.appliedWallMs = last.wallMs;
+    if (this.snapshotting === null && this.snapshotDue()) {
+      this.takeSnapshot().catch((error: unknown) =>
+        this.log("error", "snapshot.failed", { error: String(error) }),
+      );
+    }
+  }
+
+  private snapshotDue(): boolean {
+    const wal = this.current as Wal;
+    const bySize =
+      this.limits.snapshotEveryBytes > 0 &&
+      wal.committedBytes - this.snapshotBytesMark >= this.limits.snapshotEveryBytes;
+    const byTime =
+      this.limits.snapshotEveryMs > 0 &&
+      this.nowMs() - this.lastSnapshotMs >= this.limits.snapshotEveryMs;
+    return bySize || byTime;
+  }
+
+  private openWal(): Wal {
+    if (this.closed) throw storageUnavailable("closed", "storage is closed");
+    assert(this.current !== null, "recover() before use");
+    return this.current;
+  }
+
+  /**
+   * Appends one batch (all-or-nothing) and resolves with its indexes once it is durable under the
+   * fsync policy and applied. Rejects with `validation_failed`, `bad_request`, `payload_too_large`,
+   * `queue_full`, or `unavailable` (I/O error such as a full disk: the log stays valid).
+   */
+  append(records: readonly AppendInput[]): Promise<AppendResult> {
+    let wal: Wal;
+    try {
+      wal = this.openWal();
+      const inputs = records.map((r) => ({
+        machine: r.machine,
+        body: this.registry.encode(r.machine, r.body),
+        wallMs: r.wallMs ?? this.nowMs(),
+      }));
+      return wal.append(inputs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The live state of machine `name` (the fold of every committed record). */
+  state<S>(name: string): S {
+    this.openWal();
+    if (!this.states.has(name))
+      throw new VltairError("not_found", `no state machine named ${name}`);
+    return this.states.get(name) as S;
+  }
+
+  /** Index of the last applied record (0 when the log is empty). */
+  get lastIndex(): number {
+    return this.appliedIndex;
+  }
+
+  /** The underlying log (narrow interface: append, read, subscribe) for followers and tools. */
+  get wal(): Wal {
+    return this.openWal();
+  }
+
+  /**
+   * Writes a snapshot of every machine at the current index, keeps the newest `snapshotsKept`,
+   * and deletes the segments the oldest kept snapshot covers. One snapshot runs at a time.
+   */
+  async takeSnapshot(): Promise<SnapshotReport> {
+    const wal = this.openWal();
+    while (this.snapshotting) await this.snapshotting.catch(() => undefined);
+    const walIndex = this.appliedIndex;
+    const machines = new Map<string, Uint8Array>();
+    for (const m of this.registry.list()) machines.set(m.name, m.snapshot(this.states.get(m.name)));
+    const data = { walIndex, wallMs: this.appliedWallMs, machines };
+    this.snapshotBytesMark = wal.committedBytes;
+    this.lastSnapshotMs = this.nowMs();
+    const run = async (): Promise<SnapshotReport> => {
+      await wal.syncWritten();
+      const file: SnapshotFile = await writeSnapshot(this.dataDir.snapshotDir, data);
+      const kept = pruneSnapshots(this.dataDir.snapshotDir, this.limits.snapshotsKept);
+      const oldest = kept.at(-1) as SnapshotFile;
+      const segmentsRemoved = wal.removeSegmentsThrough(oldest.walIndex);
+      let sizeBytes = 0;
+      for (const b of machines.values()) sizeBytes += b.length;
+      const report = {
+        walIndex,
+        path: file.path,
+        sizeBytes,
+        snapshotsKept: kept.length,
+        segmentsRemoved,
+      };
+      this.log("info", "snapshot.written", { ...report });
+      return report;
+    };
+    this.snapshotting = run();
+    try {
+      return await this.snapshotting;
+    } finally {
+      this.snapshotting = null;
+    }
+  }
+
+  /**
+   * Folds the log up to `target` into fresh states, touching nothing live (no writes, no
+   * subscribers, no side effects). See {@link replay}.
+   */
+  replayTo(target: ReplayTarget): ReplayResult {
+    const wal = this.openWal();
+    return replay(this.registry, this.dataDir, target, {
+      limits: this.limits,
+      lastIndex: wal.lastIndex,
+      log: this.log,
+    });
+  }
+
+  /** Waits for queued appends and a running snapshot, makes the log durable, releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.snapshotting) await this.snapshotting.catch(() => undefined);
+      if (this.current) await this.current.close();
+    } finally {
+      this.closed = true;
+      this.dataDir.close();
+    }
+  }
+}

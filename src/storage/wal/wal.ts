@@ -1,0 +1,525 @@
+/**
+ * The write-ahead log: segment files, group commit, rotation, reads and subscriptions.
+ *
+ * Its public face is deliberately narrow (`append`, `read`, `subscribe`, plus `sync` and `close`)
+ * so that another ordered log (a NATS JetStream stream) could stand in for it (ARCHITECTURE.md,
+ * "Beyond one machine"). One writer loop owns the file: appends queue, the loop takes every
+ * queued batch (bounded by `groupBytesMax` and the room left in the segment), writes them with
+ * one write, fsyncs once under the policy, hands the records to `onCommit`, then resolves.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { assert, VltairError } from "../../core/mod.ts";
+import { corruptionError, storageUnavailable } from "../errors.ts";
+import { fsyncDir, type WalFileIo } from "../io.ts";
+import type { FsyncPolicy, StorageLimits, StorageLog } from "../options.ts";
+import { type DecodedFrame, MACHINE_NAME_PATTERN, RECORD_FIXED_BYTES } from "./frame.ts";
+import {
+  type AppendResult,
+  batchSizeBytes,
+  buildGroup,
+  type CommittedRecord,
+  type QueuedBatch,
+  type QueuedRecord,
+} from "./group-commit.ts";
+import { scanLog, type TornTail } from "./scan-log.ts";
+import { listSegments, type SegmentFile, segmentFileName } from "./segment.ts";
+
+/** One record handed to {@link Wal.append}. */
+export interface WalAppendInput {
+  machine: string;
+  body: Uint8Array;
+  wallMs: number;
+}
+
+/** Options of {@link openWal}. */
+export interface WalOptions {
+  walDir: string;
+  fsync: FsyncPolicy;
+  limits: StorageLimits;
+  io: WalFileIo;
+  log: StorageLog;
+}
+
+/** What {@link openWal} found and fixed. */
+export interface WalOpenReport {
+  firstIndex: number | null;
+  lastIndex: number;
+  segmentCount: number;
+  replayedRecords: number;
+  tail: TornTail | null;
+}
+
+/** Payload bytes the framing accepts for a given body limit (name and fixed fields included). */
+export function payloadBytesMaxOf(limits: StorageLimits): number {
+  return limits.recordBytesMax + RECORD_FIXED_BYTES + 64;
+}
+
+const nameCache = new Map<string, Uint8Array>();
+function nameBytesOf(machine: string): Uint8Array {
+  let bytes = nameCache.get(machine);
+  if (bytes === undefined) {
+    if (!MACHINE_NAME_PATTERN.test(machine)) {
+      throw new VltairError("bad_request", `invalid machine name ${JSON.stringify(machine)}`);
+    }
+    bytes = new TextEncoder().encode(machine);
+    if (nameCache.size < 1024) nameCache.set(machine, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Opens the log in `walDir`: scans from `fromIndex`, hands every complete batch with an index at
+ * or above it to `onBatch`, cuts a torn tail (logging what was cut), refuses corruption before
+ * the tail, and returns a log ready to append after its last record.
+ *
+ * @example
+ * ```ts
+ * const { wal } = await openWal(options, { fromIndex: 1, minLastIndex: 0, onBatch: () => {} });
+ * ```
+ */
+export async function openWal(
+  options: WalOptions,
+  recovery: { fromIndex: number; minLastIndex: number; onBatch: (frames: DecodedFrame[]) => void },
+): Promise<{ wal: Wal; report: WalOpenReport }> {
+  fs.mkdirSync(options.walDir, { recursive: true });
+  let replayedRecords = 0;
+  const scan = scanLog(options.walDir, {
+    payloadBytesMax: payloadBytesMaxOf(options.limits),
+    fromIndex: recovery.fromIndex,
+    onBatch(frames) {
+      const wanted = frames.filter((f) => f.walIndex >= recovery.fromIndex);
+      replayedRecords += wanted.length;
+      if (wanted.length > 0) recovery.onBatch(wanted);
+    },
+  });
+  if (scan.corruption) throw corruptionError(scan.corruption);
+  if (scan.tail) cutTail(scan.tail, options.log);
+  if (scan.lastIndex < recovery.minLastIndex) {
+    throw storageUnavailable(
+      "snapshot_ahead_of_log",
+      `the log ends at index ${scan.lastIndex} but a snapshot covers ${recovery.minLastIndex}; ` +
+        "records are missing from wal/",
+      { details: { lastIndex: scan.lastIndex, snapshotIndex: recovery.minLastIndex } },
+    );
+  }
+  const segments = listSegments(options.walDir);
+  let active = segments.at(-1);
+  let sizeBytes = scan.segments.at(-1)?.scan?.completeEndBytes ?? 0;
+  if (active === undefined) {
+    active = {
+      firstIndex: scan.lastIndex + 1,
+      path: path.join(options.walDir, segmentFileName(scan.lastIndex + 1)),
+    };
+    segments.push(active);
+    sizeBytes = 0;
+  }
+  const fd = await options.io.open(active.path);
+  fsyncDir(options.walDir);
+  const wal = new Wal(options, {
+    segments,
+    fd,
+    sizeBytes,
+    lastIndex: scan.lastIndex,
+    lastWallMs: scan.lastWallMs,
+  });
+  const report: WalOpenReport = {
+    firstIndex: segments[0]?.firstIndex ?? null,
+    lastIndex: scan.lastIndex,
+    segmentCount: segments.length,
+    replayedRecords,
+    tail: scan.tail,
+  };
+  return { wal, report };
+}
+
+function cutTail(tail: TornTail, log: StorageLog): void {
+  const fd = fs.openSync(tail.segmentPath, "r+");
+  try {
+    fs.ftruncateSync(fd, tail.cutAtBytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  log(tail.zeroFill ? "info" : "warn", "wal.tail_truncated", {
+    segment: tail.segmentPath,
+    cut_at_bytes: tail.cutAtBytes,
+    dropped_bytes: tail.droppedBytes,
+    dropped_records: tail.droppedRecords,
+    zero_fill: tail.zeroFill,
+  });
+}
+
+interface WalState {
+  segments: SegmentFile[];
+  fd: number;
+  sizeBytes: number;
+  lastIndex: number;
+  lastWallMs: number;
+}
+
+type Listener = (records: readonly CommittedRecord[]) => void;
+
+/** The open log. Create with {@link openWal}. */
+export class Wal {
+  /** Called with each group's records, in index order, after they are durable and before appends resolve. */
+  onCommit: (records: readonly CommittedRecord[]) => void = () => {};
+  private readonly options: WalOptions;
+  private readonly segments: SegmentFile[];
+  private fd: number;
+  private sizeBytes: number;
+  private last: number;
+  private lastWallMs: number;
+  private queue: QueuedBatch[] = [];
+  private queuedBytes = 0;
+  private flushing: Promise<void> | null = null;
+  private dirty = false;
+  private syncing: Promise<void> | null = null;
+  private needsTruncate = false;
+  private failure: unknown = null;
+  private closed = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly listeners = new Set<Listener>();
+  private appendedBytes = 0;
+
+  constructor(options: WalOptions, state: WalState) {
+    this.options = options;
+    this.segments = state.segments;
+    this.fd = state.fd;
+    this.sizeBytes = state.sizeBytes;
+    this.last = state.lastIndex;
+    this.lastWallMs = state.lastWallMs;
+    const policy = options.fsync;
+    if (policy.kind === "interval") {
+      this.timer = setInterval(() => void this.syncIfDirty(), policy.intervalMs);
+      (this.timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Index of the last committed record (0 for an empty log). */
+  get lastIndex(): number {
+    return this.last;
+  }
+
+  /** Index of the first record still held in segment files. */
+  get firstIndex(): number {
+    return (this.segments[0] as SegmentFile).firstIndex;
+  }
+
+  /** Wall clock of the last committed record (0 for an empty log). */
+  get lastWallMsValue(): number {
+    return this.lastWallMs;
+  }
+
+  /** Total bytes committed since this log was opened. */
+  get committedBytes(): number {
+    return this.appendedBytes;
+  }
+
+  /**
+   * Appends one batch; resolves with its indexes once it is durable under the fsync policy.
+   * The batch is all-or-nothing on disk. Rejects with `unavailable` on I/O failure (the log stays
+   * valid), `queue_full` when the writer is too far behind, `payload_too_large`/`bad_request` on bad input.
+   */
+  append(inputs: readonly WalAppendInput[]): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(storageUnavailable("closed", "the WAL is closed"));
+    if (this.failure !== null) {
+      return Promise.reject(
+        storageUnavailable("failed", "the WAL stopped after a failed apply", {
+          cause: this.failure,
+        }),
+      );
+    }
+    const limits = this.options.limits;
+    if (inputs.length < 1 || inputs.length > limits.batchRecordsMax) {
+      return Promise.reject(
+        new VltairError("bad_request", `a batch holds 1..${limits.batchRecordsMax} records`, {
+          details: { records: inputs.length, limit: limits.batchRecordsMax },
+        }),
+      );
+    }
+    let records: QueuedRecord[];
+    try {
+      records = inputs.map((input) => this.queued(input));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const sizeBytes = batchSizeBytes(records);
+    if (sizeBytes > limits.segmentBytes || sizeBytes > limits.groupBytesMax) {
+      return Promise.reject(
+        new VltairError("payload_too_large", "the batch is larger than one WAL group", {
+          details: {
+            size_bytes: sizeBytes,
+            limit_bytes: Math.min(limits.segmentBytes, limits.groupBytesMax),
+          },
+        }),
+      );
+    }
+    if (this.queuedBytes + sizeBytes > limits.queueBytesMax) {
+      return Promise.reject(
+        new VltairError("queue_full", "the WAL writer queue is full", {
+          details: { queued_bytes: this.queuedBytes, limit_bytes: limits.queueBytesMax },
+          headers: { "Retry-After": "1" },
+        }),
+      );
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ records, sizeBytes, resolve, reject });
+      this.queuedBytes += sizeBytes;
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private queued(input: WalAppendInput): QueuedRecord {
+    if (input.body.length > this.options.limits.recordBytesMax) {
+      throw new VltairError("payload_too_large", "record body exceeds recordBytesMax", {
+        details: { size_bytes: input.body.length, limit_bytes: this.options.limits.recordBytesMax },
+      });
+    }
+    assert(
+      Number.isSafeInteger(input.wallMs) && input.wallMs >= 0,
+      "wallMs is a safe integer >= 0",
+    );
+    return {
+      machine: input.machine,
+      nameBytes: nameBytesOf(input.machine),
+      body: input.body,
+      wallMs: input.wallMs,
+    };
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      // Each turn removes at least one batch, so the loop is bounded by the queue length.
+      while (this.queue.length > 0) {
+        const group = this.takeGroup();
+        await this.commitGroup(group);
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private takeGroup(): QueuedBatch[] {
+    const limits = this.options.limits;
+    const room = limits.segmentBytes - this.sizeBytes;
+    const first = this.queue[0] as QueuedBatch;
+    const budget = first.sizeBytes > room ? limits.segmentBytes : room;
+    const group: QueuedBatch[] = [];
+    let size = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as QueuedBatch;
+      if (
+        group.length > 0 &&
+        (size + next.sizeBytes > budget || size + next.sizeBytes > limits.groupBytesMax)
+      )
+        break;
+      group.push(next);
+      size += next.sizeBytes;
+      this.queue.shift();
+    }
+    this.queuedBytes -= size;
+    return group;
+  }
+
+  private async commitGroup(group: QueuedBatch[]): Promise<void> {
+    const fail = (error: unknown) => {
+      const wrapped =
+        error instanceof VltairError
+          ? error
+          : storageUnavailable("io_failed", `WAL append failed: ${String(error)}`, {
+              cause: error,
+            });
+      for (const b of group) b.reject(wrapped);
+    };
+    try {
+      if (this.needsTruncate) await this.restoreEnd();
+      const size = group.reduce((n, b) => n + b.sizeBytes, 0);
+      if (this.sizeBytes > 0 && this.sizeBytes + size > this.options.limits.segmentBytes)
+        await this.rotate();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    const built = buildGroup(group, this.last + 1, this.lastWallMs);
+    try {
+      await this.options.io.write(this.fd, built.bytes, this.sizeBytes);
+      if (this.options.fsync.kind === "always") await this.options.io.datasync(this.fd);
+    } catch (error) {
+      this.needsTruncate = true;
+      await this.restoreEnd().catch((e: unknown) =>
+        this.options.log("error", "wal.truncate_failed", { error: String(e) }),
+      );
+      this.options.log("error", "wal.append_failed", {
+        error: String(error),
+        records: built.records.length,
+      });
+      fail(error);
+      return;
+    }
+    this.sizeBytes += built.bytes.length;
+    this.appendedBytes += built.bytes.length;
+    this.last += built.records.length;
+    this.lastWallMs = built.lastWallMs;
+    if (this.options.fsync.kind !== "always") this.dirty = true;
+    try {
+      this.onCommit(built.records);
+    } catch (error) {
+      this.failure = error;
+      this.options.log("error", "wal.apply_failed", {
+        error: String(error),
+        last_index: this.last,
+      });
+      fail(new VltairError("internal", "applying committed records failed", { cause: error }));
+      return;
+    }
+    for (let i = 0; i < group.length; i++)
+      (group[i] as QueuedBatch).resolve(built.results[i] as AppendResult);
+    for (const listener of this.listeners) listener(built.records);
+  }
+
+  /** Cuts the active segment back to its last committed byte after a failed write or fsync. */
+  private async restoreEnd(): Promise<void> {
+    await this.options.io.truncate(this.fd, this.sizeBytes);
+    await this.options.io.datasync(this.fd);
+    this.needsTruncate = false;
+  }
+
+  private async rotate(): Promise<void> {
+    await this.syncIfDirty();
+    const firstIndex = this.last + 1;
+    const file = { firstIndex, path: path.join(this.options.walDir, segmentFileName(firstIndex)) };
+    const fd = await this.options.io.open(file.path);
+    try {
+      await this.options.io.truncate(fd, 0);
+      fsyncDir(this.options.walDir);
+    } catch (error) {
+      await this.options.io.close(fd).catch(() => undefined);
+      throw error;
+    }
+    const old = this.fd;
+    this.fd = fd;
+    this.sizeBytes = 0;
+    this.segments.push(file);
+    await this.options.io.close(old);
+    this.options.log("debug", "wal.segment_rotated", { first_index: firstIndex });
+  }
+
+  private async syncIfDirty(): Promise<void> {
+    // Bounded: each wait ends one in-flight fsync, and only this method starts one.
+    while (this.syncing) await this.syncing;
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.syncing = this.options.io.datasync(this.fd).catch((error: unknown) => {
+      this.dirty = true;
+      this.options.log("error", "wal.fsync_failed", { error: String(error) });
+    });
+    await this.syncing;
+    this.syncing = null;
+  }
+
+  /** Makes every record committed so far durable whatever the policy (does not wait for the queue). */
+  async syncWritten(): Promise<void> {
+    await this.syncIfDirty();
+  }
+
+  /** Waits for queued appends, then makes everything written durable whatever the policy. */
+  async sync(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.syncIfDirty();
+  }
+
+  /**
+   * Reads committed records from `fromIndex` (inclusive), at most `limit`, from the segment files.
+   *
+   * @example
+   * ```ts
+   * const records = wal.read(1, { limit: 100 });
+   * ```
+   */
+  read(fromIndex: number, options: { limit: number; toIndex?: number }): CommittedRecord[] {
+    assert(options.limit >= 1, "read limit >= 1");
+    const toIndex = Math.min(options.toIndex ?? this.last, this.last);
+    const out: CommittedRecord[] = [];
+    if (fromIndex > toIndex) return out;
+    const stopAt = Math.min(toIndex, fromIndex + options.limit - 1);
+    scanLog(this.options.walDir, {
+      payloadBytesMax: payloadBytesMaxOf(this.options.limits),
+      fromIndex,
+      toIndex: stopAt,
+      onBatch(frames) {
+        for (const f of frames) {
+          if (f.walIndex < fromIndex || f.walIndex > stopAt) continue;
+          out.push({
+            walIndex: f.walIndex,
+            wallMs: f.wallMs,
+            machine: f.machine,
+            body: f.body.slice(),
+          });
+        }
+      },
+    });
+    return out;
+  }
+
+  /**
+   * Calls `listener` with every record from `fromIndex` on: first those already in the log, then
+   * each new group as it commits. Returns a function that ends the subscription.
+   *
+   * @example
+   * ```ts
+   * const stop = wal.subscribe(1, (records) => console.log(records.length));
+   * ```
+   */
+  subscribe(fromIndex: number, listener: Listener): () => void {
+    let next = fromIndex;
+    const catchUpLimit = 4096;
+    // Bounded by the log length at subscription time divided by the page size.
+    while (next <= this.last) {
+      const page = this.read(next, { limit: catchUpLimit });
+      if (page.length === 0) break;
+      listener(page);
+      next = (page.at(-1) as CommittedRecord).walIndex + 1;
+    }
+    const live: Listener = (records) => {
+      const fresh = records.filter((r) => r.walIndex >= next);
+      if (fresh.length === 0) return;
+      next = (fresh.at(-1) as CommittedRecord).walIndex + 1;
+      listener(fresh);
+    };
+    this.listeners.add(live);
+    return () => this.listeners.delete(live);
+  }
+
+  /** Segment files whose every record is at or below `walIndex` (never the active one). */
+  segmentsCoveredBy(walIndex: number): SegmentFile[] {
+    const out: SegmentFile[] = [];
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const next = this.segments[i + 1] as SegmentFile;
+      if (next.firstIndex - 1 <= walIndex) out.push(this.segments[i] as SegmentFile);
+    }
+    return out;
+  }
+
+  /** Deletes the segments wholly covered by `walIndex`; returns how many were removed. */
+  removeSegmentsThrough(walIndex: number): number {
+    const covered = this.segmentsCoveredBy(walIndex);
+    for (const s of covered) fs.rmSync(s.path, { force: true });
+    if (covered.length > 0) fsyncDir(this.options.walDir);
+    this.segments.splice(0, covered.length);
+    return covered.length;
+  }
+
+  /** Drains the queue, makes the log durable, closes the file. Later appends fail with `unavailable`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sync();
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.listeners.clear();
+    await this.options.io.datasync(this.fd).catch((error: unknown) => {
+      this.options.log("error", "wal.fsync_failed", { error: String(error) });
+    });
+    await this.options.io.close(this.fd);
+  }
+}

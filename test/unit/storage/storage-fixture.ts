@@ -1,0 +1,46 @@
+/**
+ * Temp data directories and a storage opener shared by the storage unit tests.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  createStorage,
+  openDataDir,
+  type Storage,
+  type StorageOptions,
+} from "../../../src/storage/mod.ts";
+import { kvMachine } from "../../fixtures/storage/kv-machine.ts";
+
+/** A fresh empty directory under the OS temp dir. */
+export function tempDir(prefix = "vltair-storage-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Log lines captured from storage. */
+export type Captured = { level: string; event: string; fields: Record<string, unknown> }[];
+
+/** Opens, registers the kv machine, recovers. */
+export async function openKv(
+  dir: string,
+  options: StorageOptions = {},
+): Promise<{ storage: Storage; lines: Captured }> {
+  const lines: Captured = [];
+  const log = (level: string, event: string, fields: Record<string, unknown>) => {
+    lines.push({ level, event, fields });
+  };
+  const storage = createStorage(openDataDir(dir, { log }), {
+    fsync: "none",
+    log,
+    nowMs: () => 1_000,
+    ...options,
+  });
+  storage.register(kvMachine());
+  await storage.recover();
+  return { storage, lines };
+}
+
+/** A `set` record for the kv machine. */
+export function set(key: string, value: string) {
+  return { machine: "kv", body: { op: "set", key, value } };
+}

@@ -1,0 +1,203 @@
+import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { VltairError } from "../../../src/core/mod.ts";
+import { nodeWalIo, type WalFileIo } from "../../../src/storage/mod.ts";
+import type { KvState } from "../../fixtures/storage/kv-machine.ts";
+import { openKv, set, tempDir } from "./storage-fixture.ts";
+
+describe("Storage.append", () => {
+  test("returns consecutive indexes, applies in order and survives a reopen", async () => {
+    const dir = tempDir();
+    const { storage } = await openKv(dir);
+    expect(await storage.append([set("a", "1")])).toEqual({ firstIndex: 1, lastIndex: 1 });
+    expect(await storage.append([set("b", "2"), set("a", "3")])).toEqual({
+      firstIndex: 2,
+      lastIndex: 3,
+    });
+    expect(storage.state<KvState>("kv").entries).toEqual({ a: "3", b: "2" });
+    await storage.close();
+    const again = await openKv(dir);
+    expect(again.storage.lastIndex).toBe(3);
+    expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "3", b: "2" });
+    await again.storage.close();
+  });
+
+  test("rejects a body its schema refuses with validation_failed, writing nothing", async () => {
+    const { storage } = await openKv(tempDir());
+    const bad = storage.append([{ machine: "kv", body: { op: "nope" } }]);
+    await expect(bad).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(storage.append([{ machine: "other", body: {} }])).rejects.toMatchObject({
+      code: "bad_request",
+    });
+    expect(storage.lastIndex).toBe(0);
+    await storage.close();
+  });
+
+  test("rejects an empty batch, a body over recordBytesMax and appends after close", async () => {
+    const { storage } = await openKv(tempDir(), {
+      limits: { recordBytesMax: 1024, segmentBytes: 65536 },
+    });
+    await expect(storage.append([])).rejects.toMatchObject({ code: "bad_request" });
+    await expect(storage.append([set("k", "x".repeat(900))])).resolves.toEqual({
+      firstIndex: 1,
+      lastIndex: 1,
+    });
+    await expect(storage.append([set("k", "x".repeat(1024))])).rejects.toMatchObject({
+      code: "payload_too_large",
+    });
+    await storage.close();
+    const closed = storage.append([set("k", "v")]);
+    await expect(closed).rejects.toBeInstanceOf(VltairError);
+    await expect(closed).rejects.toMatchObject({ code: "unavailable" });
+  });
+
+  test("group commit: concurrent appends share writes and fsyncs", async () => {
+    let writes = 0;
+    let syncs = 0;
+    const io: WalFileIo = {
+      ...nodeWalIo,
+      write: (fd, bytes, pos) => {
+        writes++;
+        return nodeWalIo.write(fd, bytes, pos);
+      },
+      datasync: (fd) => {
+        syncs++;
+        return nodeWalIo.datasync(fd);
+      },
+    };
+    const { storage } = await openKv(tempDir(), { fsync: "always", io });
+    const appends = Array.from({ length: 64 }, (_, i) => storage.append([set(`k${i}`, String(i))]));
+    const results = await Promise.all(appends);
+    expect(results.map((r) => r.firstIndex).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 64 }, (_, i) => i + 1),
+    );
+    // The first append starts a group alone; the other 63 arrive while it is in flight and share one.
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(syncs).toBeLessThanOrEqual(2);
+    expect(storage.state<KvState>("kv").applied).toBe(64);
+    await storage.close();
+  });
+
+  test("fsync interval:<ms> resolves before syncing and syncs within the interval", async () => {
+    let syncs = 0;
+    const io: WalFileIo = { ...nodeWalIo, datasync: (fd) => (syncs++, nodeWalIo.datasync(fd)) };
+    const { storage } = await openKv(tempDir(), { fsync: "interval:5", io });
+    const before = syncs;
+    await storage.append([set("a", "1")]);
+    expect(syncs).toBe(before);
+    const deadline = Date.now() + 5_000;
+    while (syncs === before && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(syncs).toBeGreaterThan(before);
+    await storage.close();
+  });
+
+  test("fsync none never syncs on append; always syncs before resolving", async () => {
+    for (const [policy, expectBefore] of [
+      ["none", 0],
+      ["always", 1],
+    ] as const) {
+      let syncs = 0;
+      const io: WalFileIo = { ...nodeWalIo, datasync: (fd) => (syncs++, nodeWalIo.datasync(fd)) };
+      const { storage } = await openKv(tempDir(), { fsync: policy, io });
+      const before = syncs;
+      await storage.append([set("a", "1")]);
+      expect(syncs - before).toBe(expectBefore);
+      await storage.close();
+    }
+  });
+
+  test("wallMs never goes backwards: a record older than its predecessor takes its time", async () => {
+    const { storage } = await openKv(tempDir());
+    await storage.append([{ ...set("a", "1"), wallMs: 5_000 }]);
+    await storage.append([{ ...set("b", "1"), wallMs: 4_000 }]);
+    expect(storage.state<KvState>("kv").lastWallMs).toBe(5_000);
+    const records = storage.wal.read(1, { limit: 10 });
+    expect(records.map((r) => r.wallMs)).toEqual([5_000, 5_000]);
+    await storage.close();
+  });
+});
+
+describe("Storage segments and snapshots", () => {
+  test("rotates segments by size and keeps every record readable", async () => {
+    const dir = tempDir();
+    const { storage } = await openKv(dir, {
+      limits: { segmentBytes: 65536, recordBytesMax: 4096, snapshotEveryBytes: 0 },
+    });
+    for (let i = 0; i < 200; i++) await storage.append([set(`k${i}`, "x".repeat(1000))]);
+    const segments = fs.readdirSync(path.join(dir, "wal")).filter((n) => n.endsWith(".seg"));
+    expect(segments.length).toBeGreaterThanOrEqual(3);
+    for (const name of segments)
+      expect(fs.statSync(path.join(dir, "wal", name)).size).toBeLessThanOrEqual(65536);
+    expect(storage.wal.read(1, { limit: 1000 }).map((r) => r.walIndex)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+    await storage.close();
+    const again = await openKv(dir, { limits: { segmentBytes: 65536, recordBytesMax: 4096 } });
+    expect(again.storage.state<KvState>("kv").applied).toBe(200);
+    await again.storage.close();
+  });
+
+  test("automatic snapshots by size keep K and remove covered segments; recovery starts from the newest", async () => {
+    const dir = tempDir();
+    const limits = {
+      segmentBytes: 65536,
+      recordBytesMax: 4096,
+      snapshotEveryBytes: 100_000,
+      snapshotsKept: 2,
+    };
+    const { storage, lines } = await openKv(dir, { limits });
+    for (let i = 0; i < 600; i++)
+      await storage.append([set(`k${i % 50}`, `${i}-${"y".repeat(900)}`)]);
+    await storage.close();
+    const snaps = fs.readdirSync(path.join(dir, "snapshots")).filter((n) => n.endsWith(".snap"));
+    expect(snaps.length).toBe(2);
+    expect(lines.filter((l) => l.event === "snapshot.written").length).toBeGreaterThanOrEqual(4);
+    const oldest = Math.min(...snaps.map((n) => Number(n.slice(0, 20))));
+    const segs = fs
+      .readdirSync(path.join(dir, "wal"))
+      .filter((n) => n.endsWith(".seg"))
+      .map((n) => Number(n.slice(0, 20)));
+    // Every remaining segment except the active one still holds records after the oldest snapshot.
+    const sorted = segs.sort((a, b) => a - b);
+    for (let i = 0; i + 1 < sorted.length; i++)
+      expect((sorted[i + 1] as number) - 1).toBeGreaterThan(oldest);
+    expect(sorted[0]).toBeGreaterThan(1);
+    const again = await openKv(dir, { limits });
+    const report = again.lines.find((l) => l.event === "storage.recovered")?.fields;
+    expect(report?.snapshotIndex).toBe(Math.max(...snaps.map((n) => Number(n.slice(0, 20)))));
+    expect(again.storage.state<KvState>("kv").applied).toBe(600);
+    expect(again.storage.state<KvState>("kv").entries.k49).toBe(`599-${"y".repeat(900)}`);
+    await again.storage.close();
+  });
+
+  test("snapshot by time: the first commit after snapshotEveryMs takes one", async () => {
+    let now = 1_000;
+    const { storage, lines } = await openKv(tempDir(), {
+      nowMs: () => now,
+      limits: { snapshotEveryMs: 60_000, snapshotEveryBytes: 0 },
+    });
+    await storage.append([set("a", "1")]);
+    expect(lines.some((l) => l.event === "snapshot.written")).toBe(false);
+    now += 60_000;
+    await storage.append([set("a", "2")]);
+    await storage.close();
+    expect(
+      lines.filter((l) => l.event === "snapshot.written").map((l) => l.fields.walIndex),
+    ).toEqual([2]);
+  });
+
+  test("subscribe delivers past records then live ones, in order, once", async () => {
+    const { storage } = await openKv(tempDir());
+    await storage.append([set("a", "1"), set("b", "2")]);
+    const seen: number[] = [];
+    const stop = storage.wal.subscribe(2, (records) => {
+      for (const r of records) seen.push(r.walIndex);
+    });
+    await storage.append([set("c", "3")]);
+    stop();
+    await storage.append([set("d", "4")]);
+    expect(seen).toEqual([2, 3]);
+    await storage.close();
+  });
+});
