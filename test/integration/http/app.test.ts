@@ -185,6 +185,21 @@ describe("error paths", () => {
     expect(extra.error.details.field).toBe("tenant");
   });
 
+  test("an unexpected exception is 500 internal without its message; the log keeps it, redacted", async () => {
+    const { request, app, logs } = testApp();
+    app.http.app.get("/v1/boom", () => {
+      throw new Error("disk exploded near vlt_secretsecretsecret");
+    });
+    const body = await envelope(await request("/v1/boom"), 500, "internal");
+    expect(body.error.message).toBe("internal error");
+    expect(JSON.stringify(body)).not.toContain("exploded");
+    const logged = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === "http.internal_error");
+    expect(JSON.stringify(logged)).toContain("disk exploded");
+    expect(JSON.stringify(logged)).not.toContain("vlt_secretsecretsecret");
+  });
+
   test("x-request-id is generated or echoed when valid; traceparent is echoed and its trace id used", async () => {
     const { request } = testApp();
     const generated = await request("/v1/health");
