@@ -12,17 +12,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { DENO, MAIN } from "./support/process.ts";
+import { DENO, DENO_RUN, MAIN } from "./support/process.ts";
 import { smokeServe } from "./support/smoke.ts";
-
-const DENO_FLAGS = [
-  "run",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
 
 async function main(): Promise<number> {
   const [kind, file] = process.argv.slice(2);
@@ -37,7 +28,7 @@ async function main(): Promise<number> {
       args = ["serve"];
     } else if (kind === "deno") {
       command = DENO;
-      args = [...DENO_FLAGS, MAIN, "serve"];
+      args = [...DENO_RUN, MAIN, "serve"];
     } else if (kind === "node" && file !== undefined) {
       command = "node";
       args = [path.resolve(file), "serve"];

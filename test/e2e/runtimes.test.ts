@@ -4,19 +4,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import * as path from "node:path";
 import { hasPosixSignals } from "../../src/platform/mod.ts";
-import { BUN, DENO, MAIN, ROOT, run } from "../support/process.ts";
+import { BUN, DENO, DENO_RUN, MAIN, ROOT, run } from "../support/process.ts";
 import { smokeServe } from "../support/smoke.ts";
 import { tempDir } from "../support/tmp.ts";
-
-/** Permissions Deno needs: sockets, the data dir, env (config), sys (memory metrics). */
-export const DENO_FLAGS = [
-  "run",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
 
 describe.if(hasPosixSignals())("runtimes", () => {
   let nodeBundle = "";
@@ -32,7 +22,7 @@ describe.if(hasPosixSignals())("runtimes", () => {
   });
 
   test("Deno runs the sources and stops on SIGTERM", async () => {
-    const result = await smokeServe(DENO, [...DENO_FLAGS, MAIN, "serve"], { cwd: tempDir() });
+    const result = await smokeServe(DENO, [...DENO_RUN, MAIN, "serve"], { cwd: tempDir() });
     expect(result.exitCode).toBe(0);
     expect(result.lines.find((l) => l.event === "server.listening")?.runtime).toStartWith("deno ");
   });

@@ -10,6 +10,15 @@ export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const BUN = process.execPath;
 export const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
 export const MAIN = path.join(ROOT, "src", "main.ts");
+/** Permissions Deno needs: sockets, the data dir, env (config), sys (memory metrics). */
+export const DENO_RUN = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
 
 /** A started child with its output so far. */
 export interface Child {
