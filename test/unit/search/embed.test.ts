@@ -1,0 +1,43 @@
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  USEARCH_WASM_BASE64,
+  USEARCH_WASM_SHA256,
+  USEARCH_WASM_SIZE_BYTES,
+} from "../../../src/search/usearch-wasm.ts";
+
+const root = join(import.meta.dir, "..", "..", "..");
+
+describe("embedded USearch module", () => {
+  test("the base64 constant decodes to wasm/usearch.wasm, whose SHA-256 is checked in", () => {
+    const embedded = Buffer.from(USEARCH_WASM_BASE64, "base64");
+    const file = readFileSync(join(root, "wasm", "usearch.wasm"));
+    const recorded = readFileSync(join(root, "wasm", "usearch.wasm.sha256"), "utf8").split(
+      /\s+/,
+    )[0];
+    expect(embedded.length).toBe(USEARCH_WASM_SIZE_BYTES);
+    expect(embedded.equals(file)).toBe(true);
+    const sha = createHash("sha256").update(embedded).digest("hex");
+    expect(sha).toBe(USEARCH_WASM_SHA256);
+    expect(sha).toBe(recorded as string);
+  });
+
+  test("the module imports only the WASI stubs and the filter trampoline", () => {
+    const module = new WebAssembly.Module(Buffer.from(USEARCH_WASM_BASE64, "base64"));
+    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
+    for (const name of imports) expect(name).toMatch(/^(wasi_snapshot_preview1\.|vltair\.filter$)/);
+    const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+    for (const name of [
+      "memory",
+      "_initialize",
+      "malloc",
+      "free",
+      "usearch_search",
+      "vltair_add_batch",
+    ]) {
+      expect(exports).toContain(name);
+    }
+  });
+});
