@@ -198,6 +198,8 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
       cgroupOomKill: await plan.tracker.memoryLimitHit(),
       allocationFailure: rlimitAs && looksLikeAllocationFailure(rc, stderr),
       survivors: done.survivors,
+      outputExceeded: done.stdout.truncated || done.stderr.truncated,
+      commandNotFound: !plan.readyMarker && done.spawnError === "ENOENT",
     });
     const result: SandboxResult = {
       status: classified.status,

@@ -23,6 +23,10 @@ export interface RunOutcome {
   allocationFailure: boolean;
   /** Processes of the run still alive after the reap deadline. */
   survivors: number;
+  /** A stream went over its cap (whether or not the run had exited by then). */
+  outputExceeded: boolean;
+  /** The command itself could not be found (direct spawn without a shell stage: ENOENT). */
+  commandNotFound: boolean;
 }
 
 /** Status, rc and reason of a run. */
@@ -72,6 +76,7 @@ export function classify(o: RunOutcome): Classified {
   if (o.killReason === "timeout" || o.durationMs >= o.wallMs) {
     return { status: "TIMEOUT", rc: 124, reason: "wall_timeout" };
   }
+  if (o.commandNotFound) return { status: "FAILED", rc: 127, reason: "command_not_found" };
   if (!o.ready) return { status: "INTERNAL_ERROR", rc: 1, reason: "sandbox_setup_failed" };
   if (o.killReason === "output_limit")
     return { status: "OUTPUT_LIMIT", rc, reason: "output_limit" };

@@ -1,0 +1,166 @@
+import { describe, expect, test } from "bun:test";
+import { ATTACH_SCRIPT, type PlannedCgroup, planLinux } from "../../../src/sandbox/linux-plan.ts";
+import { READY_SCRIPT } from "../../../src/sandbox/shim.ts";
+import { linuxCaps, missing, shimInput } from "./fixtures.ts";
+
+const noCgroup: PlannedCgroup = {
+  version: null,
+  memory: false,
+  pids: false,
+  procsFiles: [],
+  memoryReason: "no cgroup hierarchy",
+  pidsReason: "no cgroup hierarchy",
+};
+const v1: PlannedCgroup = {
+  version: 1,
+  memory: true,
+  pids: true,
+  procsFiles: ["/cg/memory/r/cgroup.procs", "/cg/pids/r/cgroup.procs"],
+  memoryReason: "",
+  pidsReason: "",
+};
+
+function plan(body: unknown, caps = linuxCaps(), cgroup = noCgroup) {
+  const input = shimInput(body, caps);
+  return planLinux({
+    req: input.req,
+    cwd: input.cwd,
+    workspaceRoot: input.workspaceRoot,
+    runTempDir: input.temp.root,
+    caps,
+    limits: input.limits,
+    cgroup,
+  });
+}
+
+describe("planLinux", () => {
+  test("everything available: cgroup attach, bwrap with netns, prlimit, ready stage, command", () => {
+    const p = plan(
+      { cmd: ["pytest", "-q"], limits: { mem_bytes: 64 * 1024 * 1024, pids: 16, cpu_ms: 1500 } },
+      linuxCaps(),
+      v1,
+    );
+    expect(p.argv.slice(0, 7)).toEqual([
+      "/bin/sh",
+      "-c",
+      ATTACH_SCRIPT,
+      "vltair-attach",
+      ...v1.procsFiles,
+      "--",
+    ]);
+    const bwrap = p.argv.indexOf("/usr/bin/bwrap");
+    expect(bwrap).toBe(7);
+    expect(p.argv).toContain("--unshare-net");
+    expect(p.argv).toContain("--unshare-pid");
+    expect(p.argv).toContain("--die-with-parent");
+    expect(p.argv.join(" ")).toContain("--ro-bind / /");
+    expect(p.argv.join(" ")).toContain(
+      "--bind /ws /ws --bind /tmp/vltair-ab-1 /tmp/vltair-ab-1 --chdir /ws/sub",
+    );
+    const prlimit = p.argv.indexOf("/usr/bin/prlimit");
+    expect(p.argv.slice(prlimit + 1, prlimit + 4)).toEqual([
+      "--cpu=2:3",
+      "--fsize=1073741824",
+      "--nofile=1024",
+    ]);
+    expect(p.argv.slice(-6)).toEqual([
+      "/bin/sh",
+      "-c",
+      READY_SCRIPT,
+      "vltair-exec",
+      "pytest",
+      "-q",
+    ]);
+    expect(p.enforced.memory).toMatchObject({
+      requested: 64 * 1024 * 1024,
+      applied: true,
+      mechanism: "cgroup_v1",
+    });
+    expect(p.enforced.pids).toMatchObject({ requested: 16, applied: true, mechanism: "cgroup_v1" });
+    expect(p.enforced.network).toMatchObject({
+      requested: "deny",
+      applied: true,
+      mechanism: "bubblewrap_netns",
+    });
+    expect(p.enforced.filesystem).toMatchObject({ applied: true, mechanism: "bubblewrap" });
+    expect(p.enforced.cpu).toMatchObject({
+      requested: 1500,
+      applied: true,
+      mechanism: "rlimit_cpu",
+    });
+    expect(p.enforced.process_tree).toMatchObject({
+      applied: true,
+      mechanism: "process_group+pid_namespace+cgroup_v1",
+    });
+    expect(p.leaderIsWrapper).toBe(true);
+  });
+  test("network allow drops --unshare-net and says so", () => {
+    const p = plan({ cmd: ["x"], network: "allow" });
+    expect(p.argv).not.toContain("--unshare-net");
+    expect(p.enforced.network).toMatchObject({
+      requested: "allow",
+      applied: true,
+      mechanism: "none",
+    });
+  });
+  test("bwrap absent: unshare gives PID+net namespaces, filesystem is not applied with the reason", () => {
+    const caps = linuxCaps({ bubblewrap: missing("bwrap not found on PATH") });
+    const p = plan({ cmd: ["x"] }, caps);
+    expect(p.argv[0]).toBe("/usr/bin/unshare");
+    expect(p.argv.slice(1, 7)).toEqual([
+      "--net",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      "--",
+    ]);
+    expect(p.enforced.network.mechanism).toBe("unshare_netns");
+    expect(p.enforced.filesystem).toEqual({
+      requested: "workspace_rw",
+      applied: false,
+      mechanism: "none",
+      reason: "bubblewrap unavailable: bwrap not found on PATH",
+    });
+  });
+  test("unprivileged unshare adds a user namespace", () => {
+    const caps = linuxCaps({ uid: 1000, bubblewrap: missing("bwrap not found on PATH") });
+    expect(plan({ cmd: ["x"] }, caps).argv.slice(1, 3)).toEqual(["--user", "--map-root-user"]);
+  });
+  test("no cgroup: memory falls back to RLIMIT_AS; as root pids are not applied (RLIMIT_NPROC ignores root)", () => {
+    const p = plan({ cmd: ["x"], limits: { mem_bytes: 64 * 1024 * 1024 } });
+    expect(p.enforced.memory.mechanism).toBe("rlimit_as");
+    expect(p.argv).toContain(`--as=${64 * 1024 * 1024}`);
+    expect(p.enforced.pids.applied).toBe(false);
+    expect(p.enforced.pids.reason).toContain("RLIMIT_NPROC does not bind root");
+    expect(p.enforced.process_tree.mechanism).toBe("process_group+pid_namespace");
+  });
+  test("as an ordinary user the pids limit falls back to RLIMIT_NPROC", () => {
+    const p = plan({ cmd: ["x"], limits: { pids: 32 } }, linuxCaps({ uid: 1000 }));
+    expect(p.enforced.pids).toMatchObject({ applied: true, mechanism: "rlimit_nproc" });
+    expect(p.argv).toContain("--nproc=32");
+  });
+  test("nothing available: only the group; every limit says why not", () => {
+    const caps = linuxCaps({
+      bubblewrap: missing("bubblewrap disabled by configuration"),
+      unshare: missing("unshare not found on PATH"),
+      prlimit: missing("prlimit not found on PATH"),
+    });
+    const p = plan({ cmd: ["echo", "hi"], limits: { cpu_ms: 1000 } }, caps);
+    expect(p.argv).toEqual(["/bin/sh", "-c", READY_SCRIPT, "vltair-exec", "echo", "hi"]);
+    for (const key of [
+      "memory",
+      "network",
+      "filesystem",
+      "cpu",
+      "file_size",
+      "open_files",
+      "process_tree",
+    ] as const) {
+      expect(p.enforced[key].applied).toBe(false);
+      expect(p.enforced[key].reason.length).toBeGreaterThan(5);
+    }
+    expect(p.leaderIsWrapper).toBe(false);
+    expect(p.enforced.timeout.applied).toBe(true);
+  });
+});

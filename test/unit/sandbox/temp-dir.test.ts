@@ -1,0 +1,36 @@
+import { describe, expect, test } from "bun:test";
+import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createRunTempDir,
+  removeRunTempDir,
+  runTempDirName,
+} from "../../../src/sandbox/temp-dir.ts";
+
+describe("run temp dir (AR-17)", () => {
+  test("is named vltair-<traceId>-<n> with a bounded length", () => {
+    expect(runTempDirName("0af7651916cd43dd8448eb211c80319c", 7)).toBe(
+      "vltair-0af7651916cd43dd8448eb211c80319c-7",
+    );
+    expect(runTempDirName("ab", 1).length).toBeLessThan(64);
+    expect(() => runTempDirName("../x", 1)).toThrow();
+  });
+  test("is created with home/ and tmp/ and removed even when read-only inside", async () => {
+    const root = await mkdtemp(join(tmpdir(), "vltair-td-test-"));
+    try {
+      const a = await createRunTempDir(root, "abc");
+      const b = await createRunTempDir(root, "abc");
+      expect(a.root).not.toBe(b.root);
+      expect(a.root.startsWith(join(root, "vltair-abc-"))).toBe(true);
+      expect((await stat(a.home)).isDirectory()).toBe(true);
+      await writeFile(join(a.tmp, "f"), "x");
+      await chmod(a.tmp, 0o500);
+      expect(await removeRunTempDir(a)).toBe(true);
+      expect(await removeRunTempDir(b)).toBe(true);
+      await expect(stat(a.root)).rejects.toThrow();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
