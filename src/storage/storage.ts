@@ -120,7 +120,15 @@ export class Storage {
       io: this.io,
       log: this.log,
     };
-    const result = await recover(this.registry, walOptions, this.dataDir.snapshotDir, this.nowMs);
+    let result: Awaited<ReturnType<typeof recover>>;
+    try {
+      result = await recover(this.registry, walOptions, this.dataDir.snapshotDir, this.nowMs);
+    } catch (error) {
+      // Nothing was opened for writing; release the lock so `wal repair` can run at once.
+      this.closed = true;
+      this.dataDir.close();
+      throw error;
+    }
     this.current = result.wal;
     this.states = result.states;
     this.appliedIndex = result.wal.lastIndex;

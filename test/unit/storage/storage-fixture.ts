@@ -6,9 +6,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   createStorage,
+  nodeWalIo,
   openDataDir,
   type Storage,
   type StorageOptions,
+  type WalFileIo,
 } from "../../../src/storage/mod.ts";
 import { kvMachine } from "../../fixtures/storage/kv-machine.ts";
 
@@ -43,4 +45,21 @@ export async function openKv(
 /** A `set` record for the kv machine. */
 export function set(key: string, value: string) {
   return { machine: "kv", body: { op: "set", key, value } };
+}
+
+/** The real file operations, counting writes and fsyncs. */
+export function countingIo(): { io: WalFileIo; counts: { writes: number; syncs: number } } {
+  const counts = { writes: 0, syncs: 0 };
+  const io: WalFileIo = {
+    ...nodeWalIo,
+    write(fd, bytes, positionBytes) {
+      counts.writes++;
+      return nodeWalIo.write(fd, bytes, positionBytes);
+    },
+    datasync(fd) {
+      counts.syncs++;
+      return nodeWalIo.datasync(fd);
+    },
+  };
+  return { io, counts };
 }

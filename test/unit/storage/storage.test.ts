@@ -2,9 +2,8 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
-import { nodeWalIo, type WalFileIo } from "../../../src/storage/mod.ts";
 import type { KvState } from "../../fixtures/storage/kv-machine.ts";
-import { openKv, set, tempDir } from "./storage-fixture.ts";
+import { countingIo, openKv, set, tempDir } from "./storage-fixture.ts";
 
 describe("Storage.append", () => {
   test("returns consecutive indexes, applies in order and survives a reopen", async () => {
@@ -52,20 +51,8 @@ describe("Storage.append", () => {
     await expect(closed).rejects.toMatchObject({ code: "unavailable" });
   });
 
-  test("group commit: concurrent appends share writes and fsyncs", async () => {
-    let writes = 0;
-    let syncs = 0;
-    const io: WalFileIo = {
-      ...nodeWalIo,
-      write: (fd, bytes, pos) => {
-        writes++;
-        return nodeWalIo.write(fd, bytes, pos);
-      },
-      datasync: (fd) => {
-        syncs++;
-        return nodeWalIo.datasync(fd);
-      },
-    };
+  test("group commit: concurrent appends share writes and fcounts.syncs", async () => {
+    const { io, counts } = countingIo();
     const { storage } = await openKv(tempDir(), { fsync: "always", io });
     const appends = Array.from({ length: 64 }, (_, i) => storage.append([set(`k${i}`, String(i))]));
     const results = await Promise.all(appends);
@@ -73,36 +60,35 @@ describe("Storage.append", () => {
       Array.from({ length: 64 }, (_, i) => i + 1),
     );
     // The first append starts a group alone; the other 63 arrive while it is in flight and share one.
-    expect(writes).toBeLessThanOrEqual(2);
-    expect(syncs).toBeLessThanOrEqual(2);
+    expect(counts.writes).toBeLessThanOrEqual(2);
+    expect(counts.syncs).toBeLessThanOrEqual(2);
     expect(storage.state<KvState>("kv").applied).toBe(64);
     await storage.close();
   });
 
-  test("fsync interval:<ms> resolves before syncing and syncs within the interval", async () => {
-    let syncs = 0;
-    const io: WalFileIo = { ...nodeWalIo, datasync: (fd) => (syncs++, nodeWalIo.datasync(fd)) };
+  test("fsync interval:<ms> resolves before syncing and counts.syncs within the interval", async () => {
+    const { io, counts } = countingIo();
     const { storage } = await openKv(tempDir(), { fsync: "interval:5", io });
-    const before = syncs;
+    const before = counts.syncs;
     await storage.append([set("a", "1")]);
-    expect(syncs).toBe(before);
+    expect(counts.syncs).toBe(before);
     const deadline = Date.now() + 5_000;
-    while (syncs === before && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-    expect(syncs).toBeGreaterThan(before);
+    while (counts.syncs === before && Date.now() < deadline)
+      await new Promise((r) => setImmediate(r));
+    expect(counts.syncs).toBeGreaterThan(before);
     await storage.close();
   });
 
-  test("fsync none never syncs on append; always syncs before resolving", async () => {
+  test("fsync none never counts.syncs on append; always counts.syncs before resolving", async () => {
     for (const [policy, expectBefore] of [
       ["none", 0],
       ["always", 1],
     ] as const) {
-      let syncs = 0;
-      const io: WalFileIo = { ...nodeWalIo, datasync: (fd) => (syncs++, nodeWalIo.datasync(fd)) };
+      const { io, counts } = countingIo();
       const { storage } = await openKv(tempDir(), { fsync: policy, io });
-      const before = syncs;
+      const before = counts.syncs;
       await storage.append([set("a", "1")]);
-      expect(syncs - before).toBe(expectBefore);
+      expect(counts.syncs - before).toBe(expectBefore);
       await storage.close();
     }
   });
