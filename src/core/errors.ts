@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   budget_exceeded: 429,
   internal: 500,
   unavailable: 503,
+  embedding_unavailable: 503,
   deadline_exceeded: 504,
 } as const;
 

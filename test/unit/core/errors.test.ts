@@ -12,7 +12,8 @@ const API_TABLE: Record<number, string[]> = {
   413: ["payload_too_large"],
   429: ["rate_limited", "queue_full", "budget_exceeded"],
   500: ["internal"],
-  503: ["unavailable"],
+  // embedding_unavailable: issue 6 (CE-13) adds it beside API.md's examples.
+  503: ["unavailable", "embedding_unavailable"],
   504: ["deadline_exceeded"],
 };
 
