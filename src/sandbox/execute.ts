@@ -10,8 +10,13 @@ import { OutputCapture } from "./output.ts";
 import type { LaunchPlan } from "./shim.ts";
 import type { KillReason } from "./status.ts";
 
-/** Poll interval while waiting for killed processes to vanish. */
-const POLL_MS = 10;
+/** Longest poll interval while waiting for killed processes to vanish. */
+const POLL_MS_MAX = 10;
+
+/** Poll backoff: 1, 2, 4, 8, 10, 10… ms, so a process that is already exiting costs ~1 ms. */
+function pollMs(attempt: number): number {
+  return Math.min(POLL_MS_MAX, 2 ** Math.min(attempt, 4));
+}
 /** How long to wait for the pipes to close once no process of the run is alive. */
 const PIPE_DRAIN_MS = 1000;
 
@@ -59,8 +64,8 @@ const nowMs = () => performance.now();
 /** Waits until `members()` is empty or the deadline passes; returns the last count. */
 async function waitGone(members: () => Promise<number[]>, untilMs: number): Promise<number> {
   let alive = (await members()).length;
-  while (alive > 0 && nowMs() < untilMs) {
-    await delay(POLL_MS);
+  for (let attempt = 0; alive > 0 && nowMs() < untilMs; attempt += 1) {
+    await delay(pollMs(attempt));
     alive = (await members()).length;
   }
   return alive;
@@ -186,12 +191,13 @@ async function reap(input: ExecuteInput): Promise<number> {
     reason: "leftover_after_exit",
     signal: "SIGKILL",
     count: first.length,
+    pids: first.slice(0, 16),
   });
   const deadline = nowMs() + input.reapTimeoutMs;
   let alive = first.length;
-  while (alive > 0 && nowMs() < deadline) {
+  for (let attempt = 0; alive > 0 && nowMs() < deadline; attempt += 1) {
     await plan.tracker.signalAll("SIGKILL", false);
-    await delay(POLL_MS);
+    await delay(pollMs(attempt));
     alive = (await plan.tracker.members()).length;
   }
   if (alive > 0)

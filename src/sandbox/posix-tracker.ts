@@ -11,7 +11,14 @@ import {
   type RunCgroup,
   removeRunCgroup,
 } from "./cgroup.ts";
-import { foreignNamespaces, listProcesses, type ProcEntry, parseStat, runMembers } from "./proc.ts";
+import {
+  foreignNamespaces,
+  listProcesses,
+  type ProcEntry,
+  parseStat,
+  runMembers,
+  treeNamespaces,
+} from "./proc.ts";
 import type { KillSignal, RunTracker } from "./shim.ts";
 
 /** Most bytes of `ps` output read; a few hundred thousand processes at ~40 bytes each. */
@@ -68,11 +75,12 @@ export class PosixTracker implements RunTracker {
 
   async started(leaderPid: number): Promise<void> {
     this.leaderPid = leaderPid;
-    if (!this.options.procfs) return;
-    const entries = await listProcesses("/proc", true);
-    for (const ns of foreignNamespaces(entries, leaderPid, this.options.ownPidNamespace)) {
-      this.namespaces.add(ns);
-    }
+    // With a cgroup the kernel lists every member; namespaces only matter without one.
+    if (!this.options.procfs || this.options.cgroup !== null) return;
+    const own = this.options.ownPidNamespace;
+    let namespaces = await treeNamespaces("/proc", leaderPid, own);
+    namespaces ??= foreignNamespaces(await listProcesses("/proc", true), leaderPid, own);
+    for (const ns of namespaces) this.namespaces.add(ns);
   }
 
   /** The run's PID namespaces seen so far (for tests and logs). */

@@ -3,7 +3,7 @@
  * descends from the leader, shares the leader's process group, or lives in one of the run's PID
  * namespaces. Zombies are dead (only unreaped) and are not counted as alive.
  */
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { access, readdir, readFile, readlink } from "node:fs/promises";
 import { assert } from "../core/mod.ts";
 
 /** Most `/proc` entries scanned; `pid_max` on 64-bit Linux is at most 4194304. */
@@ -97,6 +97,44 @@ export function foreignNamespaces(
   for (const pid of members) {
     const ns = byPid.get(pid)?.pidNs ?? null;
     if (ns !== null && ns !== ownNs) found.add(ns);
+  }
+  return [...found];
+}
+
+/** Most processes visited when walking a run's tree through `children` files. */
+export const TREE_WALK_MAX = 4096;
+
+/**
+ * PID namespaces (other than `ownNs`) of the leader and its descendants, found by walking
+ * `/proc/<pid>/task/<pid>/children` (cheap: no full scan). Returns null when the kernel has no
+ * `children` files, so the caller can fall back to a full scan.
+ */
+export async function treeNamespaces(
+  procRoot: string,
+  leaderPid: number,
+  ownNs: string | null,
+): Promise<string[] | null> {
+  const self = process.pid;
+  const supported = await access(`${procRoot}/${self}/task/${self}/children`).then(
+    () => true,
+    () => false,
+  );
+  if (!supported) return null;
+  const found = new Set<string>();
+  const queue = [leaderPid];
+  let visited = 0;
+  while (queue.length > 0 && visited < TREE_WALK_MAX) {
+    const pid = queue.pop() as number;
+    visited += 1;
+    let children: string;
+    try {
+      children = await readFile(`${procRoot}/${pid}/task/${pid}/children`, "utf8");
+    } catch {
+      continue; // The process exited meanwhile: nothing below it to find.
+    }
+    const ns = await readlink(`${procRoot}/${pid}/ns/pid`).catch(() => null);
+    if (ns !== null && ns !== ownNs) found.add(ns);
+    for (const child of children.trim().split(" ")) if (child !== "") queue.push(Number(child));
   }
   return [...found];
 }

@@ -7,7 +7,11 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
-import { detectCapabilities, runSandboxed } from "../../../src/sandbox/mod.ts";
+import {
+  detectCapabilities,
+  runSandboxed,
+  type SandboxMechanism,
+} from "../../../src/sandbox/mod.ts";
 import { type Area, killAll, makeArea, marker, processesWith } from "./harness.ts";
 
 const linux = process.platform === "linux";
@@ -165,19 +169,36 @@ describe("filesystem", () => {
 });
 
 describe("setsid grandchild", () => {
-  test.if(linux)("sleeping past the timeout is dead afterwards", async () => {
-    const mark = marker("orphan");
-    const result = await runSandboxed(
-      { cmd: ["sh", "-c", `setsid sh -c 'sleep 30' ${mark} & sleep 30`], limits: { wall_ms: 800 } },
-      area.options(),
+  const variants: [string, SandboxMechanism[], boolean][] = [
+    ["every mechanism", [], true],
+    ["no cgroups (PID namespace found through /proc)", ["cgroup_v1", "cgroup_v2"], netns],
+    [
+      "no cgroups, no bubblewrap (unshare)",
+      ["cgroup_v1", "cgroup_v2", "bubblewrap"],
+      caps.unshare.available,
+    ],
+  ];
+  for (const [name, disable, available] of variants) {
+    test.if(linux && available)(
+      `sleeping past the timeout is dead afterwards: ${name}`,
+      async () => {
+        const mark = marker("orphan");
+        const result = await runSandboxed(
+          {
+            cmd: ["sh", "-c", `(setsid sh -c 'sleep 30' ${mark} &); sleep 30`],
+            limits: { wall_ms: 800 },
+          },
+          area.options({ disable }),
+        );
+        const left = await processesWith(mark);
+        await killAll(left);
+        expect(result.status).toBe("TIMEOUT");
+        expect(result.rc).toBe(124);
+        expect(left).toEqual([]);
+        expect(result.enforced.process_tree.applied).toBe(true);
+      },
     );
-    const left = await processesWith(mark);
-    await killAll(left);
-    expect(result.status).toBe("TIMEOUT");
-    expect(result.rc).toBe(124);
-    expect(left).toEqual([]);
-    expect(result.enforced.process_tree.applied).toBe(netns || cgroups);
-  });
+  }
   test.if(linux && (netns || cgroups))(
     "left behind by a command that exits 0 is killed too",
     async () => {
@@ -194,6 +215,19 @@ describe("setsid grandchild", () => {
         requested: "no_survivors",
         applied: true,
       });
+    },
+  );
+  test.if(linux)(
+    "with every mechanism off the report admits the process tree is not guaranteed",
+    async () => {
+      const result = await runSandboxed(
+        { cmd: ["true"] },
+        area.options({ disable: ["bubblewrap", "unshare", "cgroup_v1", "cgroup_v2", "prlimit"] }),
+      );
+      expect(result.status).toBe("OK");
+      expect(result.enforced.process_tree).toMatchObject({ applied: false, mechanism: "none" });
+      expect(result.enforced.network).toMatchObject({ applied: false });
+      expect(result.enforced.memory).toMatchObject({ applied: false });
     },
   );
 });

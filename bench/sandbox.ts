@@ -1,0 +1,132 @@
+/**
+ * Sandbox overhead benchmark (AR-5). Prints one JSON object:
+ * - p50 start-to-exit of `true` bare (node:child_process spawn) vs through `runSandboxed` with
+ *   every available mechanism on, with each mechanism off in turn, and with all off;
+ * - p50 of a ~200 ms CPU-bound command bare vs all mechanisms on, and the overhead ratio
+ *   (target ≤ 0.10).
+ * Runs alternate between peers so machine drift hits them alike. Usage: `bun bench/sandbox.ts [runs]`.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os, { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  detectCapabilities,
+  runSandboxed,
+  type SandboxMechanism,
+  type SandboxOptions,
+} from "../src/sandbox/mod.ts";
+
+const RUNS = Math.max(5, Math.min(200, Number(process.argv[2] ?? 25)));
+const CPU_TARGET_MS = 200;
+
+function bare(cmd: readonly string[]): Promise<number> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0] ?? "true", cmd.slice(1), {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.once("error", reject);
+    child.once("close", (code) =>
+      code === 0 ? resolve(performance.now() - start) : reject(new Error(`exit ${code}`)),
+    );
+  });
+}
+
+async function sandboxed(cmd: readonly string[], options: SandboxOptions): Promise<number> {
+  const start = performance.now();
+  const result = await runSandboxed(
+    { cmd: [...cmd], network: "deny", limits: { wall_ms: 60_000 } },
+    options,
+  );
+  if (result.status !== "OK")
+    throw new Error(`sandbox run ${result.status} ${result.reason} ${result.stderr}`);
+  return performance.now() - start;
+}
+
+function p50(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Number((sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(2));
+}
+
+/** Perl loop iterations that take about CPU_TARGET_MS bare on this machine. */
+async function calibrate(): Promise<number> {
+  const probe = 2_000_000;
+  const times: number[] = [];
+  for (let i = 0; i < 5; i += 1)
+    times.push(await bare(["perl", "-e", `my $x = 0; $x++ for 1..${probe}`]));
+  return Math.round((probe * CPU_TARGET_MS) / p50(times));
+}
+
+const root = await mkdtemp(join(tmpdir(), "vltair-bench-sbx-"));
+const ws = join(root, "ws");
+await mkdir(ws);
+const base: SandboxOptions = { workspaceRoot: ws, tempRoot: root };
+const caps = await detectCapabilities();
+const configs: Record<string, readonly SandboxMechanism[]> = {
+  all_on: [],
+  bubblewrap_off: ["bubblewrap"],
+  namespaces_off: ["bubblewrap", "unshare"],
+  cgroups_off: ["cgroup_v1", "cgroup_v2"],
+  prlimit_off: ["prlimit"],
+  all_off: ["bubblewrap", "unshare", "cgroup_v1", "cgroup_v2", "prlimit"],
+};
+try {
+  const samples: Record<string, number[]> = { bare: [] };
+  for (const name of Object.keys(configs)) samples[name] = [];
+  for (const name of Object.keys(configs))
+    await sandboxed(["true"], { ...base, disable: configs[name] ?? [] });
+  for (let i = 0; i < RUNS; i += 1) {
+    samples.bare?.push(await bare(["true"]));
+    for (const [name, disable] of Object.entries(configs))
+      samples[name]?.push(await sandboxed(["true"], { ...base, disable }));
+  }
+  const iterations = await calibrate();
+  const cpuCmd = ["perl", "-e", `my $x = 0; $x++ for 1..${iterations}`];
+  const cpuBare: number[] = [];
+  const cpuSandbox: number[] = [];
+  for (let i = 0; i < Math.max(5, Math.floor(RUNS / 2)); i += 1) {
+    cpuBare.push(await bare(cpuCmd));
+    cpuSandbox.push(await sandboxed(cpuCmd, base));
+  }
+  const trueP50 = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, p50(v)]));
+  const cpuBareP50 = p50(cpuBare);
+  const cpuSandboxP50 = p50(cpuSandbox);
+  const overhead = Number(((cpuSandboxP50 - cpuBareP50) / cpuBareP50).toFixed(4));
+  const mechanismsOn = [
+    caps.bubblewrap.available ? "bubblewrap" : null,
+    caps.unshare.available ? "unshare" : null,
+    caps.cgroups?.v2.available ? "cgroup_v2" : null,
+    caps.cgroups?.v1Memory.available || caps.cgroups?.v1Pids.available ? "cgroup_v1" : null,
+    caps.prlimit.available ? "prlimit" : null,
+  ].filter((m) => m !== null);
+  const report = {
+    bench: "sandbox",
+    runtime: `bun ${process.versions.bun ?? "?"} / node-compat ${process.versions.node}`,
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? "unknown",
+      kernel: os.release(),
+    },
+    runs: RUNS,
+    mechanisms_available: mechanismsOn,
+    true_p50_ms: trueP50,
+    true_ratio_vs_bare: Object.fromEntries(
+      Object.entries(trueP50).map(([k, v]) => [k, Number((v / (trueP50.bare ?? 1)).toFixed(2))]),
+    ),
+    cpu_200ms: {
+      iterations,
+      bare_p50_ms: cpuBareP50,
+      sandbox_all_on_p50_ms: cpuSandboxP50,
+      overhead_ratio: overhead,
+    },
+    target_overhead_ratio: 0.1,
+    target_met: overhead <= 0.1,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
