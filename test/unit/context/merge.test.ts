@@ -3,15 +3,19 @@ import { MERGE_LINES_MAX, merge3 } from "../../../src/context/merge.ts";
 import { VltairError } from "../../../src/core/mod.ts";
 
 describe("merge3", () => {
-  test("edits on different lines merge cleanly", () => {
-    const result = merge3({ base: "a\nb\nc\n", ours: "a\nB\nc\n", theirs: "a\nb\nC\n" });
+  test("edits on separate lines merge cleanly", () => {
+    const result = merge3({ base: "a\nb\nc\nd\n", ours: "a\nB\nc\nd\n", theirs: "a\nb\nc\nD\n" });
     expect(result).toEqual({
-      merged: "a\nB\nC\n",
+      merged: "a\nB\nc\nD\n",
       conflicts: 0,
       added: 2,
       removed: 2,
       clean: true,
     });
+  });
+
+  test("edits of adjacent lines conflict, as in git's diff3", () => {
+    expect(merge3({ base: "a\nb\nc\n", ours: "a\nB\nc\n", theirs: "a\nb\nC\n" }).conflicts).toBe(1);
   });
 
   test("the same edit on both sides is taken once", () => {
