@@ -75,6 +75,8 @@ export class VectorIndex {
   private readonly keysPointer: number;
   private readonly distancesPointer: number;
   private disposed = false;
+  /** True while a predicate runs: the scratch buffers are in use, so the index must not be. */
+  private filtering = false;
 
   constructor(options: VectorIndexOptions) {
     this.options = resolveVectorIndexOptions(options);
@@ -114,6 +116,7 @@ export class VectorIndex {
 
   private live(): UsearchInstance {
     assert(!this.disposed, "vector index used after dispose()");
+    assert(!this.filtering, "vector index called from its own filter predicate");
     return this.wasm;
   }
 
@@ -353,8 +356,16 @@ export class VectorIndex {
 
   private walkPredicate(k: number, predicate: (key: bigint) => boolean, exact: boolean): number {
     const wasm = this.wasm;
+    const guarded = (key: bigint): boolean => {
+      this.filtering = true;
+      try {
+        return predicate(key);
+      } finally {
+        this.filtering = false;
+      }
+    };
     const walk = (exactWalk: boolean): number =>
-      wasm.withFilter(predicate, () => {
+      wasm.withFilter(guarded, () => {
         wasm.clearError();
         const found = wasm.exports.vltair_search_predicate(
           this.handle,

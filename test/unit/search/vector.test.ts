@@ -291,6 +291,14 @@ describe("VectorIndex filtered search", () => {
     expect(index.search(row(0), 1).keys[0]).toBe(0n);
   });
 
+  test("a predicate that calls back into its index is stopped by an assertion", () => {
+    const { index, row } = filled(50);
+    expect(() =>
+      index.search(row(0), 5, { filter: { predicate: () => index.contains(1) } }),
+    ).toThrow(AssertionError);
+    expect(index.search(row(0), 1).keys[0]).toBe(0n);
+  });
+
   test("allowed keys out of range are rejected", () => {
     const { index, row } = filled(10);
     const error = caught(() => index.search(row(0), 1, { filter: { allowedKeys: [-1] } }));
