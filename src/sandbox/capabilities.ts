@@ -70,10 +70,17 @@ async function probeTool(
   return { available: true, path, reason: `${path} works` };
 }
 
-function unshareArgs(uid: number | null): string[] {
-  const base = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc", "true"];
-  return uid === 0 ? base : ["--user", "--map-root-user", ...base];
-}
+/** The probe runs exactly the namespaces a run uses (see linux-plan.ts). */
+const UNSHARE_PROBE = [
+  "--user",
+  "--map-root-user",
+  "--net",
+  "--pid",
+  "--fork",
+  "--kill-child",
+  "--mount-proc",
+  "true",
+];
 
 const BWRAP_PROBE = [
   "--ro-bind",
@@ -120,7 +127,7 @@ async function detectLinux(
     ...base,
     ownPidNamespace: await readlink("/proc/self/ns/pid").catch(() => null),
     bubblewrap: await probeTool(tools.bwrap, "bubblewrap", disabled, pathValue, BWRAP_PROBE),
-    unshare: await probeTool(tools.unshare, "unshare", disabled, pathValue, unshareArgs(base.uid)),
+    unshare: await probeTool(tools.unshare, "unshare", disabled, pathValue, UNSHARE_PROBE),
     prlimit: await probeTool(tools.prlimit, "prlimit", disabled, pathValue, [
       "--nofile=256:256",
       "true",

@@ -138,6 +138,9 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
     "--unshare-ipc",
     "--unshare-uts",
   ];
+  // As root bwrap keeps every capability unless told otherwise, and CAP_SYS_ADMIN could
+  // remount / read-write: drop them all.
+  if (input.caps.uid === 0) args.push("--cap-drop", "ALL");
   if (req.network === "deny") args.push("--unshare-net");
   args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
   args.push(
@@ -155,7 +158,9 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
 }
 
 function unshareArgs(input: LinuxPlanInput): string[] {
-  const args = input.caps.uid === 0 ? [] : ["--user", "--map-root-user"];
+  // A user namespace even for root: the command's capabilities then stop at its own
+  // namespaces, so it cannot setns() back into the host's network namespace.
+  const args = ["--user", "--map-root-user"];
   if (input.req.network === "deny") args.push("--net");
   args.push("--pid", "--fork", "--kill-child", "--mount-proc", "--");
   return args;

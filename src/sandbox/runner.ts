@@ -95,9 +95,11 @@ export async function runSandboxed(
   const cwd = await resolveCwd(workspaceRoot, req.cwd);
   const tempRoot = await realDir(options.tempRoot, "sandbox.temp_root");
   const traceId = normalizeTraceId(options.traceId);
-  const log = options.logger ?? noopLogger;
+  const sink = options.logger ?? noopLogger;
+  // Every event of the run carries its trace id, including those logged deep in the kill path.
+  const log: SandboxLogger = (level, event, fields) => sink(level, event, { ...fields });
   if (req.network === "allow" && options.networkAllowPermitted === false) {
-    log("warn", "sandbox.run.denied", { trace_id: traceId, reason: "network_allow_refused" });
+    log("warn", "sandbox.run.denied", { reason: "network_allow_refused" });
     return nothingRan(
       "SANDBOX_DENIED",
       "network_allow_refused",
@@ -115,7 +117,7 @@ export async function runSandboxed(
     return await runInTemp({ options, limits, req, workspaceRoot, cwd, traceId, log, caps, temp });
   } finally {
     if (!(await removeRunTempDir(temp))) {
-      log("error", "sandbox.tempdir.remove_failed", { trace_id: traceId, path: temp.root });
+      log("error", "sandbox.tempdir.remove_failed", { path: temp.root });
     }
   }
 }
@@ -148,19 +150,14 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
   try {
     const unapplied = unappliedKeys(plan.enforced);
     for (const key of unapplied) {
-      log("warn", "sandbox.limit.not_applied", {
-        trace_id: traceId,
-        limit: key,
-        reason: plan.enforced[key].reason,
-      });
+      log("warn", "sandbox.limit.not_applied", { limit: key, reason: plan.enforced[key].reason });
     }
     if (!req.allowPartial && unapplied.length > 0) {
       const reason = `limit_not_applied:${unapplied.join(",")}`;
-      log("error", "sandbox.run.refused", { trace_id: traceId, reason });
+      log("error", "sandbox.run.refused", { reason });
       return nothingRan("INTERNAL_ERROR", reason, plan.enforced, traceId);
     }
     log("info", "sandbox.run.start", {
-      trace_id: traceId,
       run: runName,
       shim: shim.name,
       mechanisms: plan.mechanisms,
@@ -215,7 +212,6 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
       trace_id: traceId,
     };
     log("info", "sandbox.run.end", {
-      trace_id: traceId,
       status: result.status,
       rc: result.rc,
       reason: result.reason,

@@ -166,6 +166,14 @@ describe("filesystem", () => {
       mechanism: "bubblewrap",
     });
   });
+  test.if(linux && bwrap)("even as root the command cannot remount / read-write", async () => {
+    const result = await runSandboxed(
+      { cmd: ["sh", "-c", `mount -o remount,rw / 2>/dev/null; echo out > ${outside}/escaped.txt`] },
+      area.options(),
+    );
+    expect(result.status).toBe("FAILED");
+    await expect(stat(join(outside, "escaped.txt"))).rejects.toThrow();
+  });
 });
 
 describe("setsid grandchild", () => {

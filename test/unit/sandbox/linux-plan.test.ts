@@ -107,7 +107,9 @@ describe("planLinux", () => {
     const caps = linuxCaps({ bubblewrap: missing("bwrap not found on PATH") });
     const p = plan({ cmd: ["x"] }, caps);
     expect(p.argv[0]).toBe("/usr/bin/unshare");
-    expect(p.argv.slice(1, 7)).toEqual([
+    expect(p.argv.slice(1, 9)).toEqual([
+      "--user",
+      "--map-root-user",
       "--net",
       "--pid",
       "--fork",
@@ -123,9 +125,9 @@ describe("planLinux", () => {
       reason: "bubblewrap unavailable: bwrap not found on PATH",
     });
   });
-  test("unprivileged unshare adds a user namespace", () => {
-    const caps = linuxCaps({ uid: 1000, bubblewrap: missing("bwrap not found on PATH") });
-    expect(plan({ cmd: ["x"] }, caps).argv.slice(1, 3)).toEqual(["--user", "--map-root-user"]);
+  test("as root bwrap drops every capability; unprivileged it needs not", () => {
+    expect(plan({ cmd: ["x"] }).argv.join(" ")).toContain("--cap-drop ALL");
+    expect(plan({ cmd: ["x"] }, linuxCaps({ uid: 1000 })).argv).not.toContain("--cap-drop");
   });
   test("no cgroup: memory falls back to RLIMIT_AS; as root pids are not applied (RLIMIT_NPROC ignores root)", () => {
     const p = plan({ cmd: ["x"], limits: { mem_bytes: 64 * 1024 * 1024 } });
