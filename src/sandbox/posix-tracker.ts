@@ -78,8 +78,8 @@ export class PosixTracker implements RunTracker {
     // With a cgroup the kernel lists every member; namespaces only matter without one.
     if (!this.options.procfs || this.options.cgroup !== null) return;
     const own = this.options.ownPidNamespace;
-    let namespaces = await treeNamespaces("/proc", leaderPid, own);
-    namespaces ??= foreignNamespaces(await listProcesses("/proc", true), leaderPid, own);
+    let namespaces = treeNamespaces("/proc", leaderPid, own);
+    namespaces ??= foreignNamespaces(listProcesses("/proc", true), leaderPid, own);
     for (const ns of namespaces) this.namespaces.add(ns);
   }
 
@@ -97,7 +97,7 @@ export class PosixTracker implements RunTracker {
     }
     const found = new Set<number>();
     const entries = this.options.procfs
-      ? await listProcesses("/proc", this.namespaces.size > 0)
+      ? listProcesses("/proc", this.namespaces.size > 0)
       : await psList();
     const selfPid = process.pid;
     for (const pid of runMembers(entries, {

@@ -3,7 +3,7 @@
  * descends from the leader, shares the leader's process group, or lives in one of the run's PID
  * namespaces. Zombies are dead (only unreaped) and are not counted as alive.
  */
-import { access, readdir, readFile, readlink } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { assert } from "../core/mod.ts";
 
 /** Most `/proc` entries scanned; `pid_max` on 64-bit Linux is at most 4194304. */
@@ -33,26 +33,38 @@ export function parseStat(text: string): Omit<ProcEntry, "pidNs"> | null {
   return { pid, ppid, pgid, state };
 }
 
-/** Lists the processes under `procRoot`; vanished ones are skipped. */
-export async function listProcesses(procRoot: string, withNs: boolean): Promise<ProcEntry[]> {
-  const names = await readdir(procRoot);
+/**
+ * Lists the processes under `procRoot`; vanished ones are skipped. Synchronous reads on
+ * purpose: `/proc` files are generated in memory, and one thread-pool round trip per process
+ * made a scan of ~100 processes cost 6–20 ms on a loaded 2-core machine instead of ~1 ms.
+ */
+export function listProcesses(procRoot: string, withNs: boolean): ProcEntry[] {
+  const names = readdirSync(procRoot);
   assert(names.length <= PROC_ENTRIES_MAX, "proc entries within pid_max");
   const entries: ProcEntry[] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     let text: string;
     try {
-      text = await readFile(`${procRoot}/${name}/stat`, "utf8");
+      text = readFileSync(`${procRoot}/${name}/stat`, "utf8");
     } catch {
       continue; // The process exited between readdir and read: it is not alive.
     }
     const stat = parseStat(text);
     if (stat === null) continue;
     let pidNs: string | null = null;
-    if (withNs) pidNs = await readlink(`${procRoot}/${name}/ns/pid`).catch(() => null);
+    if (withNs) pidNs = readlinkOrNull(`${procRoot}/${name}/ns/pid`);
     entries.push({ ...stat, pidNs });
   }
   return entries;
+}
+
+function readlinkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null; // Gone or not ours to read: no namespace to attribute.
+  }
 }
 
 /** Which processes of `entries` belong to the run (alive ones only). */
@@ -109,17 +121,13 @@ export const TREE_WALK_MAX = 4096;
  * `/proc/<pid>/task/<pid>/children` (cheap: no full scan). Returns null when the kernel has no
  * `children` files, so the caller can fall back to a full scan.
  */
-export async function treeNamespaces(
+export function treeNamespaces(
   procRoot: string,
   leaderPid: number,
   ownNs: string | null,
-): Promise<string[] | null> {
+): string[] | null {
   const self = process.pid;
-  const supported = await access(`${procRoot}/${self}/task/${self}/children`).then(
-    () => true,
-    () => false,
-  );
-  if (!supported) return null;
+  if (!existsSync(`${procRoot}/${self}/task/${self}/children`)) return null;
   const found = new Set<string>();
   const queue = [leaderPid];
   let visited = 0;
@@ -128,11 +136,11 @@ export async function treeNamespaces(
     visited += 1;
     let children: string;
     try {
-      children = await readFile(`${procRoot}/${pid}/task/${pid}/children`, "utf8");
+      children = readFileSync(`${procRoot}/${pid}/task/${pid}/children`, "utf8");
     } catch {
       continue; // The process exited meanwhile: nothing below it to find.
     }
-    const ns = await readlink(`${procRoot}/${pid}/ns/pid`).catch(() => null);
+    const ns = readlinkOrNull(`${procRoot}/${pid}/ns/pid`);
     if (ns !== null && ns !== ownNs) found.add(ns);
     for (const child of children.trim().split(" ")) if (child !== "") queue.push(Number(child));
   }
