@@ -51,7 +51,11 @@ async function sandboxed(
     { cmd: [...cmd], network: "deny", limits: { wall_ms: 60_000 } },
     options,
   );
-  if (label !== "") (durations[label] ??= []).push(result.duration_ms);
+  if (label !== "") {
+    const list = durations[label] ?? [];
+    list.push(result.duration_ms);
+    durations[label] = list;
+  }
   if (result.status !== "OK")
     throw new Error(`sandbox run ${result.status} ${result.reason} ${result.stderr}`);
   return performance.now() - start;
