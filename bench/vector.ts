@@ -8,7 +8,8 @@
  *
  * Prints exactly one JSON object. Per size: add µs/vector, search p50/p95 µs over single
  * queries (k = 10), recall@10 against the WASM index's exact scan, memory bytes, and the
- * ratio WASM/native of search p50. Timings on a shared 2-core VM are noisy: compare ratios
+ * ratio WASM/native of search p50 (wall time, and CPU time of this process, which other load
+ * on a shared machine disturbs less). Timings on a shared 2-core VM are noisy: compare ratios
  * taken in one run, not absolute figures across runs.
  */
 import { arch, cpus, platform } from "node:os";
@@ -37,36 +38,48 @@ function percentile(sortedUs: number[], p: number): number {
 
 type Search = (query: Float32Array) => ArrayLike<bigint>;
 
+interface Timed {
+  p50Us: number;
+  p95Us: number;
+  /** CPU time (user + system) of this process per query: less sensitive to other load. */
+  cpuP50Us: number;
+  cpuP95Us: number;
+  results: bigint[][];
+}
+
 /**
  * Times each engine on each query, alternating which engine goes first, so that the noise of
- * a shared machine falls on all engines alike. Returns p50/p95 in µs and the result keys.
+ * a shared machine falls on all engines alike. Wall time and process CPU time per query.
  */
-function timeQueries(
-  queries: Float32Array,
-  count: number,
-  engines: Search[],
-): { p50Us: number; p95Us: number; results: bigint[][] }[] {
+function timeQueries(queries: Float32Array, count: number, engines: Search[]): Timed[] {
   for (let q = 0; q < Math.min(WARMUP_QUERY_COUNT, count); q++) {
     for (const search of engines) search(queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS));
   }
-  const timesUs: number[][] = engines.map(() => []);
+  const wallUs: number[][] = engines.map(() => []);
+  const cpuUs: number[][] = engines.map(() => []);
   const results: bigint[][][] = engines.map(() => []);
   for (let q = 0; q < count; q++) {
     const query = queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS);
     for (let turn = 0; turn < engines.length; turn++) {
       const e = (turn + q) % engines.length;
       const search = engines[e] as Search;
+      const cpuStart = process.cpuUsage();
       const start = performance.now();
       const keys = search(query);
-      timesUs[e]?.push((performance.now() - start) * 1000);
+      wallUs[e]?.push((performance.now() - start) * 1000);
+      const cpu = process.cpuUsage(cpuStart);
+      cpuUs[e]?.push(cpu.user + cpu.system);
       results[e]?.push(Array.from(keys));
     }
   }
   return engines.map((_, e) => {
-    const sorted = (timesUs[e] ?? []).sort((a, b) => a - b);
+    const wall = (wallUs[e] ?? []).sort((a, b) => a - b);
+    const cpu = (cpuUs[e] ?? []).sort((a, b) => a - b);
     return {
-      p50Us: percentile(sorted, 50),
-      p95Us: percentile(sorted, 95),
+      p50Us: percentile(wall, 50),
+      p95Us: percentile(wall, 95),
+      cpuP50Us: percentile(cpu, 50),
+      cpuP95Us: percentile(cpu, 95),
       results: results[e] ?? [],
     };
   });
@@ -192,6 +205,8 @@ function benchSize(count: number, native: NativeModule | undefined) {
           add_us_per_vector: Number(nativeBuilt.addUs.toFixed(1)),
           search_p50_us: nativeTimed.p50Us,
           search_p95_us: nativeTimed.p95Us,
+          search_cpu_p50_us: nativeTimed.cpuP50Us,
+          search_cpu_p95_us: nativeTimed.cpuP95Us,
           recall_at_10: recallAt(nativeTimed.results, truth),
           rss_delta_bytes: nativeBuilt.rssDeltaBytes,
         };
@@ -202,6 +217,8 @@ function benchSize(count: number, native: NativeModule | undefined) {
       add_us_per_vector: Number(wasmBuilt.addUs.toFixed(1)),
       search_p50_us: wasm.p50Us,
       search_p95_us: wasm.p95Us,
+      search_cpu_p50_us: wasm.cpuP50Us,
+      search_cpu_p95_us: wasm.cpuP95Us,
       recall_at_10: recallAt(wasm.results, truth),
       exact_search_p50_us: exact.p50Us,
       index_bytes: memory.indexBytes,
@@ -217,6 +234,10 @@ function benchSize(count: number, native: NativeModule | undefined) {
     ratio_wasm_native_search_p50:
       nativeTimed !== undefined && nativeTimed.p50Us > 0
         ? Number((wasm.p50Us / nativeTimed.p50Us).toFixed(3))
+        : null,
+    ratio_wasm_native_search_cpu_p50:
+      nativeTimed !== undefined && nativeTimed.cpuP50Us > 0
+        ? Number((wasm.cpuP50Us / nativeTimed.cpuP50Us).toFixed(3))
         : null,
     ratio_brute_wasm_search_p50: Number((brute.p50Us / Math.max(wasm.p50Us, 0.1)).toFixed(1)),
   };
