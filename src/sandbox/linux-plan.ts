@@ -9,9 +9,14 @@ import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
 import { READY_SCRIPT } from "./shim.ts";
 import type { ResolvedRequest } from "./validate.ts";
 
-/** Attaches the shell itself to each listed `cgroup.procs`, then execs the rest. */
-export const ATTACH_SCRIPT =
-  'for f in "$@"; do if [ "$f" = -- ]; then break; fi; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
+/**
+ * The innermost stage when the run has a cgroup: join each listed `cgroup.procs` (writing 0
+ * means "this process"), report ready on fd 3, exec the command. Only wrappers ran before it,
+ * so everything the command starts is in the cgroup; exit 125 (before the marker) if a join
+ * fails. Inside bubblewrap the listed files are bound writable, nothing else of /sys is.
+ */
+export const READY_ATTACH_SCRIPT =
+  'while [ $# -gt 0 ] && [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; printf R >&3 && exec 3>&- && exec "$@"';
 
 /** The run's cgroup as created (or why not). */
 export interface PlannedCgroup {
@@ -130,7 +135,7 @@ function rlimitEntries(
 }
 
 function bwrapArgs(input: LinuxPlanInput): string[] {
-  const { req, cwd, workspaceRoot, runTempDir } = input;
+  const { req, cwd, workspaceRoot, runTempDir, cgroup } = input;
   const args = [
     "--die-with-parent",
     "--new-session",
@@ -143,17 +148,9 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
   if (input.caps.uid === 0) args.push("--cap-drop", "ALL");
   if (req.network === "deny") args.push("--unshare-net");
   args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
-  args.push(
-    "--bind",
-    workspaceRoot,
-    workspaceRoot,
-    "--bind",
-    runTempDir,
-    runTempDir,
-    "--chdir",
-    cwd,
-    "--",
-  );
+  args.push("--bind", workspaceRoot, workspaceRoot, "--bind", runTempDir, runTempDir);
+  for (const file of cgroup.procsFiles) args.push("--bind", file, file);
+  args.push("--chdir", cwd, "--");
   return args;
 }
 
@@ -217,17 +214,7 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
           "only the process group: a setsid child whose parent exits could escape",
         );
   const argv: string[] = [];
-  if (cgroup.procsFiles.length > 0) {
-    argv.push(
-      caps.sh.path ?? "sh",
-      "-c",
-      ATTACH_SCRIPT,
-      "vltair-attach",
-      ...cgroup.procsFiles,
-      "--",
-    );
-    mechanisms.push(`cgroup_v${cgroup.version}`);
-  }
+  if (cgroup.procsFiles.length > 0) mechanisms.push(`cgroup_v${cgroup.version}`);
   if (useBwrap) argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
   if (useUnshare) argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input));
   if (useBwrap || useUnshare) mechanisms.push(nsName);
@@ -235,7 +222,12 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
     argv.push(caps.prlimit.path ?? "prlimit", ...rlimits, "--");
     mechanisms.push("prlimit");
   }
-  argv.push(caps.sh.path ?? "sh", "-c", READY_SCRIPT, "vltair-exec", ...req.cmd);
+  const sh = caps.sh.path ?? "sh";
+  if (cgroup.procsFiles.length > 0) {
+    argv.push(sh, "-c", READY_ATTACH_SCRIPT, "vltair-exec", ...cgroup.procsFiles, "--", ...req.cmd);
+  } else {
+    argv.push(sh, "-c", READY_SCRIPT, "vltair-exec", ...req.cmd);
+  }
   const enforced: EnforcedReport = {
     timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
     memory,

@@ -13,10 +13,12 @@ import {
 } from "./cgroup.ts";
 import {
   foreignNamespaces,
+  isSameLiveProcess,
   listProcesses,
   type ProcEntry,
   parseStat,
   runMembers,
+  treeMembers,
   treeNamespaces,
 } from "./proc.ts";
 import type { KillSignal, RunTracker } from "./shim.ts";
@@ -70,13 +72,23 @@ function send(pid: number, signal: KillSignal): boolean {
 export class PosixTracker implements RunTracker {
   private leaderPid = -1;
   private readonly namespaces = new Set<string>();
+  /** Wrapper processes outside the cgroup (pid → start time), seen when the command started. */
+  private readonly wrappers = new Map<number, string>();
 
   constructor(private readonly options: PosixTrackerOptions) {}
 
   async started(leaderPid: number): Promise<void> {
     this.leaderPid = leaderPid;
-    // With a cgroup the kernel lists every member; namespaces only matter without one.
-    if (!this.options.procfs || this.options.cgroup !== null) return;
+    if (!this.options.procfs) return;
+    if (this.options.cgroup !== null) {
+      // The kernel lists every process of the command; remember the wrappers around it, which
+      // may be reparented away from the leader (bwrap's reaper outlives it for a moment).
+      if (this.options.leaderIsWrapper) {
+        for (const [pid, start] of treeMembers("/proc", leaderPid) ?? [])
+          this.wrappers.set(pid, start);
+      }
+      return;
+    }
     const own = this.options.ownPidNamespace;
     let namespaces = treeNamespaces("/proc", leaderPid, own);
     namespaces ??= foreignNamespaces(listProcesses("/proc", true), leaderPid, own);
@@ -90,16 +102,34 @@ export class PosixTracker implements RunTracker {
 
   async members(): Promise<number[]> {
     assert(this.leaderPid > 0, "members asked after start");
+    const selfPid = process.pid;
     if (this.options.cgroup !== null) {
-      // The first process joined the cgroup before anything else ran, so the kernel's list is
-      // complete: every descendant, setsid or not, is in it until it exits.
-      return cgroupMembers(this.options.cgroup);
+      // The command joined the cgroup before it ran, so the kernel's list holds every process
+      // it started, setsid or not. Only the wrappers (bwrap, unshare, bwrap's PID-1 reaper)
+      // are outside it: they are the leader's tree.
+      const found = new Set(await cgroupMembers(this.options.cgroup));
+      if (this.options.leaderIsWrapper) {
+        const tree = treeMembers("/proc", this.leaderPid);
+        const now =
+          tree === null
+            ? runMembers(listProcesses("/proc", false), {
+                leaderPid: this.leaderPid,
+                pidNamespaces: new Set(),
+                selfPid,
+              })
+            : [...tree.keys()];
+        for (const pid of now) found.add(pid);
+        for (const [pid, start] of this.wrappers) {
+          if (isSameLiveProcess("/proc", pid, start)) found.add(pid);
+        }
+      }
+      found.delete(selfPid);
+      return [...found].sort((a, b) => a - b);
     }
     const found = new Set<number>();
     const entries = this.options.procfs
       ? listProcesses("/proc", this.namespaces.size > 0)
       : await psList();
-    const selfPid = process.pid;
     for (const pid of runMembers(entries, {
       leaderPid: this.leaderPid,
       pidNamespaces: this.namespaces,

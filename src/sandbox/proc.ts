@@ -19,6 +19,25 @@ export interface ProcEntry {
   pidNs: string | null;
 }
 
+/** Start time (clock ticks since boot, field 22) from a stat line, to tell a reused pid apart. */
+export function statStartTime(text: string): string | null {
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return fields[19] ?? null;
+}
+
+/** True when `pid` is alive (not a zombie) and still the process that started at `startTime`. */
+export function isSameLiveProcess(procRoot: string, pid: number, startTime: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  const parsed = parseStat(text);
+  if (parsed === null || parsed.state === "Z" || parsed.state === "X") return false;
+  return statStartTime(text) === startTime;
+}
+
 /** Parses `/proc/<pid>/stat`; returns null when the text is not a stat line. */
 export function parseStat(text: string): Omit<ProcEntry, "pidNs"> | null {
   const close = text.lastIndexOf(")");
@@ -145,4 +164,32 @@ export function treeNamespaces(
     for (const child of children.trim().split(" ")) if (child !== "") queue.push(Number(child));
   }
   return [...found];
+}
+
+/**
+ * The leader and its live descendants (pid → start time), walked through `children` files
+ * (zombies excluded); null when the kernel has no `children` files.
+ */
+export function treeMembers(procRoot: string, leaderPid: number): Map<number, string> | null {
+  const self = process.pid;
+  if (!existsSync(`${procRoot}/${self}/task/${self}/children`)) return null;
+  const found = new Map<number, string>();
+  const queue = [leaderPid];
+  while (queue.length > 0 && found.size < TREE_WALK_MAX) {
+    const pid = queue.pop() as number;
+    let stat: string;
+    let children: string;
+    try {
+      stat = readFileSync(`${procRoot}/${pid}/stat`, "utf8");
+      children = readFileSync(`${procRoot}/${pid}/task/${pid}/children`, "utf8");
+    } catch {
+      continue; // Exited meanwhile.
+    }
+    const parsed = parseStat(stat);
+    if (parsed !== null && parsed.state !== "Z" && parsed.state !== "X") {
+      found.set(pid, statStartTime(stat) ?? "");
+    }
+    for (const child of children.trim().split(" ")) if (child !== "") queue.push(Number(child));
+  }
+  return found;
 }

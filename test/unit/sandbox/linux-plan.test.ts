@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { ATTACH_SCRIPT, type PlannedCgroup, planLinux } from "../../../src/sandbox/linux-plan.ts";
+import {
+  type PlannedCgroup,
+  planLinux,
+  READY_ATTACH_SCRIPT,
+} from "../../../src/sandbox/linux-plan.ts";
 import { READY_SCRIPT } from "../../../src/sandbox/shim.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";
 
@@ -40,22 +44,15 @@ describe("planLinux", () => {
       linuxCaps(),
       v1,
     );
-    expect(p.argv.slice(0, 7)).toEqual([
-      "/bin/sh",
-      "-c",
-      ATTACH_SCRIPT,
-      "vltair-attach",
-      ...v1.procsFiles,
-      "--",
-    ]);
-    const bwrap = p.argv.indexOf("/usr/bin/bwrap");
-    expect(bwrap).toBe(7);
+    expect(p.argv[0]).toBe("/usr/bin/bwrap");
     expect(p.argv).toContain("--unshare-net");
     expect(p.argv).toContain("--unshare-pid");
     expect(p.argv).toContain("--die-with-parent");
     expect(p.argv.join(" ")).toContain("--ro-bind / /");
     expect(p.argv.join(" ")).toContain(
-      "--bind /ws /ws --bind /tmp/vltair-ab-1 /tmp/vltair-ab-1 --chdir /ws/sub",
+      "--bind /ws /ws --bind /tmp/vltair-ab-1 /tmp/vltair-ab-1 " +
+        "--bind /cg/memory/r/cgroup.procs /cg/memory/r/cgroup.procs " +
+        "--bind /cg/pids/r/cgroup.procs /cg/pids/r/cgroup.procs --chdir /ws/sub",
     );
     const prlimit = p.argv.indexOf("/usr/bin/prlimit");
     expect(p.argv.slice(prlimit + 1, prlimit + 4)).toEqual([
@@ -63,11 +60,14 @@ describe("planLinux", () => {
       "--fsize=1073741824",
       "--nofile=1024",
     ]);
-    expect(p.argv.slice(-6)).toEqual([
+    // The innermost stage joins the cgroups itself, then reports ready and execs the command.
+    expect(p.argv.slice(-9)).toEqual([
       "/bin/sh",
       "-c",
-      READY_SCRIPT,
+      READY_ATTACH_SCRIPT,
       "vltair-exec",
+      ...v1.procsFiles,
+      "--",
       "pytest",
       "-q",
     ]);
