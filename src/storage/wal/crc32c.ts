@@ -7,18 +7,18 @@
 const POLY_REFLECTED = 0x82f63b78;
 const TABLE_COUNT = 8;
 
-function buildTables(): Uint32Array {
-  const tables = new Uint32Array(256 * TABLE_COUNT);
+function buildTables(): Int32Array {
+  const tables = new Int32Array(256 * TABLE_COUNT);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
-    tables[n] = c >>> 0;
+    tables[n] = c | 0;
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[n] as number;
     for (let t = 1; t < TABLE_COUNT; t++) {
       c = (tables[c & 0xff] as number) ^ (c >>> 8);
-      tables[t * 256 + n] = c >>> 0;
+      tables[t * 256 + n] = c | 0;
     }
   }
   return tables;
@@ -35,17 +35,16 @@ const T = buildTables();
  * ```
  */
 export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length): number {
-  let crc = 0xffffffff;
+  let crc = -1;
   let i = start;
   const fastEnd = end - ((end - start) & 7);
   while (i < fastEnd) {
     const lo =
-      (crc ^
-        ((bytes[i] as number) |
-          ((bytes[i + 1] as number) << 8) |
-          ((bytes[i + 2] as number) << 16) |
-          ((bytes[i + 3] as number) << 24))) >>>
-      0;
+      crc ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24));
     const hi =
       (bytes[i + 4] as number) |
       ((bytes[i + 5] as number) << 8) |
@@ -66,5 +65,5 @@ export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length)
     crc = (T[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
     i++;
   }
-  return (crc ^ 0xffffffff) >>> 0;
+  return ~crc >>> 0;
 }

@@ -41,9 +41,6 @@ export type FrameProblem =
   | "name_invalid"
   | "index_invalid";
 
-/** Result of {@link readFrame}. */
-export type FrameRead = { ok: true; frame: DecodedFrame } | { ok: false; problem: FrameProblem };
-
 /** What {@link writeFrame} puts at an offset. */
 export interface FrameInput {
   type: number;
@@ -99,20 +96,34 @@ export function writeFrame(buffer: Uint8Array, offset: number, input: FrameInput
   return end;
 }
 
+/** The last decoded machine name: consecutive records mostly share one, so reuse its string. */
+let lastName = "";
+let lastNameBytes = new Uint8Array(0);
+
 function decodeName(bytes: Uint8Array, start: number, end: number): string | null {
+  const length = end - start;
+  if (length === lastNameBytes.length) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = bytes[start + i] === lastNameBytes[i];
+    if (same) return lastName;
+  }
   let name = "";
   for (let i = start; i < end; i++) name += String.fromCharCode(bytes[i] as number);
-  return MACHINE_NAME_PATTERN.test(name) ? name : null;
+  if (!MACHINE_NAME_PATTERN.test(name)) return null;
+  lastName = name;
+  lastNameBytes = bytes.slice(start, end);
+  return name;
 }
 
 /**
  * Decodes the frame at `offset` of `bytes[0, end)`, checking bounds, checksum, type, name and index.
  * `payloadBytesMax` bounds the length field so a damaged length never reads past the limit.
+ * Pass `view` (a DataView over `bytes`) when decoding many frames of one buffer.
  *
  * @example
  * ```ts
  * const read = readFrame(bytes, 0, bytes.length, 1 << 20);
- * if (read.ok) console.log(read.frame.walIndex);
+ * if (typeof read !== "string") console.log(read.walIndex);
  * ```
  */
 export function readFrame(
@@ -120,33 +131,34 @@ export function readFrame(
   offset: number,
   end: number,
   payloadBytesMax: number,
-): FrameRead {
-  if (end - offset < FRAME_HEADER_BYTES) return { ok: false, problem: "short_header" };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view: DataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+): DecodedFrame | FrameProblem {
+  if (end - offset < FRAME_HEADER_BYTES) return "short_header";
   const payloadBytes = view.getUint32(offset, true);
-  if (payloadBytes < RECORD_FIXED_BYTES + 1 || payloadBytes > payloadBytesMax) {
-    return { ok: false, problem: "length_invalid" };
-  }
+  if (payloadBytes < RECORD_FIXED_BYTES + 1 || payloadBytes > payloadBytesMax)
+    return "length_invalid";
   const frameEnd = offset + FRAME_HEADER_BYTES + payloadBytes;
-  if (frameEnd > end) return { ok: false, problem: "truncated" };
+  if (frameEnd > end) return "truncated";
   const type = bytes[offset + 8] as number;
-  if (type !== FRAME_TYPE_RECORD && type !== FRAME_TYPE_RECORD_LAST) {
-    return { ok: false, problem: "type_invalid" };
-  }
-  if (view.getUint32(offset + 4, true) !== crc32c(bytes, offset + 8, frameEnd)) {
-    return { ok: false, problem: "checksum_mismatch" };
-  }
+  if (type !== FRAME_TYPE_RECORD && type !== FRAME_TYPE_RECORD_LAST) return "type_invalid";
+  if (view.getUint32(offset + 4, true) !== crc32c(bytes, offset + 8, frameEnd))
+    return "checksum_mismatch";
   const p = offset + FRAME_HEADER_BYTES;
   const walIndex = readU64(view, p);
   const wallMs = readU64(view, p + 8);
-  if (!Number.isSafeInteger(walIndex) || walIndex < 1 || !Number.isSafeInteger(wallMs)) {
-    return { ok: false, problem: "index_invalid" };
-  }
+  if (!Number.isSafeInteger(walIndex) || walIndex < 1 || !Number.isSafeInteger(wallMs))
+    return "index_invalid";
   const nameBytes = bytes[p + 16] as number;
   const nameEnd = p + RECORD_FIXED_BYTES + nameBytes;
-  if (nameBytes < 1 || nameEnd > frameEnd) return { ok: false, problem: "name_invalid" };
+  if (nameBytes < 1 || nameEnd > frameEnd) return "name_invalid";
   const machine = decodeName(bytes, p + RECORD_FIXED_BYTES, nameEnd);
-  if (machine === null) return { ok: false, problem: "name_invalid" };
-  const body = bytes.subarray(nameEnd, frameEnd);
-  return { ok: true, frame: { type, walIndex, wallMs, machine, body, endOffset: frameEnd } };
+  if (machine === null) return "name_invalid";
+  return {
+    type,
+    walIndex,
+    wallMs,
+    machine,
+    body: bytes.subarray(nameEnd, frameEnd),
+    endOffset: frameEnd,
+  };
 }

@@ -27,8 +27,13 @@ export interface TornTail {
   droppedBytes: number;
   /** Valid frames of an append batch whose last frame never reached the disk. */
   droppedRecords: number;
-  /** Zero bytes only (space the file system extended but never filled): not a tear. */
-  zeroFill: boolean;
+}
+
+/** Bytes from `from` up to the last non-zero byte (the zero fill after it is not data). */
+function dataBytesAfter(bytes: Uint8Array, from: number): number {
+  let end = bytes.length;
+  while (end > from && bytes[end - 1] === 0) end--;
+  return end - from;
 }
 
 /** Result of {@link scanLog}. */
@@ -110,15 +115,15 @@ export function scanLog(walDir: string, options: ScanLogOptions): LogScan {
     if (scan.recordCount > 0) result.lastWallMs = scan.lastWallMs;
     expected = scan.lastIndex + 1;
     const damaged = scan.damage !== null && !scan.damage.zeroTail;
-    const torn = damaged || scan.incompleteCount > 0 || scan.damage?.zeroTail === true;
+    // Zeros after the last complete batch are the allocated-ahead space of the segment: clean.
+    const torn = damaged || scan.incompleteCount > 0;
     if (!torn) continue;
     if (isLast && (scan.damage === null || scan.damage.resync === null)) {
       result.tail = {
         segmentPath: file.path,
         cutAtBytes: scan.completeEndBytes,
-        droppedBytes: bytes.length - scan.completeEndBytes,
+        droppedBytes: dataBytesAfter(bytes, scan.completeEndBytes),
         droppedRecords: scan.incompleteCount,
-        zeroFill: !damaged && scan.incompleteCount === 0,
       };
     } else if (damaged || scan.incompleteCount > 0) {
       result.corruption = {

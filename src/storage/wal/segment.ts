@@ -77,8 +77,8 @@ function resync(
     if (type !== 1 && type !== 2) continue;
     const walIndex = view.getUint32(q + 9, true) + view.getUint32(q + 13, true) * 0x100000000;
     if (walIndex <= afterIndex || walIndex > afterIndex + (end - q)) continue;
-    const read = readFrame(bytes, q, end, payloadMax);
-    if (read.ok) return { offsetBytes: q, walIndex: read.frame.walIndex };
+    const read = readFrame(bytes, q, end, payloadMax, view);
+    if (typeof read !== "string") return { offsetBytes: q, walIndex: read.walIndex };
   }
   return null;
 }
@@ -116,10 +116,12 @@ export function scanSegment(
   let batch: DecodedFrame[] = [];
   let offset = 0;
   let expected = firstIndex;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   while (offset < bytes.length) {
-    const read = readFrame(bytes, offset, bytes.length, options.payloadBytesMax);
-    const problem = !read.ok ? read.problem : read.frame.walIndex !== expected ? "index_gap" : null;
-    if (problem !== null || !read.ok) {
+    const read = readFrame(bytes, offset, bytes.length, options.payloadBytesMax, view);
+    const problem =
+      typeof read === "string" ? read : read.walIndex !== expected ? "index_gap" : null;
+    if (problem !== null || typeof read === "string") {
       const zeroTail = isZero(bytes, offset, bytes.length);
       const found = zeroTail
         ? null
@@ -132,13 +134,13 @@ export function scanSegment(
       };
       break;
     }
-    batch.push(read.frame);
-    offset = read.frame.endOffset;
+    batch.push(read);
+    offset = read.endOffset;
     expected++;
-    if (read.frame.type === FRAME_TYPE_RECORD_LAST) {
+    if (read.type === FRAME_TYPE_RECORD_LAST) {
       scan.recordCount += batch.length;
-      scan.lastIndex = read.frame.walIndex;
-      scan.lastWallMs = read.frame.wallMs;
+      scan.lastIndex = read.walIndex;
+      scan.lastWallMs = read.wallMs;
       scan.completeEndBytes = offset;
       options.onBatch?.(batch);
       batch = [];

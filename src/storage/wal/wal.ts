@@ -25,6 +25,14 @@ import {
 import { scanLog, type TornTail } from "./scan-log.ts";
 import { listSegments, type SegmentFile, segmentFileName } from "./segment.ts";
 
+/**
+ * The active segment grows in zero-filled steps of this size, written together with the group
+ * that crosses the end of the file. Later groups overwrite already allocated zeros, and on ext4
+ * and most file systems an fdatasync of an overwrite need not commit a metadata change, which
+ * roughly halves its cost (measured: about 4,000/s appending vs 5,000-7,500/s overwriting).
+ */
+export const EXTEND_BYTES = 4 * 1024 * 1024;
+
 /** One record handed to {@link Wal.append}. */
 export interface WalAppendInput {
   machine: string;
@@ -116,10 +124,12 @@ export async function openWal(
   }
   const fd = await options.io.open(active.path);
   fsyncDir(options.walDir);
+  const fileBytes = Math.max(sizeBytes, fs.statSync(active.path).size);
   const wal = new Wal(options, {
     segments,
     fd,
     sizeBytes,
+    fileBytes,
     lastIndex: scan.lastIndex,
     lastWallMs: scan.lastWallMs,
   });
@@ -141,12 +151,11 @@ function cutTail(tail: TornTail, log: StorageLog): void {
   } finally {
     fs.closeSync(fd);
   }
-  log(tail.zeroFill ? "info" : "warn", "wal.tail_truncated", {
+  log("warn", "wal.tail_truncated", {
     segment: tail.segmentPath,
     cut_at_bytes: tail.cutAtBytes,
     dropped_bytes: tail.droppedBytes,
     dropped_records: tail.droppedRecords,
-    zero_fill: tail.zeroFill,
   });
 }
 
@@ -154,6 +163,7 @@ interface WalState {
   segments: SegmentFile[];
   fd: number;
   sizeBytes: number;
+  fileBytes: number;
   lastIndex: number;
   lastWallMs: number;
 }
@@ -168,6 +178,10 @@ export class Wal {
   private readonly segments: SegmentFile[];
   private fd: number;
   private sizeBytes: number;
+  /** Physical size of the active segment file: `sizeBytes` plus zero fill ahead of it. */
+  private fileBytes: number;
+  /** False after a zero fill failed (disk nearly full) until the next segment. */
+  private zeroFill = true;
   private last: number;
   private lastWallMs: number;
   private queue: QueuedBatch[] = [];
@@ -187,6 +201,7 @@ export class Wal {
     this.segments = state.segments;
     this.fd = state.fd;
     this.sizeBytes = state.sizeBytes;
+    this.fileBytes = state.fileBytes;
     this.last = state.lastIndex;
     this.lastWallMs = state.lastWallMs;
     const policy = options.fsync;
@@ -342,8 +357,9 @@ export class Wal {
       return;
     }
     const built = buildGroup(group, this.last + 1, this.lastWallMs);
+    let written = this.withZeroFill(built.bytes);
     try {
-      await this.options.io.write(this.fd, built.bytes, this.sizeBytes);
+      written = await this.writeGroup(built.bytes, written);
       if (this.options.fsync.kind === "always") await this.options.io.datasync(this.fd);
     } catch (error) {
       this.needsTruncate = true;
@@ -358,6 +374,7 @@ export class Wal {
       return;
     }
     this.sizeBytes += built.bytes.length;
+    this.fileBytes = Math.max(this.fileBytes, this.sizeBytes + written.length - built.bytes.length);
     this.appendedBytes += built.bytes.length;
     this.last += built.records.length;
     this.lastWallMs = built.lastWallMs;
@@ -378,10 +395,48 @@ export class Wal {
     for (const listener of this.listeners) listener(built.records);
   }
 
+  /**
+   * When `bytes` would end past the file, returns them followed by zeros up to the next
+   * {@link EXTEND_BYTES} step (bounded by the segment size), so one write both appends and
+   * allocates ahead; otherwise returns `bytes` unchanged.
+   */
+  private withZeroFill(bytes: Uint8Array): Uint8Array {
+    const end = this.sizeBytes + bytes.length;
+    if (!this.zeroFill || end <= this.fileBytes) return bytes;
+    const target = Math.min(
+      this.options.limits.segmentBytes,
+      Math.ceil(end / EXTEND_BYTES) * EXTEND_BYTES,
+    );
+    if (target <= end) return bytes;
+    const padded = new Uint8Array(target - this.sizeBytes);
+    padded.set(bytes);
+    return padded;
+  }
+
+  /**
+   * Writes a group (with its zero fill when there is one). Zero fill is best effort: when that
+   * write fails (a nearly full disk), the file is cut back and the group alone is written, and
+   * the segment grows without fill until the next rotation. Returns what was written.
+   */
+  private async writeGroup(group: Uint8Array, padded: Uint8Array): Promise<Uint8Array> {
+    try {
+      await this.options.io.write(this.fd, padded, this.sizeBytes);
+      return padded;
+    } catch (error) {
+      if (padded === group) throw error;
+      this.options.log("warn", "wal.zero_fill_failed", { error: String(error) });
+      this.zeroFill = false;
+      await this.restoreEnd();
+      await this.options.io.write(this.fd, group, this.sizeBytes);
+      return group;
+    }
+  }
+
   /** Cuts the active segment back to its last committed byte after a failed write or fsync. */
   private async restoreEnd(): Promise<void> {
     await this.options.io.truncate(this.fd, this.sizeBytes);
     await this.options.io.datasync(this.fd);
+    this.fileBytes = this.sizeBytes;
     this.needsTruncate = false;
   }
 
@@ -398,9 +453,17 @@ export class Wal {
       throw error;
     }
     const old = this.fd;
+    const oldSizeBytes = this.sizeBytes;
     this.fd = fd;
     this.sizeBytes = 0;
+    this.fileBytes = 0;
+    this.zeroFill = true;
     this.segments.push(file);
+    // The zero fill past the old segment's records is no longer needed; losing this trim in a
+    // crash is harmless (a zero tail reads as the end of a segment).
+    await this.options.io.truncate(old, oldSizeBytes).catch((error: unknown) => {
+      this.options.log("warn", "wal.trim_failed", { error: String(error) });
+    });
     await this.options.io.close(old);
     this.options.log("debug", "wal.segment_rotated", { first_index: firstIndex });
   }

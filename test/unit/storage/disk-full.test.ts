@@ -1,24 +1,43 @@
 import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
 import { nodeWalIo, verifyWal, type WalFileIo } from "../../../src/storage/mod.ts";
 import type { KvState } from "../../fixtures/storage/kv-machine.ts";
 import { openKv, set, tempDir } from "./storage-fixture.ts";
 
 /**
- * A file layer with a byte budget: a write past it puts the bytes that still fit on disk (a
- * short write, as a real full disk does) and then fails with ENOSPC. `failSync` makes fsync fail.
+ * A file layer over a disk with `budgetBytes` of free space. Only growth consumes space
+ * (overwriting allocated bytes does not, as on a real disk); a write that grows a file past the
+ * budget puts what fits on disk (a short write, as a full disk does) then fails with ENOSPC.
+ * `failSync` makes fsync fail with EIO.
  */
 function fullDiskIo(state: { budgetBytes: number; failSync: boolean }): WalFileIo {
+  const sizes = new Map<number, number>();
   return {
     ...nodeWalIo,
+    async open(path) {
+      const fd = await nodeWalIo.open(path);
+      sizes.set(fd, fs.fstatSync(fd).size);
+      return fd;
+    },
     async write(fd, bytes, positionBytes) {
-      if (bytes.length <= state.budgetBytes) {
-        state.budgetBytes -= bytes.length;
+      const size = sizes.get(fd) ?? 0;
+      const growth = Math.max(0, positionBytes + bytes.length - size);
+      if (growth <= state.budgetBytes) {
+        state.budgetBytes -= growth;
+        sizes.set(fd, Math.max(size, positionBytes + bytes.length));
         return nodeWalIo.write(fd, bytes, positionBytes);
       }
-      const fits = Math.max(0, state.budgetBytes);
+      const fits = Math.max(0, size + state.budgetBytes - positionBytes);
       if (fits > 0) await nodeWalIo.write(fd, bytes.subarray(0, fits), positionBytes);
+      sizes.set(fd, Math.max(size, positionBytes + fits));
       state.budgetBytes = 0;
       throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+    },
+    async truncate(fd, sizeBytes) {
+      const size = sizes.get(fd) ?? 0;
+      if (sizeBytes < size) state.budgetBytes += size - sizeBytes;
+      sizes.set(fd, sizeBytes);
+      return nodeWalIo.truncate(fd, sizeBytes);
     },
     datasync(fd) {
       if (state.failSync)
@@ -47,6 +66,8 @@ describe("disk full and fs errors during append", () => {
     expect(failed).toMatchObject({ code: "unavailable", details: { reason: "io_failed" } });
     expect(lines.some((l) => l.event === "wal.append_failed")).toBe(true);
     expect(storage.lastIndex).toBe(acked);
+    // The zero fill ahead of the records did not fit: it was dropped and the records written alone.
+    expect(lines.some((l) => l.event === "wal.zero_fill_failed")).toBe(true);
     // The short write was cut back: the log on disk is exactly the acknowledged records.
     const check = verifyWal(dir);
     expect(check).toMatchObject({ ok: true, tail: null, recordCount: acked, lastIndex: acked });

@@ -5,7 +5,7 @@ import { VltairError } from "../../../src/core/mod.ts";
 import { repairWal, verifyWal } from "../../../src/storage/mod.ts";
 import { FRAME_HEADER_BYTES } from "../../../src/storage/wal/frame.ts";
 import type { KvState } from "../../fixtures/storage/kv-machine.ts";
-import { openKv, set, tempDir } from "./storage-fixture.ts";
+import { dataEnd, openKv, set, tempDir, writeAt } from "./storage-fixture.ts";
 
 function segments(dir: string): string[] {
   const walDir = path.join(dir, "wal");
@@ -45,7 +45,7 @@ describe("recovery of the WAL tail", () => {
   test("a torn tail (file cut mid-record) is truncated at the last complete record and logged", async () => {
     const dir = await logOf(10);
     const [seg] = segments(dir);
-    const size = fs.statSync(seg as string).size;
+    const size = dataEnd(seg as string);
     const recordBytes = size / 10;
     fs.truncateSync(seg as string, Math.floor(size - recordBytes / 2));
     const { storage, lines } = await openKv(dir);
@@ -62,8 +62,7 @@ describe("recovery of the WAL tail", () => {
   test("a bit flip in the last record drops only that record", async () => {
     const dir = await logOf(10);
     const [seg] = segments(dir);
-    const size = fs.statSync(seg as string).size;
-    flipBit(seg as string, size - 3);
+    flipBit(seg as string, dataEnd(seg as string) - 3);
     const { storage, lines } = await openKv(dir);
     expect(storage.lastIndex).toBe(9);
     expect(lines.some((l) => l.event === "wal.tail_truncated")).toBe(true);
@@ -73,7 +72,7 @@ describe("recovery of the WAL tail", () => {
   test("a bit flip in an early record refuses to start, says what repair does; repair makes it startable", async () => {
     const dir = await logOf(10);
     const [seg] = segments(dir);
-    const recordBytes = fs.statSync(seg as string).size / 10;
+    const recordBytes = dataEnd(seg as string) / 10;
     flipBit(seg as string, recordBytes * 2 + FRAME_HEADER_BYTES + 20);
     let error: unknown;
     try {
@@ -93,7 +92,7 @@ describe("recovery of the WAL tail", () => {
     expect(report.corruption?.walIndex).toBe(3);
     const plan = repairWal(dir, { dryRun: true });
     expect(plan.lastIndexAfter).toBe(2);
-    expect(fs.statSync(seg as string).size).toBe(recordBytes * 10);
+    expect(dataEnd(seg as string)).toBe(recordBytes * 10);
     const done = repairWal(dir, { dryRun: false, nowMs: () => 7 });
     expect(done.cut?.atBytes).toBe(recordBytes * 2);
     expect(fs.existsSync(path.join(dir, "wal", "quarantine", "7"))).toBe(true);
@@ -132,8 +131,7 @@ describe("recovery of the WAL tail", () => {
     await storage.append([set("b", "1"), set("c", "1"), set("d", "1")]);
     await storage.close();
     const [seg] = segments(dir);
-    const size = fs.statSync(seg as string).size;
-    fs.truncateSync(seg as string, size - 5);
+    fs.truncateSync(seg as string, dataEnd(seg as string) - 5);
     const again = await openKv(dir);
     expect(again.storage.lastIndex).toBe(1);
     expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "1" });
@@ -142,13 +140,29 @@ describe("recovery of the WAL tail", () => {
     await again.storage.close();
   });
 
-  test("zero bytes after the last record (an extended file) are cut without a warning", async () => {
+  test("zero bytes after the last record (allocated ahead) are a clean end, kept for later appends", async () => {
     const dir = await logOf(3);
     const [seg] = segments(dir);
+    const dataBytes = dataEnd(seg as string);
     fs.appendFileSync(seg as string, new Uint8Array(4096));
     const { storage, lines } = await openKv(dir);
     expect(storage.lastIndex).toBe(3);
-    expect(lines.find((l) => l.event === "wal.tail_truncated")?.level).toBe("info");
+    expect(lines.some((l) => l.event === "wal.tail_truncated")).toBe(false);
+    await storage.append([set("k004", "x")]);
+    await storage.close();
+    expect(verifyWal(dir)).toMatchObject({ ok: true, tail: null, recordCount: 4 });
+    expect(fs.statSync(seg as string).size).toBeGreaterThan(dataBytes);
+  });
+
+  test("a torn group followed by zero fill: only the non-zero bytes count as dropped", async () => {
+    const dir = await logOf(3);
+    const [seg] = segments(dir);
+    const dataBytes = dataEnd(seg as string);
+    writeAt(seg as string, dataBytes, new Uint8Array([7, 7, 7, 7, 7]));
+    const { storage, lines } = await openKv(dir);
+    expect(storage.lastIndex).toBe(3);
+    expect(lines.find((l) => l.event === "wal.tail_truncated")?.fields.dropped_bytes).toBe(5);
+    expect(fs.statSync(seg as string).size).toBe(dataBytes);
     await storage.close();
   });
 });

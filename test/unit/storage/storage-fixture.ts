@@ -63,3 +63,21 @@ export function countingIo(): { io: WalFileIo; counts: { writes: number; syncs: 
   };
   return { io, counts };
 }
+
+/** End of the data in a segment file: segments are zero-filled ahead, so this is not its size. */
+export function dataEnd(file: string): number {
+  const bytes = fs.readFileSync(file);
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return end;
+}
+
+/** Overwrites `bytes` at `offsetBytes` of `file` (a torn write into zero-filled space). */
+export function writeAt(file: string, offsetBytes: number, bytes: Uint8Array): void {
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.writeSync(fd, bytes, 0, bytes.length, offsetBytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -9,7 +9,7 @@ import {
   verifyWal,
 } from "../../../src/storage/mod.ts";
 import { kvMachine } from "../../fixtures/storage/kv-machine.ts";
-import { openKv, set, tempDir } from "./storage-fixture.ts";
+import { dataEnd, openKv, set, tempDir, writeAt } from "./storage-fixture.ts";
 
 async function logOf(count: number): Promise<string> {
   const dir = tempDir();
@@ -48,7 +48,7 @@ describe("verifyWal", () => {
     const dir = await logOf(5);
     await takeSnapshot(dir, { machines: [kvMachine()], fsync: "none" });
     const seg = path.join(dir, "wal", fs.readdirSync(path.join(dir, "wal"))[0] as string);
-    fs.appendFileSync(seg, new Uint8Array([1, 2, 3]));
+    writeAt(seg, dataEnd(seg), new Uint8Array([1, 2, 3]));
     const report = verifyWal(dir);
     expect(report.ok).toBe(true);
     expect(report.tail?.droppedBytes).toBe(3);
