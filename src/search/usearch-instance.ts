@@ -114,7 +114,7 @@ export class UsearchInstance {
   readonly exports: UsearchExports;
   /** Pointer to a 4-byte slot where the C API stores a `char const*` error message. */
   readonly errorSlot: number;
-  private buffer: ArrayBuffer;
+  private buffer: ArrayBufferLike;
   private viewU8: Uint8Array;
   private viewF32: Float32Array;
   private viewU32: Uint32Array;
