@@ -1,0 +1,142 @@
+/**
+ * Little-endian byte writer and bounds-checked reader for the text index's serialized form:
+ * LEB128 varints for counts, lengths and deltas, f64 for parameters, UTF-8 for strings.
+ */
+import { VltairError } from "../../core/mod.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+/** Largest varint this codec reads: 2^53 − 1 fits a JS number exactly. */
+const VARINT_BYTES_MAX = 8;
+
+/** A growable byte buffer. */
+export class ByteWriter {
+  #bytes = new Uint8Array(4096);
+  #view = new DataView(this.#bytes.buffer);
+  #length = 0;
+
+  #reserve(count: number): void {
+    if (this.#length + count <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.#length + count, this.#bytes.length * 2));
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  u8(value: number): void {
+    this.#reserve(1);
+    this.#bytes[this.#length++] = value;
+  }
+
+  u32(value: number): void {
+    this.#reserve(4);
+    this.#view.setUint32(this.#length, value, true);
+    this.#length += 4;
+  }
+
+  f64(value: number): void {
+    this.#reserve(8);
+    this.#view.setFloat64(this.#length, value, true);
+    this.#length += 8;
+  }
+
+  /** Unsigned LEB128 of a non-negative safe integer. */
+  varint(value: number): void {
+    this.#reserve(VARINT_BYTES_MAX + 1);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.#bytes[this.#length++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.#bytes[this.#length++] = rest;
+  }
+
+  /** Byte length (varint) then UTF-8 bytes. */
+  string(value: string): void {
+    this.#reserve(value.length * 3 + VARINT_BYTES_MAX + 1);
+    const lengthAt = this.#length;
+    const { written } = encoder.encodeInto(
+      value,
+      this.#bytes.subarray(lengthAt + VARINT_BYTES_MAX),
+    );
+    this.varint(written);
+    this.#bytes.copyWithin(
+      this.#length,
+      lengthAt + VARINT_BYTES_MAX,
+      lengthAt + VARINT_BYTES_MAX + written,
+    );
+    this.#length += written;
+  }
+
+  /** A copy of the bytes written. */
+  finish(): Uint8Array {
+    return this.#bytes.slice(0, this.#length);
+  }
+}
+
+/** The error of malformed serialized bytes. */
+export function malformed(reason: string): VltairError {
+  return new VltairError("validation_failed", `serialized text index is malformed: ${reason}`, {
+    details: { field: "bytes", reason },
+  });
+}
+
+/** Reads what `ByteWriter` wrote; every read past the end throws `validation_failed`. */
+export class ByteReader {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  #offset = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get isAtEnd(): boolean {
+    return this.#offset === this.#bytes.length;
+  }
+
+  #take(count: number): number {
+    if (this.#offset + count > this.#bytes.length) throw malformed("truncated");
+    const at = this.#offset;
+    this.#offset += count;
+    return at;
+  }
+
+  u8(): number {
+    return this.#view.getUint8(this.#take(1));
+  }
+
+  u32(): number {
+    return this.#view.getUint32(this.#take(4), true);
+  }
+
+  f64(): number {
+    return this.#view.getFloat64(this.#take(8), true);
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < VARINT_BYTES_MAX; i++) {
+      const byte = this.#view.getUint8(this.#take(1));
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+    throw malformed("varint too long");
+  }
+
+  string(): string {
+    const length = this.varint();
+    const at = this.#take(length);
+    try {
+      return decoder.decode(this.#bytes.subarray(at, at + length));
+    } catch (error) {
+      throw new VltairError("validation_failed", "serialized text index holds invalid UTF-8", {
+        details: { field: "bytes", reason: "utf8" },
+        cause: error,
+      });
+    }
+  }
+}

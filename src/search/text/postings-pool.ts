@@ -1,0 +1,166 @@
+/**
+ * Postings of every term of one index in a single `Uint32Array`: each term owns a block of
+ * `[slot, termFrequency]` pairs sorted by slot. A full block moves to the end of the pool with
+ * twice the room; the holes left behind are reclaimed by compaction once they outweigh the live
+ * postings. One typed array instead of one per term keeps a million-term dictionary cheap for
+ * the garbage collector and makes the scoring loop a scan over one array.
+ */
+import { assert } from "../../core/mod.ts";
+
+/** Units (u32) per posting: slot, term frequency. */
+export const POSTING_UNITS = 2;
+/** Largest pool, in u32 units: 8 GiB, far past what fits in memory next to the rest. */
+const POOL_UNITS_MAX = 2 ** 31;
+
+function grow(array: Uint32Array, lengthMin: number): Uint32Array {
+  if (array.length >= lengthMin) return array;
+  const grown = new Uint32Array(Math.max(lengthMin, array.length * 2));
+  grown.set(array);
+  return grown;
+}
+
+/** Postings lists of all terms, indexed by term id. */
+export class PostingsPool {
+  /** The pairs; read directly by the scoring loop. */
+  pool: Uint32Array = new Uint32Array(1024);
+  /** Per term id: first unit of its block in `pool`. */
+  offsets: Uint32Array = new Uint32Array(64);
+  /** Per term id: postings in its block (= documents containing the term). */
+  counts: Uint32Array = new Uint32Array(64);
+  #capacities: Uint32Array = new Uint32Array(64);
+  #usedUnits = 0;
+  #garbageUnits = 0;
+  #liveUnits = 0;
+
+  /** Postings stored, over all terms. */
+  get postingCount(): number {
+    return this.#liveUnits / POSTING_UNITS;
+  }
+
+  /** Bytes held by the typed arrays. */
+  get sizeBytes(): number {
+    return (
+      this.pool.byteLength +
+      this.offsets.byteLength +
+      this.counts.byteLength +
+      this.#capacities.byteLength
+    );
+  }
+
+  /** Appends `slot` (larger than every slot already in the list) to the term's list. */
+  append(termId: number, slot: number, termFrequency: number): void {
+    this.#ensureTerm(termId);
+    const count = this.counts[termId] ?? 0;
+    if (count === (this.#capacities[termId] ?? 0)) this.#relocate(termId, Math.max(2, count * 2));
+    const offset = this.offsets[termId] ?? 0;
+    const at = offset + count * POSTING_UNITS;
+    assert(count === 0 || (this.pool[at - POSTING_UNITS] ?? 0) < slot, "slots must ascend");
+    this.pool[at] = slot;
+    this.pool[at + 1] = termFrequency;
+    this.counts[termId] = count + 1;
+    this.#liveUnits += POSTING_UNITS;
+  }
+
+  /**
+   * Takes over decoded postings: term `i` owns `counts[i]` pairs at `offsets[i]`, packed without
+   * holes in term order in the first `usedUnits` units of `pool`. Only on an empty pool.
+   */
+  adopt(pool: Uint32Array, offsets: Uint32Array, counts: Uint32Array, usedUnits: number): void {
+    assert(this.#usedUnits === 0, "adopt only into an empty pool");
+    assert(offsets.length === counts.length, "offsets and counts must be parallel");
+    this.pool = pool.length > 0 ? pool : new Uint32Array(1024);
+    this.offsets = offsets.length > 0 ? offsets : new Uint32Array(64);
+    this.counts = counts.length > 0 ? counts : new Uint32Array(64);
+    this.#capacities = this.counts.slice();
+    this.#usedUnits = usedUnits;
+    this.#liveUnits = usedUnits;
+  }
+
+  /** Removes `slot` from the term's list; returns the postings left in it. */
+  remove(termId: number, slot: number): number {
+    const offset = this.offsets[termId] ?? 0;
+    const count = this.counts[termId] ?? 0;
+    let low = 0;
+    let high = count;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.pool[offset + middle * POSTING_UNITS] ?? 0) < slot) low = middle + 1;
+      else high = middle;
+    }
+    const at = offset + low * POSTING_UNITS;
+    assert(low < count && this.pool[at] === slot, "removed slot must be in the list");
+    this.pool.copyWithin(at, at + POSTING_UNITS, offset + count * POSTING_UNITS);
+    this.counts[termId] = count - 1;
+    this.#liveUnits -= POSTING_UNITS;
+    if (count === 1) {
+      this.#garbageUnits += (this.#capacities[termId] ?? 0) * POSTING_UNITS;
+      this.#capacities[termId] = 0;
+    }
+    return count - 1;
+  }
+
+  /** Rewrites every slot through `newSlotOf` (which must preserve order). */
+  remapSlots(newSlotOf: Int32Array, termIdLimit: number): void {
+    for (let termId = 0; termId < termIdLimit; termId++) {
+      const offset = this.offsets[termId] ?? 0;
+      const end = offset + (this.counts[termId] ?? 0) * POSTING_UNITS;
+      for (let at = offset; at < end; at += POSTING_UNITS) {
+        const slot = newSlotOf[this.pool[at] ?? 0] ?? -1;
+        assert(slot >= 0, "remapped slot must be live");
+        this.pool[at] = slot;
+      }
+    }
+  }
+
+  #ensureTerm(termId: number): void {
+    if (termId < this.offsets.length) return;
+    const length = termId + 1;
+    this.offsets = grow(this.offsets, length);
+    this.counts = grow(this.counts, length);
+    this.#capacities = grow(this.#capacities, length);
+  }
+
+  #relocate(termId: number, capacity: number): void {
+    const units = capacity * POSTING_UNITS;
+    if (this.#usedUnits + units > this.pool.length) this.#makeRoom(units);
+    const offset = this.offsets[termId] ?? 0;
+    const count = this.counts[termId] ?? 0;
+    this.pool.copyWithin(this.#usedUnits, offset, offset + count * POSTING_UNITS);
+    this.#garbageUnits += (this.#capacities[termId] ?? 0) * POSTING_UNITS;
+    this.offsets[termId] = this.#usedUnits;
+    this.#capacities[termId] = capacity;
+    this.#usedUnits += units;
+  }
+
+  /** Compacts when holes outweigh live postings, else grows; then `units` more fit. */
+  #makeRoom(units: number): void {
+    if (this.#garbageUnits > this.#liveUnits) this.#compact();
+    const needed = this.#usedUnits + units;
+    assert(needed <= POOL_UNITS_MAX, "postings pool past its limit");
+    if (needed > this.pool.length) {
+      const grown = new Uint32Array(
+        Math.min(POOL_UNITS_MAX, Math.max(needed, this.pool.length * 2)),
+      );
+      grown.set(this.pool.subarray(0, this.#usedUnits));
+      this.pool = grown;
+    }
+  }
+
+  /** Packs every block tightly, in term-id order, into a fresh pool. */
+  #compact(): void {
+    const packed = new Uint32Array(Math.max(1024, this.#liveUnits * 2));
+    let used = 0;
+    for (let termId = 0; termId < this.offsets.length; termId++) {
+      const count = this.counts[termId] ?? 0;
+      const offset = this.offsets[termId] ?? 0;
+      packed.set(this.pool.subarray(offset, offset + count * POSTING_UNITS), used);
+      this.offsets[termId] = used;
+      this.#capacities[termId] = count;
+      used += count * POSTING_UNITS;
+    }
+    assert(used === this.#liveUnits, "compaction must keep every posting");
+    this.pool = packed;
+    this.#usedUnits = used;
+    this.#garbageUnits = 0;
+  }
+}

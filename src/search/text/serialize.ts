@@ -1,0 +1,153 @@
+/**
+ * The serialized form of a text index, so that snapshots restore without re-tokenizing.
+ *
+ * Layout (little-endian), version 1:
+ * `u32 magic "VLTX"`, `u32 version`, `u8 tokenizer` (0 code, 1 unicode61), `f64 k1`, `f64 b`,
+ * `f64 aliasWeight`,
+ * `u32 tokenCharsMax`, `u32 tokensPerDocMax`; `varint docCount`, then per document (in slot
+ * order, renumbered 0..docCount−1) `string key`, `varint tokenCount`; `varint termCount`, then
+ * per term (in term-id order) `string term`, `varint docCount`, and per posting
+ * `varint slotDelta`, `varint termFrequency`. Strings are a varint byte length and UTF-8.
+ *
+ * The bytes depend only on the index's state, and the state only on the sequence of
+ * operations, so the same inserts in the same order give identical bytes.
+ */
+import { ByteReader, ByteWriter, malformed } from "./byte-codec.ts";
+import { TEXT_LIMITS } from "./text-limits.ts";
+import { TOKENIZER_NAMES, type TokenizerName } from "./tokenizer.ts";
+
+const MAGIC = 0x58544c56;
+const FORMAT_VERSION = 1;
+/** Largest serialized index accepted by `decodeTextIndex`. */
+export const SERIALIZED_BYTES_MAX = 2 ** 31;
+
+/** The options recorded in the serialized form. */
+export interface SerializedTextOptions {
+  tokenizer: TokenizerName;
+  k1: number;
+  b: number;
+  aliasWeight: number;
+  tokenCharsMax: number;
+  tokensPerDocMax: number;
+}
+
+/** An index's contents as plain arrays: what is encoded, and what decoding returns. */
+export interface TextIndexContents {
+  options: SerializedTextOptions;
+  /** Keys of the live documents, in slot order. */
+  docKeys: string[];
+  /** Tokens of each document, parallel to `docKeys`. */
+  docLengths: Uint32Array;
+  /** Live terms, in term-id order. */
+  terms: string[];
+  /** Per term: first unit of its `[slot, termFrequency]` pairs in `pool`. */
+  termOffsets: Uint32Array;
+  /** Per term: its number of postings. */
+  termCounts: Uint32Array;
+  /** Postings; slots are ranks into `docKeys` once passed through `rankOfSlot`. */
+  pool: Uint32Array;
+  /** Maps a slot in `pool` to its document's rank (identity when decoded). */
+  rankOfSlot: Int32Array | null;
+}
+
+/** Encodes the contents (see the module comment for the layout). */
+export function encodeTextIndex(contents: TextIndexContents): Uint8Array {
+  const writer = new ByteWriter();
+  const { options } = contents;
+  writer.u32(MAGIC);
+  writer.u32(FORMAT_VERSION);
+  writer.u8(TOKENIZER_NAMES.indexOf(options.tokenizer));
+  writer.f64(options.k1);
+  writer.f64(options.b);
+  writer.f64(options.aliasWeight);
+  writer.u32(options.tokenCharsMax);
+  writer.u32(options.tokensPerDocMax);
+  writer.varint(contents.docKeys.length);
+  for (let rank = 0; rank < contents.docKeys.length; rank++) {
+    writer.string(contents.docKeys[rank] ?? "");
+    writer.varint(contents.docLengths[rank] ?? 0);
+  }
+  writer.varint(contents.terms.length);
+  for (let i = 0; i < contents.terms.length; i++) {
+    const offset = contents.termOffsets[i] ?? 0;
+    const count = contents.termCounts[i] ?? 0;
+    writer.string(contents.terms[i] ?? "");
+    writer.varint(count);
+    let previous = -1;
+    for (let at = offset; at < offset + 2 * count; at += 2) {
+      const slot = contents.pool[at] ?? 0;
+      const rank = contents.rankOfSlot === null ? slot : (contents.rankOfSlot[slot] ?? 0);
+      writer.varint(rank - previous - 1);
+      writer.varint(contents.pool[at + 1] ?? 0);
+      previous = rank;
+    }
+  }
+  return writer.finish();
+}
+
+function readOptions(reader: ByteReader): SerializedTextOptions {
+  if (reader.u32() !== MAGIC) throw malformed("magic");
+  if (reader.u32() !== FORMAT_VERSION) throw malformed("version");
+  const tokenizer = TOKENIZER_NAMES[reader.u8()];
+  if (tokenizer === undefined) throw malformed("tokenizer");
+  return {
+    tokenizer,
+    k1: reader.f64(),
+    b: reader.f64(),
+    aliasWeight: reader.f64(),
+    tokenCharsMax: reader.u32(),
+    tokensPerDocMax: reader.u32(),
+  };
+}
+
+function readDocs(reader: ByteReader): { docKeys: string[]; docLengths: Uint32Array } {
+  const docCount = reader.varint();
+  if (docCount > TEXT_LIMITS.docCountMax) throw malformed("docCount");
+  const docKeys: string[] = [];
+  const docLengths = new Uint32Array(docCount);
+  for (let rank = 0; rank < docCount; rank++) {
+    docKeys.push(reader.string());
+    docLengths[rank] = reader.varint();
+  }
+  return { docKeys, docLengths };
+}
+
+/**
+ * Decodes bytes written by `encodeTextIndex`; throws `validation_failed` on malformed input
+ * (the structural invariants are checked again by the index that adopts the contents).
+ */
+export function decodeTextIndex(bytes: Uint8Array): TextIndexContents {
+  if (bytes.length > SERIALIZED_BYTES_MAX) throw malformed("too large");
+  const reader = new ByteReader(bytes);
+  const options = readOptions(reader);
+  const { docKeys, docLengths } = readDocs(reader);
+  const termCount = reader.varint();
+  if (termCount > bytes.length) throw malformed("termCount");
+  const terms: string[] = [];
+  const termOffsets = new Uint32Array(termCount);
+  const termCounts = new Uint32Array(termCount);
+  let pool = new Uint32Array(1024);
+  let used = 0;
+  for (let i = 0; i < termCount; i++) {
+    terms.push(reader.string());
+    const count = reader.varint();
+    if (count < 1 || count > docKeys.length) throw malformed("term docCount");
+    if (used + 2 * count > pool.length) {
+      const grown = new Uint32Array(Math.max(used + 2 * count, pool.length * 2));
+      grown.set(pool.subarray(0, used));
+      pool = grown;
+    }
+    termOffsets[i] = used;
+    termCounts[i] = count;
+    let slot = -1;
+    for (let posting = 0; posting < count; posting++) {
+      slot += reader.varint() + 1;
+      const termFrequency = reader.varint();
+      if (slot >= docKeys.length || termFrequency < 1) throw malformed("posting");
+      pool[used++] = slot;
+      pool[used++] = termFrequency;
+    }
+  }
+  if (!reader.isAtEnd) throw malformed("trailing bytes");
+  return { options, docKeys, docLengths, terms, termOffsets, termCounts, pool, rankOfSlot: null };
+}

@@ -1,0 +1,140 @@
+/**
+ * The term dictionary: term string ↔ dense term id, with ids of vanished terms reused, and
+ * prefix lookup over a lazily sorted copy of the terms.
+ *
+ * Prefix lookup keeps a sorted array of the terms and an unsorted tail of terms added since;
+ * a lookup binary-searches the sorted part and scans the tail, after merging the tail into the
+ * sorted part when it holds more than `TAIL_TERMS_MAX` terms. Writes never sort; the first
+ * prefix lookup after a bulk load pays one sort of the new terms. Removed terms stay in the
+ * sorted copy until the next merge and are skipped because their id no longer resolves.
+ */
+import { assert } from "../../core/mod.ts";
+
+/** Unsorted terms tolerated before the sorted copy is rebuilt. */
+const TAIL_TERMS_MAX = 4096;
+
+/** Term ↔ id mapping of one text index. */
+export class TermDictionary {
+  readonly #idByTerm = new Map<string, number>();
+  #termById: (string | undefined)[] = [];
+  #freeIds: number[] = [];
+  #sorted: string[] = [];
+  #tail = new Set<string>();
+
+  /** Number of live terms. */
+  get size(): number {
+    return this.#idByTerm.size;
+  }
+
+  /** One past the largest id ever handed out (ids are dense below it). */
+  get idLimit(): number {
+    return this.#termById.length;
+  }
+
+  /** The id of `term`, or -1. */
+  idOf(term: string): number {
+    return this.#idByTerm.get(term) ?? -1;
+  }
+
+  /** The term of a live id. */
+  termOf(id: number): string {
+    const term = this.#termById[id];
+    assert(term !== undefined, "term id is not live");
+    return term;
+  }
+
+  /** True when `id` names a live term. */
+  isLive(id: number): boolean {
+    return this.#termById[id] !== undefined;
+  }
+
+  /** The id of `term`, creating it (reusing the most recently freed id) when new. */
+  intern(term: string): number {
+    const existing = this.#idByTerm.get(term);
+    if (existing !== undefined) return existing;
+    const id = this.#freeIds.pop() ?? this.#termById.length;
+    this.#idByTerm.set(term, id);
+    this.#termById[id] = term;
+    if (!this.#sortedHas(term)) this.#tail.add(term);
+    return id;
+  }
+
+  /** Forgets a live term; its id will be reused. */
+  release(id: number): void {
+    const term = this.termOf(id);
+    this.#idByTerm.delete(term);
+    this.#termById[id] = undefined;
+    this.#freeIds.push(id);
+  }
+
+  /**
+   * Ids of the live terms starting with `prefix`, in term order; throws `RangeError` past
+   * `termsMax` (the caller maps it to its own error).
+   */
+  idsWithPrefix(prefix: string, termsMax: number): number[] {
+    if (this.#tail.size > TAIL_TERMS_MAX) this.#merge();
+    const ids: number[] = [];
+    const add = (term: string): void => {
+      const id = this.#idByTerm.get(term);
+      if (id === undefined) return;
+      if (ids.length >= termsMax) throw new RangeError("prefix expands past its limit");
+      ids.push(id);
+    };
+    for (let i = this.#lowerBound(prefix); i < this.#sorted.length; i++) {
+      const term = this.#sorted[i] ?? "";
+      if (!term.startsWith(prefix)) break;
+      add(term);
+    }
+    for (const term of this.#tail) if (term.startsWith(prefix)) add(term);
+    return ids;
+  }
+
+  /** Every live term id, ascending. */
+  liveIds(): number[] {
+    const ids: number[] = [];
+    for (let id = 0; id < this.#termById.length; id++) {
+      if (this.#termById[id] !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** First index of the sorted copy whose term is not below `term`. */
+  #lowerBound(term: string): number {
+    let low = 0;
+    let high = this.#sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#sorted[middle] ?? "") < term) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  #sortedHas(term: string): boolean {
+    return this.#sorted[this.#lowerBound(term)] === term;
+  }
+
+  /** Merges the sorted tail into the sorted copy, dropping removed terms (linear after the sort). */
+  #merge(): void {
+    const tail = [...this.#tail].sort();
+    const merged: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < this.#sorted.length || j < tail.length) {
+      const left = this.#sorted[i];
+      const right = tail[j];
+      let next: string;
+      if (right === undefined || (left !== undefined && left <= right)) {
+        next = left ?? "";
+        i++;
+        if (left === right) j++;
+      } else {
+        next = right;
+        j++;
+      }
+      if (this.#idByTerm.has(next)) merged.push(next);
+    }
+    this.#sorted = merged;
+    this.#tail.clear();
+  }
+}

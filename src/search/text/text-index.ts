@@ -1,0 +1,456 @@
+/**
+ * An in-memory BM25 inverted index over string-keyed documents: one instance per tenant, so
+ * statistics (document count, average length, document frequencies) never mix tenants.
+ *
+ * Documents get internal slots in insertion order; each term's postings are kept sorted by
+ * slot in one shared pool, and each document keeps the ids of its distinct terms so that
+ * `remove` deletes exactly its postings and statistics stay exact. Slots are renumbered (order
+ * preserved) when removed documents leave more than half of them empty.
+ */
+import { assert, VltairError } from "../../core/mod.ts";
+import { PostingsPool } from "./postings-pool.ts";
+import { parseQuery, type QueryTerm } from "./query.ts";
+import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms.ts";
+import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
+import { TermDictionary } from "./term-dictionary.ts";
+import {
+  type ResolvedTextIndexOptions,
+  resolveTextIndexOptions,
+  type TextIndexOptions,
+} from "./text-index-options.ts";
+import { TEXT_LIMITS, type Tokenized } from "./text-limits.ts";
+import { tokenize } from "./tokenizer.ts";
+import { TopK } from "./top-k.ts";
+
+/** Options of {@link TextIndex.search}. */
+export interface TextSearchOptions {
+  /**
+   * Only documents whose key passes are returned; the search still returns the true top-k of
+   * the allowed documents. Called only for candidates that would enter the current top-k.
+   */
+  allow?: (docKey: string) => boolean;
+}
+
+/** One search result. */
+export interface TextMatch {
+  docKey: string;
+  /** BM25 score (FTS5's `bm25()` negated): larger is better. */
+  score: number;
+}
+
+/** Sizes of an index. */
+export interface TextIndexStats {
+  docCount: number;
+  termCount: number;
+  postingCount: number;
+  /** Tokens over all documents (FTS5's total column size). */
+  tokenCount: number;
+  /** Bytes held by the typed arrays (postings, lengths, scratch); strings not included. */
+  typedArrayBytes: number;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Slots kept free before renumbering is considered, so small indexes never renumber. */
+const SLOT_SLACK = 1024;
+
+function checkDocKey(docKey: string): void {
+  const isValid =
+    typeof docKey === "string" &&
+    docKey.length >= 1 &&
+    docKey.length <= TEXT_LIMITS.docKeyCharsMax &&
+    !LONE_SURROGATE.test(docKey);
+  if (!isValid) {
+    throw new VltairError("validation_failed", "docKey must be a well-formed non-empty string", {
+      details: { field: "docKey", limit: TEXT_LIMITS.docKeyCharsMax },
+    });
+  }
+}
+
+/**
+ * Marks an alias in the term dictionary: `ALIAS_MARK + alias` is the alias's index term. No
+ * tokenizer emits U+0000 (it is a separator for both), so a mark never collides with a token.
+ */
+const ALIAS_MARK = "\u0000";
+
+/** Counts each distinct token, then each distinct alias (marked), in first-occurrence order. */
+function termFrequencies(tokenized: Tokenized): Map<string, number> {
+  const frequencies = new Map<string, number>();
+  for (const token of tokenized.tokens) frequencies.set(token, (frequencies.get(token) ?? 0) + 1);
+  for (const alias of tokenized.aliases) {
+    const term = ALIAS_MARK + alias;
+    frequencies.set(term, (frequencies.get(term) ?? 0) + 1);
+  }
+  return frequencies;
+}
+
+function growUint32(array: Uint32Array, lengthMin: number): Uint32Array {
+  if (array.length >= lengthMin) return array;
+  const grown = new Uint32Array(Math.max(lengthMin, array.length * 2));
+  grown.set(array);
+  return grown;
+}
+
+/** The text index; create with `createTextIndex` or `loadTextIndex`. */
+export class TextIndex {
+  /** The options in force (defaults applied). */
+  readonly options: ResolvedTextIndexOptions;
+  readonly #terms = new TermDictionary();
+  readonly #postings = new PostingsPool();
+  readonly #slotByKey = new Map<string, number>();
+  #slotKeys: (string | undefined)[] = [];
+  #slotTerms: (Uint32Array | undefined)[] = [];
+  #slotLengths: Uint32Array = new Uint32Array(1024);
+  #slotLimit = 0;
+  #tokenCount = 0;
+  #scores = new Float64Array(0);
+  #touched = new Uint32Array(0);
+  #frequencies = new Float64Array(0);
+  #frequencyTouched = new Uint32Array(0);
+  #isSearching = false;
+
+  constructor(options: TextIndexOptions = {}) {
+    this.options = resolveTextIndexOptions(options);
+  }
+
+  /** Number of documents. */
+  get size(): number {
+    return this.#slotByKey.size;
+  }
+
+  /** True when a document has this key. */
+  has(docKey: string): boolean {
+    return this.#slotByKey.has(docKey);
+  }
+
+  /**
+   * Indexes a new document. Throws `conflict` when the key exists, `payload_too_large` when
+   * the text has more than `tokensPerDocMax` tokens, `validation_failed` for a bad key.
+   */
+  add(docKey: string, text: string): void {
+    checkDocKey(docKey);
+    if (this.#slotByKey.has(docKey)) {
+      throw new VltairError("conflict", "a document with this key is indexed", {
+        details: { field: "docKey" },
+      });
+    }
+    this.#insert(docKey, this.#tokenize(text));
+  }
+
+  /**
+   * Replaces a document's text. Throws `not_found` when the key is absent; on any error the
+   * index is unchanged.
+   */
+  update(docKey: string, text: string): void {
+    checkDocKey(docKey);
+    if (!this.#slotByKey.has(docKey)) {
+      throw new VltairError("not_found", "no document with this key is indexed", {
+        details: { field: "docKey" },
+      });
+    }
+    const tokens = this.#tokenize(text);
+    this.remove(docKey);
+    this.#insert(docKey, tokens);
+  }
+
+  /** Removes a document; returns false when the key was absent. */
+  remove(docKey: string): boolean {
+    const slot = this.#slotByKey.get(docKey);
+    if (slot === undefined) return false;
+    const termIds = this.#slotTerms[slot];
+    assert(termIds !== undefined, "a live slot has its terms");
+    for (const termId of termIds) {
+      if (this.#postings.remove(termId, slot) === 0) this.#terms.release(termId);
+    }
+    this.#tokenCount -= this.#slotLengths[slot] ?? 0;
+    this.#slotLengths[slot] = 0;
+    this.#slotKeys[slot] = undefined;
+    this.#slotTerms[slot] = undefined;
+    this.#slotByKey.delete(docKey);
+    assert(this.#tokenCount >= 0, "token count never negative");
+    return true;
+  }
+
+  /**
+   * The true top-`k` documents by BM25 for `query` (OR of its terms), ordered by score
+   * descending then key ascending. `k` is 1..`TEXT_LIMITS.kMax`.
+   */
+  search(query: string, k: number, options: TextSearchOptions = {}): TextMatch[] {
+    if (!Number.isInteger(k) || k < 1 || k > TEXT_LIMITS.kMax) {
+      throw new VltairError(
+        "validation_failed",
+        `k must be an integer in [1, ${TEXT_LIMITS.kMax}]`,
+        {
+          details: { field: "k", min: 1, max: TEXT_LIMITS.kMax, actual: String(k) },
+        },
+      );
+    }
+    const terms = parseQuery(query, this.options.tokenizer, this.options.tokenCharsMax);
+    if (this.size === 0 || terms.length === 0) return [];
+    assert(!this.#isSearching, "search is not re-entrant (allow must not search this index)");
+    this.#isSearching = true;
+    const state = this.#scoringState();
+    try {
+      for (const term of terms) this.#scoreTerm(state, term);
+      return this.#select(state, k, options.allow);
+    } finally {
+      for (let i = 0; i < state.touchedCount; i++) state.scores[state.touched[i] ?? 0] = 0;
+      this.#isSearching = false;
+    }
+  }
+
+  /** Current sizes. */
+  stats(): TextIndexStats {
+    return {
+      docCount: this.size,
+      termCount: this.#terms.size,
+      postingCount: this.#postings.postingCount,
+      tokenCount: this.#tokenCount,
+      typedArrayBytes:
+        this.#postings.sizeBytes +
+        this.#slotLengths.byteLength +
+        this.#scores.byteLength * 2 +
+        this.#touched.byteLength * 2,
+    };
+  }
+
+  /** Deterministic bytes of the whole index (see serialize.ts); `loadTextIndex` reverses it. */
+  serialize(): Uint8Array {
+    const rankOfSlot = new Int32Array(this.#slotLimit).fill(-1);
+    const docKeys: string[] = [];
+    const docLengths = new Uint32Array(this.size);
+    for (let slot = 0; slot < this.#slotLimit; slot++) {
+      const key = this.#slotKeys[slot];
+      if (key === undefined) continue;
+      rankOfSlot[slot] = docKeys.length;
+      docLengths[docKeys.length] = this.#slotLengths[slot] ?? 0;
+      docKeys.push(key);
+    }
+    const liveIds = this.#terms.liveIds();
+    const termOffsets = new Uint32Array(liveIds.length);
+    const termCounts = new Uint32Array(liveIds.length);
+    liveIds.forEach((termId, i) => {
+      termOffsets[i] = this.#postings.offsets[termId] ?? 0;
+      termCounts[i] = this.#postings.counts[termId] ?? 0;
+    });
+    const contents: TextIndexContents = {
+      options: this.options,
+      docKeys,
+      docLengths,
+      terms: liveIds.map((termId) => this.#terms.termOf(termId)),
+      termOffsets,
+      termCounts,
+      pool: this.#postings.pool,
+      rankOfSlot,
+    };
+    return encodeTextIndex(contents);
+  }
+
+  /** Internal: fills an empty index from decoded contents. */
+  adopt(contents: TextIndexContents): void {
+    assert(this.size === 0 && this.#terms.size === 0, "adopt only into an empty index");
+    const docCount = contents.docKeys.length;
+    contents.docKeys.forEach((key, slot) => {
+      checkDocKey(key);
+      if (this.#slotByKey.has(key)) throw new VltairError("validation_failed", "duplicate key");
+      this.#slotByKey.set(key, slot);
+    });
+    this.#slotKeys = contents.docKeys.slice();
+    this.#slotLengths = growUint32(contents.docLengths.slice(), 1024);
+    this.#slotLimit = docCount;
+    contents.terms.forEach((term, i) => {
+      const termId = this.#terms.intern(term);
+      if (termId !== i) throw new VltairError("validation_failed", "duplicate term");
+    });
+    const used = contents.termCounts.reduce((sum, count) => sum + 2 * count, 0);
+    this.#postings.adopt(contents.pool, contents.termOffsets, contents.termCounts, used);
+    this.#rebuildForward(contents);
+  }
+
+  /** Rebuilds each document's term list from the postings; checks lengths against them. */
+  #rebuildForward(contents: TextIndexContents): void {
+    const docCount = contents.docKeys.length;
+    const { pool, termOffsets, termCounts } = contents;
+    const forEachPosting = (visit: (termId: number, slot: number, frequency: number) => void) => {
+      for (let termId = 0; termId < termCounts.length; termId++) {
+        const offset = termOffsets[termId] ?? 0;
+        const end = offset + 2 * (termCounts[termId] ?? 0);
+        for (let at = offset; at < end; at += 2) visit(termId, pool[at] ?? 0, pool[at + 1] ?? 0);
+      }
+    };
+    const distinct = new Uint32Array(docCount);
+    const frequencySums = new Float64Array(docCount);
+    const isAlias = contents.terms.map((term) => term.startsWith(ALIAS_MARK));
+    forEachPosting((termId, slot, frequency) => {
+      distinct[slot] = (distinct[slot] ?? 0) + 1;
+      if (!isAlias[termId]) frequencySums[slot] = (frequencySums[slot] ?? 0) + frequency;
+    });
+    for (let slot = 0; slot < docCount; slot++) {
+      if (frequencySums[slot] !== contents.docLengths[slot]) {
+        throw new VltairError("validation_failed", "document length disagrees with its postings", {
+          details: { field: "bytes", reason: "length" },
+        });
+      }
+    }
+    const filled = new Uint32Array(docCount);
+    this.#slotTerms = Array.from(distinct, (count) => new Uint32Array(count));
+    forEachPosting((termId, slot) => {
+      const terms = this.#slotTerms[slot];
+      assert(terms !== undefined, "every decoded slot has a term list");
+      const at = filled[slot] ?? 0;
+      terms[at] = termId;
+      filled[slot] = at + 1;
+    });
+    this.#tokenCount = contents.docLengths.reduce((sum, length) => sum + length, 0);
+  }
+
+  #tokenize(text: string): Tokenized {
+    const limits = {
+      tokenCharsMax: this.options.tokenCharsMax,
+      tokensMax: this.options.tokensPerDocMax,
+    };
+    return tokenize(this.options.tokenizer, text, limits);
+  }
+
+  #insert(docKey: string, tokenized: Tokenized): void {
+    const { tokens } = tokenized;
+    if (this.size >= TEXT_LIMITS.docCountMax) {
+      throw new VltairError("payload_too_large", "the text index is full", {
+        details: { field: "documents", limit: TEXT_LIMITS.docCountMax },
+      });
+    }
+    if (this.#slotLimit >= 2 * this.size + SLOT_SLACK) this.#renumberSlots();
+    const slot = this.#slotLimit++;
+    this.#slotLengths = growUint32(this.#slotLengths, this.#slotLimit);
+    const frequencies = termFrequencies(tokenized);
+    const termIds = new Uint32Array(frequencies.size);
+    let i = 0;
+    for (const [term, frequency] of frequencies) {
+      const termId = this.#terms.intern(term);
+      this.#postings.append(termId, slot, frequency);
+      termIds[i++] = termId;
+    }
+    this.#slotTerms[slot] = termIds;
+    this.#slotKeys[slot] = docKey;
+    this.#slotLengths[slot] = tokens.length;
+    this.#slotByKey.set(docKey, slot);
+    this.#tokenCount += tokens.length;
+  }
+
+  /** Renumbers live slots 0..size−1 keeping their order (postings stay sorted). */
+  #renumberSlots(): void {
+    const newSlotOf = new Int32Array(this.#slotLimit).fill(-1);
+    const keys: (string | undefined)[] = [];
+    const terms: (Uint32Array | undefined)[] = [];
+    const lengths = new Uint32Array(Math.max(1024, this.size * 2));
+    for (let slot = 0; slot < this.#slotLimit; slot++) {
+      const key = this.#slotKeys[slot];
+      if (key === undefined) continue;
+      newSlotOf[slot] = keys.length;
+      lengths[keys.length] = this.#slotLengths[slot] ?? 0;
+      this.#slotByKey.set(key, keys.length);
+      terms.push(this.#slotTerms[slot]);
+      keys.push(key);
+    }
+    this.#postings.remapSlots(newSlotOf, this.#terms.idLimit);
+    this.#slotKeys = keys;
+    this.#slotTerms = terms;
+    this.#slotLengths = lengths;
+    this.#slotLimit = keys.length;
+  }
+
+  #scoringState(): ScoringState {
+    if (this.#scores.length < this.#slotLimit) {
+      const length = Math.max(this.#slotLimit, this.#scores.length * 2);
+      this.#scores = new Float64Array(length);
+      this.#touched = new Uint32Array(length);
+      this.#frequencies = new Float64Array(length);
+      this.#frequencyTouched = new Uint32Array(length);
+    }
+    return {
+      pool: this.#postings.pool,
+      offsets: this.#postings.offsets,
+      counts: this.#postings.counts,
+      docLengths: this.#slotLengths,
+      docCount: this.size,
+      avgDocLength: this.#tokenCount / this.size,
+      params: { k1: this.options.k1, b: this.options.b },
+      scores: this.#scores,
+      touched: this.#touched,
+      touchedCount: 0,
+      frequencies: this.#frequencies,
+      frequencyTouched: this.#frequencyTouched,
+    };
+  }
+
+  #scoreTerm(state: ScoringState, term: QueryTerm): void {
+    const group = term.isPrefix ? this.#prefixGroup(term.text) : this.#exactGroup(term.text);
+    if (group.termIds.length === 0 && term.words !== undefined) {
+      for (const word of term.words) this.#scoreTerm(state, { text: word, isPrefix: false });
+      return;
+    }
+    if (group.termIds.length === 1 && group.weights[0] === 1) {
+      scoreExactTerm(state, group.termIds[0] ?? 0);
+    } else if (group.termIds.length > 0) {
+      scoreTermGroup(state, group);
+    }
+  }
+
+  /** The index terms a query word matches: the word itself (weight 1) and its alias. */
+  #exactGroup(text: string): { termIds: number[]; weights: number[] } {
+    const termIds: number[] = [];
+    const weights: number[] = [];
+    const termId = this.#terms.idOf(text);
+    if (termId >= 0) {
+      termIds.push(termId);
+      weights.push(1);
+    }
+    const aliasId = this.options.aliasWeight > 0 ? this.#terms.idOf(ALIAS_MARK + text) : -1;
+    if (aliasId >= 0) {
+      termIds.push(aliasId);
+      weights.push(this.options.aliasWeight);
+    }
+    return { termIds, weights };
+  }
+
+  /** The index terms a prefix matches, tokens (weight 1) then aliases. */
+  #prefixGroup(prefix: string): { termIds: number[]; weights: number[] } {
+    try {
+      const termIds = this.#terms.idsWithPrefix(prefix, TEXT_LIMITS.prefixTermsMax);
+      const weights = termIds.map(() => 1);
+      if (this.options.aliasWeight > 0) {
+        const aliasIds = this.#terms.idsWithPrefix(
+          ALIAS_MARK + prefix,
+          TEXT_LIMITS.prefixTermsMax - termIds.length,
+        );
+        for (const aliasId of aliasIds) {
+          termIds.push(aliasId);
+          weights.push(this.options.aliasWeight);
+        }
+      }
+      return { termIds, weights };
+    } catch (error) {
+      throw new VltairError("validation_failed", "prefix term matches too many terms", {
+        details: { field: "query", limit: TEXT_LIMITS.prefixTermsMax },
+        cause: error,
+      });
+    }
+  }
+
+  #select(
+    state: ScoringState,
+    k: number,
+    allow: ((docKey: string) => boolean) | undefined,
+  ): TextMatch[] {
+    const keys = this.#slotKeys;
+    const keyOf = (slot: number): string => keys[slot] ?? "";
+    const top = new TopK(Math.min(k, state.touchedCount || 1), keyOf);
+    for (let i = 0; i < state.touchedCount; i++) {
+      const slot = state.touched[i] as number;
+      const score = state.scores[slot] as number;
+      if (!top.accepts(slot, score)) continue;
+      if (allow !== undefined && !allow(keyOf(slot))) continue;
+      top.offer(slot, score);
+    }
+    return top.drain().map((entry) => ({ docKey: keyOf(entry.slot), score: entry.score }));
+  }
+}

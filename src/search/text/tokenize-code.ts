@@ -1,0 +1,113 @@
+/**
+ * The code-aware tokenizer (the default): NFKC, lowercase, identifiers kept whole AND split into
+ * their words, so that `getUserName` is found by `getUserName`, `user` or `name`.
+ *
+ * A compound is a run of word characters (letters, marks, numbers, `_`) whose parts may be
+ * joined by single `.` or `-` characters between word characters (`foo_bar.baz`, `kebab-case`,
+ * `v1.2.3`). Its pieces are the runs between `.`, `-` and `_`; a piece's words are split at
+ * lower→upper case changes (`getUser`), before the last capital of a capital run followed by a
+ * lowercase letter (`XMLHttp` → `xml`, `http`) and at letter↔digit changes (`utf8` → `utf`, `8`).
+ *
+ * Output, in two kinds:
+ * - tokens: each piece, lowercased whole (`getusername`, `foo`, `bar`). On ASCII text these
+ *   are exactly FTS5 `unicode61`'s tokens; they are the document's length for BM25.
+ * - aliases: the extra forms: the words of a piece of several words (`get`, `user`, `name`),
+ *   and the lowercased compound and its `.`/`-` segments when made of several pieces
+ *   (`foo_bar.baz`, `foo_bar`). Aliases share the position of the token they come from (as
+ *   FTS5 colocated tokens do), so they do not add to the length; the index weighs them by
+ *   `aliasWeight`.
+ */
+import { assert } from "../../core/mod.ts";
+import { type Tokenized, type TokenizeLimits, tooManyTokens } from "./text-limits.ts";
+
+const COMPOUND = /[\p{L}\p{M}\p{N}_]+(?:[.-][\p{L}\p{M}\p{N}_]+)*/gu;
+const WORD =
+  /\p{Lu}+(?=\p{Lu}[\p{Ll}\p{Lo}\p{Lm}\p{M}])|\p{Lu}?[\p{Ll}\p{Lo}\p{Lm}\p{Lt}\p{M}]+|\p{Lu}+|\p{N}+/gu;
+const SIMPLE_WORD = /^(?:[a-z]+|[0-9]+)$/;
+const SEGMENT_JOINER = /[.-]/;
+const UNDERSCORES = /_+/;
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** Cuts `token` to `charsMax` UTF-16 units without splitting a surrogate pair. */
+export function truncate(token: string, charsMax: number): string {
+  if (token.length <= charsMax) return token;
+  const last = token.charCodeAt(charsMax - 1);
+  const isHighSurrogate = last >= 0xd800 && last <= 0xdbff;
+  return token.slice(0, isHighSurrogate ? charsMax - 1 : charsMax);
+}
+
+/** One piece of a compound: its lowercased text and its lowercased words. */
+export interface CompoundPiece {
+  text: string;
+  words: string[];
+}
+
+/** One compound: its lowercased whole form, its pieces, and its aliases. */
+export interface Compound {
+  whole: string;
+  pieces: CompoundPiece[];
+  aliases: string[];
+}
+
+function splitCompound(compound: string): Compound | null {
+  const pieces: CompoundPiece[] = [];
+  const aliases: string[] = [];
+  const whole = compound.toLowerCase();
+  const segments = compound.split(SEGMENT_JOINER);
+  for (const segment of segments) {
+    const segmentPieces = segment.split(UNDERSCORES).filter((piece) => piece.length > 0);
+    if (segmentPieces.length > 1) aliases.push(segment.toLowerCase());
+    for (const piece of segmentPieces) {
+      const words = (SIMPLE_WORD.test(piece) ? [piece] : (piece.match(WORD) ?? [])).map((word) =>
+        word.toLowerCase(),
+      );
+      if (words.length === 0) continue;
+      if (words.length > 1) aliases.push(...words);
+      pieces.push({ text: piece.toLowerCase(), words });
+    }
+  }
+  if (pieces.length === 0) return null;
+  if (pieces.length > 1 && segments.length > 1) aliases.unshift(whole);
+  return { whole, pieces, aliases };
+}
+
+/** Calls `visit` for each compound of `text` (after NFKC), in order. */
+export function forEachCompound(text: string, visit: (compound: Compound) => void): void {
+  const normalized = NON_ASCII.test(text) ? text.normalize("NFKC") : text;
+  for (const match of normalized.matchAll(COMPOUND)) {
+    const compound = match[0];
+    if (SIMPLE_WORD.test(compound)) {
+      visit({ whole: compound, pieces: [{ text: compound, words: [compound] }], aliases: [] });
+      continue;
+    }
+    const split = splitCompound(compound);
+    if (split !== null) visit(split);
+  }
+}
+
+/**
+ * Splits `text` into code-aware tokens and aliases.
+ *
+ * @example
+ * ```ts
+ * tokenizeCode("getUserName(foo_bar.baz)", { tokenCharsMax: 256, tokensMax: 1000 });
+ * // { tokens: ["getusername", "foo", "bar", "baz"],
+ * //   aliases: ["get", "user", "name", "foo_bar.baz", "foo_bar"] }
+ * ```
+ */
+export function tokenizeCode(text: string, limits: TokenizeLimits): Tokenized {
+  assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
+  const tokens: string[] = [];
+  const aliases: string[] = [];
+  let count = 0;
+  const push = (list: string[], token: string): void => {
+    if (count >= limits.tokensMax) throw tooManyTokens(limits.tokensMax);
+    count++;
+    list.push(truncate(token, limits.tokenCharsMax));
+  };
+  forEachCompound(text, (compound) => {
+    for (const piece of compound.pieces) push(tokens, piece.text);
+    for (const alias of compound.aliases) push(aliases, alias);
+  });
+  return { tokens, aliases };
+}
