@@ -59,7 +59,7 @@ export const SANDBOX_LIMITS = {
     default: 64,
     min: 8,
     max: 4096,
-    reason: "the sandbox wrappers use up to 4 processes; 64 runs a parallel test suite",
+    reason: "a command needs a few processes to start at all; 64 runs a parallel test suite",
   },
   cpuMs: {
     default: null,
