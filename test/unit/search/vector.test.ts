@@ -95,6 +95,21 @@ describe("VectorIndex basics", () => {
     expect(index.size()).toBe(200);
   });
 
+  test("the index keeps its own copy: changing the caller's arrays afterwards changes nothing", () => {
+    const index = make({ dimensions: 2, metric: "l2sq" });
+    const vector = new Float32Array([3, 4]);
+    index.add(1, vector);
+    vector.fill(100);
+    const query = new Float32Array([0, 0]);
+    const first = index.search(query, 1);
+    query.fill(100);
+    expect(first.distances[0]).toBe(25);
+    expect(index.search([0, 0], 1).distances[0]).toBe(25);
+    index.search([9, 9], 1);
+    expect(first.keys[0]).toBe(1n);
+    expect(first.distances[0]).toBe(25);
+  });
+
   test("grows past its initial capacity", () => {
     const { index } = filled(300, { capacity: 1 });
     expect(index.size()).toBe(300);
