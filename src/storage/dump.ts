@@ -4,8 +4,8 @@
 import { VltairError } from "../core/mod.ts";
 import { dataDirPaths } from "./data-dir.ts";
 import { resolveLimits, type StorageLimits } from "./options.ts";
+import { payloadBytesMaxOf } from "./wal/frame.ts";
 import { scanLog } from "./wal/scan-log.ts";
-import { payloadBytesMaxOf } from "./wal/wal.ts";
 
 /** Most records one dump returns: a dump is for reading, pages beyond this take another call. */
 export const DUMP_LIMIT_MAX = 10_000;

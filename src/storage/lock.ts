@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import process from "node:process";
 import * as v from "valibot";
 import { storageUnavailable } from "./errors.ts";
 import { isCode } from "./io.ts";

@@ -7,8 +7,9 @@ import { storageUnavailable } from "./errors.ts";
 import type { StorageLog } from "./options.ts";
 import { listSnapshots, readSnapshot } from "./snapshot.ts";
 import type { MachineRegistry } from "./state-machine.ts";
+import { openWal, type WalOpenReport } from "./wal/open-wal.ts";
 import { listSegments } from "./wal/segment.ts";
-import { openWal, type Wal, type WalOpenReport, type WalOptions } from "./wal/wal.ts";
+import type { Wal, WalOptions } from "./wal/wal.ts";
 
 /** Where a fold starts: restored states and the index/time they stand at. */
 export interface FoldStart {

@@ -9,9 +9,9 @@ import { openDataDir } from "./data-dir.ts";
 import { fsyncDir } from "./io.ts";
 import { resolveLimits, type StorageLimits, type StorageLog, silentLog } from "./options.ts";
 import { listSnapshots } from "./snapshot.ts";
+import { payloadBytesMaxOf } from "./wal/frame.ts";
 import { type LogCorruption, scanLog, type TornTail } from "./wal/scan-log.ts";
 import { listSegments } from "./wal/segment.ts";
-import { payloadBytesMaxOf } from "./wal/wal.ts";
 
 /** Options of {@link repairWal}. */
 export interface RepairOptions {

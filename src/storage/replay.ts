@@ -9,8 +9,8 @@ import { storageUnavailable } from "./errors.ts";
 import type { StorageLimits, StorageLog } from "./options.ts";
 import { startingPoint } from "./recovery.ts";
 import type { MachineRegistry } from "./state-machine.ts";
+import { payloadBytesMaxOf } from "./wal/frame.ts";
 import { scanLog } from "./wal/scan-log.ts";
-import { payloadBytesMaxOf } from "./wal/wal.ts";
 
 /** Fold up to and including record `walIndex`, or every record with `wallMs` at or before `wallMs`. */
 export type ReplayTarget = { walIndex: number } | { wallMs: number };

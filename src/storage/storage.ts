@@ -22,7 +22,7 @@ import { type ReplayResult, type ReplayTarget, replay } from "./replay.ts";
 import { pruneSnapshots, type SnapshotFile, writeSnapshot } from "./snapshot.ts";
 import { MachineRegistry, type StateMachine } from "./state-machine.ts";
 import type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
-import type { Wal } from "./wal/wal.ts";
+import type { LogReader, Wal } from "./wal/wal.ts";
 
 /** Options of {@link createStorage}. */
 export interface StorageOptions {
@@ -201,8 +201,8 @@ export class Storage {
     return this.appliedIndex;
   }
 
-  /** The underlying log (narrow interface: append, read, subscribe) for followers and tools. */
-  get wal(): Wal {
+  /** The log's read side (ordered reads and subscriptions); appends go through {@link Storage.append}. */
+  get wal(): LogReader {
     return this.openWal();
   }
 

@@ -7,8 +7,8 @@ import { dataDirPaths } from "./data-dir.ts";
 import { describeRepair } from "./errors.ts";
 import { resolveLimits, type StorageLimits } from "./options.ts";
 import { listSnapshots, readSnapshot } from "./snapshot.ts";
+import { payloadBytesMaxOf } from "./wal/frame.ts";
 import { type LogCorruption, scanLog, type TornTail } from "./wal/scan-log.ts";
-import { payloadBytesMaxOf } from "./wal/wal.ts";
 
 /** The outcome of {@link verifyWal}. */
 export interface VerifyReport {

@@ -162,3 +162,8 @@ export function readFrame(
     endOffset: frameEnd,
   };
 }
+
+/** Payload bytes the framing accepts for a given body limit (name and fixed fields included). */
+export function payloadBytesMaxOf(limits: { recordBytesMax: number }): number {
+  return limits.recordBytesMax + RECORD_FIXED_BYTES + 64;
+}

@@ -10,10 +10,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assert, VltairError } from "../../core/mod.ts";
-import { corruptionError, storageUnavailable } from "../errors.ts";
+import { storageUnavailable } from "../errors.ts";
 import { fsyncDir, type WalFileIo } from "../io.ts";
 import type { FsyncPolicy, StorageLimits, StorageLog } from "../options.ts";
-import { type DecodedFrame, MACHINE_NAME_PATTERN, RECORD_FIXED_BYTES } from "./frame.ts";
+import { MACHINE_NAME_PATTERN, payloadBytesMaxOf } from "./frame.ts";
 import {
   type AppendResult,
   batchSizeBytes,
@@ -22,8 +22,8 @@ import {
   type QueuedBatch,
   type QueuedRecord,
 } from "./group-commit.ts";
-import { scanLog, type TornTail } from "./scan-log.ts";
-import { listSegments, type SegmentFile, segmentFileName } from "./segment.ts";
+import { scanLog } from "./scan-log.ts";
+import { type SegmentFile, segmentFileName } from "./segment.ts";
 
 /**
  * The active segment grows in zero-filled steps of this size, written together with the group
@@ -49,20 +49,6 @@ export interface WalOptions {
   log: StorageLog;
 }
 
-/** What {@link openWal} found and fixed. */
-export interface WalOpenReport {
-  firstIndex: number | null;
-  lastIndex: number;
-  segmentCount: number;
-  replayedRecords: number;
-  tail: TornTail | null;
-}
-
-/** Payload bytes the framing accepts for a given body limit (name and fixed fields included). */
-export function payloadBytesMaxOf(limits: StorageLimits): number {
-  return limits.recordBytesMax + RECORD_FIXED_BYTES + 64;
-}
-
 const nameCache = new Map<string, Uint8Array>();
 function nameBytesOf(machine: string): Uint8Array {
   let bytes = nameCache.get(machine);
@@ -76,90 +62,8 @@ function nameBytesOf(machine: string): Uint8Array {
   return bytes;
 }
 
-/**
- * Opens the log in `walDir`: scans from `fromIndex`, hands every complete batch with an index at
- * or above it to `onBatch`, cuts a torn tail (logging what was cut), refuses corruption before
- * the tail, and returns a log ready to append after its last record.
- *
- * @example
- * ```ts
- * const { wal } = await openWal(options, { fromIndex: 1, minLastIndex: 0, onBatch: () => {} });
- * ```
- */
-export async function openWal(
-  options: WalOptions,
-  recovery: { fromIndex: number; minLastIndex: number; onBatch: (frames: DecodedFrame[]) => void },
-): Promise<{ wal: Wal; report: WalOpenReport }> {
-  fs.mkdirSync(options.walDir, { recursive: true });
-  let replayedRecords = 0;
-  const scan = scanLog(options.walDir, {
-    payloadBytesMax: payloadBytesMaxOf(options.limits),
-    fromIndex: recovery.fromIndex,
-    onBatch(frames) {
-      const wanted = frames.filter((f) => f.walIndex >= recovery.fromIndex);
-      replayedRecords += wanted.length;
-      if (wanted.length > 0) recovery.onBatch(wanted);
-    },
-  });
-  if (scan.corruption) throw corruptionError(scan.corruption);
-  if (scan.tail) cutTail(scan.tail, options.log);
-  if (scan.lastIndex < recovery.minLastIndex) {
-    throw storageUnavailable(
-      "snapshot_ahead_of_log",
-      `the log ends at index ${scan.lastIndex} but a snapshot covers ${recovery.minLastIndex}; ` +
-        "records are missing from wal/",
-      { details: { lastIndex: scan.lastIndex, snapshotIndex: recovery.minLastIndex } },
-    );
-  }
-  const segments = listSegments(options.walDir);
-  let active = segments.at(-1);
-  let sizeBytes = scan.segments.at(-1)?.scan?.completeEndBytes ?? 0;
-  if (active === undefined) {
-    active = {
-      firstIndex: scan.lastIndex + 1,
-      path: path.join(options.walDir, segmentFileName(scan.lastIndex + 1)),
-    };
-    segments.push(active);
-    sizeBytes = 0;
-  }
-  const fd = await options.io.open(active.path);
-  fsyncDir(options.walDir);
-  const fileBytes = Math.max(sizeBytes, fs.statSync(active.path).size);
-  const wal = new Wal(options, {
-    segments,
-    fd,
-    sizeBytes,
-    fileBytes,
-    lastIndex: scan.lastIndex,
-    lastWallMs: scan.lastWallMs,
-  });
-  const report: WalOpenReport = {
-    firstIndex: segments[0]?.firstIndex ?? null,
-    lastIndex: scan.lastIndex,
-    segmentCount: segments.length,
-    replayedRecords,
-    tail: scan.tail,
-  };
-  return { wal, report };
-}
-
-function cutTail(tail: TornTail, log: StorageLog): void {
-  const fd = fs.openSync(tail.segmentPath, "r+");
-  try {
-    fs.ftruncateSync(fd, tail.cutAtBytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  log("warn", "wal.tail_truncated", {
-    segment: tail.segmentPath,
-    cut_at_bytes: tail.cutAtBytes,
-    dropped_bytes: tail.droppedBytes,
-    dropped_records: tail.droppedRecords,
-  });
-}
-
-interface WalState {
+/** What {@link Wal} starts from: the files found by `openWal` and the end of the log. */
+export interface WalState {
   segments: SegmentFile[];
   fd: number;
   sizeBytes: number;
@@ -170,8 +74,19 @@ interface WalState {
 
 type Listener = (records: readonly CommittedRecord[]) => void;
 
+/**
+ * The read side of the log that other components may hold (followers, exporters, a future
+ * replicated log): ordered reads and subscriptions by index, nothing that writes or deletes.
+ */
+export interface LogReader {
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  read(fromIndex: number, options: { limit: number; toIndex?: number }): CommittedRecord[];
+  subscribe(fromIndex: number, listener: (records: readonly CommittedRecord[]) => void): () => void;
+}
+
 /** The open log. Create with {@link openWal}. */
-export class Wal {
+export class Wal implements LogReader {
   /** Called with each group's records, in index order, after they are durable and before appends resolve. */
   onCommit: (records: readonly CommittedRecord[]) => void = () => {};
   private readonly options: WalOptions;
