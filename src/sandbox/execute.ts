@@ -170,6 +170,13 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
     clearTimeout(timer);
     input.signal?.removeEventListener("abort", onAbort);
   }
+  if (child.pid === undefined) {
+    // Nothing was started (spawn failed): there is no process to track, signal or reap.
+    for (const s of [child.stdout, child.stderr, child.stdio[3], child.stdin]) {
+      (s as Readable | Writable | null)?.destroy();
+    }
+    return result;
+  }
   await ensureStarted();
   await killing;
   result.survivors = await reap(input);

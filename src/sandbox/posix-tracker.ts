@@ -78,6 +78,8 @@ export class PosixTracker implements RunTracker {
   constructor(private readonly options: PosixTrackerOptions) {}
 
   async started(leaderPid: number): Promise<void> {
+    // A pid of 0, 1 or -1 would turn "signal the run" into "signal everything": never.
+    assert(Number.isInteger(leaderPid) && leaderPid > 1, "leader pid is a real process");
     this.leaderPid = leaderPid;
     if (!this.options.procfs) return;
     if (this.options.cgroup !== null) {
@@ -146,6 +148,7 @@ export class PosixTracker implements RunTracker {
       if (spareLeader && pid === this.leaderPid) continue;
       send(pid, signal);
     }
+    assert(this.leaderPid > 1, "process group id is a real process");
     if (!spareLeader) send(-this.leaderPid, signal);
   }
 

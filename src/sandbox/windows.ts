@@ -5,6 +5,7 @@
  * runtimes do not expose: they are reported as not applied, never pretended.
  */
 import { execFile } from "node:child_process";
+import { assert } from "../core/mod.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
 import type { EnforcedReport } from "./schema.ts";
 import type { KillSignal, LaunchPlan, RunTracker, SandboxShim, ShimInput } from "./shim.ts";
@@ -54,10 +55,12 @@ class WindowsTracker implements RunTracker {
   constructor(private readonly taskkill: string | null) {}
 
   async started(leaderPid: number): Promise<void> {
+    assert(Number.isInteger(leaderPid) && leaderPid > 0, "leader pid is a real process");
     this.leaderPid = leaderPid;
   }
 
   async members(): Promise<number[]> {
+    if (this.leaderPid <= 0) return [];
     try {
       process.kill(this.leaderPid, 0);
       return [this.leaderPid];
@@ -68,8 +71,13 @@ class WindowsTracker implements RunTracker {
 
   signalAll(_signal: KillSignal, _spareWrappers: boolean): Promise<void> {
     const taskkill = this.taskkill;
+    if (this.leaderPid <= 0) return Promise.resolve();
     if (taskkill === null) {
-      process.kill(this.leaderPid, "SIGKILL");
+      try {
+        process.kill(this.leaderPid, "SIGKILL");
+      } catch {
+        // Already gone; `members()` is what verifies it.
+      }
       return Promise.resolve();
     }
     return new Promise((resolve) => {

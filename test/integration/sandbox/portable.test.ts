@@ -7,8 +7,11 @@ import { detectCapabilities } from "../../../src/sandbox/capabilities.ts";
 import { execute } from "../../../src/sandbox/execute.ts";
 import { resolveLimitConfig } from "../../../src/sandbox/options.ts";
 import { portableShim } from "../../../src/sandbox/portable.ts";
+import type { SandboxShim } from "../../../src/sandbox/shim.ts";
+import { classify } from "../../../src/sandbox/status.ts";
 import { createRunTempDir, removeRunTempDir } from "../../../src/sandbox/temp-dir.ts";
 import { validateRequest } from "../../../src/sandbox/validate.ts";
+import { windowsShim } from "../../../src/sandbox/windows.ts";
 import { type Area, killAll, makeArea, marker, processesWith } from "./harness.ts";
 
 const posix = process.platform !== "win32";
@@ -23,12 +26,12 @@ afterAll(async () => {
   await area.dispose();
 });
 
-async function runPortable(body: unknown) {
+async function runPortable(body: unknown, shim: SandboxShim = portableShim) {
   const limits = resolveLimitConfig({ killGraceMs: 200 });
   const req = validateRequest(body, limits);
   const temp = await createRunTempDir(area.temp, "cafe");
   try {
-    const plan = await portableShim.prepare({
+    const plan = await shim.prepare({
       req,
       cwd: area.ws,
       workspaceRoot: area.ws,
@@ -75,5 +78,37 @@ describe("portable shim", () => {
     expect(done.killReason).toBe("timeout");
     expect(done.survivors).toBe(0);
     expect(left).toEqual([]);
+  });
+});
+
+describe("windows shim code paths on this host", () => {
+  test.if(posix)("a missing command is command_not_found and nothing is signalled", async () => {
+    const { plan, done } = await runPortable({ cmd: ["no-such-command-vltair"] }, windowsShim);
+    expect(plan.readyMarker).toBe(false);
+    expect(done.spawnError).toBe("ENOENT");
+    expect(done.ready).toBe(false);
+    const status = classify({
+      ready: done.ready,
+      exitCode: done.exitCode,
+      exitSignal: done.exitSignal,
+      killReason: done.killReason,
+      durationMs: done.durationMs,
+      wallMs: 30_000,
+      cgroupOomKill: false,
+      allocationFailure: false,
+      survivors: done.survivors,
+      outputExceeded: false,
+      commandNotFound: done.spawnError === "ENOENT",
+    });
+    expect(status).toEqual({ status: "FAILED", rc: 127, reason: "command_not_found" });
+  });
+  test.if(posix)("a timeout without taskkill kills the direct child", async () => {
+    const { done } = await runPortable(
+      { cmd: ["sleep", "30"], limits: { wall_ms: 200 } },
+      windowsShim,
+    );
+    expect(done.killReason).toBe("timeout");
+    expect(done.exitSignal).toBe("SIGKILL");
+    expect(done.survivors).toBe(0);
   });
 });
