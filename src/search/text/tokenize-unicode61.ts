@@ -16,9 +16,10 @@ const BMP_SIZE = 0x10000;
 /** Folded UTF-16 units of the current token, reused across calls (one token at a time). */
 let unitBuffer = new Uint16Array(512);
 
+/** Appends a code point's units; returns the new length, or -1 when it does not fit. */
 function pushUnits(length: number, codePoint: number, charsMax: number): number {
   const width = codePoint >= BMP_SIZE ? 2 : 1;
-  if (length + width > charsMax) return length;
+  if (length + width > charsMax) return -1;
   if (length + width > unitBuffer.length) {
     const grown = new Uint16Array(unitBuffer.length * 2);
     grown.set(unitBuffer);
@@ -57,6 +58,7 @@ export function tokenizeUnicode61(text: string, limits: TokenizeLimits): Tokeniz
   assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
   const tokens: string[] = [];
   let length = 0;
+  let isFull = false;
   let isAsciiRun = true;
   let runStart = -1;
   const finish = (end: number): void => {
@@ -69,6 +71,7 @@ export function tokenizeUnicode61(text: string, limits: TokenizeLimits): Tokeniz
       );
     }
     length = 0;
+    isFull = false;
     isAsciiRun = true;
     runStart = -1;
   };
@@ -89,7 +92,10 @@ export function tokenizeUnicode61(text: string, limits: TokenizeLimits): Tokeniz
     }
     if (runStart < 0) runStart = start;
     if (codePoint >= ASCII_END) isAsciiRun = false;
-    if (folded !== FOLD_DROPPED) length = pushUnits(length, folded, limits.tokenCharsMax);
+    if (folded === FOLD_DROPPED || isFull) continue;
+    const grown = pushUnits(length, folded, limits.tokenCharsMax);
+    if (grown < 0) isFull = true;
+    else length = grown;
   }
   finish(text.length);
   return { tokens, aliases: [] };

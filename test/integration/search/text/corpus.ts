@@ -140,6 +140,11 @@ export class Fts5Reference {
   search(query: string, k: number): { rowid: number; score: number }[] {
     const match = fts5Query(query);
     if (match === null) return [];
+    return this.searchMatch(match, k);
+  }
+
+  /** Top-k rowids and scores for a raw FTS5 MATCH expression. */
+  searchMatch(match: string, k: number): { rowid: number; score: number }[] {
     return this.#search.all(match, k) as { rowid: number; score: number }[];
   }
 
