@@ -47,7 +47,9 @@ describe("unicode61 against SQLite FTS5", () => {
       randomText(random, 1 + Math.floor(random() * 80)),
     );
     const insert = db.prepare("INSERT INTO t(rowid, body) VALUES (?, ?)");
-    texts.forEach((text, i) => insert.run(i + 1, text));
+    texts.forEach((text, i) => {
+      insert.run(i + 1, text);
+    });
     const rows = db.query("SELECT doc, offset, term FROM v ORDER BY doc, offset").all() as {
       doc: number;
       term: string;

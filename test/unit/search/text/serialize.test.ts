@@ -11,7 +11,9 @@ const TEXTS = [
 
 function build(tokenizer: "code" | "unicode61") {
   const index = createTextIndex({ tokenizer, k1: 1.5, b: 0.5, aliasWeight: 0.25 });
-  TEXTS.forEach((text, i) => index.add(`doc-${i}`, text));
+  TEXTS.forEach((text, i) => {
+    index.add(`doc-${i}`, text);
+  });
   index.remove("doc-1");
   index.update("doc-2", `${TEXTS[2]} updated`);
   index.add("doc-1", TEXTS[1] ?? "");

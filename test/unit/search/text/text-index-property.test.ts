@@ -93,7 +93,9 @@ describe("TextIndex against a brute-force BM25", () => {
         (texts, keep, q) => {
           const churned = createTextIndex();
           const fresh = createTextIndex();
-          texts.forEach((t, i) => churned.add(`d${String(i).padStart(2, "0")}`, t));
+          texts.forEach((t, i) => {
+            churned.add(`d${String(i).padStart(2, "0")}`, t);
+          });
           texts.forEach((t, i) => {
             const docKey = `d${String(i).padStart(2, "0")}`;
             if (keep[i]) fresh.add(docKey, t);

@@ -122,7 +122,12 @@ describe("TextIndex search", () => {
 
   test("allow is only asked about candidates that could enter the top-k", () => {
     const asked: string[] = [];
-    index.search("banana", 1, { allow: (key) => (asked.push(key), true) });
+    index.search("banana", 1, {
+      allow: (key) => {
+        asked.push(key);
+        return true;
+      },
+    });
     expect(asked.length).toBeLessThanOrEqual(2);
   });
 
