@@ -112,7 +112,19 @@ export async function runSandboxed(
     ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
     ...(options.disable === undefined ? {} : { disable: options.disable }),
   });
-  const temp = await createRunTempDir(tempRoot, traceId);
+  let temp: RunTempDir;
+  try {
+    temp = await createRunTempDir(tempRoot, traceId);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    log("error", "sandbox.tempdir.create_failed", { temp_root: tempRoot, code });
+    return nothingRan(
+      "INTERNAL_ERROR",
+      "temp_dir_create_failed",
+      refusedReport("temp_dir_create_failed"),
+      traceId,
+    );
+  }
   try {
     return await runInTemp({ options, limits, req, workspaceRoot, cwd, traceId, log, caps, temp });
   } finally {
