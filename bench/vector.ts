@@ -25,6 +25,7 @@ const HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 64 } as con
 /** Queries timed per engine; brute force gets fewer because each costs milliseconds. */
 const QUERY_COUNT = 500;
 const BRUTE_QUERY_COUNT = 50;
+const FILTERED_QUERY_COUNT = 100;
 const WARMUP_QUERY_COUNT = 50;
 const ADD_BATCH_COUNT = 10_000;
 
@@ -195,6 +196,13 @@ function benchSize(count: number, native: NativeModule | undefined) {
     (query) => bruteForce(data, count, query),
   ]);
   assert(exact !== undefined && brute !== undefined, "scan timings missing");
+  // Filters inside the walk: 1 key in 100 admitted by an allowed-key set, 1 in 10 by a predicate.
+  const allowedKeys = Array.from({ length: Math.ceil(count / 100) }, (_, i) => i * 100);
+  const [allowed, predicate] = timeQueries(queries, FILTERED_QUERY_COUNT, [
+    (query) => index.search(query, K, { filter: { allowedKeys } }).keys,
+    (query) => index.search(query, K, { filter: { predicate: (key) => key % 10n === 0n } }).keys,
+  ]);
+  assert(allowed !== undefined && predicate !== undefined, "filtered timings missing");
   index.dispose();
 
   const nativeResult =
@@ -221,6 +229,8 @@ function benchSize(count: number, native: NativeModule | undefined) {
       search_cpu_p95_us: wasm.cpuP95Us,
       recall_at_10: recallAt(wasm.results, truth),
       exact_search_p50_us: exact.p50Us,
+      filtered_allowed_1pct_p50_us: allowed.p50Us,
+      filtered_predicate_10pct_p50_us: predicate.p50Us,
       index_bytes: memory.indexBytes,
       wasm_memory_bytes: memory.wasmMemoryBytes,
     },

@@ -56,6 +56,12 @@ export interface LoadVectorIndexOptions {
 }
 
 const F32_KIND = SCALAR_KIND.f32;
+/**
+ * An allowed-key set admitting at most this fraction of the index is searched by an exact
+ * filtered scan instead of the graph walk: measured on 10k × 384-d (a loaded 2-core VM), a
+ * 1% set took 7.6 ms per query through the walk and 0.4 ms through the scan.
+ */
+const ALLOWED_EXACT_FRACTION = 0.05;
 
 function moduleError(operation: string, message: string): VltairError {
   const code = /memory/i.test(message) ? "unavailable" : "internal";
@@ -346,9 +352,13 @@ export class VectorIndex {
         this.check("search");
         return found >>> 0;
       };
-      const found = walk(exact);
-      const admittedMax = Math.min(sorted.length, this.size());
-      return !exact && found < k && found < admittedMax ? walk(true) : found;
+      const size = this.size();
+      // A selective set makes the graph walk visit most nodes to fill k; the exact scan then
+      // costs less (one binary search per node, distances only for admitted ones).
+      const scan = exact || sorted.length <= size * ALLOWED_EXACT_FRACTION;
+      const found = walk(scan);
+      const admittedMax = Math.min(sorted.length, size);
+      return !scan && found < k && found < admittedMax ? walk(true) : found;
     } finally {
       wasm.free(allowedPointer);
     }

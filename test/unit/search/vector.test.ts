@@ -258,7 +258,7 @@ describe("VectorIndex validation", () => {
 describe("VectorIndex filtered search", () => {
   test("allowedKeys: k results come back when k admitted vectors exist", () => {
     const { index, row } = filled(3000);
-    // 1 key in 100 admitted: far fewer than the walk visits, so the walk must go on.
+    // 1 key in 100 admitted: searched by the exact filtered scan (ALLOWED_EXACT_FRACTION).
     const allowed = Array.from({ length: 30 }, (_, i) => i * 100 + 7);
     const query = row(1);
     const result = index.search(query, 10, { filter: { allowedKeys: allowed } });
@@ -266,6 +266,18 @@ describe("VectorIndex filtered search", () => {
     for (const key of result.keys) expect(allowed).toContain(Number(key));
     const exact = index.exactSearch(query, 10, { filter: { allowedKeys: allowed } });
     expect(Array.from(result.keys)).toEqual(Array.from(exact.keys));
+  });
+
+  test("allowedKeys admitting 20% go through the walk and agree with the exact scan", () => {
+    const { index, row } = filled(3000);
+    const allowed = Array.from({ length: 600 }, (_, i) => i * 5 + 3);
+    for (const q of [0, 1, 2, 500, 2999]) {
+      const result = index.search(row(q), 10, { filter: { allowedKeys: allowed } });
+      expect(result.keys.length).toBe(10);
+      for (const key of result.keys) expect(key % 5n).toBe(3n);
+      const exact = index.exactSearch(row(q), 10, { filter: { allowedKeys: allowed } });
+      expect(Array.from(result.keys)).toEqual(Array.from(exact.keys));
+    }
   });
 
   test("allowedKeys: fewer admitted than k returns exactly the admitted ones present", () => {
@@ -289,6 +301,20 @@ describe("VectorIndex filtered search", () => {
     expect(calls.length).toBeGreaterThan(0);
     const exact = index.exactSearch(row(2), 10, { filter: { predicate } });
     expect(Array.from(result.keys)).toEqual(Array.from(exact.keys));
+  });
+
+  test("a narrow walk (expansionSearch 1, connectivity 2) still returns k admitted keys", () => {
+    const { index, row } = filled(2000, { expansionSearch: 1, connectivity: 2 });
+    const predicate = (key: bigint) => key % 50n === 1n;
+    const allowedKeys = Array.from({ length: 400 }, (_, i) => i * 5);
+    for (const q of [0, 7, 1999]) {
+      const byPredicate = index.search(row(q), 10, { filter: { predicate } });
+      expect(byPredicate.keys.length).toBe(10);
+      for (const key of byPredicate.keys) expect(key % 50n).toBe(1n);
+      const bySet = index.search(row(q), 10, { filter: { allowedKeys } });
+      expect(bySet.keys.length).toBe(10);
+      for (const key of bySet.keys) expect(key % 5n).toBe(0n);
+    }
   });
 
   test("a throwing predicate surfaces its error and leaves the index usable", () => {
