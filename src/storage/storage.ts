@@ -54,6 +54,17 @@ export interface SnapshotReport {
   segmentsRemoved: number;
 }
 
+/** A record's time: the given one (a non-negative integer of ms) or the storage clock's. */
+function wallMsOf(given: number | undefined, nowMs: () => number): number {
+  const wallMs = given ?? Math.floor(nowMs());
+  if (!Number.isSafeInteger(wallMs) || wallMs < 0) {
+    throw new VltairError("bad_request", "wallMs must be a non-negative integer (ms since epoch)", {
+      details: { wall_ms: given },
+    });
+  }
+  return wallMs;
+}
+
 /**
  * Opens storage over an open data directory (which it then owns: `close` releases the lock).
  *
@@ -180,7 +191,7 @@ export class Storage {
       const inputs = records.map((r) => ({
         machine: r.machine,
         body: this.registry.encode(r.machine, r.body),
-        wallMs: r.wallMs ?? this.nowMs(),
+        wallMs: wallMsOf(r.wallMs, this.nowMs),
       }));
       return wal.append(inputs);
     } catch (error) {
@@ -247,7 +258,8 @@ export class Storage {
 
   /**
    * Folds the log up to `target` into fresh states, touching nothing live (no writes, no
-   * subscribers, no side effects). See {@link replay}.
+   * subscribers, no side effects). Synchronous: it reads and folds on the calling thread, from
+   * the newest kept snapshot at or before the target. See {@link replay}.
    */
   replayTo(target: ReplayTarget): ReplayResult {
     const wal = this.openWal();

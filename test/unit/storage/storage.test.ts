@@ -26,6 +26,11 @@ describe("Storage.append", () => {
     const { storage } = await openKv(tempDir());
     const bad = storage.append([{ machine: "kv", body: { op: "nope" } }]);
     await expect(bad).rejects.toMatchObject({ code: "validation_failed" });
+    const badTime = storage.append([{ ...set("a", "1"), wallMs: -1 }]);
+    await expect(badTime).rejects.toMatchObject({ code: "bad_request" });
+    await expect(storage.append([{ ...set("a", "1"), wallMs: 1.5 }])).rejects.toMatchObject({
+      code: "bad_request",
+    });
     await expect(storage.append([{ machine: "other", body: {} }])).rejects.toMatchObject({
       code: "bad_request",
     });
