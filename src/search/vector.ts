@@ -63,6 +63,11 @@ const F32_KIND = SCALAR_KIND.f32;
  */
 const ALLOWED_EXACT_FRACTION = 0.05;
 
+/**
+ * USearch reports failures only as C strings. In 2.25.3 every allocation failure says
+ * "memory" ("Out of memory!", "Failed to allocate memory for ..."), which becomes
+ * `unavailable`; anything else the binding's own checks should have prevented is `internal`.
+ */
 function moduleError(operation: string, message: string): VltairError {
   const code = /memory/i.test(message) ? "unavailable" : "internal";
   return new VltairError(code, `vector ${operation} failed: ${message}`, {
