@@ -4,7 +4,7 @@
  * per controller when mounted and writable. The report names the version used.
  */
 import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** Whether a hierarchy can host a run's cgroup, and where (the parent directory). */
 export interface CgroupProbe {
@@ -58,6 +58,12 @@ async function canCreateChild(dir: string): Promise<string | null> {
 
 const no = (reason: string): CgroupProbe => ({ available: false, reason, parentDir: null });
 
+/**
+ * A v2 parent for run cgroups: the server's own cgroup when it enables `memory` and `pids` for
+ * its children (only possible for the root cgroup, since a v2 cgroup with processes cannot
+ * enable controllers), else its parent, the usual delegation layout (the server in a leaf,
+ * runs created beside it, e.g. systemd `Delegate=yes` with the service moved into a leaf).
+ */
 async function probeV2(root: string, own: Map<string, string>): Promise<CgroupProbe> {
   const ownPath = own.get("");
   if (ownPath === undefined) return no("no cgroup v2 entry in /proc/self/cgroup");
@@ -65,17 +71,26 @@ async function probeV2(root: string, own: Map<string, string>): Promise<CgroupPr
   if (await exists(join(root, "cgroup.controllers"))) mount = root;
   else if (await exists(join(root, "unified", "cgroup.controllers"))) mount = join(root, "unified");
   if (mount === null) return no("no cgroup v2 hierarchy mounted");
-  const dir = join(mount, ownPath);
-  const subtree = await readFile(join(dir, "cgroup.subtree_control"), "utf8").catch(() => "");
-  const enabled = new Set(subtree.trim().split(/\s+/));
-  if (!enabled.has("memory") || !enabled.has("pids")) {
-    return no(
-      `cgroup v2 at ${dir} does not delegate memory and pids (subtree_control: "${subtree.trim()}")`,
-    );
+  const ownDir = join(mount, ownPath);
+  const candidates = ownPath === "/" ? [ownDir] : [ownDir, dirname(ownDir)];
+  const refusals: string[] = [];
+  for (const dir of candidates) {
+    const subtree = await readFile(join(dir, "cgroup.subtree_control"), "utf8").catch(() => "");
+    const enabled = new Set(subtree.trim().split(/\s+/));
+    if (!enabled.has("memory") || !enabled.has("pids")) {
+      refusals.push(
+        `${dir} does not delegate memory and pids (subtree_control: "${subtree.trim()}")`,
+      );
+      continue;
+    }
+    const failure = await canCreateChild(dir);
+    if (failure !== null) {
+      refusals.push(`cannot create a child cgroup in ${dir}: ${failure}`);
+      continue;
+    }
+    return { available: true, reason: `delegated cgroup v2 at ${dir}`, parentDir: dir };
   }
-  const failure = await canCreateChild(dir);
-  if (failure !== null) return no(`cannot create a child cgroup v2 in ${dir}: ${failure}`);
-  return { available: true, reason: `delegated cgroup v2 at ${dir}`, parentDir: dir };
+  return no(`cgroup v2: ${refusals.join("; ")}`);
 }
 
 async function probeV1(

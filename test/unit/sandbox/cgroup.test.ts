@@ -49,6 +49,13 @@ describe("probeCgroups", () => {
     expect(layout.v2.parentDir).toBe(join(root, "svc"));
     expect(chooseCgroup(layout).version).toBe(2);
   });
+  test("a server in a leaf of a delegated v2 subtree creates runs beside itself", async () => {
+    await touch(join(root, "cgroup.controllers"), "memory pids");
+    await touch(join(root, "app", "cgroup.subtree_control"), "memory pids\n");
+    await touch(join(root, "app", "server", "cgroup.subtree_control"), "");
+    const layout = await probeCgroups(root, "0::/app/server\n");
+    expect(layout.v2).toMatchObject({ available: true, parentDir: join(root, "app") });
+  });
   test("v2 without delegation is reported with a reason, v1 is used instead", async () => {
     await touch(join(root, "unified", "cgroup.controllers"), "");
     await touch(join(root, "unified", "cgroup.subtree_control"), "");
