@@ -72,17 +72,6 @@ function checkDocKey(docKey: string): void {
  */
 const ALIAS_MARK = "\u0000";
 
-/** Counts each distinct token, then each distinct alias (marked), in first-occurrence order. */
-function termFrequencies(tokenized: Tokenized): Map<string, number> {
-  const frequencies = new Map<string, number>();
-  for (const token of tokenized.tokens) frequencies.set(token, (frequencies.get(token) ?? 0) + 1);
-  for (const alias of tokenized.aliases) {
-    const term = ALIAS_MARK + alias;
-    frequencies.set(term, (frequencies.get(term) ?? 0) + 1);
-  }
-  return frequencies;
-}
-
 function growUint32(array: Uint32Array, lengthMin: number): Uint32Array {
   if (array.length >= lengthMin) return array;
   const grown = new Uint32Array(Math.max(lengthMin, array.length * 2));
@@ -105,6 +94,8 @@ export class TextIndex {
   #scores = new Float64Array(0);
   #touched = new Uint32Array(0);
   #frequencies = new Float64Array(0);
+  /** Per term id: occurrences in the document being inserted; zero between inserts. */
+  #termCounts: Uint32Array = new Uint32Array(1024);
   #frequencyTouched = new Uint32Array(0);
   #isSearching = false;
 
@@ -303,6 +294,26 @@ export class TextIndex {
     this.#tokenCount = contents.docLengths.reduce((sum, length) => sum + length, 0);
   }
 
+  /**
+   * Interns the document's tokens and marked aliases, counting each distinct term in
+   * `#termCounts`; returns the distinct term ids in first-occurrence order.
+   */
+  #countTerms(tokenized: Tokenized): Uint32Array {
+    const distinct: number[] = [];
+    const count = (term: string): void => {
+      const termId = this.#terms.intern(term);
+      if (termId >= this.#termCounts.length) {
+        this.#termCounts = growUint32(this.#termCounts, termId + 1);
+      }
+      const previous = this.#termCounts[termId] ?? 0;
+      if (previous === 0) distinct.push(termId);
+      this.#termCounts[termId] = previous + 1;
+    };
+    for (const token of tokenized.tokens) count(token);
+    for (const alias of tokenized.aliases) count(ALIAS_MARK + alias);
+    return Uint32Array.from(distinct);
+  }
+
   #tokenize(text: string): Tokenized {
     const limits = {
       tokenCharsMax: this.options.tokenCharsMax,
@@ -321,13 +332,10 @@ export class TextIndex {
     if (this.#slotLimit >= 2 * this.size + SLOT_SLACK) this.#renumberSlots();
     const slot = this.#slotLimit++;
     this.#slotLengths = growUint32(this.#slotLengths, this.#slotLimit);
-    const frequencies = termFrequencies(tokenized);
-    const termIds = new Uint32Array(frequencies.size);
-    let i = 0;
-    for (const [term, frequency] of frequencies) {
-      const termId = this.#terms.intern(term);
-      this.#postings.append(termId, slot, frequency);
-      termIds[i++] = termId;
+    const termIds = this.#countTerms(tokenized);
+    for (const termId of termIds) {
+      this.#postings.append(termId, slot, this.#termCounts[termId] ?? 0);
+      this.#termCounts[termId] = 0;
     }
     this.#slotTerms[slot] = termIds;
     this.#slotKeys[slot] = docKey;

@@ -18,9 +18,13 @@
  *   `aliasWeight`.
  */
 import { assert } from "../../core/mod.ts";
+import { asciiWords, isSimpleAscii } from "./ascii-words.ts";
 import { type Tokenized, type TokenizeLimits, tooManyTokens } from "./text-limits.ts";
 
 const COMPOUND = /[\p{L}\p{M}\p{N}_]+(?:[.-][\p{L}\p{M}\p{N}_]+)*/gu;
+/** The compound pattern restricted to ASCII: equal results on ASCII text, several times faster. */
+const COMPOUND_ASCII = /[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*/g;
+const JOINERS = /[._-]/;
 const WORD =
   /\p{Lu}+(?=\p{Lu}[\p{Ll}\p{Lo}\p{Lm}\p{M}])|\p{Lu}?[\p{Ll}\p{Lo}\p{Lm}\p{Lt}\p{M}]+|\p{Lu}+|\p{N}+/gu;
 const SIMPLE_WORD = /^(?:[a-z]+|[0-9]+)$/;
@@ -49,7 +53,20 @@ export interface Compound {
   aliases: string[];
 }
 
-function splitCompound(compound: string): Compound | null {
+/** The lowercased words of a piece without joiners. */
+function wordsOf(piece: string, isAscii: boolean): string[] {
+  if (isAscii) return asciiWords(piece);
+  if (SIMPLE_WORD.test(piece)) return [piece];
+  return (piece.match(WORD) ?? []).map((word) => word.toLowerCase());
+}
+
+function splitCompound(compound: string, isAscii: boolean): Compound | null {
+  if (!JOINERS.test(compound)) {
+    const words = wordsOf(compound, isAscii);
+    if (words.length === 0) return null;
+    const whole = compound.toLowerCase();
+    return { whole, pieces: [{ text: whole, words }], aliases: words.length > 1 ? words : [] };
+  }
   const pieces: CompoundPiece[] = [];
   const aliases: string[] = [];
   const whole = compound.toLowerCase();
@@ -58,9 +75,7 @@ function splitCompound(compound: string): Compound | null {
     const segmentPieces = segment.split(UNDERSCORES).filter((piece) => piece.length > 0);
     if (segmentPieces.length > 1) aliases.push(segment.toLowerCase());
     for (const piece of segmentPieces) {
-      const words = (SIMPLE_WORD.test(piece) ? [piece] : (piece.match(WORD) ?? [])).map((word) =>
-        word.toLowerCase(),
-      );
+      const words = wordsOf(piece, isAscii);
       if (words.length === 0) continue;
       if (words.length > 1) aliases.push(...words);
       pieces.push({ text: piece.toLowerCase(), words });
@@ -73,14 +88,15 @@ function splitCompound(compound: string): Compound | null {
 
 /** Calls `visit` for each compound of `text` (after NFKC), in order. */
 export function forEachCompound(text: string, visit: (compound: Compound) => void): void {
-  const normalized = NON_ASCII.test(text) ? text.normalize("NFKC") : text;
-  for (const match of normalized.matchAll(COMPOUND)) {
+  const isAscii = !NON_ASCII.test(text);
+  const normalized = isAscii ? text : text.normalize("NFKC");
+  for (const match of normalized.matchAll(isAscii ? COMPOUND_ASCII : COMPOUND)) {
     const compound = match[0];
     if (SIMPLE_WORD.test(compound)) {
       visit({ whole: compound, pieces: [{ text: compound, words: [compound] }], aliases: [] });
       continue;
     }
-    const split = splitCompound(compound);
+    const split = splitCompound(compound, isAscii);
     if (split !== null) visit(split);
   }
 }
@@ -97,17 +113,22 @@ export function forEachCompound(text: string, visit: (compound: Compound) => voi
  */
 export function tokenizeCode(text: string, limits: TokenizeLimits): Tokenized {
   assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
+  const { tokenCharsMax, tokensMax } = limits;
   const tokens: string[] = [];
   const aliases: string[] = [];
-  let count = 0;
-  const push = (list: string[], token: string): void => {
-    if (count >= limits.tokensMax) throw tooManyTokens(limits.tokensMax);
-    count++;
-    list.push(truncate(token, limits.tokenCharsMax));
-  };
-  forEachCompound(text, (compound) => {
-    for (const piece of compound.pieces) push(tokens, piece.text);
-    for (const alias of compound.aliases) push(aliases, alias);
-  });
+  const isAscii = !NON_ASCII.test(text);
+  const normalized = isAscii ? text : text.normalize("NFKC");
+  for (const compound of normalized.match(isAscii ? COMPOUND_ASCII : COMPOUND) ?? []) {
+    if (isAscii ? isSimpleAscii(compound) : SIMPLE_WORD.test(compound)) {
+      tokens.push(compound.length > tokenCharsMax ? truncate(compound, tokenCharsMax) : compound);
+    } else {
+      const split = splitCompound(compound, isAscii);
+      if (split === null) continue;
+      for (const piece of split.pieces) tokens.push(truncate(piece.text, tokenCharsMax));
+      for (const alias of split.aliases) aliases.push(truncate(alias, tokenCharsMax));
+    }
+    // Checked per compound: one compound adds at most a few times its length past the limit.
+    if (tokens.length + aliases.length > tokensMax) throw tooManyTokens(tokensMax);
+  }
   return { tokens, aliases };
 }

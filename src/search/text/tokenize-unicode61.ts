@@ -12,6 +12,8 @@ const ASCII_END = 0x80;
 const HIGH_SURROGATE_MIN = 0xd800;
 const HIGH_SURROGATE_MAX = 0xdbff;
 const BMP_SIZE = 0x10000;
+const NON_ASCII = /[\u0080-\uffff]/;
+const ASCII_TOKEN = /[a-z0-9]+/g;
 
 /** Folded UTF-16 units of the current token, reused across calls (one token at a time). */
 let unitBuffer = new Uint16Array(512);
@@ -45,6 +47,17 @@ function unitsToString(length: number): string {
   return result;
 }
 
+/** ASCII-only text: FTS5's token characters are [0-9A-Za-z], folded by lowercasing. */
+function tokenizeAscii(text: string, limits: TokenizeLimits): Tokenized {
+  const tokens = text.toLowerCase().match(ASCII_TOKEN) ?? [];
+  if (tokens.length > limits.tokensMax) throw tooManyTokens(limits.tokensMax);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] ?? "";
+    if (token.length > limits.tokenCharsMax) tokens[i] = token.slice(0, limits.tokenCharsMax);
+  }
+  return { tokens, aliases: [] };
+}
+
 /**
  * Splits `text` into FTS5 `unicode61` tokens.
  *
@@ -56,6 +69,7 @@ function unitsToString(length: number): string {
  */
 export function tokenizeUnicode61(text: string, limits: TokenizeLimits): Tokenized {
   assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
+  if (!NON_ASCII.test(text)) return tokenizeAscii(text, limits);
   const tokens: string[] = [];
   let length = 0;
   let isFull = false;

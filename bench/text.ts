@@ -1,0 +1,209 @@
+/**
+ * Full-text benchmark: the BM25 text index (code-aware default and FTS5-compatible unicode61)
+ * against, in the same run and on the same chunks, SQLite FTS5 through bun:sqlite and
+ * MiniSearch 7.
+ *
+ *   npx bun bench/text.ts            100k chunks
+ *   npx bun bench/text.ts --quick    10k chunks (a smoke run)
+ *
+ * Corpus: `.ts`, `.js` and `.md` files under the repository's node_modules and the system's
+ * /usr/lib/node_modules (minified and >512 KiB files skipped), cut into 40-line windows every
+ * 8 lines (overlapping, as an ingest chunker with overlap does; node_modules here holds ~0.8M
+ * lines, too few for 100k disjoint 40-line chunks). Queries: 1–3 identifiers sampled from the
+ * chunks with a fixed seed; every engine gets OR semantics (FTS5: `"a" OR "b"` over the
+ * unicode61 tokens, prepared outside the timing). Engines are timed per query in rotating
+ * order, so that the noise of a shared 2-core VM falls on all alike.
+ *
+ * Prints exactly one JSON object.
+ */
+import { Database } from "bun:sqlite";
+import { cpus } from "node:os";
+import process from "node:process";
+import MiniSearch from "minisearch";
+import { createTextIndex, loadTextIndex, type TextIndex } from "../src/search/text/mod.ts";
+import {
+  type Chunk,
+  fts5Query,
+  loadCorpus,
+  overlap,
+  sampleQueries,
+} from "../test/integration/search/text/corpus.ts";
+
+const quick = process.argv.includes("--quick");
+const CHUNK_COUNT = quick ? 10_000 : 100_000;
+const QUERY_COUNT = 200;
+const WARMUP_QUERY_COUNT = 20;
+const SEED = 20_261_125;
+const K = 10;
+const ROOTS = [`${import.meta.dir}/../node_modules`, "/usr/lib/node_modules"];
+
+function percentiles(samplesUs: number[]): { p50Us: number; p95Us: number } {
+  const sorted = [...samplesUs].sort((a, b) => a - b);
+  const at = (p: number): number =>
+    Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(1));
+  return { p50Us: at(0.5), p95Us: at(0.95) };
+}
+
+function timed<T>(run: () => T): { value: T; ms: number } {
+  const start = performance.now();
+  const value = run();
+  return { value, ms: performance.now() - start };
+}
+
+type Engine = { name: string; search: (queryIndex: number) => string[] };
+
+function buildTextIndex(chunks: readonly Chunk[], tokenizer: "code" | "unicode61") {
+  return timed(() => {
+    const index = createTextIndex({ tokenizer });
+    for (const chunk of chunks) index.add(chunk.docKey, chunk.text);
+    return index;
+  });
+}
+
+function buildFts5(chunks: readonly Chunk[]) {
+  return timed(() => {
+    const db = new Database(":memory:");
+    db.run("CREATE VIRTUAL TABLE docs USING fts5(body)");
+    const insert = db.prepare("INSERT INTO docs(rowid, body) VALUES (?, ?)");
+    db.transaction(() => {
+      for (const chunk of chunks) insert.run(chunk.rowid, chunk.text);
+    })();
+    return db;
+  });
+}
+
+function buildMiniSearch(chunks: readonly Chunk[]) {
+  return timed(() => {
+    const mini = new MiniSearch<Chunk>({ fields: ["text"], idField: "docKey" });
+    mini.addAll(chunks);
+    return mini;
+  });
+}
+
+function timeEngines(engines: Engine[], queryCount: number) {
+  const samples = engines.map(() => [] as number[]);
+  const results = engines.map(() => [] as string[][]);
+  for (let q = 0; q < WARMUP_QUERY_COUNT; q++) for (const engine of engines) engine.search(q);
+  for (let q = 0; q < queryCount; q++) {
+    for (let turn = 0; turn < engines.length; turn++) {
+      const e = (q + turn) % engines.length;
+      const engine = engines[e];
+      if (engine === undefined) continue;
+      const start = performance.now();
+      const keys = engine.search(q);
+      samples[e]?.push((performance.now() - start) * 1000);
+      if (results[e] !== undefined) results[e][q] = keys;
+    }
+  }
+  return engines.map((engine, e) => ({
+    name: engine.name,
+    ...percentiles(samples[e] ?? []),
+    results: results[e] ?? [],
+  }));
+}
+
+function meanOverlap(results: string[][], reference: string[][]): number {
+  const sum = results.reduce((acc, keys, q) => acc + overlap(keys, reference[q] ?? []), 0);
+  return Number((sum / results.length).toFixed(4));
+}
+
+function snapshotFigures(index: TextIndex) {
+  const serialized = timed(() => index.serialize());
+  const loaded = timed(() => loadTextIndex(serialized.value));
+  return {
+    bytes: serialized.value.length,
+    serializeMs: Math.round(serialized.ms),
+    loadMs: Math.round(loaded.ms),
+  };
+}
+
+function main(): void {
+  const corpus = timed(() =>
+    loadCorpus({ roots: ROOTS, chunkLines: 40, strideLines: 8, chunksMax: CHUNK_COUNT }),
+  );
+  const chunks = corpus.value;
+  const queries = sampleQueries(chunks, QUERY_COUNT, SEED);
+  const ftsMatches = queries.map((query) => fts5Query(query));
+  const code = buildTextIndex(chunks, "code");
+  const unicode61 = buildTextIndex(chunks, "unicode61");
+  const fts5 = buildFts5(chunks);
+  const mini = buildMiniSearch(chunks);
+  const ftsSearch = fts5.value.prepare(
+    "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rank, rowid LIMIT ?",
+  );
+  const keyOf = (rowid: number): string => String(rowid).padStart(8, "0");
+  const engines: Engine[] = [
+    { name: "code", search: (q) => code.value.search(queries[q] ?? "", K).map((m) => m.docKey) },
+    {
+      name: "unicode61",
+      search: (q) => unicode61.value.search(queries[q] ?? "", K).map((m) => m.docKey),
+    },
+    {
+      name: "fts5",
+      search: (q) => {
+        const match = ftsMatches[q];
+        if (match === null || match === undefined) return [];
+        return (ftsSearch.all(match, K) as { rowid: number }[]).map((row) => keyOf(row.rowid));
+      },
+    },
+    {
+      name: "minisearch",
+      search: (q) =>
+        mini.value
+          .search(queries[q] ?? "", { combineWith: "OR" })
+          .slice(0, K)
+          .map((result) => String(result.id)),
+    },
+  ];
+  const timings = timeEngines(engines, queries.length);
+  const byName = Object.fromEntries(timings.map((timing) => [timing.name, timing]));
+  const fts5Timing = byName.fts5;
+  const ftsResults = fts5Timing?.results ?? [];
+  const ratio = (name: string): number =>
+    Number(((byName[name]?.p50Us ?? 0) / (fts5Timing?.p50Us || 1)).toFixed(3));
+  const build = (ms: number) => ({
+    ms: Math.round(ms),
+    docsPerS: Math.round(chunks.length / (ms / 1000)),
+  });
+  const output = {
+    benchmark: "text",
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: cpus().length,
+      runtime: `bun ${Bun.version}`,
+    },
+    corpus: {
+      chunks: chunks.length,
+      chunkLines: 40,
+      strideLines: 8,
+      meanChunkChars: Math.round(chunks.reduce((sum, c) => sum + c.text.length, 0) / chunks.length),
+      loadMs: Math.round(corpus.ms),
+      queries: queries.length,
+      k: K,
+    },
+    build: {
+      code: build(code.ms),
+      unicode61: build(unicode61.ms),
+      fts5: build(fts5.ms),
+      minisearch: build(mini.ms),
+    },
+    query: Object.fromEntries(timings.map((t) => [t.name, { p50Us: t.p50Us, p95Us: t.p95Us }])),
+    p50RatioToFts5: {
+      code: ratio("code"),
+      unicode61: ratio("unicode61"),
+      minisearch: ratio("minisearch"),
+    },
+    overlapWithFts5: {
+      unicode61: meanOverlap(byName.unicode61?.results ?? [], ftsResults),
+      code: meanOverlap(byName.code?.results ?? [], ftsResults),
+      minisearch: meanOverlap(byName.minisearch?.results ?? [], ftsResults),
+    },
+    index: { code: code.value.stats(), unicode61: unicode61.value.stats() },
+    snapshot: { code: snapshotFigures(code.value) },
+    rssBytes: process.memoryUsage().rss,
+  };
+  fts5.value.close();
+  process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+}
+
+main();
