@@ -17,6 +17,15 @@ export function formatSandboxHeader(result: SandboxResult): string {
 /**
  * The whole text output: the header line, then stdout, then (when not empty) stderr under a
  * `[stderr]` line. Each part ends with a newline.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatSandboxText(result));
+ * // [sandbox] traceId=4bf9… duration_ms=812 status=FAILED rc=1
+ * // …stdout…
+ * // [stderr]
+ * // …stderr…
+ * ```
  */
 export function formatSandboxText(result: SandboxResult): string {
   const parts = [`${formatSandboxHeader(result)}\n`];

@@ -206,6 +206,11 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
 /**
  * Merges configured limits over the defaults and checks each against its floor and ceiling,
  * and each default against its configured maximum. Throws `config_invalid` naming the key.
+ *
+ * @example
+ * ```ts
+ * resolveLimitConfig({ wallMsDefault: 60_000 }).wallMsMax; // 3600000
+ * ```
  */
 export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): SandboxLimitConfig {
   const merged: SandboxLimitConfig = { ...defaultLimitConfig() };
