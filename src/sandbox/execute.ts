@@ -71,6 +71,61 @@ async function waitGone(members: () => Promise<number[]>, untilMs: number): Prom
   return alive;
 }
 
+type Child = ReturnType<typeof spawn>;
+
+function spawnPlan(input: ExecuteInput): Child {
+  const [file, ...args] = input.plan.argv;
+  return spawn(file ?? "", args, {
+    cwd: input.cwd,
+    env: input.env,
+    detached: input.plan.detached,
+    windowsHide: true,
+    stdio: [
+      input.stdin === undefined ? "ignore" : "pipe",
+      "pipe",
+      "pipe",
+      input.plan.readyMarker ? "pipe" : "ignore",
+    ],
+  });
+}
+
+/** Resolves when the leader exited, or when spawning it failed (no pid). */
+function waitExit(
+  child: Child,
+  result: Executed,
+  clockMs: () => number,
+  startMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      result.durationMs = clockMs() - startMs;
+      result.exitCode = code;
+      result.exitSignal = signal;
+      resolve();
+    });
+    child.once("error", (error) => {
+      result.spawnError = (error as NodeJS.ErrnoException).code ?? error.message;
+      if (child.pid === undefined) {
+        result.durationMs = clockMs() - startMs;
+        resolve();
+      }
+    });
+  });
+}
+
+function streamsOf(child: Child): (Readable | Writable | null)[] {
+  return [child.stdout, child.stderr, child.stdio[3] as Readable | null, child.stdin];
+}
+
+/** Waits (bounded) for the output pipes to close, then releases every stream of the child. */
+async function closeStreams(child: Child, drain: boolean): Promise<void> {
+  if (drain) {
+    const pipes = [child.stdout, child.stderr, child.stdio[3] as Readable | null].map(ended);
+    await Promise.race([Promise.all(pipes), delay(PIPE_DRAIN_MS)]);
+  }
+  for (const stream of streamsOf(child)) stream?.destroy();
+}
+
 /**
  * Runs the plan to the end.
  *
@@ -81,21 +136,7 @@ async function waitGone(members: () => Promise<number[]>, untilMs: number): Prom
  */
 export async function execute(input: ExecuteInput): Promise<Executed> {
   const { plan, clockMs, log } = input;
-  const stdout = new OutputCapture(input.outputBytes);
-  const stderr = new OutputCapture(input.outputBytes);
-  const [file, ...args] = plan.argv;
-  const child = spawn(file ?? "", args, {
-    cwd: input.cwd,
-    env: input.env,
-    detached: plan.detached,
-    windowsHide: true,
-    stdio: [
-      input.stdin === undefined ? "ignore" : "pipe",
-      "pipe",
-      "pipe",
-      plan.readyMarker ? "pipe" : "ignore",
-    ],
-  });
+  const child = spawnPlan(input);
   const startMs = clockMs();
   const result: Executed = {
     spawnError: null,
@@ -105,16 +146,16 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
     killReason: null,
     durationMs: 0,
     survivors: 0,
-    stdout,
-    stderr,
+    stdout: new OutputCapture(input.outputBytes),
+    stderr: new OutputCapture(input.outputBytes),
   };
   let started: Promise<void> | null = null;
   const ensureStarted = (): Promise<void> => {
     started ??= child.pid === undefined ? Promise.resolve() : plan.tracker.started(child.pid);
     return started;
   };
-  let killing: Promise<void> = Promise.resolve();
   let exited = false;
+  let killing: Promise<void> = Promise.resolve();
   const terminate = (reason: KillReason): void => {
     if (result.killReason !== null || exited || child.pid === undefined) return;
     result.killReason = reason;
@@ -126,22 +167,8 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
       await plan.tracker.signalAll("SIGKILL", false);
     })();
   };
-  const exit = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = true;
-      result.durationMs = clockMs() - startMs;
-      result.exitCode = code;
-      result.exitSignal = signal;
-      resolve();
-    });
-    child.once("error", (error) => {
-      result.spawnError = (error as NodeJS.ErrnoException).code ?? error.message;
-      if (child.pid === undefined) {
-        exited = true;
-        result.durationMs = clockMs() - startMs;
-        resolve();
-      }
-    });
+  const exit = waitExit(child, result, clockMs, startMs).then(() => {
+    exited = true;
   });
   const markReady = () => {
     if (result.ready) return;
@@ -151,15 +178,13 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
   if (plan.readyMarker) child.stdio[3]?.on("data", markReady);
   else child.once("spawn", markReady);
   child.stdout?.on("data", (chunk: Uint8Array) => {
-    if (stdout.push(chunk)) terminate("output_limit");
+    if (result.stdout.push(chunk)) terminate("output_limit");
   });
   child.stderr?.on("data", (chunk: Uint8Array) => {
-    if (stderr.push(chunk)) terminate("output_limit");
+    if (result.stderr.push(chunk)) terminate("output_limit");
   });
-  if (child.stdin) {
-    child.stdin.on("error", () => undefined); // EPIPE when the command does not read its stdin.
-    child.stdin.end(input.stdin ?? "");
-  }
+  child.stdin?.on("error", () => undefined); // EPIPE when the command does not read its stdin.
+  child.stdin?.end(input.stdin ?? "");
   const timer = setTimeout(() => terminate("timeout"), input.wallMs);
   const onAbort = () => terminate("cancelled");
   input.signal?.addEventListener("abort", onAbort, { once: true });
@@ -170,22 +195,12 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
     clearTimeout(timer);
     input.signal?.removeEventListener("abort", onAbort);
   }
-  if (child.pid === undefined) {
-    // Nothing was started (spawn failed): there is no process to track, signal or reap.
-    for (const s of [child.stdout, child.stderr, child.stdio[3], child.stdin]) {
-      (s as Readable | Writable | null)?.destroy();
-    }
-    return result;
-  }
+  // Spawn failed: there is no process to track, signal or reap.
+  if (child.pid === undefined) return closeStreams(child, false).then(() => result);
   await ensureStarted();
   await killing;
   result.survivors = await reap(input);
-  const pipes = [child.stdout, child.stderr, child.stdio[3]].map((s) =>
-    ended(s as Readable | null),
-  );
-  await Promise.race([Promise.all(pipes), delay(PIPE_DRAIN_MS)]);
-  for (const s of [child.stdout, child.stderr, child.stdio[3], child.stdin])
-    (s as Readable | Writable | null)?.destroy();
+  await closeStreams(child, true);
   return result;
 }
 
