@@ -7,7 +7,7 @@ import { VltairError } from "../core/mod.ts";
 import { detectCapabilities } from "./capabilities.ts";
 import { notApplied, unappliedKeys } from "./enforced.ts";
 import { buildChildEnv } from "./env.ts";
-import { execute } from "./execute.ts";
+import { type Executed, execute } from "./execute.ts";
 import {
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
@@ -16,6 +16,7 @@ import {
 } from "./options.ts";
 import { ENFORCED_KEYS, type EnforcedReport, type SandboxResult } from "./schema.ts";
 import { selectShim } from "./select-shim.ts";
+import type { LaunchPlan } from "./shim.ts";
 import { classify, exitRc, looksLikeAllocationFailure } from "./status.ts";
 import { createRunTempDir, type RunTempDir, removeRunTempDir } from "./temp-dir.ts";
 import { validateRequest } from "./validate.ts";
@@ -194,35 +195,7 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
       signal: options.signal,
       log,
     });
-    const stderr = done.stderr.text();
-    const rc = exitRc(done.exitCode, done.exitSignal);
-    const rlimitAs = plan.enforced.memory.mechanism === "rlimit_as";
-    const classified = classify({
-      ready: done.ready,
-      exitCode: done.exitCode,
-      exitSignal: done.exitSignal,
-      killReason: done.killReason,
-      durationMs: done.durationMs,
-      wallMs: req.wallMs,
-      cgroupOomKill: await plan.tracker.memoryLimitHit(),
-      allocationFailure: rlimitAs && looksLikeAllocationFailure(rc, stderr),
-      survivors: done.survivors,
-      outputExceeded: done.stdout.truncated || done.stderr.truncated,
-      commandNotFound: !plan.readyMarker && done.spawnError === "ENOENT",
-    });
-    const result: SandboxResult = {
-      status: classified.status,
-      rc: classified.rc,
-      stdout: done.stdout.text(),
-      stderr,
-      stdout_truncated: done.stdout.truncated,
-      stderr_truncated: done.stderr.truncated,
-      duration_ms: Math.round(done.durationMs),
-      max_rss_bytes: await plan.tracker.maxRssBytes(),
-      enforced: plan.enforced,
-      reason: classified.reason,
-      trace_id: traceId,
-    };
+    const result = await buildResult(plan, done, req.wallMs, traceId);
     log("info", "sandbox.run.end", {
       status: result.status,
       rc: result.rc,
@@ -234,4 +207,42 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
   } finally {
     await plan.tracker.dispose();
   }
+}
+
+/** Classifies a finished run and renders the wire result. */
+async function buildResult(
+  plan: LaunchPlan,
+  done: Executed,
+  wallMs: number,
+  traceId: string,
+): Promise<SandboxResult> {
+  const stderr = done.stderr.text();
+  const rc = exitRc(done.exitCode, done.exitSignal);
+  const rlimitAs = plan.enforced.memory.mechanism === "rlimit_as";
+  const classified = classify({
+    ready: done.ready,
+    exitCode: done.exitCode,
+    exitSignal: done.exitSignal,
+    killReason: done.killReason,
+    durationMs: done.durationMs,
+    wallMs,
+    cgroupOomKill: await plan.tracker.memoryLimitHit(),
+    allocationFailure: rlimitAs && looksLikeAllocationFailure(rc, stderr),
+    survivors: done.survivors,
+    outputExceeded: done.stdout.truncated || done.stderr.truncated,
+    commandNotFound: !plan.readyMarker && done.spawnError === "ENOENT",
+  });
+  return {
+    status: classified.status,
+    rc: classified.rc,
+    stdout: done.stdout.text(),
+    stderr,
+    stdout_truncated: done.stdout.truncated,
+    stderr_truncated: done.stderr.truncated,
+    duration_ms: Math.round(done.durationMs),
+    max_rss_bytes: await plan.tracker.maxRssBytes(),
+    enforced: plan.enforced,
+    reason: classified.reason,
+    trace_id: traceId,
+  };
 }
