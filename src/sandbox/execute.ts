@@ -166,6 +166,9 @@ export async function execute(input: ExecuteInput): Promise<Executed> {
       await waitGone(() => plan.tracker.members(), nowMs() + input.killGraceMs);
       await plan.tracker.signalAll("SIGKILL", false);
     })();
+    // Awaited (and rethrown) after the exit; this only keeps an early failure from being
+    // reported as an unhandled rejection in the meantime.
+    killing.catch(() => undefined);
   };
   const exit = waitExit(child, result, clockMs, startMs).then(() => {
     exited = true;
