@@ -24,28 +24,40 @@ export interface QueryTerm {
 
 const WHITESPACE = /\s+/u;
 
+/** Code tokenizer: each compound's whole form (when several pieces), then its pieces. */
+function codeTerms(body: string, tokenCharsMax: number): QueryTerm[] {
+  const terms: QueryTerm[] = [];
+  forEachCompound(body, (compound) => {
+    if (compound.pieces.length > 1) {
+      terms.push({ text: truncate(compound.whole, tokenCharsMax), isPrefix: false });
+    }
+    for (const piece of compound.pieces) {
+      const text = truncate(piece.text, tokenCharsMax);
+      const words = piece.words.map((word) => truncate(word, tokenCharsMax));
+      terms.push(words.length > 1 ? { text, isPrefix: false, words } : { text, isPrefix: false });
+    }
+  });
+  return terms;
+}
+
+/** Code tokenizer, prefix word: the first compound's whole form is the only term. */
+function codePrefixTerms(body: string, tokenCharsMax: number): QueryTerm[] {
+  let whole: string | undefined;
+  forEachCompound(body, (compound) => {
+    whole ??= compound.whole;
+  });
+  return whole === undefined ? [] : [{ text: truncate(whole, tokenCharsMax), isPrefix: true }];
+}
+
 function wordTerms(word: string, tokenizer: TokenizerName, tokenCharsMax: number): QueryTerm[] {
   const isPrefix = word.length > 1 && word.endsWith("*");
   const body = isPrefix ? word.slice(0, -1) : word;
-  const limits = { tokenCharsMax, tokensMax: TEXT_LIMITS.queryCharsMax };
-  if (tokenizer === "code" && !isPrefix) {
-    const terms: QueryTerm[] = [];
-    forEachCompound(body, (compound) => {
-      if (compound.pieces.length > 1) {
-        terms.push({ text: truncate(compound.whole, tokenCharsMax), isPrefix: false });
-      }
-      for (const piece of compound.pieces) {
-        const text = truncate(piece.text, tokenCharsMax);
-        const words = piece.words.map((word) => truncate(word, tokenCharsMax));
-        terms.push(words.length > 1 ? { text, isPrefix: false, words } : { text, isPrefix: false });
-      }
-    });
-    return terms;
+  if (tokenizer === "code") {
+    return isPrefix ? codePrefixTerms(body, tokenCharsMax) : codeTerms(body, tokenCharsMax);
   }
+  const limits = { tokenCharsMax, tokensMax: TEXT_LIMITS.queryCharsMax };
   const { tokens } = tokenize(tokenizer, body, limits);
-  if (!isPrefix || tokens.length === 0) return tokens.map((text) => ({ text, isPrefix: false }));
-  if (tokenizer === "code") return [{ text: tokens[0] ?? "", isPrefix: true }];
-  return tokens.map((text, i) => ({ text, isPrefix: i === tokens.length - 1 }));
+  return tokens.map((text, i) => ({ text, isPrefix: isPrefix && i === tokens.length - 1 }));
 }
 
 /**

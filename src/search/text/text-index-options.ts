@@ -17,7 +17,7 @@ export interface TextIndexOptions {
   /**
    * Weight of an alias occurrence (code tokenizer: a word inside an identifier, or a whole
    * dotted/snake compound) against a token occurrence, in [0, 1]; FTS5's column weight.
-   * Default 0.5. 0 makes aliases unsearchable.
+   * Default 0.25. 0 makes aliases unsearchable.
    */
   aliasWeight?: number;
   /** Longest token kept, in UTF-16 code units (default 256, at most 4096); longer are cut. */
@@ -34,7 +34,7 @@ export const TEXT_INDEX_DEFAULTS: ResolvedTextIndexOptions = {
   tokenizer: "code",
   k1: BM25_DEFAULTS.k1,
   b: BM25_DEFAULTS.b,
-  aliasWeight: 0.5,
+  aliasWeight: 0.25,
   tokenCharsMax: TEXT_LIMIT_DEFAULTS.tokenCharsMax,
   tokensPerDocMax: TEXT_LIMIT_DEFAULTS.tokensPerDocMax,
 };

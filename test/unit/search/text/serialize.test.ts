@@ -10,7 +10,7 @@ const TEXTS = [
 ];
 
 function build(tokenizer: "code" | "unicode61") {
-  const index = createTextIndex({ tokenizer, k1: 1.5, b: 0.5, aliasWeight: 0.25 });
+  const index = createTextIndex({ tokenizer, k1: 1.5, b: 0.5, aliasWeight: 0.5 });
   TEXTS.forEach((text, i) => {
     index.add(`doc-${i}`, text);
   });

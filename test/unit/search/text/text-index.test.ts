@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createTextIndex, TEXT_LIMITS, VltairError } from "./imports.ts";
+import { createTextIndex, parseQuery, TEXT_LIMITS, VltairError } from "./imports.ts";
 import { ReferenceBm25 } from "./reference-bm25.ts";
 
 function codeOf(run: () => unknown): string | undefined {
@@ -13,12 +13,12 @@ function codeOf(run: () => unknown): string | undefined {
 }
 
 describe("createTextIndex options", () => {
-  test("defaults: code tokenizer, FTS5's k1 and b, alias weight 0.5", () => {
+  test("defaults: code tokenizer, FTS5's k1 and b, alias weight 0.25", () => {
     expect(createTextIndex().options).toEqual({
       tokenizer: "code",
       k1: 1.2,
       b: 0.75,
-      aliasWeight: 0.5,
+      aliasWeight: 0.25,
       tokenCharsMax: 256,
       tokensPerDocMax: 100_000,
     });
@@ -195,5 +195,42 @@ describe("TextIndex under churn", () => {
       expect(index.search(query, 10)).toEqual(reference.search(query, 10));
     }
     expect(index.stats().docCount).toBe(index.size);
+  });
+});
+
+describe("parseQuery", () => {
+  test("code: whole compound, then pieces; unknown camelCase pieces carry their words", () => {
+    expect(parseQuery("foo_bar getUserName", "code", 256)).toEqual([
+      { text: "foo_bar", isPrefix: false },
+      { text: "foo", isPrefix: false },
+      { text: "bar", isPrefix: false },
+      { text: "getusername", isPrefix: false, words: ["get", "user", "name"] },
+    ]);
+  });
+
+  test("code prefix: the whole compound is the one prefix term", () => {
+    expect(parseQuery("foo_ba* getUser*", "code", 256)).toEqual([
+      { text: "foo_ba", isPrefix: true },
+      { text: "getuser", isPrefix: true },
+    ]);
+  });
+
+  test("unicode61: tokens; in a prefix word the last token is the prefix; duplicates dropped", () => {
+    expect(parseQuery("foo.ba* Foo x foo*", "unicode61", 256)).toEqual([
+      { text: "foo", isPrefix: false },
+      { text: "ba", isPrefix: true },
+      { text: "x", isPrefix: false },
+      { text: "foo", isPrefix: true },
+    ]);
+    expect(parseQuery("* ** ", "unicode61", 256)).toEqual([]);
+  });
+});
+
+describe("code prefix search", () => {
+  test("foo_ba* finds the identifier foo_bar through its alias", () => {
+    const index = createTextIndex();
+    index.add("a", "const foo_bar = 1;");
+    index.add("b", "foo and bar apart");
+    expect(index.search("foo_ba*", 10).map((match) => match.docKey)).toEqual(["a"]);
   });
 });
