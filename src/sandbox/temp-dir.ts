@@ -3,7 +3,7 @@
  * `tmp/` inside, removed on every outcome. The name is bounded (trace ids are at most 32 hex
  * characters) so Windows long-path limits are not reached under a normal temp root.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../core/mod.ts";
 
@@ -36,12 +36,31 @@ export async function createRunTempDir(tempRoot: string, traceId: string): Promi
   return { root, home, tmp };
 }
 
+/** Most directories made writable again when a run locked its temp dir (chmod 000…). */
+const UNLOCK_DIRS_MAX = 100_000;
+
+/**
+ * Gives the owner rwx on every directory under `root` (breadth first, bounded), so that a run
+ * which removed its own permissions cannot make its temp dir undeletable for a non-root server.
+ */
+async function unlockTree(root: string): Promise<void> {
+  const queue = [root];
+  for (let seen = 0; queue.length > 0 && seen < UNLOCK_DIRS_MAX; seen += 1) {
+    const dir = queue.shift() as string;
+    await chmod(dir, 0o700).catch(() => undefined);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isDirectory()) queue.push(join(dir, entry.name));
+  }
+}
+
 /** Removes the run's temp dir; returns false (never throws) when it is still there afterwards. */
 export async function removeRunTempDir(dir: RunTempDir): Promise<boolean> {
   try {
     await rm(dir.root, { recursive: true, force: true, maxRetries: 3 });
   } catch {
-    // Reported below through the existence check, which is what the caller needs.
+    // A run may have locked directories (chmod 000): unlock them and try once more.
+    await unlockTree(dir.root);
+    await rm(dir.root, { recursive: true, force: true }).catch(() => undefined);
   }
   try {
     await stat(dir.root);
