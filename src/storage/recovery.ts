@@ -92,6 +92,8 @@ export interface RecoveryReport {
   snapshotPath: string | null;
   snapshotsSkipped: { path: string; problem: string }[];
   replayedRecords: number;
+  /** Log bytes replayed after the snapshot (they count toward the next size-triggered one). */
+  replayedBytes: number;
   skippedRecords: number;
   lastIndex: number;
   segmentCount: number;
@@ -135,6 +137,7 @@ export async function recover(
     snapshotPath: start.snapshotPath,
     snapshotsSkipped: start.skipped,
     replayedRecords: opened.report.replayedRecords,
+    replayedBytes: opened.report.replayedBytes,
     skippedRecords,
     lastIndex: opened.report.lastIndex,
     segmentCount: opened.report.segmentCount,

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { corruptionError, storageUnavailable } from "../errors.ts";
 import { fsyncDir } from "../io.ts";
 import type { StorageLog } from "../options.ts";
-import { type DecodedFrame, payloadBytesMaxOf } from "./frame.ts";
+import { type DecodedFrame, frameSizeBytes, payloadBytesMaxOf } from "./frame.ts";
 import { scanLog, type TornTail } from "./scan-log.ts";
 import { listSegments, segmentFileName } from "./segment.ts";
 import { Wal, type WalOptions } from "./wal.ts";
@@ -19,6 +19,8 @@ export interface WalOpenReport {
   lastIndex: number;
   segmentCount: number;
   replayedRecords: number;
+  /** Log bytes of the replayed records: they count toward the next size-triggered snapshot. */
+  replayedBytes: number;
   tail: TornTail | null;
 }
 
@@ -38,12 +40,14 @@ export async function openWal(
 ): Promise<{ wal: Wal; report: WalOpenReport }> {
   fs.mkdirSync(options.walDir, { recursive: true });
   let replayedRecords = 0;
+  let replayedBytes = 0;
   const scan = scanLog(options.walDir, {
     payloadBytesMax: payloadBytesMaxOf(options.limits),
     fromIndex: recovery.fromIndex,
     onBatch(frames) {
       const wanted = frames.filter((f) => f.walIndex >= recovery.fromIndex);
       replayedRecords += wanted.length;
+      for (const f of wanted) replayedBytes += frameSizeBytes(f.machine.length, f.body.length);
       if (wanted.length > 0) recovery.onBatch(wanted);
     },
   });
@@ -84,6 +88,7 @@ export async function openWal(
     lastIndex: scan.lastIndex,
     segmentCount: segments.length,
     replayedRecords,
+    replayedBytes,
     tail: scan.tail,
   };
   return { wal, report };

@@ -162,6 +162,19 @@ describe("Storage segments and snapshots", () => {
     await again.storage.close();
   });
 
+  test("log replayed at start counts toward snapshotEveryBytes, so short-lived runs still snapshot", async () => {
+    const dir = tempDir();
+    const limits = { snapshotEveryBytes: 10_000 };
+    for (let run = 0; run < 3; run++) {
+      const { storage } = await openKv(dir, { limits });
+      // About 4 KB per run: no single run reaches the threshold.
+      for (let i = 0; i < 10; i++) await storage.append([set(`r${run}.${i}`, "s".repeat(360))]);
+      await storage.close();
+    }
+    const snaps = fs.readdirSync(path.join(dir, "snapshots")).filter((n) => n.endsWith(".snap"));
+    expect(snaps.length).toBe(1);
+  });
+
   test("snapshot by time: the first commit after snapshotEveryMs takes one", async () => {
     let now = 1_000;
     const { storage, lines } = await openKv(tempDir(), {
