@@ -93,6 +93,12 @@ export async function runSandboxed(
   const limits = resolveLimitConfig(options.limits);
   const req = validateRequest(request, limits);
   const workspaceRoot = await realDir(options.workspaceRoot, "sandbox.workspace_root");
+  if (workspaceRoot === "/") {
+    // The workspace is bound writable over a read-only root: "/" would make everything writable.
+    throw new VltairError("config_invalid", "the sandbox workspace cannot be /", {
+      details: { field: "sandbox.workspace_root", path: workspaceRoot },
+    });
+  }
   const cwd = await resolveCwd(workspaceRoot, req.cwd);
   const tempRoot = await realDir(options.tempRoot, "sandbox.temp_root");
   const traceId = normalizeTraceId(options.traceId);

@@ -254,3 +254,22 @@ describe("temp root", () => {
     },
   );
 });
+
+describe("options", () => {
+  test.if(linux)(
+    "a workspace of / or a missing one is config_invalid and nothing runs",
+    async () => {
+      const slash = await runSandboxed(
+        { cmd: ["true"] },
+        area.options({ workspaceRoot: "/" }),
+      ).catch((e: unknown) => e);
+      expect((slash as { code?: string }).code).toBe("config_invalid");
+      const missing = await runSandboxed(
+        { cmd: ["true"] },
+        area.options({ workspaceRoot: join(area.root, "nope") }),
+      ).catch((e: unknown) => e);
+      expect((missing as { code?: string }).code).toBe("config_invalid");
+      expect(await readdir(area.temp)).toEqual([]);
+    },
+  );
+});
