@@ -273,3 +273,21 @@ describe("options", () => {
     },
   );
 });
+
+describe("concurrency", () => {
+  test.if(linux)("eight runs at once each get their own HOME and all end OK", async () => {
+    const runs = Array.from({ length: 8 }, (_, i) =>
+      runSandboxed({ cmd: ["sh", "-c", `sleep 0.2; echo ${i} "$HOME"`] }, area.options()),
+    );
+    const results = await Promise.all(runs);
+    const homes = new Set<string>();
+    results.forEach((result, i) => {
+      expect(result.status).toBe("OK");
+      const [index, home] = result.stdout.trim().split(" ");
+      expect(index).toBe(String(i));
+      homes.add(home ?? "");
+    });
+    expect(homes.size).toBe(8);
+    await tempIsEmpty();
+  });
+});
