@@ -2,7 +2,8 @@
  * WAL benchmark: durable appends/s and ack latency (p50/p99) at 1, 8 and 64 concurrent writers
  * for 256 B and 4 KiB records with fsync `always`, against SQLite (`bun:sqlite`, WAL mode,
  * `synchronous=FULL`, one autocommit insert per record) on the same payloads in the same run;
- * plus the recovery time of a log of 1M small records. Prints one JSON object.
+ * plus the recovery time of a log of 1M small records. Prints one JSON object. Each case warms
+ * both engines up, then alternates them in slices so that machine noise falls on both.
  *
  * Usage: bun bench/wal.ts [--seconds 2] [--recovery-records 1000000]
  */
@@ -58,12 +59,20 @@ interface Figures {
 
 /** Un-measured appends before each case: JIT warm-up and the segment's first zero fill. */
 const WARMUP_APPENDS = 500;
+/** Each case alternates the engines in this many slices, so machine noise falls on both. */
+const SLICES = 4;
 
-async function runWriters(writers: number, once: () => Promise<unknown>): Promise<Figures> {
-  for (let i = 0; i < WARMUP_APPENDS; i++) await once();
+/** One engine under test: `once` is one durable append of one record. */
+interface Engine {
+  once: () => Promise<unknown>;
+  close: () => Promise<void>;
+}
+
+/** Runs `writers` concurrent loops of `once` for `sliceMs`; returns the latencies (ms). */
+async function runSlice(writers: number, once: () => Promise<unknown>, sliceMs: number) {
   const latencies: number[] = [];
-  const endAt = performance.now() + SECONDS * 1000;
   const started = performance.now();
+  const endAt = started + sliceMs;
   async function loop(): Promise<void> {
     // Bounded by the deadline; each turn awaits one durable append.
     while (performance.now() < endAt) {
@@ -73,7 +82,10 @@ async function runWriters(writers: number, once: () => Promise<unknown>): Promis
     }
   }
   await Promise.all(Array.from({ length: writers }, loop));
-  const elapsedMs = performance.now() - started;
+  return { latencies, elapsedMs: performance.now() - started };
+}
+
+function figuresOf(latencies: number[], elapsedMs: number): Figures {
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
@@ -84,33 +96,54 @@ async function runWriters(writers: number, once: () => Promise<unknown>): Promis
   };
 }
 
-async function benchVltair(writers: number, payloadBytes: number): Promise<Figures> {
+/** Warms both engines up, then alternates them slice by slice and aggregates each one's figures. */
+async function compare(writers: number, engines: Engine[]): Promise<Figures[]> {
+  for (const e of engines) for (let i = 0; i < WARMUP_APPENDS; i++) await e.once();
+  const all = engines.map(() => ({ latencies: [] as number[], elapsedMs: 0 }));
+  for (let slice = 0; slice < SLICES; slice++) {
+    for (let i = 0; i < engines.length; i++) {
+      const run = await runSlice(writers, (engines[i] as Engine).once, (SECONDS * 1000) / SLICES);
+      const acc = all[i] as { latencies: number[]; elapsedMs: number };
+      for (const l of run.latencies) acc.latencies.push(l);
+      acc.elapsedMs += run.elapsedMs;
+    }
+  }
+  return all.map((a) => figuresOf(a.latencies, a.elapsedMs));
+}
+
+async function vltairEngine(payloadBytes: number): Promise<Engine> {
   const dir = tempDir();
   const storage: Storage = createStorage(openDataDir(dir), { fsync: "always" });
   storage.register(counter);
   await storage.recover();
   const records = [{ machine: "bench", body: bodyOf(payloadBytes) }];
-  const figures = await runWriters(writers, () => storage.append(records));
-  await storage.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  return figures;
+  return {
+    once: () => storage.append(records),
+    async close() {
+      await storage.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-async function benchSqlite(writers: number, payloadBytes: number): Promise<Figures> {
+function sqliteEngine(payloadBytes: number): Engine {
   const dir = tempDir();
   const db = new Database(path.join(dir, "bench.db"));
   db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   db.exec("CREATE TABLE log (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
   const insert = db.prepare("INSERT INTO log (body) VALUES (?)");
   const body = new TextEncoder().encode(JSON.stringify(bodyOf(payloadBytes)));
-  // bun:sqlite is synchronous: concurrent writers take turns, each insert its own durable transaction.
-  const figures = await runWriters(writers, async () => {
-    await Promise.resolve();
-    insert.run(body);
-  });
-  db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  return figures;
+  return {
+    // bun:sqlite is synchronous: concurrent writers take turns, each insert its own durable transaction.
+    async once() {
+      await Promise.resolve();
+      insert.run(body);
+    },
+    async close() {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function benchRecovery(records: number): Promise<Record<string, number>> {
@@ -158,8 +191,9 @@ async function benchRecovery(records: number): Promise<Record<string, number>> {
 const cases: Record<string, unknown>[] = [];
 for (const payloadBytes of PAYLOAD_BYTES) {
   for (const writers of WRITERS) {
-    const vltair = await benchVltair(writers, payloadBytes);
-    const sqlite = await benchSqlite(writers, payloadBytes);
+    const engines = [await vltairEngine(payloadBytes), sqliteEngine(payloadBytes)];
+    const [vltair, sqlite] = (await compare(writers, engines)) as [Figures, Figures];
+    for (const e of engines) await e.close();
     const ratio = Math.round((vltair.appendsPerSec / sqlite.appendsPerSec) * 100) / 100;
     cases.push({ payloadBytes, writers, vltair, sqlite, ratio });
   }
@@ -181,6 +215,7 @@ process.stdout.write(
     },
     fsync: "always",
     secondsPerCase: SECONDS,
+    slicesPerCase: SLICES,
     cases,
     recovery,
     targets: {
