@@ -112,6 +112,61 @@ __attribute__((export_name("vltair_search_predicate"))) std::size_t vltair_searc
     return finish(result, count, keys, distances, error);
 }
 
+/*
+ * Exact k nearest among `candidates` (sorted, duplicate-free keys): one hash lookup and one
+ * distance per candidate, so a small allowed-key set costs O(candidates), not O(index size).
+ * The query is cast to the index's scalar kind exactly as `search` casts it, and the distance
+ * is USearch's own metric, so distances equal those of the graph walk. Absent keys are
+ * skipped; ties keep the smaller key first.
+ */
+__attribute__((export_name("vltair_search_keys"))) std::size_t vltair_search_keys( //
+    usearch_index_t index, float const* query, std::size_t count,                  //
+    std::uint64_t const* candidates, std::size_t candidates_count,                 //
+    usearch_key_t* keys, usearch_distance_t* distances, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    scalar_kind_t kind = typed->scalar_kind();
+    if (kind != scalar_kind_t::f32_k && kind != scalar_kind_t::f16_k && kind != scalar_kind_t::i8_k) {
+        *error = "Unsupported scalar kind for a key search";
+        return 0;
+    }
+    auto* casted = static_cast<byte_t*>(std::malloc(typed->metric().bytes_per_vector()));
+    if (!casted) {
+        *error = "Out of memory!";
+        return 0;
+    }
+    casts_punned_t casts = casts_punned_t::make(kind);
+    bool was_casted = casts.from.f32(reinterpret_cast<byte_t const*>(query), typed->dimensions(), casted);
+    byte_t const* cast_query = was_casted ? casted : reinterpret_cast<byte_t const*>(query);
+
+    std::size_t found = 0;
+    for (std::size_t i = 0; i != candidates_count && count != 0; ++i) {
+        std::uint64_t key = candidates[i];
+        index_dense_t::aggregated_distances_t measured;
+        if (kind == scalar_kind_t::f32_k)
+            measured = typed->distance_between(key, reinterpret_cast<f32_t const*>(cast_query));
+        else if (kind == scalar_kind_t::f16_k)
+            measured = typed->distance_between(key, reinterpret_cast<f16_t const*>(cast_query));
+        else
+            measured = typed->distance_between(key, reinterpret_cast<i8_t const*>(cast_query));
+        if (measured.count == 0)
+            continue;
+        usearch_distance_t distance = measured.min;
+        // Candidates come in ascending key order, so "not smaller" keeps ties by smaller key.
+        if (found == count && !(distance < distances[found - 1]))
+            continue;
+        std::size_t position = found < count ? found++ : count - 1;
+        while (position > 0 && distances[position - 1] > distance) {
+            keys[position] = keys[position - 1];
+            distances[position] = distances[position - 1];
+            --position;
+        }
+        keys[position] = key;
+        distances[position] = distance;
+    }
+    std::free(casted);
+    return found;
+}
+
 /* Adds `count` f32 vectors of `dimensions` scalars; returns how many were added before an error. */
 __attribute__((export_name("vltair_add_batch"))) std::size_t vltair_add_batch( //
     usearch_index_t index, usearch_key_t const* keys, float const* vectors,    //

@@ -73,6 +73,16 @@ export interface UsearchExports {
     distances: number,
     error: number,
   ): number;
+  vltair_search_keys(
+    index: number,
+    query: number,
+    count: number,
+    candidates: number,
+    candidatesCount: number,
+    keys: number,
+    distances: number,
+    error: number,
+  ): number;
   vltair_search_predicate(
     index: number,
     query: number,

@@ -57,11 +57,11 @@ export interface LoadVectorIndexOptions {
 
 const F32_KIND = SCALAR_KIND.f32;
 /**
- * An allowed-key set admitting at most this fraction of the index is searched by an exact
- * filtered scan instead of the graph walk: measured on 10k × 384-d (a loaded 2-core VM), a
- * 1% set took 7.6 ms per query through the walk and 0.4 ms through the scan.
+ * An allowed-key set admitting at most this fraction of the index skips the graph walk: its
+ * keys are measured one by one (exact). On 10k × 384-d (a loaded 2-core VM) a 1% set took
+ * 7.6 ms per query through the walk and 0.4 ms through a filtered scan of all nodes.
  */
-const ALLOWED_EXACT_FRACTION = 0.05;
+const ALLOWED_DIRECT_FRACTION = 0.05;
 
 /**
  * USearch reports failures only as C strings. In 2.25.3 every allocation failure says
@@ -341,32 +341,51 @@ export class VectorIndex {
     const allowedPointer = wasm.alloc(sorted.length * 8);
     try {
       wasm.u64().set(sorted, allowedPointer >>> 3);
-      const walk = (exactWalk: boolean): number => {
-        wasm.clearError();
-        const found = wasm.exports.vltair_search_allowed(
+      const size = this.size();
+      // A selective set makes the graph walk visit most of the graph to fill k; measuring each
+      // admitted key directly costs one lookup and one distance per key instead.
+      if (exact || sorted.length <= size * ALLOWED_DIRECT_FRACTION) {
+        return this.measureKeys(k, allowedPointer, sorted.length);
+      }
+      wasm.clearError();
+      const found =
+        wasm.exports.vltair_search_allowed(
           this.handle,
           this.queryPointer,
           k,
           allowedPointer,
           sorted.length,
-          exactWalk ? 1 : 0,
+          0,
           this.keysPointer,
           this.distancesPointer,
           wasm.errorSlot,
-        );
-        this.check("search");
-        return found >>> 0;
-      };
-      const size = this.size();
-      // A selective set makes the graph walk visit most nodes to fill k; the exact scan then
-      // costs less (one binary search per node, distances only for admitted ones).
-      const scan = exact || sorted.length <= size * ALLOWED_EXACT_FRACTION;
-      const found = walk(scan);
+        ) >>> 0;
+      this.check("search");
       const admittedMax = Math.min(sorted.length, size);
-      return !scan && found < k && found < admittedMax ? walk(true) : found;
+      return found < k && found < admittedMax
+        ? this.measureKeys(k, allowedPointer, sorted.length)
+        : found;
     } finally {
       wasm.free(allowedPointer);
     }
+  }
+
+  /** Exact top k among the keys at `candidatesPointer` (sorted), by lookup, not by scan. */
+  private measureKeys(k: number, candidatesPointer: number, candidatesCount: number): number {
+    const wasm = this.wasm;
+    wasm.clearError();
+    const found = wasm.exports.vltair_search_keys(
+      this.handle,
+      this.queryPointer,
+      k,
+      candidatesPointer,
+      candidatesCount,
+      this.keysPointer,
+      this.distancesPointer,
+      wasm.errorSlot,
+    );
+    this.check("search");
+    return found >>> 0;
   }
 
   private walkPredicate(k: number, predicate: (key: bigint) => boolean, exact: boolean): number {

@@ -303,6 +303,23 @@ describe("VectorIndex filtered search", () => {
     expect(Array.from(result.keys)).toEqual(Array.from(exact.keys));
   });
 
+  test("measuring allowed keys directly gives the scan's keys and distances, for every quantization", () => {
+    for (const quantization of ["f32", "f16", "i8"] as const) {
+      const { index, row } = filled(1500, { quantization });
+      index.remove(30);
+      const allowed = new Set(Array.from({ length: 40 }, (_, i) => BigInt(i * 15)));
+      for (const q of [0, 31, 777]) {
+        const direct = index.search(row(q), 10, { filter: { allowedKeys: allowed } });
+        const scanned = index.exactSearch(row(q), 10, {
+          filter: { predicate: (key) => allowed.has(key) },
+        });
+        expect(Array.from(direct.keys)).toEqual(Array.from(scanned.keys));
+        expect(Array.from(direct.distances)).toEqual(Array.from(scanned.distances));
+        expect(Array.from(direct.keys)).not.toContain(30n);
+      }
+    }
+  });
+
   test("a narrow walk (expansionSearch 1, connectivity 2) still returns k admitted keys", () => {
     const { index, row } = filled(2000, { expansionSearch: 1, connectivity: 2 });
     const predicate = (key: bigint) => key % 50n === 1n;
