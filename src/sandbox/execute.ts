@@ -135,8 +135,33 @@ async function closeStreams(child: Child, drain: boolean): Promise<void> {
  * ```
  */
 export async function execute(input: ExecuteInput): Promise<Executed> {
-  const { plan, clockMs, log } = input;
   const child = spawnPlan(input);
+  try {
+    return await supervise(input, child);
+  } catch (error) {
+    // A bug (failed assertion) escaped mid-run: still leave no process of the run behind.
+    if (child.pid !== undefined) await killEverything(input, child.pid);
+    throw error;
+  }
+}
+
+/** Best effort, never throws: SIGKILL every process of the run until none is left or time is up. */
+async function killEverything(input: ExecuteInput, leaderPid: number): Promise<void> {
+  const deadline = nowMs() + input.reapTimeoutMs;
+  try {
+    await input.plan.tracker.started(leaderPid);
+    for (let attempt = 0; nowMs() < deadline; attempt += 1) {
+      await input.plan.tracker.signalAll("SIGKILL", false);
+      if ((await input.plan.tracker.members()).length === 0) return;
+      await delay(pollMs(attempt));
+    }
+  } catch {
+    // The tracker itself failed; the caller rethrows the original error.
+  }
+}
+
+async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
+  const { plan, clockMs, log } = input;
   const startMs = clockMs();
   const result: Executed = {
     spawnError: null,

@@ -160,7 +160,7 @@ export class PosixTracker implements RunTracker {
     return this.options.cgroup === null ? null : cgroupPeakBytes(this.options.cgroup);
   }
 
-  async dispose(): Promise<void> {
-    if (this.options.cgroup !== null) await removeRunCgroup(this.options.cgroup);
+  async dispose(): Promise<boolean> {
+    return this.options.cgroup === null ? true : removeRunCgroup(this.options.cgroup);
   }
 }

@@ -104,7 +104,13 @@ export async function runSandboxed(
   const traceId = normalizeTraceId(options.traceId);
   const sink = options.logger ?? noopLogger;
   // Every event of the run carries its trace id, including those logged deep in the kill path.
-  const log: SandboxLogger = (level, event, fields) => sink(level, event, { ...fields });
+  const log: SandboxLogger = (level, event, fields) => {
+    try {
+      sink(level, event, { trace_id: traceId, ...fields });
+    } catch {
+      // A failing log sink must not break a run halfway (and leave its processes behind).
+    }
+  };
   if (req.network === "allow" && options.networkAllowPermitted === false) {
     log("warn", "sandbox.run.denied", { reason: "network_allow_refused" });
     return nothingRan(
@@ -211,7 +217,8 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
     });
     return result;
   } finally {
-    await plan.tracker.dispose();
+    if (!(await plan.tracker.dispose()))
+      log("error", "sandbox.cgroup.remove_failed", { run: runName });
   }
 }
 

@@ -40,8 +40,8 @@ export interface RunTracker {
   /** True when the kernel reported that the run hit its memory limit (cgroup OOM kill). */
   memoryLimitHit(): Promise<boolean>;
   maxRssBytes(): Promise<number | null>;
-  /** Releases OS resources (cgroups); called after no process of the run is alive. */
-  dispose(): Promise<void>;
+  /** Releases OS resources (cgroups) after no process of the run is alive; false if it could not. */
+  dispose(): Promise<boolean>;
 }
 
 /** How to launch one run. */

@@ -98,7 +98,9 @@ class WindowsTracker implements RunTracker {
     return null;
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<boolean> {
+    return true;
+  }
 }
 
 /** The Windows shim. */

@@ -229,6 +229,7 @@ describe("clock and trace", () => {
       }),
     );
     expect(result.trace_id).toBe(traceId);
+    for (const [, , fields] of events) expect(fields.trace_id).toBe(traceId);
     expect(events.map((e) => e[1])).toContain("sandbox.run.start");
     expect(events.map((e) => e[1])).toContain("sandbox.run.end");
     expect(JSON.stringify(events)).not.toContain("value-not-logged");
@@ -289,5 +290,35 @@ describe("concurrency", () => {
     });
     expect(homes.size).toBe(8);
     await tempIsEmpty();
+  });
+});
+
+describe("a failing logger", () => {
+  test.if(linux)("does not break the run nor leave anything behind", async () => {
+    const result = await runSandboxed(
+      { cmd: ["sh", "-c", "sleep 5"], limits: { wall_ms: 200 } },
+      area.options({
+        logger: () => {
+          throw new Error("log sink down");
+        },
+      }),
+    );
+    expect(result).toMatchObject({ status: "TIMEOUT", rc: 124 });
+    await tempIsEmpty();
+  });
+});
+
+describe("cgroups", () => {
+  const parents = [
+    caps.cgroups?.v1Memory.parentDir,
+    caps.cgroups?.v1Pids.parentDir,
+    caps.cgroups?.v2.parentDir,
+  ];
+  const dirs = parents.filter((d): d is string => typeof d === "string");
+  test.if(linux && dirs.length > 0)("no run cgroup is left behind by the runs above", async () => {
+    for (const dir of dirs) {
+      const left = (await readdir(dir)).filter((name) => /^vltair-[0-9a-f]+-\d+$/.test(name));
+      expect(left).toEqual([]);
+    }
   });
 });
