@@ -37,14 +37,15 @@ export interface PosixTrackerOptions {
   leaderIsWrapper: boolean;
 }
 
-function psList(): Promise<ProcEntry[]> {
+/** The process table through `ps`, or null when `ps` could not be run. */
+function psList(): Promise<ProcEntry[] | null> {
   return new Promise((resolve) => {
     execFile(
       "ps",
       ["-A", "-o", "pid=", "-o", "ppid=", "-o", "pgid=", "-o", "stat="],
       { maxBuffer: PS_OUTPUT_BYTES_MAX },
       (error, stdout) => {
-        if (error !== null) return resolve([]);
+        if (error !== null) return resolve(null);
         const entries: ProcEntry[] = [];
         for (const line of String(stdout).split("\n")) {
           const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
@@ -58,7 +59,7 @@ function psList(): Promise<ProcEntry[]> {
 }
 
 /** Sends a signal; false when the target is already gone (ESRCH) or not ours (EPERM). */
-function send(pid: number, signal: KillSignal): boolean {
+function send(pid: number, signal: KillSignal | 0): boolean {
   try {
     process.kill(pid, signal);
     return true;
@@ -132,6 +133,10 @@ export class PosixTracker implements RunTracker {
     const entries = this.options.procfs
       ? listProcesses("/proc", this.namespaces.size > 0)
       : await psList();
+    if (entries === null) {
+      // No process table: signal 0 to the group still tells whether any member is alive.
+      return send(-this.leaderPid, 0) || send(this.leaderPid, 0) ? [this.leaderPid] : [];
+    }
     for (const pid of runMembers(entries, {
       leaderPid: this.leaderPid,
       pidNamespaces: this.namespaces,
