@@ -201,7 +201,8 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
   const markReady = () => {
     if (result.ready) return;
     result.ready = true;
-    void ensureStarted();
+    // Awaited after the exit; the catch only avoids an "unhandled" report before then.
+    ensureStarted().catch(() => undefined);
   };
   if (plan.readyMarker) child.stdio[3]?.on("data", markReady);
   else child.once("spawn", markReady);
