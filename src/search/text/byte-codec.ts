@@ -127,6 +127,40 @@ export class ByteReader {
     throw malformed("varint too long");
   }
 
+  /**
+   * Reads `count` postings (`varint slotDelta`, `varint termFrequency`) into `pool` at `at`;
+   * throws `validation_failed` unless every slot is below `slotLimit` and every frequency is
+   * positive. One tight loop: this is most of the bytes of a serialized index.
+   */
+  postings(count: number, pool: Uint32Array, at: number, slotLimit: number): void {
+    const bytes = this.#bytes;
+    let offset = this.#offset;
+    let slot = -1;
+    let write = at;
+    for (let posting = 0; posting < count; posting++) {
+      for (let field = 0; field < 2; field++) {
+        let value = 0;
+        let scale = 1;
+        for (let i = 0; ; i++) {
+          if (i === VARINT_BYTES_MAX || offset >= bytes.length) throw malformed("posting varint");
+          const byte = bytes[offset++] as number;
+          value += (byte & 0x7f) * scale;
+          if (byte < 0x80) break;
+          scale *= 0x80;
+        }
+        if (field === 0) {
+          slot += value + 1;
+          if (slot >= slotLimit) throw malformed("posting slot");
+          pool[write++] = slot;
+        } else {
+          if (value < 1 || value > 0xffffffff) throw malformed("posting frequency");
+          pool[write++] = value;
+        }
+      }
+    }
+    this.#offset = offset;
+  }
+
   string(): string {
     const length = this.varint();
     const at = this.#take(length);

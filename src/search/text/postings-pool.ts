@@ -9,6 +9,16 @@ import { assert } from "../../core/mod.ts";
 
 /** Units (u32) per posting: slot, term frequency. */
 export const POSTING_UNITS = 2;
+/** Room of a new block, in postings. */
+const BLOCK_POSTINGS_MIN = 2;
+/** Growth of a full block (1.5: at most a third of a block is unused room). */
+const BLOCK_GROWTH = 1.5;
+/** Growth of the pool when it must grow. */
+const POOL_GROWTH = 1.5;
+/** Holes tolerated, as a fraction of live units, before the pool is compacted. */
+const GARBAGE_RATIO_MAX = 0.5;
+/** Room left in each block by compaction, as a fraction of its postings. */
+const COMPACT_SLACK = 0.25;
 /** Largest pool, in u32 units: 8 GiB, far past what fits in memory next to the rest. */
 const POOL_UNITS_MAX = 2 ** 31;
 
@@ -51,7 +61,9 @@ export class PostingsPool {
   append(termId: number, slot: number, termFrequency: number): void {
     this.#ensureTerm(termId);
     const count = this.counts[termId] ?? 0;
-    if (count === (this.#capacities[termId] ?? 0)) this.#relocate(termId, Math.max(2, count * 2));
+    if (count === (this.#capacities[termId] ?? 0)) {
+      this.#relocate(termId, Math.max(BLOCK_POSTINGS_MIN, Math.ceil(count * BLOCK_GROWTH)));
+    }
     const offset = this.offsets[termId] ?? 0;
     const at = offset + count * POSTING_UNITS;
     assert(count === 0 || (this.pool[at - POSTING_UNITS] ?? 0) < slot, "slots must ascend");
@@ -132,33 +144,43 @@ export class PostingsPool {
     this.#usedUnits += units;
   }
 
-  /** Compacts when holes outweigh live postings, else grows; then `units` more fit. */
+  /** Compacts when holes pass half the live postings, else grows; then `units` fit. */
   #makeRoom(units: number): void {
-    if (this.#garbageUnits > this.#liveUnits) this.#compact();
+    if (this.#garbageUnits > this.#liveUnits * GARBAGE_RATIO_MAX) this.#compact(units);
     const needed = this.#usedUnits + units;
     assert(needed <= POOL_UNITS_MAX, "postings pool past its limit");
     if (needed > this.pool.length) {
-      const grown = new Uint32Array(
-        Math.min(POOL_UNITS_MAX, Math.max(needed, this.pool.length * 2)),
-      );
+      const length = Math.max(needed, Math.ceil(this.pool.length * POOL_GROWTH));
+      const grown = new Uint32Array(Math.min(POOL_UNITS_MAX, length));
       grown.set(this.pool.subarray(0, this.#usedUnits));
       this.pool = grown;
     }
   }
 
-  /** Packs every block tightly, in term-id order, into a fresh pool. */
-  #compact(): void {
-    const packed = new Uint32Array(Math.max(1024, this.#liveUnits * 2));
+  /**
+   * Repacks every block in term-id order into a fresh pool, each with `COMPACT_SLACK` room
+   * (a block packed tight would move on its very next append, and those moves would fill the
+   * pool with holes again at once), leaving room for `units` more.
+   */
+  #compact(units: number): void {
+    const capacityOf = (count: number): number =>
+      count === 0 ? 0 : count + Math.ceil(count * COMPACT_SLACK);
+    let totalUnits = 0;
+    for (let termId = 0; termId < this.offsets.length; termId++) {
+      totalUnits += capacityOf(this.counts[termId] ?? 0) * POSTING_UNITS;
+    }
+    const room = Math.ceil((totalUnits + units) * POOL_GROWTH);
+    const packed = new Uint32Array(Math.min(POOL_UNITS_MAX, Math.max(1024, room)));
     let used = 0;
     for (let termId = 0; termId < this.offsets.length; termId++) {
       const count = this.counts[termId] ?? 0;
       const offset = this.offsets[termId] ?? 0;
       packed.set(this.pool.subarray(offset, offset + count * POSTING_UNITS), used);
       this.offsets[termId] = used;
-      this.#capacities[termId] = count;
-      used += count * POSTING_UNITS;
+      this.#capacities[termId] = capacityOf(count);
+      used += capacityOf(count) * POSTING_UNITS;
     }
-    assert(used === this.#liveUnits, "compaction must keep every posting");
+    assert(used === totalUnits, "compaction must place every block");
     this.pool = packed;
     this.#usedUnits = used;
     this.#garbageUnits = 0;

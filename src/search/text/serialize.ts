@@ -139,14 +139,8 @@ export function decodeTextIndex(bytes: Uint8Array): TextIndexContents {
     }
     termOffsets[i] = used;
     termCounts[i] = count;
-    let slot = -1;
-    for (let posting = 0; posting < count; posting++) {
-      slot += reader.varint() + 1;
-      const termFrequency = reader.varint();
-      if (slot >= docKeys.length || termFrequency < 1) throw malformed("posting");
-      pool[used++] = slot;
-      pool[used++] = termFrequency;
-    }
+    reader.postings(count, pool, used, docKeys.length);
+    used += 2 * count;
   }
   if (!reader.isAtEnd) throw malformed("trailing bytes");
   return { options, docKeys, docLengths, terms, termOffsets, termCounts, pool, rankOfSlot: null };

@@ -261,20 +261,19 @@ export class TextIndex {
   #rebuildForward(contents: TextIndexContents): void {
     const docCount = contents.docKeys.length;
     const { pool, termOffsets, termCounts } = contents;
-    const forEachPosting = (visit: (termId: number, slot: number, frequency: number) => void) => {
-      for (let termId = 0; termId < termCounts.length; termId++) {
-        const offset = termOffsets[termId] ?? 0;
-        const end = offset + 2 * (termCounts[termId] ?? 0);
-        for (let at = offset; at < end; at += 2) visit(termId, pool[at] ?? 0, pool[at + 1] ?? 0);
-      }
-    };
     const distinct = new Uint32Array(docCount);
     const frequencySums = new Float64Array(docCount);
-    const isAlias = contents.terms.map((term) => term.startsWith(ALIAS_MARK));
-    forEachPosting((termId, slot, frequency) => {
-      distinct[slot] = (distinct[slot] ?? 0) + 1;
-      if (!isAlias[termId]) frequencySums[slot] = (frequencySums[slot] ?? 0) + frequency;
-    });
+    for (let termId = 0; termId < termCounts.length; termId++) {
+      const isAlias = contents.terms[termId]?.startsWith(ALIAS_MARK) === true;
+      const offset = termOffsets[termId] as number;
+      const end = offset + 2 * (termCounts[termId] as number);
+      for (let at = offset; at < end; at += 2) {
+        const slot = pool[at] as number;
+        distinct[slot] = (distinct[slot] as number) + 1;
+        if (!isAlias)
+          frequencySums[slot] = (frequencySums[slot] as number) + (pool[at + 1] as number);
+      }
+    }
     for (let slot = 0; slot < docCount; slot++) {
       if (frequencySums[slot] !== contents.docLengths[slot]) {
         throw new VltairError("validation_failed", "document length disagrees with its postings", {
@@ -283,14 +282,18 @@ export class TextIndex {
       }
     }
     const filled = new Uint32Array(docCount);
-    this.#slotTerms = Array.from(distinct, (count) => new Uint32Array(count));
-    forEachPosting((termId, slot) => {
-      const terms = this.#slotTerms[slot];
-      assert(terms !== undefined, "every decoded slot has a term list");
-      const at = filled[slot] ?? 0;
-      terms[at] = termId;
-      filled[slot] = at + 1;
-    });
+    const slotTerms = Array.from(distinct, (count) => new Uint32Array(count));
+    for (let termId = 0; termId < termCounts.length; termId++) {
+      const offset = termOffsets[termId] as number;
+      const end = offset + 2 * (termCounts[termId] as number);
+      for (let at = offset; at < end; at += 2) {
+        const slot = pool[at] as number;
+        const index = filled[slot] as number;
+        (slotTerms[slot] as Uint32Array)[index] = termId;
+        filled[slot] = index + 1;
+      }
+    }
+    this.#slotTerms = slotTerms;
     this.#tokenCount = contents.docLengths.reduce((sum, length) => sum + length, 0);
   }
 
