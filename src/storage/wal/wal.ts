@@ -235,21 +235,17 @@ export class Wal implements LogReader {
     const room = limits.segmentBytes - this.sizeBytes;
     const first = this.queue[0] as QueuedBatch;
     const budget = first.sizeBytes > room ? limits.segmentBytes : room;
-    const group: QueuedBatch[] = [];
+    let count = 0;
     let size = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as QueuedBatch;
-      if (
-        group.length > 0 &&
-        (size + next.sizeBytes > budget || size + next.sizeBytes > limits.groupBytesMax)
-      )
-        break;
-      group.push(next);
+    while (count < this.queue.length) {
+      const next = this.queue[count] as QueuedBatch;
+      const over = size + next.sizeBytes > budget || size + next.sizeBytes > limits.groupBytesMax;
+      if (count > 0 && over) break;
       size += next.sizeBytes;
-      this.queue.shift();
+      count++;
     }
     this.queuedBytes -= size;
-    return group;
+    return this.queue.splice(0, count);
   }
 
   private async commitGroup(group: QueuedBatch[]): Promise<void> {
@@ -262,6 +258,14 @@ export class Wal implements LogReader {
             });
       for (const b of group) b.reject(wrapped);
     };
+    if (this.failure !== null) {
+      fail(
+        storageUnavailable("failed", "the WAL stopped after a failed apply", {
+          cause: this.failure,
+        }),
+      );
+      return;
+    }
     try {
       if (this.needsTruncate) await this.restoreEnd();
       const size = group.reduce((n, b) => n + b.sizeBytes, 0);
@@ -307,7 +311,13 @@ export class Wal implements LogReader {
     }
     for (let i = 0; i < group.length; i++)
       (group[i] as QueuedBatch).resolve(built.results[i] as AppendResult);
-    for (const listener of this.listeners) listener(built.records);
+    for (const listener of this.listeners) {
+      try {
+        listener(built.records);
+      } catch (error) {
+        this.options.log("error", "wal.subscriber_failed", { error: String(error) });
+      }
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
+import { createStorage, openDataDir } from "../../../src/storage/mod.ts";
 import type { KvState } from "../../fixtures/storage/kv-machine.ts";
 import { countingIo, openKv, set, tempDir } from "./storage-fixture.ts";
 
@@ -56,7 +57,7 @@ describe("Storage.append", () => {
     await expect(closed).rejects.toMatchObject({ code: "unavailable" });
   });
 
-  test("group commit: concurrent appends share writes and fcounts.syncs", async () => {
+  test("group commit: concurrent appends share writes and fsyncs", async () => {
     const { io, counts } = countingIo();
     const { storage } = await openKv(tempDir(), { fsync: "always", io });
     const appends = Array.from({ length: 64 }, (_, i) => storage.append([set(`k${i}`, String(i))]));
@@ -71,7 +72,7 @@ describe("Storage.append", () => {
     await storage.close();
   });
 
-  test("fsync interval:<ms> resolves before syncing and counts.syncs within the interval", async () => {
+  test("fsync interval:<ms> resolves before syncing and syncs within the interval", async () => {
     const { io, counts } = countingIo();
     const { storage } = await openKv(tempDir(), { fsync: "interval:5", io });
     const before = counts.syncs;
@@ -84,7 +85,7 @@ describe("Storage.append", () => {
     await storage.close();
   });
 
-  test("fsync none never counts.syncs on append; always counts.syncs before resolving", async () => {
+  test("fsync none never syncs on append; always syncs before resolving", async () => {
     for (const [policy, expectBefore] of [
       ["none", 0],
       ["always", 1],
@@ -105,6 +106,51 @@ describe("Storage.append", () => {
     expect(storage.state<KvState>("kv").lastWallMs).toBe(5_000);
     const records = storage.wal.read(1, { limit: 10 });
     expect(records.map((r) => r.wallMs)).toEqual([5_000, 5_000]);
+    await storage.close();
+  });
+});
+
+describe("Storage failures in folds and subscribers", () => {
+  test("a state machine that throws stops the log: that append is internal, later ones unavailable", async () => {
+    const dir = tempDir();
+    const storage = createStorage(openDataDir(dir), { fsync: "none" });
+    storage.register({
+      name: "fragile",
+      init: () => 0,
+      apply: (state: number, record: { body: { n: number } }) => {
+        if (record.body.n < 0) throw new Error("negative");
+        return state + record.body.n;
+      },
+      snapshot: (state: number) => new TextEncoder().encode(String(state)),
+      restore: (bytes: Uint8Array) => Number(new TextDecoder().decode(bytes)),
+    });
+    await storage.recover();
+    await storage.append([{ machine: "fragile", body: { n: 1 } }]);
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: { code?: string; details?: { reason?: string } }) =>
+          `${e.code}/${e.details?.reason ?? "-"}`,
+      );
+    expect(await outcome(storage.append([{ machine: "fragile", body: { n: -1 } }]))).toBe(
+      "internal/-",
+    );
+    expect(await outcome(storage.append([{ machine: "fragile", body: { n: 2 } }]))).toBe(
+      "unavailable/failed",
+    );
+    expect(storage.state<number>("fragile")).toBe(1);
+    await storage.close();
+  });
+
+  test("a subscriber that throws is logged and does not stop appends", async () => {
+    const { storage, lines } = await openKv(tempDir());
+    storage.wal.subscribe(1, () => {
+      throw new Error("bad subscriber");
+    });
+    await storage.append([set("a", "1")]);
+    await storage.append([set("b", "2")]);
+    expect(storage.lastIndex).toBe(2);
+    expect(lines.filter((l) => l.event === "wal.subscriber_failed").length).toBe(2);
     await storage.close();
   });
 });
