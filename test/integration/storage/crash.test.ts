@@ -162,5 +162,5 @@ test(
     expect(totalAcks).toBeGreaterThan(ROUNDS);
     fs.rmSync(dir, { recursive: true, force: true });
   },
-  SLOW ? 1_800_000 : 60_000,
+  SLOW ? 3_600_000 : 60_000,
 );
