@@ -4,7 +4,8 @@
  * or cgroups and does not enforce RLIMIT_AS: memory, pids and the process tree are reported as
  * not applied.
  */
-import { applied, notApplied } from "./enforced.ts";
+import { applied, notApplied, notRequested } from "./enforced.ts";
+import { type HiddenPath, hiddenNotApplied, orderMounts } from "./hidden-paths.ts";
 import { shellOnlyReport, shellStage } from "./portable.ts";
 import { PosixTracker } from "./posix-tracker.ts";
 import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
@@ -21,10 +22,16 @@ export function sbplString(value: string): string {
  * ```ts
  * darwinProfile({ network: "deny", writable: ["/Users/me/ws", "/private/var/folders/x/vltair-ab-1"] });
  * ```
+ *
+ * Hidden paths get `(deny file-read* file-write* (subpath …))`; the rules are emitted shallow
+ * first (in SBPL the last matching rule wins), with the writable roots re-allowed after a
+ * hidden ancestor, so a workspace inside a hidden directory stays usable.
  */
 export function darwinProfile(options: {
   network: "deny" | "allow";
   writable: readonly string[];
+  /** Real paths to hide (present or not). */
+  hidden?: readonly string[];
 }): string {
   const lines = ["(version 1)", "(allow default)"];
   if (options.network === "deny") lines.push("(deny network*)");
@@ -38,6 +45,16 @@ export function darwinProfile(options: {
   );
   allowed.push('(regex #"^/dev/fd/")', '(regex #"^/dev/ttys[0-9]+$")');
   lines.push(`(allow file-write* ${allowed.join(" ")})`);
+  const hidden = (options.hidden ?? []).map(
+    (real): HiddenPath => ({ path: real, real, kind: "absent" }),
+  );
+  if (hidden.length > 0) {
+    for (const step of orderMounts(hidden, options.writable)) {
+      const target = sbplString(step.kind === "bind" ? step.path : step.hidden.real);
+      const verb = step.kind === "bind" ? "allow" : "deny";
+      lines.push(`(${verb} file-read* file-write* (subpath ${target}))`);
+    }
+  }
   return lines.join("\n");
 }
 
@@ -61,6 +78,10 @@ export const darwinShim: SandboxShim = {
       );
       if (input.req.network === "deny")
         enforced.network = notApplied("deny", `sandbox-exec unavailable: ${sandboxExec.reason}`);
+      enforced.hidden_paths = hiddenNotApplied(
+        input.hidden,
+        `sandbox-exec unavailable: ${sandboxExec.reason}`,
+      );
       return {
         argv: shellStage(input, sh),
         detached: true,
@@ -73,7 +94,16 @@ export const darwinShim: SandboxShim = {
     const profile = darwinProfile({
       network: input.req.network,
       writable: [input.workspaceRoot, input.temp.root],
+      hidden: input.hidden.map((h) => h.real),
     });
+    enforced.hidden_paths =
+      input.hidden.length === 0
+        ? notRequested()
+        : applied(
+            input.hidden.map((h) => h.path),
+            "sandbox_exec",
+            "(deny file-read* file-write*) on each path and below, also for paths created during the run",
+          );
     enforced.filesystem = applied(
       "workspace_rw",
       "sandbox_exec",

@@ -4,6 +4,7 @@
  */
 import type { SandboxCapabilities } from "./capabilities.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import { type HiddenPath, hiddenNotApplied, orderMounts } from "./hidden-paths.ts";
 import type { SandboxLimitConfig } from "./options.ts";
 import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
 import { READY_SCRIPT } from "./shim.ts";
@@ -39,6 +40,8 @@ export interface LinuxPlanInput {
   caps: SandboxCapabilities;
   limits: SandboxLimitConfig;
   cgroup: PlannedCgroup;
+  /** Server paths to mask (none by default). */
+  hidden?: readonly HiddenPath[];
 }
 
 /** Output of {@link planLinux}. */
@@ -148,8 +151,14 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
   if (input.caps.uid === 0) args.push("--cap-drop", "ALL");
   if (req.network === "deny") args.push("--unshare-net");
   args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
-  args.push("--bind", workspaceRoot, workspaceRoot, "--bind", runTempDir, runTempDir);
-  for (const file of cgroup.procsFiles) args.push("--bind", file, file);
+  // Masks and writable binds shallow first: a workspace inside a hidden directory is bound on
+  // top of its mask, a hidden file inside the workspace is masked on top of the workspace.
+  const binds = [workspaceRoot, runTempDir, ...cgroup.procsFiles];
+  for (const step of orderMounts(input.hidden ?? [], binds)) {
+    if (step.kind === "bind") args.push("--bind", step.path, step.path);
+    else if (step.hidden.kind === "dir") args.push("--tmpfs", step.hidden.real);
+    else if (step.hidden.kind === "file") args.push("--ro-bind", "/dev/null", step.hidden.real);
+  }
   args.push("--chdir", cwd, "--");
   return args;
 }
@@ -161,6 +170,27 @@ function unshareArgs(input: LinuxPlanInput): string[] {
   if (input.req.network === "deny") args.push("--net");
   args.push("--pid", "--fork", "--kill-child", "--mount-proc", "--");
   return args;
+}
+
+/** The `hidden_paths` entry of a bubblewrap run. */
+export function bwrapHiddenEntry(hidden: readonly HiddenPath[]): EnforcedEntry {
+  if (hidden.length === 0) return notRequested();
+  const dirs = hidden.filter((h) => h.kind === "dir").length;
+  const files = hidden.filter((h) => h.kind === "file").length;
+  const absent = hidden.filter((h) => h.kind === "absent").map((h) => h.path);
+  const parts = [
+    `${dirs} directories masked by an empty tmpfs, ${files} files by /dev/null (unreadable)`,
+  ];
+  if (absent.length > 0) {
+    parts.push(
+      `absent at the run's start, nothing to mask (a file created there during the run is readable): ${absent.join(", ")}`,
+    );
+  }
+  return applied(
+    hidden.map((h) => h.path),
+    "bubblewrap",
+    parts.join("; "),
+  );
 }
 
 /**
@@ -236,6 +266,9 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
     filesystem,
     ...rl,
     process_tree,
+    hidden_paths: useBwrap
+      ? bwrapHiddenEntry(input.hidden ?? [])
+      : hiddenNotApplied(input.hidden ?? [], `bubblewrap unavailable: ${caps.bubblewrap.reason}`),
   };
   // bwrap and unshare stay as the leader (they wait for the command); otherwise the leader
   // execs through prlimit and the ready stage into the command itself.

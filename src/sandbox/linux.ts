@@ -96,6 +96,7 @@ export const linuxShim: SandboxShim = {
       caps: input.caps,
       limits: input.limits,
       cgroup: planned,
+      hidden: input.hidden,
     });
     const tracker = new PosixTracker({
       procfs: true,

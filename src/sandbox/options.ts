@@ -148,6 +148,14 @@ export interface SandboxOptions {
   tools?: Partial<SandboxTools>;
   /** Root of the cgroup mounts; `/sys/fs/cgroup` by default. */
   cgroupRoot?: string;
+  /**
+   * Absolute paths (directories or files, present or not) the run must not read, e.g. the
+   * server's `admin.token` and `tokens.jsonl` or its whole data directory. Bubblewrap masks a
+   * directory with an empty tmpfs and a file with `/dev/null` (unreadable); macOS denies reads
+   * in the sandbox profile. The workspace and run temp dir stay usable even inside a hidden
+   * directory. Reported as `enforced.hidden_paths`; not enforceable without filesystem isolation.
+   */
+  hiddenPaths?: readonly string[];
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
   networkAllowPermitted?: boolean;
   /** Trace id of the request (W3C trace-id, 32 hex); generated when absent. */

@@ -4,6 +4,7 @@
  * filesystem are reported as not applied.
  */
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import { hiddenNotApplied } from "./hidden-paths.ts";
 import { PosixTracker } from "./posix-tracker.ts";
 import type { EnforcedReport } from "./schema.ts";
 import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
@@ -43,6 +44,7 @@ export function shellOnlyReport(input: ShimInput, platform: string): EnforcedRep
       "no_survivors",
       "only the process group: a setsid child whose parent exits could escape",
     ),
+    hidden_paths: hiddenNotApplied(input.hidden, none),
   };
 }
 

@@ -8,6 +8,7 @@ import { detectCapabilities } from "./capabilities.ts";
 import { notApplied, unappliedKeys } from "./enforced.ts";
 import { buildChildEnv } from "./env.ts";
 import { type Executed, execute } from "./execute.ts";
+import { normalizeHiddenPaths, resolveHiddenPaths } from "./hidden-paths.ts";
 import {
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
@@ -91,6 +92,7 @@ export async function runSandboxed(
   options: SandboxOptions,
 ): Promise<SandboxResult> {
   const limits = resolveLimitConfig(options.limits);
+  const hiddenPaths = normalizeHiddenPaths(options.hiddenPaths);
   const req = validateRequest(request, limits);
   const workspaceRoot = await realDir(options.workspaceRoot, "sandbox.workspace_root");
   if (workspaceRoot === "/") {
@@ -139,7 +141,18 @@ export async function runSandboxed(
     );
   }
   try {
-    return await runInTemp({ options, limits, req, workspaceRoot, cwd, traceId, log, caps, temp });
+    return await runInTemp({
+      options,
+      limits,
+      req,
+      workspaceRoot,
+      cwd,
+      traceId,
+      log,
+      caps,
+      temp,
+      hiddenPaths,
+    });
   } finally {
     if (!(await removeRunTempDir(temp))) {
       log("error", "sandbox.tempdir.remove_failed", { path: temp.root });
@@ -157,6 +170,7 @@ type RunContext = {
   log: SandboxLogger;
   caps: Awaited<ReturnType<typeof detectCapabilities>>;
   temp: RunTempDir;
+  hiddenPaths: readonly string[];
 };
 
 async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
@@ -171,6 +185,7 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
     runName,
     caps: ctx.caps,
     limits,
+    hidden: await resolveHiddenPaths(ctx.hiddenPaths),
   });
   try {
     const unapplied = unappliedKeys(plan.enforced);

@@ -76,7 +76,10 @@ export const SANDBOX_STATUSES = [
   "INTERNAL_ERROR",
 ] as const;
 
-/** Keys of the `enforced` report, in report order. The first five are API.md's. */
+/**
+ * Keys of the `enforced` report, in report order. The first five are API.md's; `hidden_paths`
+ * reports the server paths (`SandboxOptions.hiddenPaths`) masked from the run.
+ */
 export const ENFORCED_KEYS = [
   "timeout",
   "memory",
@@ -87,11 +90,13 @@ export const ENFORCED_KEYS = [
   "file_size",
   "open_files",
   "process_tree",
+  "hidden_paths",
 ] as const;
 
 /** One entry of the `enforced` report: what was asked, whether it holds, how, and why (not). */
 export const EnforcedEntrySchema = v.strictObject({
-  requested: v.union([v.number(), v.string(), v.null()]),
+  /** A number or string for a limit; the list of paths for `hidden_paths`; null when not asked. */
+  requested: v.union([v.number(), v.string(), v.array(v.string()), v.null()]),
   applied: v.boolean(),
   mechanism: v.string(),
   reason: v.string(),
@@ -108,6 +113,8 @@ export const EnforcedReportSchema = v.strictObject({
   file_size: EnforcedEntrySchema,
   open_files: EnforcedEntrySchema,
   process_tree: EnforcedEntrySchema,
+  /** Server paths masked from the run (secrets such as the admin token). */
+  hidden_paths: EnforcedEntrySchema,
 });
 
 /** Result of a run (200 body of `POST /v1/sandbox/exec`). */

@@ -3,6 +3,7 @@
  * launch plan (argv, honest `enforced` report) and a tracker that knows every process of the run.
  */
 import type { SandboxCapabilities } from "./capabilities.ts";
+import type { HiddenPath } from "./hidden-paths.ts";
 import type { SandboxLimitConfig } from "./options.ts";
 import type { EnforcedReport } from "./schema.ts";
 import type { RunTempDir } from "./temp-dir.ts";
@@ -20,6 +21,8 @@ export interface ShimInput {
   runName: string;
   caps: SandboxCapabilities;
   limits: SandboxLimitConfig;
+  /** Server paths to mask from the run, resolved at its start. */
+  hidden: readonly HiddenPath[];
 }
 
 /** Signals the runner sends. */

@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { assert } from "../core/mod.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import { hiddenNotApplied } from "./hidden-paths.ts";
 import type { EnforcedReport } from "./schema.ts";
 import type { KillSignal, LaunchPlan, RunTracker, SandboxShim, ShimInput } from "./shim.ts";
 
@@ -42,6 +43,7 @@ export function windowsReport(input: ShimInput, taskkillAvailable: boolean): Enf
           "taskkill /T follows parent links: a child whose parent already exited escapes",
         )
       : notApplied("no_survivors", "taskkill not found: only the direct child is killed"),
+    hidden_paths: hiddenNotApplied(input.hidden, "needs an AppContainer or a restricted token"),
   };
 }
 

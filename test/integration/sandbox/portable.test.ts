@@ -39,6 +39,7 @@ async function runPortable(body: unknown, shim: SandboxShim = portableShim) {
       runName: "vltair-cafe-0",
       caps: { ...caps, platform: "portable-test" },
       limits,
+      hidden: [],
     });
     const done = await execute({
       plan,

@@ -39,5 +39,6 @@ export function shimInput(body: unknown, caps: SandboxCapabilities): ShimInput {
     runName: "vltair-ab-1",
     caps,
     limits,
+    hidden: [],
   };
 }
