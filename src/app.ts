@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
+import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
 import type { Config } from "./config/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
@@ -29,6 +30,7 @@ export interface Clocks {
 export interface App {
   http: HttpApp;
   tokenStore: TokenStore;
+  sandbox: SandboxService;
   admin: AdminToken | null;
   /** Marks recovery finished: `/v1/ready` answers 200 from now on. */
   markReady(): void;
@@ -64,6 +66,8 @@ export function openTokenStore(config: Config, clocks: Clocks): TokenStore {
  */
 export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
   const { log, clocks } = options;
+  // Derived configuration is checked first, so a bad value exits 2 before anything is created.
+  const sandbox = createSandboxService(config, { log });
   ensureDataDir(config.data_dir);
   const admin = config.no_auth
     ? null
@@ -88,6 +92,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       open: config.no_auth,
     }),
     tokenStore,
+    sandbox,
     bodyBytesMax: config.body_bytes_max,
     startedAtMs: clocks.nowMs(),
     nowMs: clocks.nowMs,
@@ -97,6 +102,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   return {
     http,
     tokenStore,
+    sandbox,
     admin,
     markReady: () => {
       ready = true;

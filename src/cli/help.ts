@@ -6,7 +6,11 @@ function optionLines(): string {
     .map((k) => {
       const spec = CONFIG_FIELDS[k];
       const flag = spec.kind === "bool" ? `--${spec.flag}` : `--${spec.flag} VALUE`;
-      return `  ${flag.padEnd(26)} ${spec.doc} [env ${spec.env}; default ${String(spec.default)}]`;
+      const shown =
+        typeof spec.default === "object" && spec.default !== null
+          ? JSON.stringify(spec.default)
+          : String(spec.default);
+      return `  ${flag.padEnd(26)} ${spec.doc} [env ${spec.env}; default ${shown}]`;
     })
     .join("\n");
 }
@@ -19,6 +23,7 @@ Usage: vltair <command> [flags]
 
 Commands:
   serve            Recover the data directory, then serve the HTTP API
+  exec             Run a command in the sandbox on this machine
   token create     Create an API token (printed once)
   token list       List API tokens
   token revoke     Revoke an API token
@@ -34,6 +39,26 @@ with "event":"server.listening" and "url". SIGTERM/SIGINT stop it gracefully (ex
 Flags (precedence: defaults < --config file < VLTAIR_* environment < flags):
   --config FILE              JSON config file with any of the options below (snake_case keys)
 ${optionLines()}
+  -h, --help                 Show this help`,
+  exec: () => `Usage: vltair exec [flags] -- CMD [ARGS…]
+
+Runs CMD under hard limits with the current directory (or --workspace) as its writable
+workspace, no network unless asked, and a minimal environment. Prints
+"[sandbox] traceId=… duration_ms=… status=… rc=…", then stdout and [stderr].
+Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage errors.
+  --wall-ms N                Wall-clock limit (TIMEOUT, rc 124)
+  --mem-bytes N              Memory limit (MEM_LIMIT)
+  --output-bytes N           Cap per output stream (cut with [TRUNCATED at N bytes])
+  --pids N                   Most processes at once
+  --cpu-ms N                 CPU time per process
+  --network deny|allow       Network access (default deny)
+  --cwd DIR                  Working directory inside the workspace
+  --env NAME=VALUE           Environment variable for the run (repeatable)
+  --workspace DIR            Workspace root (default: the current directory)
+  --strict                   allow_partial:false: refuse to run when a limit cannot be applied
+  --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit)
+  --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
+  --json                     Print the whole result as JSON
   -h, --help                 Show this help`,
   version: () => `Usage: vltair version [--json]
 

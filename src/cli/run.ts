@@ -4,6 +4,7 @@
  */
 import { VltairError } from "../core/mod.ts";
 import { UsageError } from "./args.ts";
+import { execCommand } from "./commands/exec.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
 import { versionCommand } from "./commands/version.ts";
@@ -14,6 +15,7 @@ type Command = (argv: readonly string[], io: CliIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  exec: execCommand,
   version: versionCommand,
   "token create": tokenCreate,
   "token list": tokenList,

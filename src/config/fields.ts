@@ -10,14 +10,14 @@ const KIB = 1024;
 const MIB = 1024 * KIB;
 
 /** How a string from a flag or the environment is turned into the option's type. */
-export type FieldKind = "string" | "int" | "bool" | "enum";
+export type FieldKind = "string" | "int" | "bool" | "enum" | "list" | "json";
 
 interface FieldSpec {
   /** Long flag without dashes, or null when the option cannot be set by a flag (secrets). */
   flag: string | null;
   env: string;
   kind: FieldKind;
-  default: string | number | boolean | null;
+  default: string | number | boolean | null | readonly string[] | Record<string, never>;
   doc: string;
   schema: v.GenericSchema;
 }
@@ -103,6 +103,77 @@ export const CONFIG_FIELDS = {
     default: 10_000,
     doc: "Most active API tokens per data directory; creating one more gives 429 rate_limited.",
     schema: int(1, 1_000_000, "a count, 1 to 1000000"),
+  },
+  sandbox_workspace: {
+    flag: "sandbox-workspace",
+    env: "VLTAIR_SANDBOX_WORKSPACE",
+    kind: "string",
+    default: "{data_dir}/workspaces/{tenant}",
+    doc: "Workspace of sandbox runs; `{tenant}` and `{data_dir}` are substituted. Without `{tenant}` every tenant shares one workspace: single-tenant setups only.",
+    schema: v.pipe(
+      v.string("must be a string"),
+      v.minLength(1, "must not be empty"),
+      v.maxLength(4096, "must be at most 4096 characters (PATH_MAX)"),
+    ),
+  },
+  sandbox_temp_dir: {
+    flag: "sandbox-temp-dir",
+    env: "VLTAIR_SANDBOX_TEMP_DIR",
+    kind: "string",
+    default: null,
+    doc: "Where each run's `vltair-<traceId>-<n>` temp dir is made; null: the OS temp dir.",
+    schema: v.nullable(
+      v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(4096)),
+    ),
+  },
+  sandbox_network_allow: {
+    flag: "sandbox-network-allow",
+    env: "VLTAIR_SANDBOX_NETWORK_ALLOW",
+    kind: "bool",
+    default: true,
+    doc: 'Whether a run may ask for `network:"allow"` (the request default is deny); false answers such runs SANDBOX_DENIED.',
+    schema: v.boolean("must be true or false"),
+  },
+  sandbox_env_passthrough: {
+    flag: "sandbox-env-passthrough",
+    env: "VLTAIR_SANDBOX_ENV_PASSTHROUGH",
+    kind: "list",
+    default: ["COVERAGE_PROCESS_START", "COVERAGE_RCFILE", "COVERAGE_FILE"],
+    doc: "Server environment variables copied into every run when set (comma-separated). Nothing else of the server's environment reaches a run.",
+    schema: v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be environment variable names"),
+        ),
+      ),
+      v.maxLength(64, "must name at most 64 variables"),
+    ),
+  },
+  sandbox_disable: {
+    flag: "sandbox-disable",
+    env: "VLTAIR_SANDBOX_DISABLE",
+    kind: "list",
+    default: [],
+    doc: "Sandbox mechanisms to switch off (comma-separated): bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit. Runs then report them as not applied.",
+    schema: v.array(
+      v.picklist(
+        ["bubblewrap", "unshare", "cgroup_v2", "cgroup_v1", "prlimit"],
+        "must be bubblewrap, unshare, cgroup_v2, cgroup_v1 or prlimit",
+      ),
+    ),
+  },
+  sandbox_limits: {
+    flag: "sandbox-limits",
+    env: "VLTAIR_SANDBOX_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'Sandbox limit defaults and ceilings as a JSON object, e.g. `{"wall_ms_max":60000}`; keys and bounds in the table below.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
   },
   admin_token: {
     flag: null,

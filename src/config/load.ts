@@ -121,6 +121,19 @@ function readConfigFile(path: string, readFile: (path: string) => string): Recor
 }
 
 function coerce(kind: FieldKind, raw: string): unknown {
+  if (kind === "list") {
+    return raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+  }
+  if (kind === "json") {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  }
   if (kind === "int") return /^-?\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : raw;
   if (kind === "bool") {
     const lower = raw.trim().toLowerCase();

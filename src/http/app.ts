@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
+import type { SandboxService } from "../app-sandbox.ts";
 import { VltairError } from "../core/mod.ts";
 import type { Logger, MetricsRegistry } from "../obs/mod.ts";
 import type { Authenticator, TokenStore } from "../policy/mod.ts";
@@ -17,6 +18,7 @@ import { requestContext } from "./middleware/request-context.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { type AnyRoute, mountRoutes, publicPaths } from "./route.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
 /** Everything the HTTP layer needs from the composition root. */
@@ -26,6 +28,7 @@ export interface HttpDeps {
   metrics: MetricsRegistry;
   authenticator: Authenticator;
   tokenStore: TokenStore;
+  sandbox: SandboxService;
   bodyBytesMax: number;
   startedAtMs: number;
   nowMs: () => number;
@@ -65,6 +68,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       },
     }),
     ...tokenRoutes({ store: deps.tokenStore }),
+    ...sandboxRoutes({ sandbox: deps.sandbox }),
   );
 
   app.use(requestContext({ log: deps.log, metrics: deps.metrics, monotonicMs: deps.monotonicMs }));

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath } from "../../src/http/mod.ts";
+import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
 import { testApp } from "../support/app.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -20,6 +21,15 @@ describe("docs", () => {
       expect(row).toContain(`\`${spec.env}\``);
       expect(row).toContain(spec.flag === null ? "—" : `\`--${spec.flag}\``);
       expect(row).toContain(`\`${JSON.stringify(spec.default)}\``);
+    }
+  });
+
+  test("docs/configuration.md lists every sandbox_limits key with its default", () => {
+    const text = read("docs/configuration.md");
+    for (const [key, value] of Object.entries(resolveLimitConfig())) {
+      const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      const row = text.split("\n").find((line) => line.startsWith(`| \`${snake}\` | ${value} |`));
+      expect(row).toBeDefined();
     }
   });
 

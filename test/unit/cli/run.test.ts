@@ -177,3 +177,70 @@ describe("vltair token", () => {
     expect(fs.existsSync(path.join(dir, "tokens.jsonl"))).toBe(true);
   });
 });
+
+describe("vltair exec", () => {
+  test("runs a command and prints the [sandbox] header first", async () => {
+    const workspace = tempDir();
+    const { code, stdout } = await cli([
+      "exec",
+      "--workspace",
+      workspace,
+      "--",
+      "sh",
+      "-c",
+      "echo hello",
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^\[sandbox\] traceId=[0-9a-f]{32} duration_ms=\d+ status=OK rc=0\nhello\n$/,
+    );
+  });
+
+  test("a failing command exits 1; --json prints the result; TIMEOUT is rc 124", async () => {
+    const workspace = tempDir();
+    const failed = await cli([
+      "exec",
+      "--workspace",
+      workspace,
+      "--json",
+      "--",
+      "sh",
+      "-c",
+      "exit 4",
+    ]);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ status: "FAILED", rc: 4 });
+    const timeout = await cli([
+      "exec",
+      "--workspace",
+      workspace,
+      "--wall-ms",
+      "100",
+      "--json",
+      "--",
+      "sleep",
+      "5",
+    ]);
+    expect(JSON.parse(timeout.stdout)).toMatchObject({ status: "TIMEOUT", rc: 124 });
+  });
+
+  test("usage errors exit 2 naming the flag", async () => {
+    const cases: [string[], string][] = [
+      [["exec"], "the command to run is required"],
+      [["exec", "--wall-ms", "soon", "--", "true"], "--wall-ms must be a positive integer"],
+      [["exec", "--network", "maybe", "--", "true"], "--network must be deny or allow"],
+      [["exec", "--env", "NOEQUALS", "--", "true"], "--env takes NAME=VALUE"],
+      [
+        ["exec", "--sandbox-limits", '{"wall_ms_max":0}', "--", "true"],
+        "sandbox_limits.wall_ms_max",
+      ],
+      [["exec", "--sandbox-limits", '{"nope":1}', "--", "true"], "sandbox_limits.nope"],
+      [["exec", "--sandbox-disable", "magic", "--", "true"], "sandbox_disable"],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, stderr } = await cli(argv);
+      expect(code).toBe(2);
+      expect(stderr).toContain(message);
+    }
+  });
+});

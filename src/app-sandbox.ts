@@ -1,0 +1,97 @@
+/**
+ * The sandbox as the server offers it: config -> `SandboxOptions` per tenant, with the data
+ * directory hidden from runs (it holds admin.token and the token store).
+ */
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Config } from "./config/mod.ts";
+import { VltairError } from "./core/mod.ts";
+import type { Logger } from "./obs/mod.ts";
+import {
+  resolveLimitConfig,
+  runSandboxed,
+  type SandboxLimitConfig,
+  type SandboxOptions,
+  type SandboxResult,
+} from "./sandbox/mod.ts";
+
+/** Runs one sandboxed command for a tenant. */
+export interface SandboxService {
+  exec(
+    request: unknown,
+    call: { tenant: string; traceId: string; signal?: AbortSignal },
+  ): Promise<SandboxResult>;
+}
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
+export function sandboxLimits(config: Config): SandboxLimitConfig {
+  const known = new Set(Object.keys(resolveLimitConfig()));
+  const partial: Record<string, number> = {};
+  for (const [key, value] of Object.entries(config.sandbox_limits)) {
+    if (!known.has(camel(key))) {
+      throw new VltairError(
+        "config_invalid",
+        `sandbox_limits.${key}: is not a known sandbox limit`,
+        {
+          details: { field: `sandbox_limits.${key}`, source: "config", reason: "unknown key" },
+        },
+      );
+    }
+    partial[camel(key)] = value;
+  }
+  try {
+    return resolveLimitConfig(partial as Partial<SandboxLimitConfig>);
+  } catch (error) {
+    if (!(error instanceof VltairError)) throw error;
+    const field = String(error.details.field ?? "").replace("sandbox.limits.", "");
+    const snake = `sandbox_limits.${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+    throw new VltairError("config_invalid", `${snake}: ${error.message}`, {
+      details: { ...error.details, field: snake, source: "config" },
+      cause: error,
+    });
+  }
+}
+
+/** The workspace of a tenant: `{tenant}` and `{data_dir}` substituted, made absolute. */
+export function sandboxWorkspace(config: Config, tenant: string): string {
+  const dir = config.sandbox_workspace
+    .replaceAll("{data_dir}", config.data_dir)
+    .replaceAll("{tenant}", tenant);
+  return path.resolve(dir);
+}
+
+/**
+ * Creates the sandbox service of a server.
+ *
+ * @example
+ * ```ts
+ * const sandbox = createSandboxService(config, { log });
+ * await sandbox.exec({ cmd: ["true"] }, { tenant: "default", traceId });
+ * ```
+ */
+export function createSandboxService(config: Config, options: { log: Logger }): SandboxService {
+  const limits = sandboxLimits(config);
+  const tempRoot = path.resolve(config.sandbox_temp_dir ?? os.tmpdir());
+  return {
+    async exec(request, call) {
+      const workspaceRoot = sandboxWorkspace(config, call.tenant);
+      await fs.mkdir(workspaceRoot, { recursive: true, mode: 0o700 });
+      const sandboxOptions: SandboxOptions = {
+        workspaceRoot,
+        tempRoot,
+        limits,
+        envPassthrough: config.sandbox_env_passthrough,
+        disable: config.sandbox_disable,
+        networkAllowPermitted: config.sandbox_network_allow,
+        traceId: call.traceId,
+        logger: (level, event, fields) =>
+          options.log[level](event, { tenant: call.tenant, ...fields }),
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
+      };
+      return runSandboxed(request, sandboxOptions);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/** `POST /v1/sandbox/exec`: run a command under hard limits in the caller's tenant workspace. */
+import type { SandboxService } from "../../app-sandbox.ts";
+import { SandboxRequestSchema, SandboxResultSchema } from "../../sandbox/mod.ts";
+import { type AnyRoute, defineRoute } from "../route.ts";
+
+/** The sandbox routes. */
+export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
+  return [
+    defineRoute({
+      method: "POST",
+      path: "/v1/sandbox/exec",
+      summary:
+        "Run a command under limits; the result says what was enforced. The run is killed if the client disconnects.",
+      tag: "sandbox",
+      access: "writer",
+      body: SandboxRequestSchema,
+      responses: {
+        200: { description: "The run's result (any status)", schema: SandboxResultSchema },
+      },
+      handler: async (c, { body }) => {
+        const result = await deps.sandbox.exec(body, {
+          tenant: c.var.principal.tenant,
+          traceId: c.var.traceId,
+          signal: c.req.raw.signal,
+        });
+        return c.json(result);
+      },
+    }),
+  ];
+}
