@@ -22,7 +22,7 @@ export { parseQuery } from "./query.ts";
 export type { TextIndex, TextIndexStats, TextMatch, TextSearchOptions } from "./text-index.ts";
 export type { ResolvedTextIndexOptions, TextIndexOptions } from "./text-index-options.ts";
 export { TEXT_INDEX_DEFAULTS } from "./text-index-options.ts";
-export type { TokenizeLimits } from "./text-limits.ts";
+export type { Tokenized, TokenizeLimits } from "./text-limits.ts";
 export { TEXT_LIMIT_DEFAULTS, TEXT_LIMITS } from "./text-limits.ts";
 export { tokenizeCode } from "./tokenize-code.ts";
 export { tokenizeUnicode61 } from "./tokenize-unicode61.ts";
