@@ -9,12 +9,15 @@
  *   workspaceRoot: "/srv/ws", tempRoot: "/tmp", traceId, logger,
  * });
  * process.stdout.write(formatSandboxText(result));
+ * // once at server start, before serving runs:
+ * await sweepLeftovers({ tempRoot: "/tmp", logger });
  * ```
  */
 export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
 export { detectCapabilities } from "./capabilities.ts";
 export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
+export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
 export type {
   LimitSpec,
   SandboxLimitConfig,
@@ -46,3 +49,5 @@ export {
   SandboxRequestSchema,
   SandboxResultSchema,
 } from "./schema.ts";
+export type { SweepOptions, SweepResult } from "./sweep.ts";
+export { RUN_LIFETIME_MAX_MS, STALE_AFTER_MS_DEFAULT, sweepLeftovers } from "./sweep.ts";

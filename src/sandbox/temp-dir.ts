@@ -1,11 +1,14 @@
 /**
- * The per-run temp dir `vltair-<traceId>-<n>` (AR-17): created before the run with `home/` and
- * `tmp/` inside, removed on every outcome. The name is bounded (trace ids are at most 32 hex
- * characters) so Windows long-path limits are not reached under a normal temp root.
+ * The per-run temp dir `vltair-<traceId>-<owner>-<n>` (AR-17): created before the run with
+ * `home/` and `tmp/` inside, removed on every outcome. `owner` names the server process (see
+ * owner.ts) so that leftovers of a crashed server can be told apart and swept. The name is
+ * bounded (trace id at most 32 hex characters, owner at most 36) so Windows long-path limits
+ * are not reached under a normal temp root.
  */
 import { chmod, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../core/mod.ts";
+import { formatOwner, parseOwner, selfOwner } from "./owner.ts";
 
 const TRACE_ID = /^[0-9a-f]{1,32}$/;
 let runCounter = 0;
@@ -17,17 +20,23 @@ export interface RunTempDir {
   tmp: string;
 }
 
-/** The directory name of a run; `n` is a per-process counter so two runs of one trace differ. */
-export function runTempDirName(traceId: string, n: number): string {
+/**
+ * The directory (and cgroup) name of a run; `owner` is {@link formatOwner}'s token of the
+ * server process, `n` a per-process counter so two runs of one trace differ.
+ */
+export function runTempDirName(traceId: string, owner: string, n: number): string {
   assert(TRACE_ID.test(traceId), "trace id is 1-32 lowercase hex characters");
+  assert(parseOwner(owner) !== null, "owner is a formatOwner token");
   assert(Number.isInteger(n) && n > 0, "run counter is a positive integer");
-  return `vltair-${traceId}-${n}`;
+  return `vltair-${traceId}-${owner}-${n}`;
 }
 
 /** Creates the run's temp dir (mode 0700) under `tempRoot`. */
 export async function createRunTempDir(tempRoot: string, traceId: string): Promise<RunTempDir> {
   runCounter += 1;
-  const root = join(tempRoot, runTempDirName(traceId, runCounter));
+  const n = runCounter;
+  const owner = formatOwner(await selfOwner());
+  const root = join(tempRoot, runTempDirName(traceId, owner, n));
   await mkdir(root, { recursive: false, mode: 0o700 });
   const home = join(root, "home");
   const tmp = join(root, "tmp");

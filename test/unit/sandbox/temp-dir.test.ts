@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatOwner, selfOwner } from "../../../src/sandbox/owner.ts";
 import {
   createRunTempDir,
   removeRunTempDir,
@@ -9,12 +10,14 @@ import {
 } from "../../../src/sandbox/temp-dir.ts";
 
 describe("run temp dir (AR-17)", () => {
-  test("is named vltair-<traceId>-<n> with a bounded length", () => {
-    expect(runTempDirName("0af7651916cd43dd8448eb211c80319c", 7)).toBe(
-      "vltair-0af7651916cd43dd8448eb211c80319c-7",
+  test("is named vltair-<traceId>-<owner>-<n> with a bounded length", () => {
+    expect(runTempDirName("0af7651916cd43dd8448eb211c80319c", "2hwcg.7xo8.1ulajuk", 7)).toBe(
+      "vltair-0af7651916cd43dd8448eb211c80319c-2hwcg.7xo8.1ulajuk-7",
     );
-    expect(runTempDirName("ab", 1).length).toBeLessThan(64);
-    expect(() => runTempDirName("../x", 1)).toThrow();
+    const longest = runTempDirName("f".repeat(32), "zzzzzzz.zzzzzzzzzz.zzzzzzzzzz", 2 ** 53 - 1);
+    expect(longest.length).toBeLessThan(100);
+    expect(() => runTempDirName("../x", "1", 1)).toThrow();
+    expect(() => runTempDirName("ab", "../x", 1)).toThrow();
   });
   test("is created with home/ and tmp/ and removed even when read-only inside", async () => {
     const root = await mkdtemp(join(tmpdir(), "vltair-td-test-"));
@@ -23,6 +26,9 @@ describe("run temp dir (AR-17)", () => {
       const b = await createRunTempDir(root, "abc");
       expect(a.root).not.toBe(b.root);
       expect(a.root.startsWith(join(root, "vltair-abc-"))).toBe(true);
+      expect(a.root.endsWith(`-${formatOwner(await selfOwner())}-${a.root.split("-").pop()}`)).toBe(
+        true,
+      );
       expect((await stat(a.home)).isDirectory()).toBe(true);
       await writeFile(join(a.tmp, "f"), "x");
       await chmod(a.tmp, 0o500);

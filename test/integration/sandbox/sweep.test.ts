@@ -1,0 +1,107 @@
+/**
+ * Sweeping after a real crash (Linux): a server process is SIGKILLed mid-run, leaving its run
+ * temp dir and cgroups; `sweepLeftovers` removes them, and never touches a live run.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { runSandboxed, sweepLeftovers } from "../../../src/sandbox/mod.ts";
+import { cgroupParents } from "../../../src/sandbox/sweep.ts";
+import { type Area, killAll, makeArea, marker, processesWith } from "./harness.ts";
+
+const linux = process.platform === "linux";
+if (!linux) console.log(`skip: crash sweep test runs on Linux (platform=${process.platform})`);
+
+const POLL_DEADLINE_MS = 15_000;
+const POLL_INTERVAL_MS = 20;
+
+/** Polls `check` until it returns true or the deadline passes. */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + POLL_DEADLINE_MS;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+async function runCgroupDirs(runName: string): Promise<string[]> {
+  const self = await readFile("/proc/self/cgroup", "utf8");
+  const parents = await cgroupParents("/sys/fs/cgroup", self);
+  const found: string[] = [];
+  for (const parent of parents)
+    if (await exists(join(parent, runName))) found.push(join(parent, runName));
+  return found;
+}
+
+let area: Area;
+beforeAll(async () => {
+  area = await makeArea();
+});
+afterAll(async () => {
+  await area.dispose();
+});
+
+describe("sweepLeftovers after a crash", () => {
+  test.if(linux)("removes the temp dir and cgroups of a SIGKILLed server", async () => {
+    const tag = marker("crash-sweep");
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dir, "crash-child.ts"), area.ws, area.temp, tag],
+      { stdio: "ignore" },
+    );
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    try {
+      await until("the run to start", () => exists(join(area.ws, "started")));
+      const [runName] = await readdir(area.temp);
+      expect(runName).toMatch(/^vltair-[0-9a-f]{32}-[0-9a-z.]+-1$/);
+      const cgroups = await runCgroupDirs(runName as string);
+      child.kill("SIGKILL");
+      await exited;
+      // bubblewrap dies with its parent and takes the command along; without it, end it here.
+      const left = await processesWith(tag);
+      await killAll(left);
+      await until(
+        "the orphaned command to end",
+        async () => (await processesWith(tag)).length === 0,
+      );
+      expect(await readdir(area.temp)).toEqual([runName as string]);
+      const events: string[] = [];
+      const swept = await sweepLeftovers({
+        tempRoot: area.temp,
+        logger: (_level, event) => events.push(event),
+      });
+      expect(swept).toEqual({ tempDirs: 1, cgroups: cgroups.length });
+      expect(await readdir(area.temp)).toEqual([]);
+      for (const dir of cgroups) expect(await exists(dir)).toBe(false);
+      expect(events).toContain("sandbox.sweep.done");
+    } finally {
+      child.kill("SIGKILL");
+      await killAll(await processesWith(tag));
+    }
+  });
+  test.if(linux)("a live run of this server is left alone", async () => {
+    const go = join(area.ws, "go");
+    const running = runSandboxed(
+      {
+        cmd: ["sh", "-c", `while [ ! -e ${go} ]; do sleep 0.02; done; echo done`],
+        limits: { wall_ms: 10_000 },
+      },
+      area.options(),
+    );
+    await until("the run's temp dir", async () => (await readdir(area.temp)).length === 1);
+    const [runName] = await readdir(area.temp);
+    const cgroups = await runCgroupDirs(runName as string);
+    expect(await sweepLeftovers({ tempRoot: area.temp })).toEqual({ tempDirs: 0, cgroups: 0 });
+    for (const dir of cgroups) expect(await exists(dir)).toBe(true);
+    await writeFile(go, "");
+    expect(await running).toMatchObject({ status: "OK", stdout: "done\n" });
+    expect(await readdir(area.temp)).toEqual([]);
+  });
+});
