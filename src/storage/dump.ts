@@ -1,6 +1,7 @@
 /**
  * `vltair wal dump`: the records of a range, decoded for humans and scripts. Read-only.
  */
+import * as fs from "node:fs";
 import { VltairError } from "../core/mod.ts";
 import { dataDirPaths } from "./data-dir.ts";
 import { resolveLimits, type StorageLimits } from "./options.ts";
@@ -57,7 +58,9 @@ export function dumpWal(
   }
   const toIndex = fromIndex + limit - 1;
   const records: DumpedRecord[] = [];
-  const scan = scanLog(dataDirPaths(dir).walDir, {
+  const walDir = dataDirPaths(dir).walDir;
+  if (!fs.existsSync(walDir)) return { records, lastIndex: 0 };
+  const scan = scanLog(walDir, {
     payloadBytesMax: payloadBytesMaxOf(resolveLimits(options.limits)),
     fromIndex,
     toIndex,

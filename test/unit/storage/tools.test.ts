@@ -73,6 +73,7 @@ describe("dumpWal", () => {
     );
     expect(dumpWal(dir, { fromIndex: 12, limit: 10 }).records.map((r) => r.walIndex)).toEqual([12]);
     expect(dumpWal(dir, { fromIndex: 13 }).records).toEqual([]);
+    expect(dumpWal(path.join(dir, "absent"))).toEqual({ records: [], lastIndex: 0 });
   });
 
   test("rejects a limit outside 1..DUMP_LIMIT_MAX and an index below 1", async () => {
