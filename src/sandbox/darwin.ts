@@ -5,7 +5,13 @@
  * not applied.
  */
 import { applied, notApplied, notRequested } from "./enforced.ts";
-import { type HiddenPath, hiddenNotApplied, orderMounts } from "./hidden-paths.ts";
+import {
+  type HiddenPath,
+  hiddenNotApplied,
+  hiddenShadowed,
+  orderMounts,
+  shadowedHidden,
+} from "./hidden-paths.ts";
 import { shellOnlyReport, shellStage } from "./portable.ts";
 import { PosixTracker } from "./posix-tracker.ts";
 import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
@@ -96,14 +102,17 @@ export const darwinShim: SandboxShim = {
       writable: [input.workspaceRoot, input.temp.root],
       hidden: input.hidden.map((h) => h.real),
     });
+    const shadowed = shadowedHidden(input.hidden, [input.workspaceRoot, input.temp.root]);
     enforced.hidden_paths =
       input.hidden.length === 0
         ? notRequested()
-        : applied(
-            input.hidden.map((h) => h.path),
-            "sandbox_exec",
-            "(deny file-read* file-write*) on each path and below, also for paths created during the run",
-          );
+        : shadowed.length > 0
+          ? hiddenShadowed(input.hidden, shadowed)
+          : applied(
+              input.hidden.map((h) => h.path),
+              "sandbox_exec",
+              "(deny file-read* file-write*) on each path and below, also for paths created during the run",
+            );
     enforced.filesystem = applied(
       "workspace_rw",
       "sandbox_exec",

@@ -130,6 +130,28 @@ export function orderMounts(hidden: readonly HiddenPath[], binds: readonly strin
   return steps.map((s) => s.step);
 }
 
+/**
+ * Hidden paths that are a writable root itself (the workspace, the run temp dir): the root is
+ * bound (or allowed) on top of the mask, so they stay visible; the report must say so.
+ */
+export function shadowedHidden(
+  hidden: readonly HiddenPath[],
+  writable: readonly string[],
+): HiddenPath[] {
+  return hidden.filter((h) => h.kind !== "absent" && writable.includes(h.real));
+}
+
+/** The `hidden_paths` entry when some paths are a writable root and cannot be masked. */
+export function hiddenShadowed(
+  hidden: readonly HiddenPath[],
+  shadowed: readonly HiddenPath[],
+): EnforcedEntry {
+  return notApplied(
+    hidden.map((h) => h.path),
+    `the workspace or run temp dir itself stays visible: ${shadowed.map((h) => h.path).join(", ")}`,
+  );
+}
+
 /** The `hidden_paths` entry when nothing can hide them on this host. */
 export function hiddenNotApplied(hidden: readonly HiddenPath[], why: string): EnforcedEntry {
   if (hidden.length === 0) return notRequested();

@@ -4,7 +4,13 @@
  */
 import type { SandboxCapabilities } from "./capabilities.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
-import { type HiddenPath, hiddenNotApplied, orderMounts } from "./hidden-paths.ts";
+import {
+  type HiddenPath,
+  hiddenNotApplied,
+  hiddenShadowed,
+  orderMounts,
+  shadowedHidden,
+} from "./hidden-paths.ts";
 import type { SandboxLimitConfig } from "./options.ts";
 import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
 import { READY_SCRIPT } from "./shim.ts";
@@ -172,15 +178,26 @@ function unshareArgs(input: LinuxPlanInput): string[] {
   return args;
 }
 
-/** The `hidden_paths` entry of a bubblewrap run. */
-export function bwrapHiddenEntry(hidden: readonly HiddenPath[]): EnforcedEntry {
+/** The `hidden_paths` entry of a bubblewrap run whose writable roots are `writable`. */
+export function bwrapHiddenEntry(
+  hidden: readonly HiddenPath[],
+  writable: readonly string[],
+): EnforcedEntry {
   if (hidden.length === 0) return notRequested();
+  const shadowed = shadowedHidden(hidden, writable);
+  if (shadowed.length > 0) return hiddenShadowed(hidden, shadowed);
   const dirs = hidden.filter((h) => h.kind === "dir").length;
   const files = hidden.filter((h) => h.kind === "file").length;
   const absent = hidden.filter((h) => h.kind === "absent").map((h) => h.path);
   const parts = [
     `${dirs} directories masked by an empty tmpfs, ${files} files by /dev/null (unreadable)`,
   ];
+  if (files > 0) {
+    // Renaming over a mount point detaches the mount in other namespaces (Linux >= 3.18).
+    parts.push(
+      "a hidden file replaced by rename during the run becomes readable: hide its directory",
+    );
+  }
   if (absent.length > 0) {
     parts.push(
       `absent at the run's start, nothing to mask (a file created there during the run is readable): ${absent.join(", ")}`,
@@ -267,7 +284,7 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
     ...rl,
     process_tree,
     hidden_paths: useBwrap
-      ? bwrapHiddenEntry(input.hidden ?? [])
+      ? bwrapHiddenEntry(input.hidden ?? [], [input.workspaceRoot, input.runTempDir])
       : hiddenNotApplied(input.hidden ?? [], `bubblewrap unavailable: ${caps.bubblewrap.reason}`),
   };
   // bwrap and unshare stay as the leader (they wait for the command); otherwise the leader

@@ -154,6 +154,9 @@ export interface SandboxOptions {
    * directory with an empty tmpfs and a file with `/dev/null` (unreadable); macOS denies reads
    * in the sandbox profile. The workspace and run temp dir stay usable even inside a hidden
    * directory. Reported as `enforced.hidden_paths`; not enforceable without filesystem isolation.
+   * Prefer directories: a hidden file replaced by rename during a run (an atomic rewrite) is
+   * readable again under bubblewrap, and a file created later in a directory is covered only
+   * when that directory is hidden.
    */
   hiddenPaths?: readonly string[];
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */

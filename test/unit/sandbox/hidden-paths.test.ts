@@ -161,6 +161,11 @@ describe("planLinux with hidden paths", () => {
     });
     expect(plan.argv).not.toContain("/dev/null");
   });
+  test("a hidden path that is the workspace itself stays visible: not applied", () => {
+    const plan = linuxPlan([dir("/srv/data/workspaces/t1"), file("/etc/x")]);
+    expect(plan.enforced.hidden_paths).toMatchObject({ applied: false });
+    expect(plan.enforced.hidden_paths.reason).toContain("stays visible: /srv/data/workspaces/t1");
+  });
   test("without bubblewrap the paths are reported as not applied, with why", () => {
     const plan = linuxPlan(
       [dir("/srv/data")],
