@@ -8,7 +8,12 @@ import { detectCapabilities } from "./capabilities.ts";
 import { notApplied, unappliedKeys } from "./enforced.ts";
 import { buildChildEnv } from "./env.ts";
 import { type Executed, execute } from "./execute.ts";
-import { normalizeHiddenPaths, resolveHiddenPaths } from "./hidden-paths.ts";
+import {
+  type HiddenPath,
+  isWithin,
+  normalizeHiddenPaths,
+  resolveHiddenPaths,
+} from "./hidden-paths.ts";
 import {
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
@@ -74,6 +79,20 @@ function nothingRan(
 }
 
 /**
+ * A cwd inside a hidden path that lies inside the workspace would not exist in the run's view:
+ * refused like any other bad cwd (a workspace inside a hidden directory is fine).
+ */
+function refuseHiddenCwd(cwd: string, workspaceRoot: string, hidden: readonly HiddenPath[]): void {
+  for (const h of hidden) {
+    if (h.kind !== "absent" && isWithin(cwd, h.real) && !isWithin(workspaceRoot, h.real)) {
+      throw new VltairError("validation_failed", "cwd is inside a hidden path", {
+        details: { field: "cwd", issue: "hidden" },
+      });
+    }
+  }
+}
+
+/**
  * Runs `request` (the body of `POST /v1/sandbox/exec`) under the limits it asks for.
  * Throws `validation_failed` (nothing runs) for an invalid request or a cwd outside the
  * workspace, `config_invalid` for bad options; every other outcome is a result.
@@ -102,6 +121,8 @@ export async function runSandboxed(
     });
   }
   const cwd = await resolveCwd(workspaceRoot, req.cwd);
+  const hidden = await resolveHiddenPaths(hiddenPaths);
+  refuseHiddenCwd(cwd, workspaceRoot, hidden);
   const tempRoot = await realDir(options.tempRoot, "sandbox.temp_root");
   const traceId = normalizeTraceId(options.traceId);
   const sink = options.logger ?? noopLogger;
@@ -151,7 +172,7 @@ export async function runSandboxed(
       log,
       caps,
       temp,
-      hiddenPaths,
+      hidden,
     });
   } finally {
     if (!(await removeRunTempDir(temp))) {
@@ -170,7 +191,7 @@ type RunContext = {
   log: SandboxLogger;
   caps: Awaited<ReturnType<typeof detectCapabilities>>;
   temp: RunTempDir;
-  hiddenPaths: readonly string[];
+  hidden: readonly HiddenPath[];
 };
 
 async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
@@ -185,7 +206,7 @@ async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
     runName,
     caps: ctx.caps,
     limits,
-    hidden: await resolveHiddenPaths(ctx.hiddenPaths),
+    hidden: ctx.hidden,
   });
   try {
     const unapplied = unappliedKeys(plan.enforced);

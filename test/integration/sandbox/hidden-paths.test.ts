@@ -103,6 +103,28 @@ describe("hidden paths under bubblewrap", () => {
   });
 });
 
+describe("hidden paths inside the workspace", () => {
+  test.if(bwrap)("are masked on top of the workspace; a cwd inside one is refused", async () => {
+    const inner = join(area.ws, "private");
+    await mkdir(inner, { recursive: true });
+    await writeFile(join(inner, "key"), SECRET);
+    await writeFile(join(area.ws, "public.txt"), "public");
+    const opts = area.options({ hiddenPaths: [inner] });
+    const result = await runSandboxed(
+      { cmd: ["sh", "-c", "cat public.txt; cat private/key; ls -A private"] },
+      opts,
+    );
+    expect(result.stdout).toBe("public");
+    expect(result.stderr).toContain("No such file or directory");
+    const refused = runSandboxed({ cmd: ["true"], cwd: "private" }, opts);
+    await expect(refused).rejects.toMatchObject({
+      code: "validation_failed",
+      details: { field: "cwd", issue: "hidden" },
+    });
+    expect(await readFile(join(inner, "key"), "utf8")).toBe(SECRET);
+  });
+});
+
 describe("hidden paths without filesystem isolation", () => {
   test.if(linux)("the report says not applied, and the run can indeed read them", async () => {
     const result = await runSandboxed(
