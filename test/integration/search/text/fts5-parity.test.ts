@@ -1,18 +1,21 @@
 /**
- * Rankings against SQLite FTS5 over real text: 3,000 40-line chunks of node_modules files,
+ * Rankings against SQLite FTS5 over real text: 3,000 40-line chunks of node_modules files
+ * (20,000 with VLTAIR_SLOW=1, as many as there are when fewer),
  * 200 identifier queries sampled with a fixed seed, OR between the query's tokens.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createTextIndex, type TextIndex } from "../../../../src/search/text/mod.ts";
 import { Fts5Reference, loadCorpus, overlap, sampleQueries } from "./corpus.ts";
 
-const CHUNK_COUNT = process.env.VLTAIR_SLOW === "1" ? 20_000 : 3_000;
+const CHUNK_COUNT_MIN = 3_000;
+const CHUNK_COUNT = process.env.VLTAIR_SLOW === "1" ? 20_000 : CHUNK_COUNT_MIN;
 const QUERY_COUNT = 200;
 const SEED = 20_261_125;
 const K = 10;
 
 const chunks = loadCorpus({
-  roots: [`${import.meta.dir}/../../../../node_modules`],
+  // The system's node_modules (when present) only adds chunks past the repository's own.
+  roots: [`${import.meta.dir}/../../../../node_modules`, "/usr/lib/node_modules"],
   chunkLines: 40,
   strideLines: 40,
   chunksMax: CHUNK_COUNT,
@@ -55,7 +58,7 @@ function meanOverlap(index: TextIndex, list: readonly string[]): number {
 
 describe("BM25 parity with SQLite FTS5", () => {
   test("the corpus is real and large enough", () => {
-    expect(chunks.length).toBe(CHUNK_COUNT);
+    expect(chunks.length).toBeGreaterThanOrEqual(CHUNK_COUNT_MIN);
     expect(new Set(queries).size).toBeGreaterThan(150);
   });
 
