@@ -4,7 +4,12 @@
  * 200 identifier queries sampled with a fixed seed, OR between the query's tokens.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createTextIndex, type TextIndex } from "../../../../src/search/text/mod.ts";
+import {
+  createTextIndex,
+  type TextIndex,
+  tokenizeCode,
+  tokenizeUnicode61,
+} from "../../../../src/search/text/mod.ts";
 import { Fts5Reference, loadCorpus, overlap, sampleQueries } from "./corpus.ts";
 
 const CHUNK_COUNT_MIN = 3_000;
@@ -60,6 +65,17 @@ describe("BM25 parity with SQLite FTS5", () => {
   test("the corpus is real and large enough", () => {
     expect(chunks.length).toBeGreaterThanOrEqual(CHUNK_COUNT_MIN);
     expect(new Set(queries).size).toBeGreaterThan(150);
+  });
+
+  test("on ASCII text, code tokens (aliases aside) are exactly unicode61's", () => {
+    const limits = { tokenCharsMax: 256, tokensMax: 1_000_000 };
+    const asciiChunks = chunks.filter((chunk) => !/[\u0080-\uffff]/.test(chunk.text));
+    expect(asciiChunks.length).toBeGreaterThan(CHUNK_COUNT_MIN / 2);
+    for (const chunk of asciiChunks) {
+      expect(tokenizeCode(chunk.text, limits).tokens).toEqual(
+        tokenizeUnicode61(chunk.text, limits).tokens,
+      );
+    }
   });
 
   test("unicode61: top-10 overlap ≥ 0.99 and scores equal within 1e-9", () => {
