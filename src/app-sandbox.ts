@@ -14,10 +14,13 @@ import {
   type SandboxLimitConfig,
   type SandboxOptions,
   type SandboxResult,
+  sweepLeftovers,
 } from "./sandbox/mod.ts";
 
 /** Runs one sandboxed command for a tenant. */
 export interface SandboxService {
+  /** Removes run temp dirs and cgroups a crashed server left behind; once, at start. */
+  sweep(): Promise<{ tempDirs: number; cgroups: number }>;
   exec(
     request: unknown,
     call: { tenant: string; traceId: string; signal?: AbortSignal },
@@ -75,7 +78,13 @@ export function sandboxWorkspace(config: Config, tenant: string): string {
 export function createSandboxService(config: Config, options: { log: Logger }): SandboxService {
   const limits = sandboxLimits(config);
   const tempRoot = path.resolve(config.sandbox_temp_dir ?? os.tmpdir());
+  // The data directory holds admin.token and the token store: runs never see it. A tenant's
+  // workspace inside it is bound back on top, so other tenants' workspaces stay hidden too.
+  const hiddenPaths = [path.resolve(config.data_dir)];
+  const logger: SandboxOptions["logger"] = (level, event, fields) =>
+    options.log[level](event, fields);
   return {
+    sweep: () => sweepLeftovers({ tempRoot, logger }),
     async exec(request, call) {
       const workspaceRoot = sandboxWorkspace(config, call.tenant);
       await fs.mkdir(workspaceRoot, { recursive: true, mode: 0o700 });
@@ -83,6 +92,7 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
         workspaceRoot,
         tempRoot,
         limits,
+        hiddenPaths,
         envPassthrough: config.sandbox_env_passthrough,
         disable: config.sandbox_disable,
         networkAllowPermitted: config.sandbox_network_allow,

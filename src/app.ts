@@ -32,7 +32,9 @@ export interface App {
   tokenStore: TokenStore;
   sandbox: SandboxService;
   admin: AdminToken | null;
-  /** Marks recovery finished: `/v1/ready` answers 200 from now on. */
+  /** Recovery and start-up housekeeping; `/v1/ready` answers 200 once it has resolved. */
+  start(): Promise<void>;
+  /** Marks the app ready without `start` (tests of the HTTP layer). */
   markReady(): void;
   /** Flushes and closes every service (called on shutdown, after the server stopped). */
   close(): Promise<void>;
@@ -104,6 +106,11 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     tokenStore,
     sandbox,
     admin,
+    start: async () => {
+      const swept = await sandbox.sweep();
+      if (swept.tempDirs + swept.cgroups > 0) log.info("sandbox.swept", swept);
+      ready = true;
+    },
     markReady: () => {
       ready = true;
     },

@@ -86,6 +86,8 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
     workspaceRoot: workspace,
     tempRoot: path.resolve(config.sandbox_temp_dir ?? os.tmpdir()),
     limits: sandboxLimits(config),
+    // The data directory (admin.token, tokens) stays hidden from the command.
+    hiddenPaths: [path.resolve(config.data_dir)],
     envPassthrough: config.sandbox_env_passthrough,
     disable: config.sandbox_disable,
     networkAllowPermitted: config.sandbox_network_allow,

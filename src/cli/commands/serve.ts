@@ -47,14 +47,36 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     await app.close();
     return EXIT_FAILURE;
   }
-  app.markReady();
+  const startedMs = io.clocks.monotonicMs();
+  let starting: Promise<void> = Promise.resolve();
+  // Signals are handled from the moment the port is bound (before start runs any code); a
+  // stop during start waits for it to settle before closing the services.
+  const stopped = waitForShutdown({
+    server,
+    config,
+    log,
+    close: async () => {
+      await starting.catch(() => {});
+      await app.close();
+    },
+  });
   log.info("server.listening", {
     url: listenUrl(config.host, server.port),
     version: VERSION,
     runtime: runtimeVersion(),
     data_dir: config.data_dir,
   });
-  return waitForShutdown({ server, config, log, close: () => app.close() });
+  starting = app.start();
+  try {
+    await starting;
+  } catch (error) {
+    log.error("server.start_failed", { error });
+    await server.stop(0);
+    await app.close();
+    return EXIT_FAILURE;
+  }
+  log.info("server.ready", { took_ms: Math.round(io.clocks.monotonicMs() - startedMs) });
+  return stopped;
 }
 
 function waitForShutdown(options: {

@@ -96,6 +96,22 @@ describe("POST /v1/sandbox/exec", () => {
     expect(seenByA.stdout).toBe("secret-of-a\n");
   });
 
+  test("the data directory (token store, admin token) is hidden from runs", async () => {
+    const { request, app, config } = testApp();
+    app.tokenStore.create({ subject: "x", tenant: "default", roles: ["reader"] });
+    const store = path.resolve(config.data_dir, "tokens.jsonl");
+    expect(fs.readFileSync(store, "utf8")).toContain("sha256");
+    const result = (await (await post(request, { cmd: ["cat", store] })).json()) as Result;
+    const hidden = result.enforced.hidden_paths;
+    expect(hidden).toBeDefined();
+    if (hidden?.applied === true) {
+      expect(result.stdout).not.toContain("sha256");
+    } else {
+      // Without filesystem isolation the report must say so rather than pretend.
+      expect(hidden?.applied).toBe(false);
+    }
+  });
+
   test("the server's environment, tokens included, does not reach the run", async () => {
     const { request } = testApp();
     process.env.VLTAIR_TEST_SECRET = "do-not-leak-0123";
