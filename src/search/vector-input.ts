@@ -93,3 +93,26 @@ export function copyVectorIn(
     if (value - value !== 0) throw notFinite(field, i);
   }
 }
+
+/**
+ * The keys of an allowed-key filter as a sorted, duplicate-free `BigUint64Array` (what the
+ * module's binary search and key-by-key pass expect). Throws `validation_failed` on a bad key
+ * and `payload_too_large` past `keyCountMax` keys (field `filter.allowedKeys`).
+ */
+export function sortedKeySet(keys: Iterable<VectorKey>, keyCountMax: number): BigUint64Array {
+  const converted: bigint[] = [];
+  for (const key of keys) {
+    if (converted.length >= keyCountMax) {
+      throw new VltairError("payload_too_large", "too many allowed keys", {
+        details: { field: "filter.allowedKeys", limit: keyCountMax },
+      });
+    }
+    converted.push(toVectorKey(key, "filter.allowedKeys"));
+  }
+  const sorted = BigUint64Array.from(converted).sort();
+  let unique = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i] as bigint;
+  }
+  return sorted.subarray(0, unique);
+}

@@ -8,7 +8,13 @@
 import { assert, VltairError } from "../core/mod.ts";
 import { readSerializedHeader } from "./serialized-header.ts";
 import { UsearchInstance } from "./usearch-instance.ts";
-import { copyVectorIn, toVectorKey, type VectorInput, type VectorKey } from "./vector-input.ts";
+import {
+  copyVectorIn,
+  sortedKeySet,
+  toVectorKey,
+  type VectorInput,
+  type VectorKey,
+} from "./vector-input.ts";
 import {
   checkInteger,
   METRIC_KIND,
@@ -337,7 +343,7 @@ export class VectorIndex {
 
   private walkAllowed(k: number, allowedKeys: Iterable<VectorKey>, exact: boolean): number {
     const wasm = this.wasm;
-    const sorted = sortedUniqueKeys(allowedKeys);
+    const sorted = sortedKeySet(allowedKeys, VECTOR_LIMITS.allowedKeysMax);
     const allowedPointer = wasm.alloc(sorted.length * 8);
     try {
       wasm.u64().set(sorted, allowedPointer >>> 3);
@@ -496,25 +502,6 @@ export class VectorIndex {
     wasm.free(this.queryPointer);
     this.disposed = true;
   }
-}
-
-/** Sorted, duplicate-free keys for the in-module binary search. */
-function sortedUniqueKeys(allowedKeys: Iterable<VectorKey>): BigUint64Array {
-  const keys: bigint[] = [];
-  for (const key of allowedKeys) {
-    if (keys.length >= VECTOR_LIMITS.allowedKeysMax) {
-      throw new VltairError("payload_too_large", "too many allowed keys", {
-        details: { field: "filter.allowedKeys", limit: VECTOR_LIMITS.allowedKeysMax },
-      });
-    }
-    keys.push(toVectorKey(key, "filter.allowedKeys"));
-  }
-  const sorted = BigUint64Array.from(keys).sort();
-  let unique = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i] as bigint;
-  }
-  return sorted.subarray(0, unique);
 }
 
 function checkSerializedSize(bytes: Uint8Array): void {

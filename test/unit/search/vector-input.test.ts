@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { VltairError } from "../../../src/core/mod.ts";
 import {
   copyVectorIn,
+  sortedKeySet,
   toVectorKey,
   VECTOR_KEY_MAX,
   type VectorInput,
@@ -83,5 +84,26 @@ describe("copyVectorIn", () => {
       );
       expect(error.details).toMatchObject({ field: "vector", reason: "wrong_type" });
     }
+  });
+});
+
+describe("sortedKeySet", () => {
+  test("sorts numerically, removes duplicates, mixes bigint and number", () => {
+    const set = sortedKeySet([10, 2n, 2, 2n ** 63n, 0, 10n], 10);
+    expect(Array.from(set)).toEqual([0n, 2n, 10n, 2n ** 63n]);
+    expect(sortedKeySet([], 10).length).toBe(0);
+  });
+
+  test("accepts exactly the limit, rejects one past it", () => {
+    expect(sortedKeySet([1, 2, 3], 3).length).toBe(3);
+    const error = caught(() => sortedKeySet([1, 2, 3, 4], 3));
+    expect(error.code).toBe("payload_too_large");
+    expect(error.details.field).toBe("filter.allowedKeys");
+  });
+
+  test("rejects a bad key naming the field", () => {
+    const error = caught(() => sortedKeySet([1, -1], 10));
+    expect(error.code).toBe("validation_failed");
+    expect(error.details.field).toBe("filter.allowedKeys");
   });
 });
