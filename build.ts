@@ -4,6 +4,7 @@
  *   bun build.ts            dist/vltair: a self-contained executable for this machine
  *   bun build.ts --all      dist/vltair-<os>-<arch>[.exe] for every shipped target + dist/SHA256SUMS
  *   bun build.ts node       dist/node/vltair.mjs: one ESM bundle for Node >= 20 (@hono/node-server)
+ *   bun build.ts wasm [--check]  rebuild wasm/usearch.wasm (see docs/wasm.md); --check compares bytes
  *
  * Cross-compiled runtimes come from the npm registry through bun itself; nothing else is fetched.
  */
@@ -69,7 +70,9 @@ if (mode === undefined) {
   buildAll();
 } else if (mode === "node") {
   buildNode();
+} else if (mode === "wasm") {
+  bun([path.join(ROOT, "wasm", "build.ts"), ...process.argv.slice(3)]);
 } else {
-  process.stderr.write(`build: unknown mode '${mode}' (expected nothing, --all or node)\n`);
+  process.stderr.write(`build: unknown mode '${mode}' (expected nothing, --all, node or wasm)\n`);
   process.exit(2);
 }
