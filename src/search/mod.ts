@@ -13,8 +13,23 @@
  * index.dispose();
  * ```
  */
+
+export type { FusedHit, FusionOptions, HalfHit } from "./fusion.ts";
+export { byScoreThenId, fuse, RRF_K_DEFAULT } from "./fusion.ts";
 export type { SerializedHeader } from "./serialized-header.ts";
 export { readSerializedHeader } from "./serialized-header.ts";
+export type {
+  TextIndex,
+  TextIndexOptions,
+  TextMatch,
+  TokenizerName,
+} from "./text/mod.ts";
+export {
+  createTextIndex,
+  loadTextIndex,
+  TEXT_INDEX_DEFAULTS,
+  TOKENIZER_NAMES,
+} from "./text/mod.ts";
 export type {
   LoadVectorIndexOptions,
   VectorFilter,
@@ -33,12 +48,3 @@ export type {
   VectorQuantization,
 } from "./vector-options.ts";
 export { VECTOR_INDEX_DEFAULTS, VECTOR_LIMITS } from "./vector-options.ts";
-export type { FusedHit, FusionOptions, HalfHit } from "./fusion.ts";
-export { byScoreThenId, fuse, RRF_K_DEFAULT } from "./fusion.ts";
-export type {
-  TextIndex,
-  TextIndexOptions,
-  TextMatch,
-  TokenizerName,
-} from "./text/mod.ts";
-export { createTextIndex, loadTextIndex, TEXT_INDEX_DEFAULTS, TOKENIZER_NAMES } from "./text/mod.ts";
