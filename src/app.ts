@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
+import { openStorage, storageSettings } from "./app-storage.ts";
 import type { Config } from "./config/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
@@ -15,10 +16,20 @@ import {
   ensureAdminToken,
   TokenStore,
 } from "./policy/mod.ts";
+import type { AnyStateMachine, Storage } from "./storage/mod.ts";
 import { VERSION } from "./version.ts";
 
 /** File of the token store inside the data directory. */
 export const TOKENS_FILE = "tokens.jsonl";
+
+/**
+ * The state machines folded from the WAL, in registration order. The server and the offline
+ * tools (`vltair snapshot`) register the same list. Empty until the context engine,
+ * orchestrator and budgets land (issues 6+).
+ */
+export function stateMachines(): AnyStateMachine[] {
+  return [];
+}
 
 /** Clocks injected into the app so tests control time. */
 export interface Clocks {
@@ -31,6 +42,7 @@ export interface App {
   http: HttpApp;
   tokenStore: TokenStore;
   sandbox: SandboxService;
+  storage: Storage;
   admin: AdminToken | null;
   /** Recovery and start-up housekeeping; `/v1/ready` answers 200 once it has resolved. */
   start(): Promise<void>;
@@ -70,7 +82,11 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
   const sandbox = createSandboxService(config, { log });
+  const settings = storageSettings(config);
   ensureDataDir(config.data_dir);
+  // Takes the data directory's lock: a second server on the same directory stops here.
+  const storage = openStorage(config, settings, { log, nowMs: clocks.nowMs });
+  for (const machine of stateMachines()) storage.register(machine);
   const admin = config.no_auth
     ? null
     : ensureAdminToken({ envToken: config.admin_token, dataDir: config.data_dir });
@@ -95,6 +111,16 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     }),
     tokenStore,
     sandbox,
+    takeSnapshot: async () => {
+      const report = await storage.takeSnapshot();
+      return {
+        wal_index: report.walIndex,
+        path: report.path,
+        size_bytes: report.sizeBytes,
+        snapshots_kept: report.snapshotsKept,
+        segments_removed: report.segmentsRemoved,
+      };
+    },
     bodyBytesMax: config.body_bytes_max,
     startedAtMs: clocks.nowMs(),
     nowMs: clocks.nowMs,
@@ -105,8 +131,17 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     http,
     tokenStore,
     sandbox,
+    storage,
     admin,
     start: async () => {
+      const recovery = await storage.recover();
+      log.info("storage.recovered", {
+        wal_index: recovery.lastIndex,
+        snapshot_index: recovery.snapshotIndex,
+        replayed_records: recovery.replayedRecords,
+        tail_truncated_bytes: recovery.tailTruncatedBytes,
+        duration_ms: Math.round(recovery.durationMs),
+      });
       const swept = await sandbox.sweep();
       if (swept.tempDirs + swept.cgroups > 0) log.info("sandbox.swept", swept);
       ready = true;
@@ -114,7 +149,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     markReady: () => {
       ready = true;
     },
-    close: async () => {},
+    close: () => storage.close(),
   };
 }
 

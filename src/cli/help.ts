@@ -27,6 +27,10 @@ Commands:
   token create     Create an API token (printed once)
   token list       List API tokens
   token revoke     Revoke an API token
+  wal verify       Check every record's checksum; print counts and the index range
+  wal dump         Print records of the log
+  wal repair       Cut a damaged log back to its last valid record (moves the rest aside)
+  snapshot         Take a snapshot now (through the running server when one holds the dir)
   version          Print the version
 
 Run 'vltair <command> --help' for a command's flags.
@@ -59,6 +63,43 @@ Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage 
   --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit)
   --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
   --json                     Print the whole result as JSON
+  -h, --help                 Show this help`,
+  wal: () => `Usage: vltair wal <verify|dump|repair> [flags]
+
+Operator tools over the data directory's write-ahead log (docs/durability.md).
+Run 'vltair wal <subcommand> --help' for its flags.`,
+  "wal verify": () => `Usage: vltair wal verify [--data-dir DIR] [--json]
+
+Reads every segment and snapshot (no lock: safe beside a running server), checks each CRC, and
+prints counts, the index range and, if damaged, what 'vltair wal repair' would do. Exit 1 if damaged.
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print the whole report
+  -h, --help                 Show this help`,
+  "wal dump": () => `Usage: vltair wal dump [--from N] [--limit M] [--data-dir DIR] [--json]
+
+Prints records from index N (default 1), at most M (default 100, at most 10000):
+index, time, state machine, size and body, one per line; --json prints {"records":[…]}.
+  --from N                   First WAL index
+  --limit M                  Most records
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --json                     Print JSON
+  -h, --help                 Show this help`,
+  "wal repair": () => `Usage: vltair wal repair [--dry-run] [--data-dir DIR] [--json]
+
+Cuts the log back to its last valid record and moves everything after it (and snapshots ahead
+of it) into wal/quarantine/<ms>/, so a server that refused to start can start. Needs the lock:
+stop the server first. --dry-run only says what it would do.
+  --dry-run                  Change nothing
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --json                     Print the whole report
+  -h, --help                 Show this help`,
+  snapshot: () => `Usage: vltair snapshot [--data-dir DIR] [--json]
+
+Takes a snapshot now. When a server holds the data directory, asks it (POST /v1/admin/snapshot
+with VLTAIR_ADMIN_TOKEN or DATA_DIR/admin.token); otherwise opens the directory itself.
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --json                     Print {"wal_index","path","size_bytes",…,"via"}
   -h, --help                 Show this help`,
   version: () => `Usage: vltair version [--json]
 

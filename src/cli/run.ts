@@ -8,6 +8,7 @@ import { execCommand } from "./commands/exec.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
 import { versionCommand } from "./commands/version.ts";
+import { snapshotCommand, walDump, walRepair, walVerify } from "./commands/wal.ts";
 import { HELP } from "./help.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.ts";
 
@@ -20,10 +21,14 @@ const COMMANDS: Record<string, Command> = {
   "token create": tokenCreate,
   "token list": tokenList,
   "token revoke": tokenRevoke,
+  "wal verify": walVerify,
+  "wal dump": walDump,
+  "wal repair": walRepair,
+  snapshot: snapshotCommand,
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token"]);
+const GROUPS = new Set(["token", "wal"]);
 
 /**
  * Runs the CLI and returns the exit code.

@@ -104,6 +104,29 @@ export const CONFIG_FIELDS = {
     doc: "Most active API tokens per data directory; creating one more gives 429 rate_limited.",
     schema: int(1, 1_000_000, "a count, 1 to 1000000"),
   },
+  wal_fsync: {
+    flag: "wal-fsync",
+    env: "VLTAIR_WAL_FSYNC",
+    kind: "string",
+    default: "always",
+    doc: "When a write is forced to disk before its 2xx: always (default), interval:<ms> (1..60000; a crash may lose that window), none (tests and benchmarks only).",
+    schema: v.pipe(
+      v.string("must be a string"),
+      v.regex(/^(always|none|interval:\d{1,6})$/, "must be always, none or interval:<ms>"),
+    ),
+  },
+  storage_limits: {
+    flag: "storage-limits",
+    env: "VLTAIR_STORAGE_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'WAL and snapshot sizes and thresholds as a JSON object, e.g. `{"snapshot_every_bytes":0}`; keys and bounds in the table below.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
+  },
   sandbox_workspace: {
     flag: "sandbox-workspace",
     env: "VLTAIR_SANDBOX_WORKSPACE",

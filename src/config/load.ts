@@ -52,7 +52,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const origins = Object.fromEntries(
     CONFIG_KEYS.map((k) => [k, "default"]),
   ) as LoadedConfig["origins"];
-  const filePath = sources.configFile ?? sources.env[CONFIG_FILE_ENV];
+  const filePath = sources.configFile ?? (sources.env[CONFIG_FILE_ENV] || undefined);
   if (filePath !== undefined) {
     for (const [key, value] of Object.entries(readConfigFile(filePath, sources.readFile))) {
       values[key as ConfigKey] = value;
@@ -61,7 +61,8 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   }
   for (const key of CONFIG_KEYS) {
     const raw = sources.env[CONFIG_FIELDS[key].env];
-    if (raw === undefined) continue;
+    // An empty variable (`VLTAIR_PORT=`) counts as unset, as in most tools and shells' `${X:-…}`.
+    if (raw === undefined || raw === "") continue;
     values[key] = checkField(key, coerce(CONFIG_FIELDS[key].kind, raw), CONFIG_FIELDS[key].env);
     origins[key] = "env";
   }

@@ -17,6 +17,7 @@ import { auth } from "./middleware/auth.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { type AnyRoute, mountRoutes, publicPaths } from "./route.ts";
+import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -29,6 +30,7 @@ export interface HttpDeps {
   authenticator: Authenticator;
   tokenStore: TokenStore;
   sandbox: SandboxService;
+  takeSnapshot: () => Promise<SnapshotSummary>;
   bodyBytesMax: number;
   startedAtMs: number;
   nowMs: () => number;
@@ -69,6 +71,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }),
     ...tokenRoutes({ store: deps.tokenStore }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
+    ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
   );
 
   app.use(requestContext({ log: deps.log, metrics: deps.metrics, monotonicMs: deps.monotonicMs }));

@@ -11,3 +11,4 @@ export { createHttpApp } from "./app.ts";
 export type { AppEnv } from "./env.ts";
 export { buildOpenApi, openApiPath } from "./openapi.ts";
 export type { AnyRoute, RouteSpec } from "./route.ts";
+export type { SnapshotSummary } from "./routes/admin.ts";

@@ -6,6 +6,7 @@ import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath } from "../../src/http/mod.ts";
 import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
+import { STORAGE_LIMITS } from "../../src/storage/mod.ts";
 import { testApp } from "../support/app.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -30,6 +31,15 @@ describe("docs", () => {
       const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
       const row = text.split("\n").find((line) => line.startsWith(`| \`${snake}\` | ${value} |`));
       expect(row).toBeDefined();
+    }
+  });
+
+  test("docs/configuration.md lists every storage_limits key with its default and bounds", () => {
+    const text = read("docs/configuration.md");
+    for (const [key, spec] of Object.entries(STORAGE_LIMITS)) {
+      const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      const row = `| \`${snake}\` | ${spec.def} | ${spec.min} | ${spec.max} |`;
+      expect(text).toContain(row);
     }
   });
 

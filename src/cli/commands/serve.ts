@@ -3,7 +3,9 @@
  * SIGINT stop accepting, let in-flight requests finish (bounded by shutdown_grace_ms), close
  * the services (flushing the WAL), and resolve with exit code 0. A second signal exits 1 at once.
  */
+import process from "node:process";
 import { createApp } from "../../app.ts";
+import { removeServerInfo, writeServerInfo } from "../../app-discovery.ts";
 import { type Config, loadConfig } from "../../config/mod.ts";
 import { createLogger, type Logger } from "../../obs/mod.ts";
 import {
@@ -57,6 +59,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     log,
     close: async () => {
       await starting.catch(() => {});
+      removeServerInfo(config.data_dir);
       await app.close();
     },
   });
@@ -66,11 +69,17 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     runtime: runtimeVersion(),
     data_dir: config.data_dir,
   });
+  writeServerInfo(config.data_dir, {
+    url: listenUrl(config.host, server.port),
+    pid: process.pid,
+    version: VERSION,
+  });
   starting = app.start();
   try {
     await starting;
   } catch (error) {
     log.error("server.start_failed", { error });
+    removeServerInfo(config.data_dir);
     await server.stop(0);
     await app.close();
     return EXIT_FAILURE;

@@ -320,3 +320,29 @@ describe("OpenAPI", () => {
     for (const code of ERROR_CODES) expect(codes).toContain(`"${code}"`);
   });
 });
+
+describe("operator routes", () => {
+  test("POST /v1/admin/snapshot needs an admin of the default tenant", async () => {
+    const { request, app } = testApp();
+    await app.storage.recover();
+    const ok = await request("/v1/admin/snapshot", { method: "POST" });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ wal_index: 0, snapshots_kept: 1 });
+    const otherAdmin = app.tokenStore.create({
+      subject: "b",
+      tenant: "tenant-b",
+      roles: ["admin"],
+    });
+    await envelope(
+      await request("/v1/admin/snapshot", { method: "POST", token: otherAdmin.token }),
+      403,
+      "forbidden",
+    );
+    const writer = app.tokenStore.create({ subject: "w", tenant: "default", roles: ["writer"] });
+    await envelope(
+      await request("/v1/admin/snapshot", { method: "POST", token: writer.token }),
+      403,
+      "forbidden",
+    );
+  });
+});

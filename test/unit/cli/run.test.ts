@@ -105,9 +105,11 @@ describe("usage errors exit 2 naming the field", () => {
   });
 
   test("an invalid env value is exit 2 naming the variable", async () => {
-    const { code, stderr } = await cli(["token", "list"], { VLTAIR_DATA_DIR: "" });
+    const { code, stderr } = await cli(["token", "list"], { VLTAIR_TOKENS_MAX: "many" });
     expect(code).toBe(2);
-    expect(stderr).toContain("data_dir: must not be empty (from VLTAIR_DATA_DIR)");
+    expect(stderr).toContain(
+      "tokens_max: must be an integer (a count, 1 to 1000000) (from VLTAIR_TOKENS_MAX)",
+    );
   });
 });
 

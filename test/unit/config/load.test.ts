@@ -83,6 +83,15 @@ describe("loadConfig precedence", () => {
     );
   });
 
+  test("an empty variable counts as unset", () => {
+    const { config, origins } = loadConfig(
+      sources({ env: { VLTAIR_PORT: "", VLTAIR_ADMIN_TOKEN: "", VLTAIR_CONFIG: "" } }),
+    );
+    expect(config.port).toBe(7700);
+    expect(origins.port).toBe("default");
+    expect(config.admin_token).toBeNull();
+  });
+
   test("unknown VLTAIR_ variables give a warning, not an error", () => {
     const { warnings } = loadConfig(sources({ env: { VLTAIR_PROT: "1", VLTAIR_SLOW: "1" } }));
     expect(warnings).toEqual(["unknown environment variable VLTAIR_PROT ignored"]);

@@ -1,0 +1,99 @@
+/**
+ * Storage as the server configures it: config -> fsync policy and limits (checked before
+ * anything is created), the storage log adapter, and opening the data directory.
+ */
+import type { Config } from "./config/mod.ts";
+import { VltairError } from "./core/mod.ts";
+import type { Logger } from "./obs/mod.ts";
+import {
+  createStorage,
+  type FsyncPolicy,
+  openDataDir,
+  parseFsyncPolicy,
+  resolveLimits,
+  type Storage,
+  type StorageLimits,
+  type StorageLog,
+} from "./storage/mod.ts";
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The validated storage settings of a config. */
+export interface StorageSettings {
+  fsync: FsyncPolicy;
+  limits: StorageLimits;
+}
+
+function renamed(error: unknown, field: string): VltairError {
+  if (!(error instanceof VltairError)) throw error;
+  return new VltairError("config_invalid", `${field}: ${error.message}`, {
+    details: { ...error.details, field, source: "config" },
+    cause: error,
+  });
+}
+
+/** Config's `wal_fsync` and snake_case `storage_limits` as storage options; config_invalid names the key. */
+export function storageSettings(config: Config): StorageSettings {
+  let fsync: FsyncPolicy;
+  try {
+    fsync = parseFsyncPolicy(config.wal_fsync);
+  } catch (error) {
+    throw renamed(error, "wal_fsync");
+  }
+  const known = new Set(Object.keys(resolveLimits()));
+  const partial: Record<string, number> = {};
+  for (const [key, value] of Object.entries(config.storage_limits)) {
+    if (!known.has(camel(key))) {
+      throw new VltairError(
+        "config_invalid",
+        `storage_limits.${key}: is not a known storage limit`,
+        {
+          details: { field: `storage_limits.${key}`, source: "config", reason: "unknown key" },
+        },
+      );
+    }
+    partial[camel(key)] = value;
+  }
+  try {
+    return { fsync, limits: resolveLimits(partial as Partial<StorageLimits>) };
+  } catch (error) {
+    const field =
+      typeof (error as VltairError).details?.field === "string"
+        ? (error as VltairError).details.field
+        : "";
+    throw renamed(
+      error,
+      field === "" ? "storage_limits" : `storage_limits.${snake(String(field))}`,
+    );
+  }
+}
+
+/** The storage log callback over the JSON logger. */
+export function storageLog(log: Logger): StorageLog {
+  return (level, event, fields) => log[level](event, fields);
+}
+
+/**
+ * Opens the data directory (taking its lock) and creates the storage over it.
+ *
+ * @example
+ * ```ts
+ * const storage = openStorage(config, storageSettings(config), { log, nowMs: Date.now });
+ * await storage.recover();
+ * ```
+ */
+export function openStorage(
+  config: Config,
+  settings: StorageSettings,
+  options: { log: Logger; nowMs: () => number },
+): Storage {
+  const log = storageLog(options.log);
+  const dataDir = openDataDir(config.data_dir, { log, nowMs: options.nowMs });
+  return createStorage(dataDir, {
+    fsync: settings.fsync,
+    limits: settings.limits,
+    log,
+    nowMs: options.nowMs,
+  });
+}

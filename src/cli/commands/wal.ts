@@ -1,0 +1,186 @@
+/**
+ * `vltair wal verify|dump|repair` and `vltair snapshot`: the operator's tools over a data
+ * directory's log. `verify` and `dump` read without the lock (safe beside a running server);
+ * `repair` takes the lock; `snapshot` asks the running server when one holds the lock.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { stateMachines } from "../../app.ts";
+import { readServerInfo } from "../../app-discovery.ts";
+import { storageLog, storageSettings } from "../../app-storage.ts";
+import { type Config, loadConfig } from "../../config/mod.ts";
+import { VltairError } from "../../core/mod.ts";
+import { createLogger } from "../../obs/mod.ts";
+import { ADMIN_TOKEN_FILE } from "../../policy/mod.ts";
+import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
+import {
+  COMMON_OPTIONS,
+  configFlags,
+  configOptions,
+  type OptionSpecs,
+  type Parsed,
+  parseFlags,
+  UsageError,
+} from "../args.ts";
+import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
+import { snakeKeys } from "../snake.ts";
+
+const DIR_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
+  ...configOptions(["data_dir"]),
+  json: { type: "boolean" },
+};
+
+function config(values: Parsed["values"], io: CliIo): Config {
+  return loadConfig({
+    flags: configFlags(values),
+    configFile: typeof values.config === "string" ? values.config : undefined,
+    env: io.env,
+    readFile: io.readFile,
+  }).config;
+}
+
+function requireDataDir(dir: string): void {
+  if (!fs.existsSync(dir))
+    throw new VltairError("not_found", `data directory ${dir} does not exist`, {
+      details: { field: "data_dir" },
+    });
+}
+
+function print(io: CliIo, json: boolean, value: unknown, text: string): void {
+  io.stdout(json ? `${JSON.stringify(snakeKeys(value))}\n` : text);
+}
+
+export function walVerify(argv: readonly string[], io: CliIo): number {
+  const { values } = parseFlags(argv, DIR_OPTIONS, 0);
+  const cfg = config(values, io);
+  requireDataDir(cfg.data_dir);
+  const report = verifyWal(cfg.data_dir, { limits: storageSettings(cfg).limits });
+  const range = report.recordCount === 0 ? "empty" : `${report.firstIndex}..${report.lastIndex}`;
+  const text = `${report.ok ? "ok" : "DAMAGED"}: ${report.recordCount} records (${range}) in ${report.segmentCount} segments, ${report.sizeBytes} bytes, ${report.snapshots.length} snapshots${report.repair === null ? "" : `\nrepair would: ${report.repair}`}\n`;
+  print(io, values.json === true, report, text);
+  return report.ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+function nonNegative(flag: string, raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== "string" || !/^\d{1,15}$/.test(raw))
+    throw new UsageError(flag, `${flag} must be a non-negative integer`);
+  return Number(raw);
+}
+
+export function walDump(argv: readonly string[], io: CliIo): number {
+  const { values } = parseFlags(
+    argv,
+    { ...DIR_OPTIONS, from: { type: "string" }, limit: { type: "string" } },
+    0,
+  );
+  const fromIndex = nonNegative("--from", values.from, 1);
+  const limit = nonNegative("--limit", values.limit, 100);
+  if (limit < 1 || limit > DUMP_LIMIT_MAX)
+    throw new UsageError("--limit", `--limit must be between 1 and ${DUMP_LIMIT_MAX}`);
+  const cfg = config(values, io);
+  requireDataDir(cfg.data_dir);
+  const dump = dumpWal(cfg.data_dir, { fromIndex, limit });
+  const lines = dump.records.map(
+    (r) =>
+      `${r.walIndex}\t${new Date(r.wallMs).toISOString()}\t${r.machine}\t${r.sizeBytes}\t${JSON.stringify(r.body)}\n`,
+  );
+  print(io, values.json === true, dump, lines.join(""));
+  return EXIT_OK;
+}
+
+export function walRepair(argv: readonly string[], io: CliIo): number {
+  const { values } = parseFlags(argv, { ...DIR_OPTIONS, "dry-run": { type: "boolean" } }, 0);
+  const cfg = config(values, io);
+  requireDataDir(cfg.data_dir);
+  const log = createLogger({
+    level: "info",
+    write: (line) => io.stderr(`${line}\n`),
+    nowMs: io.clocks.nowMs,
+  });
+  const report = repairWal(cfg.data_dir, {
+    dryRun: values["dry-run"] === true,
+    log: storageLog(log),
+    nowMs: io.clocks.nowMs,
+  });
+  const verb = report.dryRun ? "would keep" : "kept";
+  const text = report.clean
+    ? "clean: nothing to repair\n"
+    : `${verb} records up to ${report.lastIndexAfter}; ${report.quarantineDir === null ? "" : `moved cut data to ${report.quarantineDir}`}\n`;
+  print(io, values.json === true, report, text);
+  return EXIT_OK;
+}
+
+function adminToken(cfg: Config): string {
+  if (cfg.admin_token !== null) return cfg.admin_token;
+  const file = path.join(cfg.data_dir, ADMIN_TOKEN_FILE);
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    throw new VltairError(
+      "unauthorized",
+      `a server holds ${cfg.data_dir}; set VLTAIR_ADMIN_TOKEN or make ${file} readable`,
+    );
+  }
+}
+
+async function snapshotThroughServer(cfg: Config): Promise<unknown> {
+  const server = readServerInfo(cfg.data_dir);
+  if (server === null) {
+    throw new VltairError(
+      "unavailable",
+      `${cfg.data_dir} is locked by another process and no server.json names its server`,
+    );
+  }
+  let response: Response;
+  try {
+    response = await fetch(`${server.url}/v1/admin/snapshot`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken(cfg)}` },
+    });
+  } catch (cause) {
+    throw new VltairError("unavailable", `the server at ${server.url} does not answer`, { cause });
+  }
+  const body = (await response.json().catch(() => null)) as {
+    error?: { code: string; message: string };
+  } | null;
+  if (!response.ok) {
+    throw new VltairError(
+      "unavailable",
+      `the server at ${server.url} refused: ${body?.error?.code ?? response.status} ${body?.error?.message ?? ""}`.trim(),
+    );
+  }
+  return { via: "server", url: server.url, ...body };
+}
+
+export async function snapshotCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    { ...DIR_OPTIONS, ...configOptions(["wal_fsync", "storage_limits"]) },
+    0,
+  );
+  const cfg = config(values, io);
+  requireDataDir(cfg.data_dir);
+  const settings = storageSettings(cfg);
+  let result: unknown;
+  try {
+    const { snapshot } = await takeSnapshot(cfg.data_dir, {
+      machines: stateMachines(),
+      fsync: settings.fsync,
+      limits: settings.limits,
+    });
+    result = { via: "data_dir", ...(snakeKeys(snapshot) as Record<string, unknown>) };
+  } catch (error) {
+    if (!(error instanceof VltairError) || error.details.reason !== "locked") throw error;
+    result = await snapshotThroughServer(cfg);
+  }
+  const summary = result as { wal_index: number; path: string; via: string };
+  print(
+    io,
+    values.json === true,
+    result,
+    `snapshot at wal index ${summary.wal_index}: ${summary.path} (${summary.via})\n`,
+  );
+  return EXIT_OK;
+}
