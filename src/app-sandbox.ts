@@ -5,8 +5,7 @@
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Config } from "./config/mod.ts";
-import { VltairError } from "./core/mod.ts";
+import { type Config, resolveLimitObject } from "./config/mod.ts";
 import type { Logger } from "./obs/mod.ts";
 import {
   resolveLimitConfig,
@@ -27,35 +26,9 @@ export interface SandboxService {
   ): Promise<SandboxResult>;
 }
 
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
 export function sandboxLimits(config: Config): SandboxLimitConfig {
-  const known = new Set(Object.keys(resolveLimitConfig()));
-  const partial: Record<string, number> = {};
-  for (const [key, value] of Object.entries(config.sandbox_limits)) {
-    if (!known.has(camel(key))) {
-      throw new VltairError(
-        "config_invalid",
-        `sandbox_limits.${key}: is not a known sandbox limit`,
-        {
-          details: { field: `sandbox_limits.${key}`, source: "config", reason: "unknown key" },
-        },
-      );
-    }
-    partial[camel(key)] = value;
-  }
-  try {
-    return resolveLimitConfig(partial as Partial<SandboxLimitConfig>);
-  } catch (error) {
-    if (!(error instanceof VltairError)) throw error;
-    const field = String(error.details.field ?? "").replace("sandbox.limits.", "");
-    const snake = `sandbox_limits.${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-    throw new VltairError("config_invalid", `${snake}: ${error.message}`, {
-      details: { ...error.details, field: snake, source: "config" },
-      cause: error,
-    });
-  }
+  return resolveLimitObject("sandbox_limits", config.sandbox_limits, resolveLimitConfig);
 }
 
 /** The workspace of a tenant: `{tenant}` and `{data_dir}` substituted, made absolute. */

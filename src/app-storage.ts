@@ -2,7 +2,7 @@
  * Storage as the server configures it: config -> fsync policy and limits (checked before
  * anything is created), the storage log adapter, and opening the data directory.
  */
-import type { Config } from "./config/mod.ts";
+import { type Config, resolveLimitObject } from "./config/mod.ts";
 import { VltairError } from "./core/mod.ts";
 import type { Logger } from "./obs/mod.ts";
 import {
@@ -15,9 +15,6 @@ import {
   type StorageLimits,
   type StorageLog,
 } from "./storage/mod.ts";
-
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** The validated storage settings of a config. */
 export interface StorageSettings {
@@ -41,32 +38,10 @@ export function storageSettings(config: Config): StorageSettings {
   } catch (error) {
     throw renamed(error, "wal_fsync");
   }
-  const known = new Set(Object.keys(resolveLimits()));
-  const partial: Record<string, number> = {};
-  for (const [key, value] of Object.entries(config.storage_limits)) {
-    if (!known.has(camel(key))) {
-      throw new VltairError(
-        "config_invalid",
-        `storage_limits.${key}: is not a known storage limit`,
-        {
-          details: { field: `storage_limits.${key}`, source: "config", reason: "unknown key" },
-        },
-      );
-    }
-    partial[camel(key)] = value;
-  }
-  try {
-    return { fsync, limits: resolveLimits(partial as Partial<StorageLimits>) };
-  } catch (error) {
-    const field =
-      typeof (error as VltairError).details?.field === "string"
-        ? (error as VltairError).details.field
-        : "";
-    throw renamed(
-      error,
-      field === "" ? "storage_limits" : `storage_limits.${snake(String(field))}`,
-    );
-  }
+  return {
+    fsync,
+    limits: resolveLimitObject("storage_limits", config.storage_limits, resolveLimits),
+  };
 }
 
 /** The storage log callback over the JSON logger. */

@@ -3,7 +3,15 @@
  * flags, missing values and stray positionals are usage errors (exit 2) naming the flag.
  */
 import { parseArgs } from "node:util";
-import { CONFIG_FIELDS, CONFIG_FILE_FLAG, CONFIG_KEYS, type ConfigKey } from "../config/mod.ts";
+import {
+  CONFIG_FIELDS,
+  CONFIG_FILE_FLAG,
+  CONFIG_KEYS,
+  type ConfigKey,
+  type LoadedConfig,
+  loadConfig,
+} from "../config/mod.ts";
+import type { CliIo } from "./io.ts";
 
 /** A usage error: exit code 2, the message names the flag or argument. */
 export class UsageError extends Error {
@@ -85,4 +93,14 @@ function toUsageError(error: Error & { code?: string }): UsageError {
     default:
       return new UsageError(flag, error.message);
   }
+}
+
+/** Loads the configuration from a command's parsed flags, `--config`, and the environment. */
+export function cliConfig(values: Parsed["values"], io: CliIo): LoadedConfig {
+  return loadConfig({
+    flags: configFlags(values),
+    configFile: typeof values.config === "string" ? values.config : undefined,
+    env: io.env,
+    readFile: io.readFile,
+  });
 }

@@ -8,9 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { sandboxLimits } from "../../app-sandbox.ts";
-import { loadConfig } from "../../config/mod.ts";
 import { formatSandboxText, runSandboxed } from "../../sandbox/mod.ts";
-import { COMMON_OPTIONS, configFlags, configOptions, parseFlags, UsageError } from "../args.ts";
+import { COMMON_OPTIONS, cliConfig, configOptions, parseFlags, UsageError } from "../args.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
 
 const LIMIT_FLAGS = {
@@ -51,12 +50,7 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
   );
   if (positionals.length === 0)
     throw new UsageError("CMD", "the command to run is required after --");
-  const { config } = loadConfig({
-    flags: configFlags(values),
-    configFile: typeof values.config === "string" ? values.config : undefined,
-    env: io.env,
-    readFile: io.readFile,
-  });
+  const { config } = cliConfig(values, io);
   const limits: Record<string, number> = {};
   for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
     const raw = values[flag];

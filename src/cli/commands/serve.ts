@@ -6,7 +6,7 @@
 import process from "node:process";
 import { createApp } from "../../app.ts";
 import { removeServerInfo, writeServerInfo } from "../../app-discovery.ts";
-import { type Config, loadConfig } from "../../config/mod.ts";
+import type { Config } from "../../config/mod.ts";
 import { createLogger, type Logger } from "../../obs/mod.ts";
 import {
   onShutdownSignal,
@@ -16,7 +16,7 @@ import {
   serve,
 } from "../../platform/mod.ts";
 import { VERSION } from "../../version.ts";
-import { COMMON_OPTIONS, configFlags, configOptions, parseFlags } from "../args.ts";
+import { COMMON_OPTIONS, cliConfig, configOptions, parseFlags } from "../args.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
 
 /** The URL of a bound server; IPv6 hosts are bracketed. */
@@ -27,12 +27,7 @@ export function listenUrl(host: string, port: number): string {
 
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { ...COMMON_OPTIONS, ...configOptions() }, 0);
-  const loaded = loadConfig({
-    flags: configFlags(values),
-    configFile: typeof values.config === "string" ? values.config : undefined,
-    env: io.env,
-    readFile: io.readFile,
-  });
+  const loaded = cliConfig(values, io);
   const { config } = loaded;
   const log = createLogger({
     level: config.log_level,

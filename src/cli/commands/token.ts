@@ -1,11 +1,10 @@
 /** `vltair token create|list|revoke`: operator management of API tokens on a data directory. */
 import * as v from "valibot";
 import { openTokenStore } from "../../app.ts";
-import { loadConfig } from "../../config/mod.ts";
 import { RoleSchema, SubjectSchema, TenantSchema, type TokenStore } from "../../policy/mod.ts";
 import {
   COMMON_OPTIONS,
-  configFlags,
+  cliConfig,
   configOptions,
   type OptionSpecs,
   type Parsed,
@@ -21,12 +20,7 @@ const STORE_OPTIONS: OptionSpecs = {
 };
 
 function openStore(values: Parsed["values"], io: CliIo): TokenStore {
-  const { config } = loadConfig({
-    flags: configFlags(values),
-    configFile: typeof values.config === "string" ? values.config : undefined,
-    env: io.env,
-    readFile: io.readFile,
-  });
+  const { config } = cliConfig(values, io);
   return openTokenStore(config, io.clocks);
 }
 

@@ -8,14 +8,14 @@ import * as path from "node:path";
 import { stateMachines } from "../../app.ts";
 import { readServerInfo } from "../../app-discovery.ts";
 import { storageLog, storageSettings } from "../../app-storage.ts";
-import { type Config, loadConfig } from "../../config/mod.ts";
+import type { Config } from "../../config/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { createLogger } from "../../obs/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../../policy/mod.ts";
 import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
 import {
   COMMON_OPTIONS,
-  configFlags,
+  cliConfig,
   configOptions,
   type OptionSpecs,
   type Parsed,
@@ -32,12 +32,7 @@ const DIR_OPTIONS: OptionSpecs = {
 };
 
 function config(values: Parsed["values"], io: CliIo): Config {
-  return loadConfig({
-    flags: configFlags(values),
-    configFile: typeof values.config === "string" ? values.config : undefined,
-    env: io.env,
-    readFile: io.readFile,
-  }).config;
+  return cliConfig(values, io).config;
 }
 
 function requireDataDir(dir: string): void {
