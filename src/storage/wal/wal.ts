@@ -279,7 +279,11 @@ export class Wal implements LogReader {
     let written = this.withZeroFill(built.bytes);
     try {
       written = await this.writeGroup(built.bytes, written);
-      if (this.options.fsync.kind === "always") await this.options.io.datasync(this.fd);
+      if (this.options.fsync.kind === "always") {
+        const io = this.options.io;
+        if (group.length === 1 && io.datasyncNow !== undefined) io.datasyncNow(this.fd);
+        else await io.datasync(this.fd);
+      }
     } catch (error) {
       this.needsTruncate = true;
       await this.restoreEnd().catch((e: unknown) =>

@@ -44,6 +44,10 @@ function fullDiskIo(state: { budgetBytes: number; failSync: boolean }): WalFileI
         return Promise.reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" }));
       return nodeWalIo.datasync(fd);
     },
+    datasyncNow(fd) {
+      if (state.failSync) throw Object.assign(new Error("EIO: i/o error"), { code: "EIO" });
+      nodeWalIo.datasyncNow?.(fd);
+    },
   };
 }
 

@@ -60,6 +60,10 @@ export function countingIo(): { io: WalFileIo; counts: { writes: number; syncs: 
       counts.syncs++;
       return nodeWalIo.datasync(fd);
     },
+    datasyncNow(fd) {
+      counts.syncs++;
+      nodeWalIo.datasyncNow?.(fd);
+    },
   };
   return { io, counts };
 }
