@@ -134,16 +134,9 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     storage,
     admin,
     start: async () => {
-      const recovery = await storage.recover();
-      log.info("storage.recovered", {
-        wal_index: recovery.lastIndex,
-        snapshot_index: recovery.snapshotIndex,
-        replayed_records: recovery.replayedRecords,
-        tail_truncated_bytes: recovery.tailTruncatedBytes,
-        duration_ms: Math.round(recovery.durationMs),
-      });
-      const swept = await sandbox.sweep();
-      if (swept.tempDirs + swept.cgroups > 0) log.info("sandbox.swept", swept);
+      // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
+      await storage.recover();
+      await sandbox.sweep();
       ready = true;
     },
     markReady: () => {
