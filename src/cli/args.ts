@@ -31,6 +31,11 @@ export const COMMON_OPTIONS: OptionSpecs = {
   help: { type: "boolean", short: "h" },
 };
 
+/** Flags of commands that work on a data directory: `--data-dir`, `--config`, `--json`. */
+export function dataDirOptions(): OptionSpecs {
+  return { ...COMMON_OPTIONS, ...configOptions(["data_dir"]), json: { type: "boolean" } };
+}
+
 /** Flags of the config options (`--port`, `--data-dir`, …) plus `--config`. */
 export function configOptions(keys: readonly ConfigKey[] = CONFIG_KEYS): OptionSpecs {
   const options: OptionSpecs = { [CONFIG_FILE_FLAG]: { type: "string" } };

@@ -2,22 +2,10 @@
 import * as v from "valibot";
 import { openTokenStore } from "../../app.ts";
 import { RoleSchema, SubjectSchema, TenantSchema, type TokenStore } from "../../policy/mod.ts";
-import {
-  COMMON_OPTIONS,
-  cliConfig,
-  configOptions,
-  type OptionSpecs,
-  type Parsed,
-  parseFlags,
-  UsageError,
-} from "../args.ts";
+import { cliConfig, dataDirOptions, type Parsed, parseFlags, UsageError } from "../args.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
 
-const STORE_OPTIONS: OptionSpecs = {
-  ...COMMON_OPTIONS,
-  ...configOptions(["data_dir"]),
-  json: { type: "boolean" },
-};
+const STORE_OPTIONS = dataDirOptions();
 
 function openStore(values: Parsed["values"], io: CliIo): TokenStore {
   const { config } = cliConfig(values, io);

@@ -14,10 +14,9 @@ import { createLogger } from "../../obs/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../../policy/mod.ts";
 import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
 import {
-  COMMON_OPTIONS,
   cliConfig,
   configOptions,
-  type OptionSpecs,
+  dataDirOptions,
   type Parsed,
   parseFlags,
   UsageError,
@@ -25,11 +24,7 @@ import {
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
 import { snakeKeys } from "../snake.ts";
 
-const DIR_OPTIONS: OptionSpecs = {
-  ...COMMON_OPTIONS,
-  ...configOptions(["data_dir"]),
-  json: { type: "boolean" },
-};
+const DIR_OPTIONS = dataDirOptions();
 
 function config(values: Parsed["values"], io: CliIo): Config {
   return cliConfig(values, io).config;

@@ -4,6 +4,7 @@
  * acknowledged record is present, at its acknowledged index, with identical bytes, and that no
  * record exists that was not written whole. 50 rounds by default, 1000 with VLTAIR_SLOW=1.
  */
+
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,23 +13,12 @@ import * as path from "node:path";
 import { createStorage, openDataDir, type Storage } from "../../../src/storage/mod.ts";
 import { CRASH_LIMITS, crashBody, crashValue } from "../../fixtures/storage/crash-records.ts";
 import { type KvState, kvMachine } from "../../fixtures/storage/kv-machine.ts";
+import { seededRandom } from "../../support/random.ts";
 
 const CHILD = path.join(import.meta.dir, "../../fixtures/storage/crash-child.ts");
 const SLOW = process.env.VLTAIR_SLOW === "1";
 const ROUNDS = SLOW ? 1000 : 50;
 const KILL_AFTER_ACKS_MAX = 150;
-
-/** mulberry32: a tiny seeded PRNG, so a failing round can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   walIndex: number;
@@ -143,7 +133,7 @@ test(
   `SIGKILL at random moments (${ROUNDS} rounds): every acknowledged record survives, nothing half-written appears`,
   async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vltair-crash-"));
-    const rand = prng(0xc0ffee);
+    const rand = seededRandom(0xc0ffee);
     const acked = new Map<string, Acked>();
     let totalAcks = 0;
     let lastIndex = 0;

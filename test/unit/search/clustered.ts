@@ -8,17 +8,7 @@
  * runtime, produce the same bytes for the same seed.
  */
 
-/** mulberry32: returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from "../../support/random.ts";
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
@@ -61,7 +51,7 @@ export function clusteredSpace(options: ClusteredSpaceOptions): ClusteredSpace {
   const sub = options.subspaceDimensions ?? 32;
   const spread = options.spread ?? 0.6;
   const noise = options.noise ?? 0.2;
-  const random = prng(options.seed);
+  const random = seededRandom(options.seed);
   const centres = new Float32Array(clusters * dims);
   for (let i = 0; i < centres.length; i++) centres[i] = gaussian(random);
   for (let c = 0; c < clusters; c++) normalize(centres, c * dims, dims);

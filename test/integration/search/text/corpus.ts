@@ -4,10 +4,12 @@
  * cut into line windows, plus identifier queries sampled with a fixed seed, and the FTS5 side
  * (bun:sqlite) of every comparison.
  */
+
 import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tokenizeUnicode61 } from "../../../../src/search/text/mod.ts";
+import { seededRandom } from "../../../support/random.ts";
 
 /** A chunk of a file: lines [lineStart, lineStart + chunkLines). */
 export interface Chunk {
@@ -79,18 +81,6 @@ export function loadCorpus(options: CorpusOptions): Chunk[] {
     }
   }
   return chunks;
-}
-
-/** A seeded PRNG (mulberry32): uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_$]{2,}/g;
@@ -165,3 +155,5 @@ export function overlap(left: readonly string[], right: readonly string[]): numb
   const rightSet = new Set(right);
   return left.filter((key) => rightSet.has(key)).length / size;
 }
+
+export { seededRandom };
