@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { VltairError } from "../../../src/core/mod.ts";
 import {
   copyVectorIn,
   sortedKeySet,
@@ -8,16 +7,7 @@ import {
   type VectorInput,
   type VectorKey,
 } from "../../../src/search/vector-input.ts";
-
-function caught(run: () => void): VltairError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof VltairError) return error;
-    throw error;
-  }
-  throw new Error("no error thrown");
-}
+import { caught } from "../../support/errors.ts";
 
 describe("toVectorKey", () => {
   test("maps bigints and safe integers to the same bigint", () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { AssertionError, VltairError } from "../../../src/core/mod.ts";
+import { AssertionError } from "../../../src/core/mod.ts";
 import {
   createVectorIndex,
   loadVectorIndex,
@@ -8,6 +8,7 @@ import {
   type VectorIndex,
   type VectorIndexOptions,
 } from "../../../src/search/mod.ts";
+import { caught } from "../../support/errors.ts";
 import { clusteredSpace } from "./clustered.ts";
 
 const open: VectorIndex[] = [];
@@ -19,16 +20,6 @@ function make(options: VectorIndexOptions): VectorIndex {
   const index = createVectorIndex(options);
   open.push(index);
   return index;
-}
-
-function caught(run: () => unknown): VltairError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof VltairError) return error;
-    throw error;
-  }
-  throw new Error("no error thrown");
 }
 
 /** n clustered 16-d vectors keyed 0..n-1. */
