@@ -5,9 +5,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
+import { contextSettings, createContextService } from "./app-context.ts";
 import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import type { Config } from "./config/mod.ts";
+import { type ContextService, createContextMachine } from "./context/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
 import {
@@ -24,11 +26,10 @@ export const TOKENS_FILE = "tokens.jsonl";
 
 /**
  * The state machines folded from the WAL, in registration order. The server and the offline
- * tools (`vltair snapshot`) register the same list. Empty until the context engine,
- * orchestrator and budgets land (issues 6+).
+ * tools (`vltair snapshot`) register the same list.
  */
 export function stateMachines(): AnyStateMachine[] {
-  return [];
+  return [createContextMachine() as unknown as AnyStateMachine];
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -42,6 +43,7 @@ export interface App {
   http: HttpApp;
   tokenStore: TokenStore;
   sandbox: SandboxService;
+  context: ContextService;
   storage: Storage;
   admin: AdminToken | null;
   /** Recovery and start-up housekeeping; `/v1/ready` answers 200 once it has resolved. */
@@ -83,10 +85,12 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
   const sandbox = createSandboxService(config, { log });
   const settings = storageSettings(config);
+  const contextConfig = contextSettings(config);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
   const storage = openStorage(config, settings, { log, nowMs: clocks.nowMs });
   for (const machine of stateMachines()) storage.register(machine);
+  const context = createContextService(contextConfig, storage, clocks.monotonicMs);
   const admin = config.no_auth
     ? null
     : ensureAdminToken({ envToken: config.admin_token, dataDir: config.data_dir });
@@ -111,6 +115,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     }),
     tokenStore,
     sandbox,
+    context,
     takeSnapshot: async () => {
       const report = await storage.takeSnapshot();
       return {
@@ -131,6 +136,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     http,
     tokenStore,
     sandbox,
+    context,
     storage,
     admin,
     start: async () => {
@@ -142,7 +148,10 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     markReady: () => {
       ready = true;
     },
-    close: () => storage.close(),
+    close: async () => {
+      context.close();
+      await storage.close();
+    },
   };
 }
 

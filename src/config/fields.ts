@@ -198,6 +198,52 @@ export const CONFIG_FIELDS = {
       "must be a JSON object of integers",
     ),
   },
+  text_tokenizer: {
+    flag: "text-tokenizer",
+    env: "VLTAIR_TEXT_TOKENIZER",
+    kind: "enum",
+    default: "code",
+    doc: "Tokenizer of a tenant's full-text index, fixed when the tenant first writes: code (splits camelCase, snake_case, dotted.paths, kebab-case and keeps the whole identifier) or unicode61 (SQLite FTS5's default).",
+    schema: v.picklist(["code", "unicode61"], "must be code or unicode61"),
+  },
+  embedder: {
+    flag: "embedder",
+    env: "VLTAIR_EMBEDDER",
+    kind: "json",
+    default: {},
+    doc: 'Embedder as a JSON object: `{"provider":"hash","dimensions":384}` (default: offline, lexical), `{"provider":"none"}` (clients send vectors) or `{"provider":"openai","base_url":"http://127.0.0.1:11434","model":"nomic-embed-text","dimensions":768}` with optional `batch_size`, `timeout_ms`, `retries`, `backoff_ms`; keys in the table below.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.union([v.string(), v.number()], "values are strings or numbers"),
+      "must be a JSON object",
+    ),
+  },
+  embedder_api_key: {
+    flag: null,
+    env: "VLTAIR_EMBEDDER_API_KEY",
+    kind: "string",
+    default: null,
+    doc: "Bearer token sent to the openai embedder. Environment only; never logged.",
+    schema: v.nullable(
+      v.pipe(
+        v.string("must be a string"),
+        v.minLength(1, "must not be empty"),
+        v.maxLength(4096, "must be at most 4096 characters"),
+      ),
+    ),
+  },
+  context_limits: {
+    flag: "context-limits",
+    env: "VLTAIR_CONTEXT_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'Context engine limits as a JSON object, e.g. `{"batch_items_max":500,"k_max":100}`; keys and bounds in the table below.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
+  },
   admin_token: {
     flag: null,
     env: "VLTAIR_ADMIN_TOKEN",

@@ -115,8 +115,12 @@ function readConfigFile(path: string, readFile: (path: string) => string): Recor
   }
   const parsed = v.safeParse(ConfigFileSchema, json);
   if (!parsed.success) throw fromIssues(parsed.issues, source);
-  if (parsed.output.admin_token !== undefined) {
-    throw invalid("admin_token", source, "must come from VLTAIR_ADMIN_TOKEN, not a file");
+  for (const key of CONFIG_KEYS) {
+    const field = CONFIG_FIELDS[key];
+    // Secrets have no flag (flags show in `ps`) and no place in a file: environment only.
+    if (field.flag === null && (parsed.output as Record<string, unknown>)[key] !== undefined) {
+      throw invalid(key, source, `must come from ${field.env}, not a file`);
+    }
   }
   return parsed.output;
 }

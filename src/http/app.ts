@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { SandboxService } from "../app-sandbox.ts";
+import type { ContextService } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import type { Logger, MetricsRegistry } from "../obs/mod.ts";
 import type { Authenticator, TokenStore } from "../policy/mod.ts";
@@ -18,6 +19,7 @@ import { requestContext } from "./middleware/request-context.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { type AnyRoute, mountRoutes, publicPaths } from "./route.ts";
 import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
+import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -30,6 +32,7 @@ export interface HttpDeps {
   authenticator: Authenticator;
   tokenStore: TokenStore;
   sandbox: SandboxService;
+  context: ContextService;
   takeSnapshot: () => Promise<SnapshotSummary>;
   bodyBytesMax: number;
   startedAtMs: number;
@@ -70,6 +73,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       },
     }),
     ...tokenRoutes({ store: deps.tokenStore }),
+    ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
   );

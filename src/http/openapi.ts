@@ -6,9 +6,12 @@ import type { AnyRoute } from "./route.ts";
 
 type JsonObject = Record<string, unknown>;
 
-/** Converts a Hono path (`/v1/docs/:id`) to an OpenAPI path (`/v1/docs/{id}`). */
+/**
+ * Converts a Hono path (`/v1/docs/:id`) to an OpenAPI path (`/v1/docs/{id}`). A colon inside a
+ * segment is literal in both (`/v1/context/docs:upsert`, Google's custom-method style).
+ */
 export function openApiPath(path: string): string {
-  return path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+  return path.replace(/(^|\/):([A-Za-z0-9_]+)/g, "$1{$2}");
 }
 
 function schemaOf(schema: v.GenericSchema): JsonObject {
@@ -19,7 +22,7 @@ function schemaOf(schema: v.GenericSchema): JsonObject {
 
 function parametersOf(route: AnyRoute): JsonObject[] {
   const params: JsonObject[] = [];
-  for (const match of route.path.matchAll(/:([A-Za-z0-9_]+)/g)) {
+  for (const match of route.path.matchAll(/\/:([A-Za-z0-9_]+)/g)) {
     params.push({ name: match[1], in: "path", required: true, schema: { type: "string" } });
   }
   if (route.query !== undefined) {

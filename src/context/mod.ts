@@ -1,0 +1,61 @@
+/**
+ * The context engine: versioned, tenant-scoped documents in scopes, folded from the WAL into a
+ * document store with a BM25 text index and a WASM HNSW vector index per tenant; hybrid search
+ * with filters and time travel; three-way merge; embedders; the ingest walker and chunker.
+ *
+ * @example
+ * ```ts
+ * import { ContextService, createContextMachine, resolveContextLimits } from "./context/mod.ts";
+ * storage.register(createContextMachine());
+ * await storage.recover();
+ * const context = new ContextService({ storage, embedder: null, limits: resolveContextLimits(), tokenizer: "code" });
+ * await context.upsert("default", { items: [{ id: "a", scope: { kind: "global" }, text: "hello" }] });
+ * ```
+ */
+export { contentHash } from "./content-hash.ts";
+export type { Embedder, EmbedderProvider, OpenAiEmbedderOptions } from "./embed/mod.ts";
+export { createHashEmbedder, createOpenAiEmbedder, hashEmbed } from "./embed/mod.ts";
+export type { FilterLimits, FilterTarget, PreparedFilter } from "./filters/mod.ts";
+export { canonicalJson, FILTER_OPS, prepareFilter } from "./filters/mod.ts";
+export type { Chunk, ChunkOptions, WalkedFile, WalkOptions } from "./ingest/mod.ts";
+export {
+  CHUNK_OPTIONS_DEFAULT,
+  chunkText,
+  languageOf,
+  WALK_OPTIONS_DEFAULT,
+  walkTree,
+} from "./ingest/mod.ts";
+export type { ContextLimits } from "./limits.ts";
+export { CONTEXT_LIMITS, resolveContextLimits } from "./limits.ts";
+export type { MergeResult } from "./merge.ts";
+export { MERGE_MARKERS, merge3 } from "./merge.ts";
+export type {
+  DocumentView,
+  MergeRequest,
+  SearchHit,
+  SearchRequest,
+  SearchResponse,
+  Strategy,
+  UpsertRequest,
+  UpsertResponse,
+} from "./schemas.ts";
+export {
+  DeleteResponseSchema,
+  DocumentSchema,
+  MergeRequestSchema,
+  MergeResponseSchema,
+  SearchRequestSchema,
+  SearchResponseSchema,
+  STRATEGIES,
+  UpsertRequestSchema,
+  UpsertResponseSchema,
+  VersionsResponseSchema,
+  VersionTextSchema,
+} from "./schemas.ts";
+export type { Scope } from "./scope.ts";
+export { DOC_ID_CHARS_MAX, isValidId, parseScopeParam, SCOPE_KINDS, scopeKey } from "./scope.ts";
+export type { ContextServiceOptions } from "./service.ts";
+export { ContextService } from "./service.ts";
+export { createContextMachine } from "./store/machine.ts";
+export { CONTEXT_MACHINE } from "./store/record.ts";
+export type { ContextState } from "./store/state.ts";

@@ -1,0 +1,178 @@
+/**
+ * Wire schemas of the context routes (API.md, "Context engine"). Static shape only: the
+ * configurable limits (batch size, text length, k…) are checked by the service, which names the
+ * item (`details.index`) and the limit.
+ */
+import * as v from "valibot";
+import { DocIdSchema, ScopeSchema } from "./scope.ts";
+
+const FiniteNumber = v.pipe(
+  v.number("must be a number"),
+  v.check((n) => Number.isFinite(n), "must be finite"),
+);
+
+const VectorSchema = v.pipe(
+  v.array(FiniteNumber, "must be an array of numbers"),
+  v.minLength(1, "must not be empty"),
+);
+
+const MetadataSchema = v.record(v.string(), v.unknown(), "must be a JSON object");
+
+export const UpsertItemSchema = v.strictObject({
+  id: DocIdSchema,
+  scope: v.optional(ScopeSchema, { kind: "global" }),
+  text: v.string("must be a string"),
+  vector: v.optional(VectorSchema),
+  metadata: v.optional(MetadataSchema),
+  expected_version: v.optional(
+    v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0, "must be >= 0")),
+  ),
+});
+
+export const UpsertRequestSchema = v.strictObject({
+  items: v.pipe(v.array(UpsertItemSchema, "must be an array"), v.minLength(1, "must not be empty")),
+  /** Embed items without a vector (default true when an embedder is configured). */
+  embed: v.optional(v.boolean()),
+});
+export type UpsertRequest = v.InferOutput<typeof UpsertRequestSchema>;
+
+const StatusSchema = v.picklist(["inserted", "updated", "skipped"]);
+
+export const UpsertResponseSchema = v.object({
+  inserted: v.number(),
+  updated: v.number(),
+  skipped: v.number(),
+  items: v.array(
+    v.object({ id: v.string(), scope: ScopeSchema, version: v.number(), status: StatusSchema }),
+  ),
+  wal_index: v.number(),
+});
+export type UpsertResponse = v.InferOutput<typeof UpsertResponseSchema>;
+
+export const DocumentSchema = v.object({
+  id: v.string(),
+  scope: ScopeSchema,
+  text: v.string(),
+  metadata: v.optional(MetadataSchema),
+  has_vector: v.boolean(),
+  version: v.number(),
+  content_hash: v.string(),
+  created_at: v.string(),
+  updated_at: v.string(),
+  wal_index: v.number(),
+});
+export type DocumentView = v.InferOutput<typeof DocumentSchema>;
+
+export const VersionSchema = v.object({
+  version: v.number(),
+  content_hash: v.string(),
+  wal_index: v.number(),
+  updated_at: v.string(),
+});
+export const VersionsResponseSchema = v.object({
+  id: v.string(),
+  scope: ScopeSchema,
+  versions: v.array(VersionSchema),
+});
+export const VersionTextSchema = v.object({
+  ...VersionSchema.entries,
+  id: v.string(),
+  text: v.string(),
+});
+
+export const DeleteResponseSchema = v.object({ deleted: v.boolean(), wal_index: v.number() });
+
+export const MergeRequestSchema = v.union(
+  [
+    v.strictObject({ base: v.string(), ours: v.string(), theirs: v.string() }),
+    v.strictObject({
+      id: DocIdSchema,
+      scope: v.optional(ScopeSchema, { kind: "global" }),
+      base_version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      ours_version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      theirs: v.string(),
+    }),
+  ],
+  'must be {"base","ours","theirs"} or {"id","base_version","ours_version","theirs"}',
+);
+export type MergeRequest = v.InferOutput<typeof MergeRequestSchema>;
+
+export const MergeResponseSchema = v.object({
+  merged: v.string(),
+  conflicts: v.number(),
+  added: v.number(),
+  removed: v.number(),
+  clean: v.boolean(),
+});
+
+export const STRATEGIES = ["auto", "dense", "sparse", "hybrid"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const INCLUDE_FIELDS = ["text", "metadata", "scores"] as const;
+
+const Weight = v.pipe(
+  FiniteNumber,
+  v.minValue(0, "must be in [0, 1]"),
+  v.maxValue(1, "must be in [0, 1]"),
+);
+
+export const SearchRequestSchema = v.strictObject({
+  query: v.optional(v.string("must be a string")),
+  vector: v.optional(VectorSchema),
+  k: v.optional(
+    v.pipe(
+      v.number("must be a number"),
+      v.integer("must be an integer"),
+      v.minValue(1, "must be >= 1"),
+    ),
+    10,
+  ),
+  strategy: v.optional(v.picklist(STRATEGIES, `must be one of ${STRATEGIES.join(", ")}`), "auto"),
+  scope: v.optional(ScopeSchema),
+  /** A filter object or its JSON string; validated by the service (400 `filters_invalid` with `details.path`). */
+  filters: v.optional(v.unknown()),
+  fusion: v.optional(
+    v.strictObject({
+      method: v.optional(v.picklist(["rrf", "weighted"], "must be rrf or weighted"), "rrf"),
+      rrf_k: v.optional(v.pipe(FiniteNumber, v.gtValue(0, "must be > 0"))),
+      dense_weight: v.optional(Weight),
+      sparse_weight: v.optional(Weight),
+    }),
+  ),
+  at: v.optional(
+    v.union(
+      [
+        v.strictObject({ wal_index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+        v.strictObject({
+          timestamp: v.pipe(v.string(), v.isoTimestamp("must be an RFC 3339 timestamp")),
+        }),
+      ],
+      'must be {"wal_index":N} or {"timestamp":"RFC3339"}',
+    ),
+  ),
+  include: v.optional(
+    v.array(v.picklist(INCLUDE_FIELDS, `items must be ${INCLUDE_FIELDS.join(", ")}`)),
+  ),
+});
+export type SearchRequest = v.InferOutput<typeof SearchRequestSchema>;
+
+export const SearchHitSchema = v.object({
+  id: v.string(),
+  scope: ScopeSchema,
+  score: v.number(),
+  scores: v.optional(
+    v.object({ dense: v.optional(v.number()), sparse: v.optional(v.number()), fused: v.number() }),
+  ),
+  version: v.number(),
+  metadata: v.optional(MetadataSchema),
+  text: v.optional(v.string()),
+});
+export type SearchHit = v.InferOutput<typeof SearchHitSchema>;
+
+export const SearchResponseSchema = v.object({
+  results: v.array(SearchHitSchema),
+  strategy_used: v.picklist(["dense", "sparse", "hybrid"]),
+  took_ms: v.number(),
+  wal_index: v.number(),
+  warnings: v.optional(v.array(v.object({ code: v.string(), message: v.string() }))),
+});
+export type SearchResponse = v.InferOutput<typeof SearchResponseSchema>;

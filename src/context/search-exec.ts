@@ -1,0 +1,115 @@
+/**
+ * Executes a planned search over one tenant's store, synchronously, so it sees exactly one
+ * applied WAL index (a batch is applied in one synchronous step: no half batch is visible).
+ *
+ * Scope and filter are one admission predicate used inside both index walks, so each half
+ * returns its true top candidates among admitted documents. Order: score descending, then
+ * document id ascending, then scope ascending (CE-7).
+ */
+import { type FusionOptions, fuse, type HalfHit } from "../search/mod.ts";
+import type { FilterTarget } from "./filters/mod.ts";
+import type { StoredDoc } from "./store/doc.ts";
+import type { TenantStore } from "./store/tenant.ts";
+
+/** What the service decided: which halves run, with what inputs. */
+export interface SearchPlan {
+  k: number;
+  strategy: "dense" | "sparse" | "hybrid";
+  queryText: string;
+  queryVector: Float32Array | null;
+  scopeKey: string | null;
+  predicate: ((doc: FilterTarget) => boolean) | null;
+  fusion: FusionOptions;
+}
+
+/** One result before rendering. */
+export interface ExecutedHit {
+  doc: StoredDoc;
+  score: number;
+  dense?: number;
+  sparse?: number;
+  fused: number;
+}
+
+/** Candidates each half returns before fusion or the final cut: ties at the cut stay exact. */
+export function candidatesFor(k: number): number {
+  return Math.min(1024, Math.max(2 * k, 20));
+}
+
+function compareHits(a: ExecutedHit, b: ExecutedHit): number {
+  if (a.score !== b.score) return b.score - a.score;
+  if (a.doc.id !== b.doc.id) return a.doc.id < b.doc.id ? -1 : 1;
+  return a.doc.scopeKey < b.doc.scopeKey ? -1 : a.doc.scopeKey > b.doc.scopeKey ? 1 : 0;
+}
+
+function admission(store: TenantStore, plan: SearchPlan): ((key: number) => boolean) | null {
+  const { scopeKey, predicate } = plan;
+  if (scopeKey === null && predicate === null) return null;
+  return (key) => {
+    const doc = store.byKey.get(key);
+    if (doc === undefined) return false;
+    if (scopeKey !== null && doc.scopeKey !== scopeKey) return false;
+    return predicate === null || predicate(doc);
+  };
+}
+
+function sparseHalf(
+  store: TenantStore,
+  plan: SearchPlan,
+  admit: ((key: number) => boolean) | null,
+  n: number,
+): HalfHit[] {
+  if (plan.queryText.trim() === "") return [];
+  const options = admit === null ? {} : { allow: (docKey: string) => admit(Number(docKey)) };
+  return store.text
+    .search(plan.queryText, n, options)
+    .map((m) => ({ id: m.docKey, score: m.score }));
+}
+
+function denseHalf(
+  store: TenantStore,
+  plan: SearchPlan,
+  admit: ((key: number) => boolean) | null,
+  n: number,
+): HalfHit[] {
+  const index = store.vectors;
+  const query = plan.queryVector;
+  if (index === null || query === null || index.size() === 0) return [];
+  if (query.length !== index.dimensions) return [];
+  const options =
+    admit === null ? {} : { filter: { predicate: (key: bigint) => admit(Number(key)) } };
+  const { keys, distances } = index.search(query, Math.min(n, index.size()), options);
+  const out: HalfHit[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    out.push({ id: String(keys[i]), score: 1 - (distances[i] as number) });
+  }
+  return out;
+}
+
+/** Runs the plan; returns at most `k` hits in the stable order. */
+export function executeSearch(store: TenantStore | undefined, plan: SearchPlan): ExecutedHit[] {
+  if (store === undefined) return [];
+  const admit = admission(store, plan);
+  const n = candidatesFor(plan.k);
+  const dense = plan.strategy === "sparse" ? [] : denseHalf(store, plan, admit, n);
+  const sparse = plan.strategy === "dense" ? [] : sparseHalf(store, plan, admit, n);
+  const hits: ExecutedHit[] = [];
+  const docOf = (id: string) => store.byKey.get(Number(id)) as StoredDoc;
+  if (plan.strategy === "hybrid") {
+    for (const f of fuse(dense, sparse, plan.fusion, Math.max(1, dense.length + sparse.length))) {
+      const hit: ExecutedHit = { doc: docOf(f.id), score: f.fused, fused: f.fused };
+      if (f.dense !== undefined) hit.dense = f.dense;
+      if (f.sparse !== undefined) hit.sparse = f.sparse;
+      hits.push(hit);
+    }
+  } else {
+    const half = plan.strategy === "dense" ? dense : sparse;
+    for (const h of half) {
+      const hit: ExecutedHit = { doc: docOf(h.id), score: h.score, fused: h.score };
+      hit[plan.strategy] = h.score;
+      hits.push(hit);
+    }
+  }
+  hits.sort(compareHits);
+  return hits.slice(0, plan.k);
+}

@@ -1,0 +1,334 @@
+/**
+ * The context engine's service: upsert, get, delete, versions, merge and search over the
+ * `context` state machine. Routes and the CLI call this; it alone touches storage and search.
+ */
+import { VltairError } from "../core/mod.ts";
+import type { TokenizerName } from "../search/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { contentHash } from "./content-hash.ts";
+import type { Embedder } from "./embed/mod.ts";
+import { prepareFilter } from "./filters/mod.ts";
+import { type ContextLimits, filterLimitsOf } from "./limits.ts";
+import { merge3 } from "./merge.ts";
+import type {
+  DocumentView,
+  MergeRequest,
+  SearchRequest,
+  SearchResponse,
+  UpsertRequest,
+  UpsertResponse,
+} from "./schemas.ts";
+import { type Scope, scopeKey } from "./scope.ts";
+import { executeSearch } from "./search-exec.ts";
+import { planSearch, renderHits } from "./search-plan.ts";
+import type { StoredDoc } from "./store/doc.ts";
+import { CONTEXT_MACHINE, encodeVector, type UpsertItemRecord } from "./store/record.ts";
+import type { ContextState } from "./store/state.ts";
+import type { TenantStore } from "./store/tenant.ts";
+import { TenantLock } from "./tenant-lock.ts";
+import { checkUpsertLimits, planUpsert } from "./upsert-plan.ts";
+import { PastViews } from "./views.ts";
+
+/** What the service needs. */
+export interface ContextServiceOptions {
+  storage: Storage;
+  /** `null` for the `none` provider: clients send vectors. */
+  embedder: Embedder | null;
+  limits: ContextLimits;
+  /** Tokenizer of text indexes created from now on (a tenant keeps the one it was created with). */
+  tokenizer: TokenizerName;
+  monotonicMs?: () => number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function docView(doc: StoredDoc): DocumentView {
+  const view: DocumentView = {
+    id: doc.id,
+    scope: doc.scope,
+    text: doc.text,
+    has_vector: doc.hasVector,
+    version: doc.version,
+    content_hash: doc.contentHash,
+    created_at: iso(doc.createdAtMs),
+    updated_at: iso(doc.updatedAtMs),
+    wal_index: doc.walIndex,
+  };
+  if (doc.metadata !== undefined) view.metadata = doc.metadata;
+  return view;
+}
+
+function notFound(scope: Scope, id: string): VltairError {
+  return new VltairError("not_found", "no such document", {
+    details: { id, scope: scopeKey(scope) },
+  });
+}
+
+/** The context engine. */
+export class ContextService {
+  readonly #storage: Storage;
+  readonly #embedder: Embedder | null;
+  readonly #limits: ContextLimits;
+  readonly #tokenizer: TokenizerName;
+  readonly #lock = new TenantLock();
+  readonly #views: PastViews;
+  readonly #monotonicMs: () => number;
+
+  constructor(options: ContextServiceOptions) {
+    this.#storage = options.storage;
+    this.#embedder = options.embedder;
+    this.#limits = options.limits;
+    this.#tokenizer = options.tokenizer;
+    this.#monotonicMs = options.monotonicMs ?? (() => performance.now());
+    this.#views = new PastViews(options.limits.timeTravelViewsMax, (target) =>
+      this.#storage.replayTo(target),
+    );
+  }
+
+  /** The limits in force. */
+  get limits(): ContextLimits {
+    return this.#limits;
+  }
+
+  /** The embedder, or null when clients send vectors. */
+  get embedder(): Embedder | null {
+    return this.#embedder;
+  }
+
+  #live(): ContextState {
+    return this.#storage.state<ContextState>(CONTEXT_MACHINE);
+  }
+
+  #tenant(tenant: string): TenantStore | undefined {
+    return this.#live().tenant(tenant);
+  }
+
+  /**
+   * Upserts a batch atomically: validation, version checks and embedding happen before the one
+   * WAL record is appended; any failure rejects the whole batch with nothing applied.
+   */
+  async upsert(
+    tenant: string,
+    request: UpsertRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<UpsertResponse> {
+    checkUpsertLimits(request.items, this.#limits, this.#embedder);
+    const hashes = request.items.map((item) => contentHash(item.text, item.metadata, item.vector));
+    const embed = request.embed ?? this.#embedder !== null;
+    // Embed outside the tenant lock what the current state says will be written.
+    const early = planUpsert(this.#tenant(tenant), request.items, hashes, { checkVersions: false });
+    const vectors = new Map<number, Float32Array>();
+    await this.#embedMissing(request, early.written, embed, vectors, options.signal);
+    return this.#lock.run(tenant, async () => {
+      const store = this.#tenant(tenant);
+      const plan = planUpsert(store, request.items, hashes, { checkVersions: true });
+      await this.#embedMissing(request, plan.written, embed, vectors, options.signal);
+      const records: UpsertItemRecord[] = [];
+      for (const index of plan.written) {
+        const item = request.items[index] as UpsertRequest["items"][number];
+        const vector =
+          item.vector === undefined ? vectors.get(index) : Float32Array.from(item.vector);
+        const record: UpsertItemRecord = {
+          id: item.id,
+          scope: item.scope,
+          text: item.text,
+          hash: hashes[index] as string,
+        };
+        if (item.metadata !== undefined) record.metadata = item.metadata;
+        if (vector !== undefined) record.vector = encodeVector(vector);
+        records.push(record);
+      }
+      checkVectorDimensions(store, request, plan.written, vectors);
+      let walIndex = this.#storage.lastIndex;
+      if (records.length > 0) {
+        const result = await this.#storage.append([
+          {
+            machine: CONTEXT_MACHINE,
+            body: { op: "upsert", tenant, tokenizer: this.#tokenizer, items: records },
+          },
+        ]);
+        walIndex = result.lastIndex;
+      }
+      return { ...plan.summary, wal_index: walIndex };
+    });
+  }
+
+  async #embedMissing(
+    request: UpsertRequest,
+    written: readonly number[],
+    embed: boolean,
+    vectors: Map<number, Float32Array>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (!embed || this.#embedder === null) return;
+    const todo = written.filter((i) => request.items[i]?.vector === undefined && !vectors.has(i));
+    if (todo.length === 0) return;
+    const texts = todo.map((i) => (request.items[i] as UpsertRequest["items"][number]).text);
+    const out = await this.#embedder.embed(texts, signal === undefined ? {} : { signal });
+    todo.forEach((i, n) => vectors.set(i, out[n] as Float32Array));
+  }
+
+  /** The current version of a document. */
+  get(tenant: string, scope: Scope, id: string): DocumentView {
+    const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
+    if (doc === undefined) throw notFound(scope, id);
+    return docView(doc);
+  }
+
+  /** Deletes a document (404 when it does not exist). */
+  delete(
+    tenant: string,
+    scope: Scope,
+    id: string,
+  ): Promise<{ deleted: boolean; wal_index: number }> {
+    return this.#lock.run(tenant, async () => {
+      if (this.#tenant(tenant)?.get(scopeKey(scope), id) === undefined) throw notFound(scope, id);
+      const result = await this.#storage.append([
+        { machine: CONTEXT_MACHINE, body: { op: "delete", tenant, items: [{ id, scope }] } },
+      ]);
+      return { deleted: true, wal_index: result.lastIndex };
+    });
+  }
+
+  /** Every version of a document, newest first. */
+  versions(tenant: string, scope: Scope, id: string) {
+    const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
+    if (doc === undefined) throw notFound(scope, id);
+    const entries = [
+      ...(doc.past ?? []),
+      {
+        version: doc.version,
+        contentHash: doc.contentHash,
+        walIndex: doc.walIndex,
+        updatedAtMs: doc.updatedAtMs,
+        text: doc.text,
+      },
+    ].reverse();
+    return {
+      id: doc.id,
+      scope: doc.scope,
+      versions: entries.map((e) => ({
+        version: e.version,
+        content_hash: e.contentHash,
+        wal_index: e.walIndex,
+        updated_at: iso(e.updatedAtMs),
+      })),
+    };
+  }
+
+  /** One version of a document, with its text. */
+  version(tenant: string, scope: Scope, id: string, version: number) {
+    const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
+    if (doc === undefined) throw notFound(scope, id);
+    const entry =
+      version === doc.version
+        ? {
+            version,
+            contentHash: doc.contentHash,
+            walIndex: doc.walIndex,
+            updatedAtMs: doc.updatedAtMs,
+            text: doc.text,
+          }
+        : doc.past?.find((p) => p.version === version);
+    if (entry === undefined) {
+      throw new VltairError("not_found", `document has no version ${version}`, {
+        details: { id, scope: scopeKey(scope), version, latest_version: doc.version },
+      });
+    }
+    return {
+      id: doc.id,
+      version: entry.version,
+      content_hash: entry.contentHash,
+      wal_index: entry.walIndex,
+      updated_at: iso(entry.updatedAtMs),
+      text: entry.text,
+    };
+  }
+
+  /** Three-way merge of strings, or of two versions of a document against a new text. */
+  merge(tenant: string, request: MergeRequest) {
+    if ("base" in request) return merge3(request);
+    const base = this.version(tenant, request.scope, request.id, request.base_version).text;
+    const ours = this.version(tenant, request.scope, request.id, request.ours_version).text;
+    return merge3({ base, ours, theirs: request.theirs });
+  }
+
+  /** Searches the caller's tenant (live, or as it stood at `at`). */
+  async search(
+    tenant: string,
+    request: SearchRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SearchResponse> {
+    const startedMs = this.#monotonicMs();
+    const filter =
+      request.filters === undefined
+        ? null
+        : prepareFilter(request.filters, filterLimitsOf(this.#limits));
+    const planned = await planSearch(request, {
+      limits: this.#limits,
+      embedder: this.#embedder,
+      predicate: filter?.predicate ?? null,
+      signal: options.signal,
+    });
+    const { state, walIndex } = this.#stateAt(request.at);
+    const hits = executeSearch(state.tenant(tenant), planned.plan);
+    const response: SearchResponse = {
+      results: renderHits(hits, request.include),
+      strategy_used: planned.plan.strategy,
+      took_ms: Math.round((this.#monotonicMs() - startedMs) * 1000) / 1000,
+      wal_index: walIndex,
+    };
+    if (planned.warnings.length > 0) response.warnings = planned.warnings;
+    return response;
+  }
+
+  #stateAt(at: SearchRequest["at"]): { state: ContextState; walIndex: number } {
+    const lastIndex = this.#storage.lastIndex;
+    if (at === undefined) return { state: this.#live(), walIndex: lastIndex };
+    if ("wal_index" in at) {
+      if (at.wal_index > lastIndex) {
+        throw new VltairError(
+          "validation_failed",
+          `at.wal_index is past the log's end (${lastIndex})`,
+          {
+            details: { field: "at.wal_index", wal_index: at.wal_index, last_index: lastIndex },
+          },
+        );
+      }
+      if (at.wal_index === lastIndex) return { state: this.#live(), walIndex: lastIndex };
+      const view = this.#views.get({ walIndex: at.wal_index });
+      return { state: view.state, walIndex: view.walIndex };
+    }
+    const view = this.#views.get({ wallMs: Date.parse(at.timestamp) });
+    return { state: view.state, walIndex: view.walIndex };
+  }
+
+  /** Frees cached past views. */
+  close(): void {
+    this.#views.clear();
+  }
+}
+
+/** Every vector written must have the tenant's dimension (or the first vector's, for a new tenant). */
+function checkVectorDimensions(
+  store: TenantStore | undefined,
+  request: UpsertRequest,
+  written: readonly number[],
+  embedded: Map<number, Float32Array>,
+): void {
+  let expected = store?.vectorDimensions ?? null;
+  for (const index of written) {
+    const length = request.items[index]?.vector?.length ?? embedded.get(index)?.length;
+    if (length === undefined) continue;
+    expected ??= length;
+    if (length !== expected) {
+      throw new VltairError(
+        "validation_failed",
+        `items.${index}.vector: must have ${expected} dimensions`,
+        {
+          details: { index, field: `items.${index}.vector`, expected, actual: length },
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Snapshot bytes of the context state. Indexes are stored as their own serialized bytes, so a
+ * restart loads them instead of re-indexing:
+ *
+ * ```
+ * "VCTX" u32 format, u32 tenants, then per tenant four length-prefixed (u32 LE) blobs:
+ *   header JSON {tenant, next_key}, documents JSON, text index bytes, vector index bytes (may be empty)
+ * ```
+ */
+import { VltairError } from "../../core/mod.ts";
+import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
+import { scopeOfKey } from "../scope.ts";
+import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
+import { ContextState } from "./state.ts";
+import { TenantStore } from "./tenant.ts";
+
+const MAGIC = 0x58544356; // "VCTX" little-endian
+const FORMAT = 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type PastTuple = [number, string, number, number, string];
+type DocTuple = [
+  key: number,
+  id: string,
+  scopeKey: string,
+  text: string,
+  metadata: Record<string, unknown> | null,
+  hasVector: 0 | 1,
+  version: number,
+  contentHash: string,
+  createdAtMs: number,
+  updatedAtMs: number,
+  walIndex: number,
+  past: PastTuple[] | null,
+];
+
+function docTuple(d: StoredDoc): DocTuple {
+  const past = d.past?.map(
+    (p): PastTuple => [p.version, p.contentHash, p.walIndex, p.updatedAtMs, p.text],
+  );
+  return [
+    d.key,
+    d.id,
+    d.scopeKey,
+    d.text,
+    d.metadata ?? null,
+    d.hasVector ? 1 : 0,
+    d.version,
+    d.contentHash,
+    d.createdAtMs,
+    d.updatedAtMs,
+    d.walIndex,
+    past ?? null,
+  ];
+}
+
+function docOf(t: DocTuple): StoredDoc {
+  const past = t[11]?.map(
+    (p): PastVersion => ({
+      version: p[0],
+      contentHash: p[1],
+      walIndex: p[2],
+      updatedAtMs: p[3],
+      text: p[4],
+    }),
+  );
+  return {
+    key: t[0],
+    id: t[1],
+    scope: scopeOfKey(t[2]),
+    scopeKey: t[2],
+    text: t[3],
+    metadata: t[4] ?? undefined,
+    hasVector: t[5] === 1,
+    version: t[6],
+    contentHash: t[7],
+    createdAtMs: t[8],
+    updatedAtMs: t[9],
+    walIndex: t[10],
+    past,
+  };
+}
+
+/** Serializes the state (synchronously: the storage calls it between commits). */
+export function encodeContextState(state: ContextState): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  for (const t of state.tenants.values()) {
+    const docs: DocTuple[] = [];
+    for (const d of t.docs.values()) docs.push(docTuple(d));
+    blobs.push(encoder.encode(JSON.stringify({ tenant: t.tenant, next_key: t.nextKey })));
+    blobs.push(encoder.encode(JSON.stringify(docs)));
+    blobs.push(t.text.serialize());
+    blobs.push(t.vectors?.serialize() ?? new Uint8Array(0));
+  }
+  let size = 12;
+  for (const b of blobs) size += 4 + b.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, FORMAT, true);
+  view.setUint32(8, state.tenants.size, true);
+  let at = 12;
+  for (const b of blobs) {
+    view.setUint32(at, b.length, true);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+function corrupt(why: string): VltairError {
+  return new VltairError("unavailable", `context snapshot is invalid: ${why}`, {
+    details: { reason: "snapshot_invalid" },
+  });
+}
+
+/** Rebuilds a state from {@link encodeContextState}'s bytes. */
+export function decodeContextState(bytes: Uint8Array): ContextState {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC) throw corrupt("bad magic");
+  if (view.getUint32(4, true) !== FORMAT) throw corrupt("unknown format");
+  const tenants = view.getUint32(8, true);
+  let at = 12;
+  const next = (): Uint8Array => {
+    if (at + 4 > bytes.length) throw corrupt("truncated");
+    const length = view.getUint32(at, true);
+    if (at + 4 + length > bytes.length) throw corrupt("truncated");
+    const blob = bytes.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+    return blob;
+  };
+  const state = new ContextState();
+  for (let i = 0; i < tenants; i++) {
+    const header = JSON.parse(decoder.decode(next())) as { tenant: string; next_key: number };
+    const docs = JSON.parse(decoder.decode(next())) as DocTuple[];
+    const text = loadTextIndex(next());
+    const vectorBytes = next();
+    const store = new TenantStore(header.tenant, text.options.tokenizer, text);
+    store.nextKey = header.next_key;
+    if (vectorBytes.length > 0) store.vectors = loadVectorIndex(vectorBytes);
+    for (const tuple of docs) {
+      const doc = docOf(tuple);
+      store.docs.set(docRef(doc.scopeKey, doc.id), doc);
+      store.byKey.set(doc.key, doc);
+    }
+    state.tenants.set(header.tenant, store);
+  }
+  return state;
+}

@@ -1,0 +1,23 @@
+/** The `context` state machine: documents and indexes folded from the WAL. */
+import type { StateMachine } from "../../storage/mod.ts";
+import { decodeContextState, encodeContextState } from "./codec.ts";
+import { CONTEXT_MACHINE, type ContextRecord, ContextRecordSchema } from "./record.ts";
+import { ContextState } from "./state.ts";
+
+/**
+ * Creates the machine. `apply` mutates and returns the state it is given (the indexes are
+ * large; the storage owns the only live state and replays build their own from snapshots).
+ */
+export function createContextMachine(): StateMachine<ContextState, ContextRecord> {
+  return {
+    name: CONTEXT_MACHINE,
+    schema: ContextRecordSchema,
+    init: () => new ContextState(),
+    apply: (state, record) => {
+      state.apply(record.body, record.walIndex, record.wallMs);
+      return state;
+    },
+    snapshot: encodeContextState,
+    restore: decodeContextState,
+  };
+}

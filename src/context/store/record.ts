@@ -1,0 +1,56 @@
+/**
+ * The context engine's WAL records (machine `context`). One upsert or delete batch is one
+ * record, so a batch is atomic in the log, in every fold and in time travel. Versions, keys and
+ * timestamps are not in the record: the fold derives them, so replay is exact.
+ */
+import { Buffer } from "node:buffer";
+import * as v from "valibot";
+import { TOKENIZER_NAMES } from "../../search/mod.ts";
+
+/** Name of the state machine and of its records. */
+export const CONTEXT_MACHINE = "context";
+
+const ScopeRecordSchema = v.object({
+  kind: v.picklist(["global", "session", "task"]),
+  id: v.optional(v.string()),
+});
+
+const UpsertItemSchema = v.object({
+  id: v.string(),
+  scope: ScopeRecordSchema,
+  text: v.string(),
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+  /** Little-endian float32 bytes, base64: exact and ~4x smaller than JSON numbers. */
+  vector: v.optional(v.string()),
+  /** The content hash the server computed (hex SHA-256 of text, metadata and vector). */
+  hash: v.string(),
+});
+
+const DeleteItemSchema = v.object({ id: v.string(), scope: ScopeRecordSchema });
+
+export const ContextRecordSchema = v.variant("op", [
+  v.object({
+    op: v.literal("upsert"),
+    tenant: v.string(),
+    /** Tokenizer of the tenant's text index when this record creates it. */
+    tokenizer: v.picklist(TOKENIZER_NAMES),
+    items: v.array(UpsertItemSchema),
+  }),
+  v.object({ op: v.literal("delete"), tenant: v.string(), items: v.array(DeleteItemSchema) }),
+]);
+
+export type ContextRecord = v.InferOutput<typeof ContextRecordSchema>;
+export type UpsertItemRecord = v.InferOutput<typeof UpsertItemSchema>;
+
+/** Encodes a vector for a record. */
+export function encodeVector(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64");
+}
+
+/** Decodes a record's vector (a copy, aligned). */
+export function decodeVector(text: string): Float32Array {
+  const bytes = Buffer.from(text, "base64");
+  const out = new Float32Array(Math.floor(bytes.byteLength / 4));
+  new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
+  return out;
+}

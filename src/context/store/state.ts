@@ -1,0 +1,41 @@
+/** The context engine's state: one {@link TenantStore} per tenant, folded from the WAL. */
+import type { TokenizerName } from "../../search/mod.ts";
+import type { ContextRecord } from "./record.ts";
+import { TenantStore } from "./tenant.ts";
+
+export class ContextState {
+  readonly tenants = new Map<string, TenantStore>();
+
+  /** The tenant's store, or undefined when it has never written. */
+  tenant(name: string): TenantStore | undefined {
+    return this.tenants.get(name);
+  }
+
+  /** Folds one record (the state machine's `apply`). */
+  apply(record: ContextRecord, walIndex: number, wallMs: number): void {
+    if (record.op === "upsert") {
+      this.ensureTenant(record.tenant, record.tokenizer).applyUpsert(
+        record.items,
+        walIndex,
+        wallMs,
+      );
+    } else {
+      this.tenants.get(record.tenant)?.applyDelete(record.items);
+    }
+  }
+
+  /** Frees every tenant's WASM memory (views dropped from the time-travel cache). */
+  dispose(): void {
+    for (const t of this.tenants.values()) t.dispose();
+    this.tenants.clear();
+  }
+
+  private ensureTenant(name: string, tokenizer: TokenizerName): TenantStore {
+    let store = this.tenants.get(name);
+    if (store === undefined) {
+      store = new TenantStore(name, tokenizer);
+      this.tenants.set(name, store);
+    }
+    return store;
+  }
+}

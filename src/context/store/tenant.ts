@@ -1,0 +1,134 @@
+/**
+ * One tenant's documents and indexes. Statistics (BM25's IDF, the vector graph) never mix
+ * tenants. Each document version gets a fresh index key, so an update is remove + add in both
+ * indexes and replay assigns the same keys.
+ */
+import {
+  createTextIndex,
+  createVectorIndex,
+  type TextIndex,
+  type TokenizerName,
+  type VectorIndex,
+} from "../../search/mod.ts";
+import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
+import { docRef, type StoredDoc } from "./doc.ts";
+import { decodeVector, type UpsertItemRecord } from "./record.ts";
+
+/** Metric and storage of every tenant's vectors: cosine over f32 (exact, fastest in WASM). */
+export const TENANT_VECTOR_OPTIONS = { metric: "cos", quantization: "f32" } as const;
+
+/** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
+export class TenantStore {
+  readonly docs = new Map<string, StoredDoc>();
+  readonly byKey = new Map<number, StoredDoc>();
+  text: TextIndex;
+  vectors: VectorIndex | null = null;
+  nextKey = 1;
+
+  constructor(
+    readonly tenant: string,
+    tokenizer: TokenizerName,
+    text?: TextIndex,
+  ) {
+    this.text = text ?? createTextIndex({ tokenizer });
+  }
+
+  /** The current version of a document, if any. */
+  get(scopeKeyText: string, id: string): StoredDoc | undefined {
+    return this.docs.get(docRef(scopeKeyText, id));
+  }
+
+  /** Dimension of the tenant's vectors, or null before the first vector. */
+  get vectorDimensions(): number | null {
+    return this.vectors?.dimensions ?? null;
+  }
+
+  /** Applies one upsert batch written at `walIndex`/`wallMs`. Deterministic and total. */
+  applyUpsert(items: readonly UpsertItemRecord[], walIndex: number, wallMs: number): void {
+    const pendingVectors = new Map<number, Float32Array>();
+    for (const item of items) {
+      const sk = scopeKey(item.scope);
+      const ref = docRef(sk, item.id);
+      const old = this.docs.get(ref);
+      if (old !== undefined && old.contentHash === item.hash) continue;
+      const key = this.nextKey++;
+      let vector: Float32Array | null =
+        item.vector === undefined ? null : decodeVector(item.vector);
+      if (vector !== null && !this.acceptsVector(vector, pendingVectors)) vector = null;
+      const doc: StoredDoc = {
+        key,
+        id: item.id,
+        scope: scopeOfKey(sk),
+        scopeKey: sk,
+        text: item.text,
+        metadata: item.metadata,
+        hasVector: vector !== null,
+        version: old === undefined ? 1 : old.version + 1,
+        contentHash: item.hash,
+        createdAtMs: old?.createdAtMs ?? wallMs,
+        updatedAtMs: wallMs,
+        walIndex,
+        past: undefined,
+      };
+      if (old !== undefined) {
+        this.unindex(old, pendingVectors);
+        doc.past = old.past ?? [];
+        doc.past.push({
+          version: old.version,
+          contentHash: old.contentHash,
+          walIndex: old.walIndex,
+          updatedAtMs: old.updatedAtMs,
+          text: old.text,
+        });
+        old.past = undefined;
+      }
+      this.docs.set(ref, doc);
+      this.byKey.set(key, doc);
+      this.text.add(String(key), doc.text);
+      if (vector !== null) pendingVectors.set(key, vector);
+    }
+    if (pendingVectors.size > 0) this.addVectors(pendingVectors);
+  }
+
+  /** Applies one delete batch; unknown documents are ignored. */
+  applyDelete(items: readonly { id: string; scope: ScopeLike }[]): void {
+    for (const item of items) {
+      const ref = docRef(scopeKey(item.scope), item.id);
+      const old = this.docs.get(ref);
+      if (old === undefined) continue;
+      this.unindex(old, null);
+      this.docs.delete(ref);
+    }
+  }
+
+  /** Frees the vector index's WASM memory; the store must not be used afterwards. */
+  dispose(): void {
+    this.vectors?.dispose();
+    this.vectors = null;
+  }
+
+  /** A vector must match the tenant's dimension (or the batch's first vector, for a new index). */
+  private acceptsVector(vector: Float32Array, pending: Map<number, Float32Array>): boolean {
+    if (vector.length === 0) return false;
+    const expected = this.vectors?.dimensions ?? pending.values().next().value?.length;
+    return expected === undefined || expected === vector.length;
+  }
+
+  private unindex(doc: StoredDoc, pending: Map<number, Float32Array> | null): void {
+    this.byKey.delete(doc.key);
+    this.text.remove(String(doc.key));
+    if (!doc.hasVector) return;
+    if (pending?.delete(doc.key)) return;
+    this.vectors?.remove(doc.key);
+  }
+
+  private addVectors(pending: Map<number, Float32Array>): void {
+    const first = pending.values().next().value as Float32Array;
+    this.vectors ??= createVectorIndex({ dimensions: first.length, ...TENANT_VECTOR_OPTIONS });
+    const dims = this.vectors.dimensions;
+    const flat = new Float32Array(pending.size * dims);
+    let i = 0;
+    for (const vector of pending.values()) flat.set(vector, dims * i++);
+    this.vectors.addBatch([...pending.keys()], flat);
+  }
+}

@@ -1,0 +1,148 @@
+/** The context engine's routes (API.md, "Context engine"): every one scoped to the caller's tenant. */
+import * as v from "valibot";
+import {
+  type ContextService,
+  DeleteResponseSchema,
+  DOC_ID_CHARS_MAX,
+  DocumentSchema,
+  isValidId,
+  MergeRequestSchema,
+  MergeResponseSchema,
+  parseScopeParam,
+  SearchRequestSchema,
+  SearchResponseSchema,
+  UpsertRequestSchema,
+  UpsertResponseSchema,
+  VersionsResponseSchema,
+  VersionTextSchema,
+} from "../../context/mod.ts";
+import { VltairError } from "../../core/mod.ts";
+import type { AppContext } from "../env.ts";
+import { type AnyRoute, defineRoute } from "../route.ts";
+
+const ScopeQuerySchema = v.strictObject({
+  /** `global` (default), `session:<id>` or `task:<id>`. */
+  scope: v.optional(v.string()),
+});
+
+const TAG = "context";
+
+/** The `:id` of a route: a document id (1-256 characters, no control characters). */
+function docIdParam(c: AppContext): string {
+  const id = c.req.param("id") ?? "";
+  if (!isValidId(id, DOC_ID_CHARS_MAX)) {
+    throw new VltairError(
+      "validation_failed",
+      `id must be 1-${DOC_ID_CHARS_MAX} characters without control characters`,
+      {
+        details: { field: "id" },
+      },
+    );
+  }
+  return id;
+}
+
+function versionParam(text: string | undefined = ""): number {
+  const version = Number(text);
+  if (!/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(version)) {
+    throw new VltairError("validation_failed", "version must be a positive integer", {
+      details: { field: "version", value: text.slice(0, 32) },
+    });
+  }
+  return version;
+}
+
+/** The context routes. */
+export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
+  const { context } = deps;
+  return [
+    defineRoute({
+      method: "POST",
+      path: "/v1/context/docs:upsert",
+      summary:
+        "Insert or update a batch of documents atomically; identical repeats are skipped, expected_version guards updates.",
+      tag: TAG,
+      access: "writer",
+      body: UpsertRequestSchema,
+      responses: { 200: { description: "What each item became", schema: UpsertResponseSchema } },
+      handler: async (c, { body }) =>
+        c.json(await context.upsert(c.var.principal.tenant, body, { signal: c.req.raw.signal })),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/v1/context/search",
+      summary: "Sparse (BM25), dense (HNSW) or hybrid search with scope, filters and time travel.",
+      tag: TAG,
+      access: "reader",
+      body: SearchRequestSchema,
+      responses: { 200: { description: "Results, best first", schema: SearchResponseSchema } },
+      handler: async (c, { body }) =>
+        c.json(await context.search(c.var.principal.tenant, body, { signal: c.req.raw.signal })),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/v1/context/merge",
+      summary: "Line-based three-way merge of strings or of two versions of a document.",
+      tag: TAG,
+      access: "reader",
+      body: MergeRequestSchema,
+      responses: { 200: { description: "The merge", schema: MergeResponseSchema } },
+      handler: (c, { body }) => c.json(context.merge(c.var.principal.tenant, body)),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/context/docs/:id",
+      summary: "The current version of a document.",
+      tag: TAG,
+      access: "reader",
+      query: ScopeQuerySchema,
+      responses: { 200: { description: "The document", schema: DocumentSchema } },
+      handler: (c, { query }) =>
+        c.json(context.get(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c))),
+    }),
+    defineRoute({
+      method: "DELETE",
+      path: "/v1/context/docs/:id",
+      summary: "Delete a document (its versions go with it).",
+      tag: TAG,
+      access: "writer",
+      query: ScopeQuerySchema,
+      responses: { 200: { description: "Deleted", schema: DeleteResponseSchema } },
+      handler: async (c, { query }) =>
+        c.json(
+          await context.delete(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c)),
+        ),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/context/docs/:id/versions",
+      summary: "A document's versions, newest first.",
+      tag: TAG,
+      access: "reader",
+      query: ScopeQuerySchema,
+      responses: { 200: { description: "The versions", schema: VersionsResponseSchema } },
+      handler: (c, { query }) =>
+        c.json(
+          context.versions(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c)),
+        ),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/context/docs/:id/versions/:version",
+      summary: "One version of a document, with its text.",
+      tag: TAG,
+      access: "reader",
+      query: ScopeQuerySchema,
+      responses: { 200: { description: "The version", schema: VersionTextSchema } },
+      handler: (c, { query }) =>
+        c.json(
+          context.version(
+            c.var.principal.tenant,
+            parseScopeParam(query.scope),
+            docIdParam(c),
+            versionParam(c.req.param("version")),
+          ),
+        ),
+    }),
+  ];
+}
