@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
+import { CONTEXT_LIMITS } from "../../src/context/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath } from "../../src/http/mod.ts";
 import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
@@ -34,14 +35,20 @@ describe("docs", () => {
     }
   });
 
-  test("docs/configuration.md lists every storage_limits key with its default and bounds", () => {
-    const text = read("docs/configuration.md");
-    for (const [key, spec] of Object.entries(STORAGE_LIMITS)) {
-      const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      const row = `| \`${snake}\` | ${spec.def} | ${spec.min} | ${spec.max} |`;
-      expect(text).toContain(row);
-    }
-  });
+  test.each([
+    ["storage_limits", STORAGE_LIMITS],
+    ["context_limits", CONTEXT_LIMITS],
+  ] as const)(
+    "docs/configuration.md lists every %s key with its default and bounds",
+    (_, table) => {
+      const text = read("docs/configuration.md");
+      for (const [key, spec] of Object.entries(table)) {
+        const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+        const row = `| \`${snake}\` | ${spec.def} | ${spec.min} | ${spec.max} |`;
+        expect(text).toContain(row);
+      }
+    },
+  );
 
   test("docs/api.md names every error code", () => {
     const text = read("docs/api.md");
