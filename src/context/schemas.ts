@@ -16,7 +16,13 @@ const VectorSchema = v.pipe(
   v.minLength(1, "must not be empty"),
 );
 
-const MetadataSchema = v.record(v.string(), v.unknown(), "must be a JSON object");
+const MetadataSchema = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (value) => value !== null && typeof value === "object" && !Array.isArray(value),
+    "must be a JSON object",
+  ),
+  v.record(v.string(), v.unknown(), "must be a JSON object"),
+);
 
 export const UpsertItemSchema = v.strictObject({
   id: DocIdSchema,

@@ -50,7 +50,14 @@ function check<S extends v.GenericSchema>(
   }));
   const first = issues[0] ?? { field: "", message: "is invalid" };
   const label = first.field === "" ? where : first.field;
-  throw new VltairError("validation_failed", `${label}: ${first.message}`, {
-    details: { in: where, field: first.field, issues, issue_count: parsed.issues.length },
-  });
+  const details: Record<string, unknown> = {
+    in: where,
+    field: first.field,
+    issues,
+    issue_count: parsed.issues.length,
+  };
+  // A batch item's problem names the item (API.md: `details.index`).
+  const item = /^items\.(\d+)(\.|$)/.exec(first.field);
+  if (item !== null) details.index = Number(item[1]);
+  throw new VltairError("validation_failed", `${label}: ${first.message}`, { details });
 }

@@ -1,12 +1,14 @@
 /**
  * What this OS and kernel offer the sandbox, probed once per configuration and cached:
- * bubblewrap, unshare (PID + network namespaces), prlimit, cgroup v2/v1, sandbox-exec, taskkill.
+ * bubblewrap, unshare (PID + network namespaces), prlimit, the shell's `ulimit`, cgroup v2/v1,
+ * sandbox-exec, taskkill.
  */
 import { readFile, readlink } from "node:fs/promises";
 import os from "node:os";
 import { type CgroupLayout, probeCgroups } from "./cgroup.ts";
 import type { SandboxMechanism, SandboxTools } from "./options.ts";
 import { findExecutable, probeCommand } from "./probe.ts";
+import { ULIMIT_PROBE_SCRIPT } from "./ulimit-script.ts";
 
 /** Whether one mechanism works here, the binary it uses, and why (not). */
 export interface MechanismProbe {
@@ -26,6 +28,11 @@ export interface SandboxCapabilities {
   unshare: MechanismProbe;
   prlimit: MechanismProbe;
   sh: MechanismProbe;
+  /**
+   * Rlimits through `sh`'s `ulimit` in the ready stage (Linux): verified against
+   * `/proc/self/limits`; switched off with `prlimit` (the `prlimit` switch means "rlimits").
+   */
+  ulimit: MechanismProbe;
   cgroups: CgroupLayout | null;
   sandboxExec: MechanismProbe;
   taskkill: MechanismProbe;
@@ -68,6 +75,18 @@ async function probeTool(
   const failure = await probeCommand(path, args);
   if (failure !== null) return off(`${path} probe failed: ${failure}`, path);
   return { available: true, path, reason: `${path} works` };
+}
+
+/** The shell's `ulimit` sets the limits a run asks for, in the units linux-plan.ts assumes. */
+async function probeUlimit(
+  sh: MechanismProbe,
+  disabled: ReadonlySet<string>,
+): Promise<MechanismProbe> {
+  if (disabled.has("prlimit")) return off("prlimit (rlimits) disabled by configuration");
+  if (!sh.available || sh.path === null) return off(`no shell: ${sh.reason}`);
+  const failure = await probeCommand(sh.path, ["-c", ULIMIT_PROBE_SCRIPT]);
+  if (failure !== null) return off(`${sh.path} ulimit probe failed: ${failure}`, sh.path);
+  return { available: true, path: sh.path, reason: `${sh.path} ulimit sets and /proc confirms` };
 }
 
 /** The probe runs exactly the namespaces a run uses (see linux-plan.ts). */
@@ -123,6 +142,7 @@ async function detectLinux(
       parentDir: null,
     };
   }
+  const sh = await probeTool(tools.sh, "sh", disabled, pathValue, null);
   return {
     ...base,
     ownPidNamespace: await readlink("/proc/self/ns/pid").catch(() => null),
@@ -132,7 +152,8 @@ async function detectLinux(
       "--nofile=256:256",
       "true",
     ]),
-    sh: await probeTool(tools.sh, "sh", disabled, pathValue, null),
+    sh,
+    ulimit: await probeUlimit(sh, disabled),
     cgroups: layout,
   };
 }
@@ -149,6 +170,7 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
     unshare: notHere,
     prlimit: notHere,
     sh: notHere,
+    ulimit: notHere,
     cgroups: null,
     sandboxExec: notHere,
     taskkill: notHere,

@@ -5,6 +5,7 @@
  */
 import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { AttachPrime } from "./attach-prime.ts";
 
 /** Whether a hierarchy can host a run's cgroup, and where (the parent directory). */
 export interface CgroupProbe {
@@ -18,6 +19,8 @@ export interface CgroupLayout {
   v2: CgroupProbe;
   v1Memory: CgroupProbe;
   v1Pids: CgroupProbe;
+  /** The server's own cgroup in a usable hierarchy (see attach-prime.ts), or null. */
+  prime: AttachPrime | null;
 }
 
 /** Own cgroup paths parsed from `/proc/self/cgroup`: `""` key for v2, controller names for v1. */
@@ -64,12 +67,16 @@ const no = (reason: string): CgroupProbe => ({ available: false, reason, parentD
  * enable controllers), else its parent, the usual delegation layout (the server in a leaf,
  * runs created beside it, e.g. systemd `Delegate=yes` with the service moved into a leaf).
  */
+async function v2Mount(root: string): Promise<string | null> {
+  if (await exists(join(root, "cgroup.controllers"))) return root;
+  if (await exists(join(root, "unified", "cgroup.controllers"))) return join(root, "unified");
+  return null;
+}
+
 async function probeV2(root: string, own: Map<string, string>): Promise<CgroupProbe> {
   const ownPath = own.get("");
   if (ownPath === undefined) return no("no cgroup v2 entry in /proc/self/cgroup");
-  let mount: string | null = null;
-  if (await exists(join(root, "cgroup.controllers"))) mount = root;
-  else if (await exists(join(root, "unified", "cgroup.controllers"))) mount = join(root, "unified");
+  const mount = await v2Mount(root);
   if (mount === null) return no("no cgroup v2 hierarchy mounted");
   const ownDir = join(mount, ownPath);
   const candidates = ownPath === "/" ? [ownDir] : [ownDir, dirname(ownDir)];
@@ -112,11 +119,19 @@ async function probeV1(
 /** Probes the hierarchies under `root` for a process whose `/proc/self/cgroup` is `selfCgroup`. */
 export async function probeCgroups(root: string, selfCgroup: string): Promise<CgroupLayout> {
   const own = parseSelfCgroup(selfCgroup);
-  return {
-    v2: await probeV2(root, own),
-    v1Memory: await probeV1(root, own, "memory"),
-    v1Pids: await probeV1(root, own, "pids"),
-  };
+  const v2 = await probeV2(root, own);
+  const v1Memory = await probeV1(root, own, "memory");
+  const v1Pids = await probeV1(root, own, "pids");
+  let prime: AttachPrime | null = null;
+  const v2Path = own.get("");
+  const v2Dir = await v2Mount(root);
+  if (v2.available && v2Path !== undefined && v2Dir !== null)
+    prime = { key: "", ownPath: v2Path, ownDir: join(v2Dir, v2Path) };
+  else if (v1Memory.available && v1Memory.parentDir !== null)
+    prime = { key: "memory", ownPath: own.get("memory") ?? "", ownDir: v1Memory.parentDir };
+  else if (v1Pids.available && v1Pids.parentDir !== null)
+    prime = { key: "pids", ownPath: own.get("pids") ?? "", ownDir: v1Pids.parentDir };
+  return { v2, v1Memory, v1Pids, prime };
 }
 
 /** A run's cgroup directories; `memoryDir`/`pidsDir` may be the same directory (v2). */

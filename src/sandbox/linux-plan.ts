@@ -1,6 +1,7 @@
 /**
  * Pure planning of a Linux run: which mechanism enforces each limit, the argv chain
- * `[cgroup attach sh] [bwrap | unshare] [prlimit] ready-sh CMD…`, and the honest report.
+ * `[bwrap | unshare] [prlimit] ready-sh CMD…` (the ready stage sets the rlimits with `ulimit`
+ * when it can, joins the run's cgroup, reports ready, execs the command), and the honest report.
  */
 import type { SandboxCapabilities } from "./capabilities.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
@@ -14,6 +15,7 @@ import {
 import type { SandboxLimitConfig } from "./options.ts";
 import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
 import { READY_SCRIPT } from "./shim.ts";
+import { type ShellRlimits, ulimitPrefix } from "./ulimit-script.ts";
 import type { ResolvedRequest } from "./validate.ts";
 
 /**
@@ -59,7 +61,30 @@ export interface LinuxPlan {
   mechanisms: string[];
 }
 
-function memoryEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
+/** Rlimits a run gets (bytes, counts, seconds); null = not set. */
+interface Rlimits extends ShellRlimits {
+  processes: number | null;
+}
+
+function noRlimits(): Rlimits {
+  return {
+    addressSpaceBytes: null,
+    cpuSoftSeconds: null,
+    cpuHardSeconds: null,
+    fileSizeBytes: null,
+    openFiles: null,
+    processes: null,
+  };
+}
+
+/** Why no rlimit can be set, when neither prlimit nor the shell's ulimit works. */
+function rlimitsMissing(caps: SandboxCapabilities): string {
+  return `prlimit unavailable: ${caps.prlimit.reason}; sh ulimit unavailable: ${caps.ulimit.reason}`;
+}
+
+const canRlimit = (caps: SandboxCapabilities) => caps.prlimit.available || caps.ulimit.available;
+
+function memoryEntry(input: LinuxPlanInput, rl: Rlimits): EnforcedEntry {
   const { req, cgroup, caps } = input;
   if (cgroup.memory) {
     return applied(
@@ -68,21 +93,18 @@ function memoryEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
       "hard memory limit of the whole run; the kernel OOM-kills past it",
     );
   }
-  if (caps.prlimit.available) {
-    rlimits.push(`--as=${req.memBytes}`);
+  if (canRlimit(caps)) {
+    rl.addressSpaceBytes = req.memBytes;
     return applied(
       req.memBytes,
       "rlimit_as",
       `address-space limit per process (no cgroup: ${cgroup.memoryReason})`,
     );
   }
-  return notApplied(
-    req.memBytes,
-    `no cgroup (${cgroup.memoryReason}) and no prlimit (${caps.prlimit.reason})`,
-  );
+  return notApplied(req.memBytes, `no cgroup (${cgroup.memoryReason}) and ${rlimitsMissing(caps)}`);
 }
 
-function pidsEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
+function pidsEntry(input: LinuxPlanInput, rl: Rlimits): EnforcedEntry {
   const { req, cgroup, caps } = input;
   if (cgroup.pids)
     return applied(req.pids, `cgroup_v${cgroup.version}`, "pids.max over every process of the run");
@@ -92,8 +114,9 @@ function pidsEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
       `RLIMIT_NPROC does not bind root and no pids cgroup: ${cgroup.pidsReason}`,
     );
   }
+  // `ulimit` spells RLIMIT_NPROC differently per shell (-u in bash, -p in dash): prlimit only.
   if (caps.prlimit.available) {
-    rlimits.push(`--nproc=${req.pids}`);
+    rl.processes = req.pids;
     return applied(
       req.pids,
       "rlimit_nproc",
@@ -108,15 +131,16 @@ function pidsEntry(input: LinuxPlanInput, rlimits: string[]): EnforcedEntry {
 
 function rlimitEntries(
   input: LinuxPlanInput,
-  rlimits: string[],
+  rl: Rlimits,
 ): Pick<EnforcedReport, "cpu" | "file_size" | "open_files"> {
   const { req, caps, limits } = input;
-  const missing = `prlimit unavailable: ${caps.prlimit.reason}`;
+  const missing = rlimitsMissing(caps);
   let cpu = notRequested();
   if (req.cpuMs !== null) {
     const seconds = Math.ceil(req.cpuMs / 1000);
-    if (caps.prlimit.available) {
-      rlimits.push(`--cpu=${seconds}:${seconds + 1}`);
+    if (canRlimit(caps)) {
+      rl.cpuSoftSeconds = seconds;
+      rl.cpuHardSeconds = seconds + 1;
       cpu = applied(
         req.cpuMs,
         "rlimit_cpu",
@@ -124,14 +148,15 @@ function rlimitEntries(
       );
     } else cpu = notApplied(req.cpuMs, missing);
   }
-  if (!caps.prlimit.available) {
+  if (!canRlimit(caps)) {
     return {
       cpu,
       file_size: notApplied(limits.fileSizeBytes, missing),
       open_files: notApplied(limits.openFiles, missing),
     };
   }
-  rlimits.push(`--fsize=${limits.fileSizeBytes}`, `--nofile=${limits.openFiles}`);
+  rl.fileSizeBytes = limits.fileSizeBytes;
+  rl.openFiles = limits.openFiles;
   return {
     cpu,
     file_size: applied(
@@ -141,6 +166,27 @@ function rlimitEntries(
     ),
     open_files: applied(limits.openFiles, "rlimit_nofile", "open descriptors per process"),
   };
+}
+
+/** `prlimit` flags for `rl` (empty when nothing is set). */
+function prlimitFlags(rl: Rlimits): string[] {
+  const flags: string[] = [];
+  if (rl.addressSpaceBytes !== null) flags.push(`--as=${rl.addressSpaceBytes}`);
+  if (rl.processes !== null) flags.push(`--nproc=${rl.processes}`);
+  if (rl.cpuSoftSeconds !== null) flags.push(`--cpu=${rl.cpuSoftSeconds}:${rl.cpuHardSeconds}`);
+  if (rl.fileSizeBytes !== null) flags.push(`--fsize=${rl.fileSizeBytes}`);
+  if (rl.openFiles !== null) flags.push(`--nofile=${rl.openFiles}`);
+  return flags;
+}
+
+/**
+ * How the rlimits are set: by the ready stage's `ulimit` (no extra exec) when the shell passed
+ * its probe and no RLIMIT_NPROC is needed, else by a `prlimit` stage.
+ */
+function rlimitTool(rl: Rlimits, caps: SandboxCapabilities): "none" | "ulimit" | "prlimit" {
+  if (prlimitFlags(rl).length === 0) return "none";
+  if (caps.ulimit.available && rl.processes === null) return "ulimit";
+  return "prlimit";
 }
 
 function bwrapArgs(input: LinuxPlanInput): string[] {
@@ -221,11 +267,12 @@ export function bwrapHiddenEntry(
  */
 export function planLinux(input: LinuxPlanInput): LinuxPlan {
   const { req, caps, cgroup } = input;
-  const rlimits: string[] = [];
+  const rlimits = noRlimits();
   const mechanisms: string[] = ["process_group"];
   const memory = memoryEntry(input, rlimits);
   const pids = pidsEntry(input, rlimits);
   const rl = rlimitEntries(input, rlimits);
+  const tool = rlimitTool(rlimits, caps);
   const useBwrap = caps.bubblewrap.available;
   const useUnshare = !useBwrap && caps.unshare.available;
   const nsName = useBwrap ? "bubblewrap" : "unshare";
@@ -265,15 +312,18 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
   if (useBwrap) argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
   if (useUnshare) argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input));
   if (useBwrap || useUnshare) mechanisms.push(nsName);
-  if (rlimits.length > 0) {
-    argv.push(caps.prlimit.path ?? "prlimit", ...rlimits, "--");
+  if (tool === "prlimit") {
+    argv.push(caps.prlimit.path ?? "prlimit", ...prlimitFlags(rlimits), "--");
     mechanisms.push("prlimit");
   }
+  if (tool === "ulimit") mechanisms.push("sh_ulimit");
+  const prefix = tool === "ulimit" ? ulimitPrefix(rlimits) : "";
   const sh = caps.sh.path ?? "sh";
   if (cgroup.procsFiles.length > 0) {
-    argv.push(sh, "-c", READY_ATTACH_SCRIPT, "vltair-exec", ...cgroup.procsFiles, "--", ...req.cmd);
+    const script = `${prefix}${READY_ATTACH_SCRIPT}`;
+    argv.push(sh, "-c", script, "vltair-exec", ...cgroup.procsFiles, "--", ...req.cmd);
   } else {
-    argv.push(sh, "-c", READY_SCRIPT, "vltair-exec", ...req.cmd);
+    argv.push(sh, "-c", `${prefix}${READY_SCRIPT}`, "vltair-exec", ...req.cmd);
   }
   const enforced: EnforcedReport = {
     timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
@@ -288,7 +338,7 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
       : hiddenNotApplied(input.hidden ?? [], `bubblewrap unavailable: ${caps.bubblewrap.reason}`),
   };
   // bwrap and unshare stay as the leader (they wait for the command); otherwise the leader
-  // execs through prlimit and the ready stage into the command itself.
+  // execs through prlimit (if any) and the ready stage into the command itself.
   const wrapped = useBwrap || useUnshare;
   return { argv, enforced, pidNamespace: wrapped, leaderIsWrapper: wrapped, mechanisms };
 }

@@ -3,6 +3,7 @@
  * unshare) for PID and network namespaces and the read-only filesystem view, prlimit for
  * rlimits, and a tracker that verifies through the cgroup or `/proc` that nothing survives.
  */
+import { primeAttach } from "./attach-prime.ts";
 import { type CgroupLayout, createRunCgroup, procsFiles, type RunCgroup } from "./cgroup.ts";
 import { type PlannedCgroup, planLinux } from "./linux-plan.ts";
 import { PosixTracker } from "./posix-tracker.ts";
@@ -98,6 +99,9 @@ export const linuxShim: SandboxShim = {
       cgroup: planned,
       hidden: input.hidden,
     });
+    // Last step before the spawn: start the attach lock's grace period now (attach-prime.ts).
+    const prime = input.caps.cgroups?.prime ?? null;
+    if (planned.procsFiles.length > 0 && prime !== null) void primeAttach(prime);
     const tracker = new PosixTracker({
       procfs: true,
       cgroup: cg,

@@ -18,6 +18,8 @@ export function linuxCaps(overrides: Partial<SandboxCapabilities> = {}): Sandbox
     unshare: yes("/usr/bin/unshare"),
     prlimit: yes("/usr/bin/prlimit"),
     sh: yes("/bin/sh"),
+    // Off by default so the plans spell rlimits as prlimit flags; tests of the ulimit stage set it.
+    ulimit: no("not probed in unit tests"),
     cgroups: null,
     sandboxExec: no("not applicable on linux"),
     taskkill: no("not applicable on linux"),

@@ -1,0 +1,244 @@
+/**
+ * The context engine as `vltair ingest` and `vltair search` reach it: through the server that
+ * holds the data directory's lock (its URL from DATA_DIR/server.json; the token from
+ * VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token), or, when no process holds
+ * the lock, in-process over the data directory itself (tenant `default`). Errors of both paths
+ * are `VltairError`s whose message starts with their stable code.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ensureDataDir, stateMachines } from "../app.ts";
+import { contextSettings, createContextService } from "../app-context.ts";
+import { readServerInfo } from "../app-discovery.ts";
+import { storageSettings } from "../app-storage.ts";
+import type { Config } from "../config/mod.ts";
+import type {
+  ContextService,
+  Scope,
+  SearchRequest,
+  SearchResponse,
+  UpsertRequest,
+  UpsertResponse,
+} from "../context/mod.ts";
+import { ERROR_CODES, type ErrorCode, VltairError } from "../core/mod.ts";
+import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
+import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
+
+/** Tenant of the in-process path (the admin token's tenant on a server). */
+export const LOCAL_TENANT = "default";
+/** Longest wait for one request to the server (an upsert embeds its batch first). */
+export const REQUEST_TIMEOUT_MS = 120_000;
+
+/** What the CLI needs of the context engine. */
+export interface ContextClient {
+  /** `server` (over HTTP) or `data_dir` (in-process). */
+  readonly via: "server" | "data_dir";
+  /** The server's URL, or null in-process. */
+  readonly url: string | null;
+  /** Most items the engine accepts in one upsert, when known (in-process); null otherwise. */
+  readonly batchItemsMax: number | null;
+  upsert(request: UpsertRequest): Promise<UpsertResponse>;
+  search(request: SearchRequest): Promise<SearchResponse>;
+  /** Deletes a document; false when it does not exist. */
+  delete(scope: Scope, id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+/** The same error with its code at the front of the message, so the CLI prints it. */
+function withCode(error: unknown): unknown {
+  if (!(error instanceof VltairError) || error.message.startsWith(`${error.code}:`)) return error;
+  return new VltairError(error.code, `${error.code}: ${error.message}`, {
+    details: error.details,
+    cause: error,
+  });
+}
+
+async function coded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw withCode(error);
+  }
+}
+
+function scopeParam(scope: Scope): string {
+  return scope.kind === "global" ? "global" : `${scope.kind}:${scope.id}`;
+}
+
+/** The bearer token for the server: VLTAIR_TOKEN, VLTAIR_ADMIN_TOKEN, DATA_DIR/admin.token. */
+export function serverToken(config: Config, env: Record<string, string | undefined>): string {
+  const token = env.VLTAIR_TOKEN;
+  if (token !== undefined && token !== "") return token;
+  if (config.admin_token !== null) return config.admin_token;
+  const file = path.join(config.data_dir, ADMIN_TOKEN_FILE);
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    throw new VltairError(
+      "unauthorized",
+      `unauthorized: a server holds ${config.data_dir}; set VLTAIR_TOKEN (or VLTAIR_ADMIN_TOKEN) or make ${file} readable`,
+    );
+  }
+}
+
+class RemoteClient implements ContextClient {
+  readonly via = "server" as const;
+  readonly batchItemsMax = null;
+  readonly url: string;
+  readonly #token: string;
+
+  constructor(url: string, token: string) {
+    this.url = url;
+    this.#token = token;
+  }
+
+  async #call(method: string, route: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      const init: RequestInit = {
+        method,
+        headers: { authorization: `Bearer ${this.#token}`, "content-type": "application/json" },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      response = await fetch(`${this.url}${route}`, init);
+    } catch (cause) {
+      throw new VltairError(
+        "unavailable",
+        `unavailable: the server at ${this.url} does not answer`,
+        {
+          cause,
+        },
+      );
+    }
+    const json = (await response.json().catch(() => null)) as {
+      error?: { code?: string; message?: string; details?: Record<string, unknown> };
+    } | null;
+    if (response.ok) return json;
+    const raw = json?.error?.code ?? "";
+    const code: ErrorCode = KNOWN_CODES.has(raw) ? (raw as ErrorCode) : "unavailable";
+    const message = json?.error?.message ?? `HTTP ${response.status}`;
+    throw new VltairError(code, `${raw === "" ? code : raw}: ${message}`, {
+      details: { ...json?.error?.details, status: response.status },
+    });
+  }
+
+  async upsert(request: UpsertRequest): Promise<UpsertResponse> {
+    return (await this.#call("POST", "/v1/context/docs:upsert", request)) as UpsertResponse;
+  }
+
+  async search(request: SearchRequest): Promise<SearchResponse> {
+    return (await this.#call("POST", "/v1/context/search", request)) as SearchResponse;
+  }
+
+  async delete(scope: Scope, id: string): Promise<boolean> {
+    const route = `/v1/context/docs/${encodeURIComponent(id)}?scope=${encodeURIComponent(scopeParam(scope))}`;
+    try {
+      await this.#call("DELETE", route);
+      return true;
+    } catch (error) {
+      if (error instanceof VltairError && error.code === "not_found") return false;
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+class LocalClient implements ContextClient {
+  readonly via = "data_dir" as const;
+  readonly url = null;
+  readonly #storage: Storage;
+  readonly #service: ContextService;
+
+  constructor(storage: Storage, service: ContextService) {
+    this.#storage = storage;
+    this.#service = service;
+  }
+
+  get batchItemsMax(): number {
+    return this.#service.limits.batchItemsMax;
+  }
+
+  upsert(request: UpsertRequest): Promise<UpsertResponse> {
+    return coded(() => this.#service.upsert(LOCAL_TENANT, request));
+  }
+
+  search(request: SearchRequest): Promise<SearchResponse> {
+    return coded(() => this.#service.search(LOCAL_TENANT, request));
+  }
+
+  delete(scope: Scope, id: string): Promise<boolean> {
+    return coded(async () => {
+      try {
+        await this.#service.delete(LOCAL_TENANT, scope, id);
+        return true;
+      } catch (error) {
+        if (error instanceof VltairError && error.code === "not_found") return false;
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#service.close();
+    await this.#storage.close();
+  }
+}
+
+/**
+ * Opens the data directory in-process, or, when another process holds its lock, the server
+ * named by its server.json. `create` makes a missing data directory (ingest); without it a
+ * missing directory is `not_found` (search).
+ *
+ * @example
+ * ```ts
+ * const client = await openContextClient(config, io.env, { create: false, monotonicMs });
+ * try { await client.search({ query: "lock", k: 10, strategy: "auto" }); } finally { await client.close(); }
+ * ```
+ */
+export async function openContextClient(
+  config: Config,
+  env: Record<string, string | undefined>,
+  options: { create: boolean; monotonicMs: () => number; nowMs: () => number },
+): Promise<ContextClient> {
+  // Both settings are checked first: a bad option exits 2 before anything is opened.
+  const settings = storageSettings(config);
+  const context = contextSettings(config);
+  if (options.create) ensureDataDir(config.data_dir);
+  else if (!fs.existsSync(config.data_dir)) {
+    throw new VltairError(
+      "not_found",
+      `not_found: data directory ${config.data_dir} does not exist (run 'vltair ingest' first)`,
+      { details: { field: "data_dir" } },
+    );
+  }
+  let storage: Storage;
+  try {
+    storage = createStorage(openDataDir(config.data_dir, { nowMs: options.nowMs }), {
+      fsync: settings.fsync,
+      limits: settings.limits,
+      nowMs: options.nowMs,
+    });
+  } catch (error) {
+    if (!(error instanceof VltairError) || error.details.reason !== "locked") throw withCode(error);
+    const server = readServerInfo(config.data_dir);
+    if (server === null) {
+      throw new VltairError(
+        "unavailable",
+        `unavailable: ${config.data_dir} is locked by another process and no server.json names its server`,
+      );
+    }
+    return new RemoteClient(server.url, serverToken(config, env));
+  }
+  try {
+    for (const machine of stateMachines()) storage.register(machine);
+    await storage.recover();
+  } catch (error) {
+    await storage.close().catch(() => {});
+    throw withCode(error);
+  }
+  return new LocalClient(storage, createContextService(context, storage, options.monotonicMs));
+}
