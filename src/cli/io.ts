@@ -7,6 +7,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   readFile: (path: string) => string;
   clocks: Clocks;
+  /** Whether stderr is a terminal (progress bars); unset: asks `process.stderr.isTTY`. */
+  stderrIsTty?: boolean;
 }
 
 /** Exit codes (API.md, "Command line"). */

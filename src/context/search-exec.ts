@@ -53,17 +53,30 @@ function admission(store: TenantStore, plan: SearchPlan): ((key: number) => bool
   };
 }
 
+/**
+ * The id a hit carries into fusion: document id, then scope, so fusion's own tie-break (id
+ * ascending) is the engine's (CE-7). Ids hold no control characters, so U+0000 sorts first.
+ */
+function hitId(doc: StoredDoc): string {
+  return `${doc.id}\u0000${doc.scopeKey}`;
+}
+
+type Found = Map<string, StoredDoc>;
+
 function sparseHalf(
   store: TenantStore,
   plan: SearchPlan,
   admit: ((key: number) => boolean) | null,
   n: number,
+  found: Found,
 ): HalfHit[] {
   if (plan.queryText.trim() === "") return [];
   const options = admit === null ? {} : { allow: (docKey: string) => admit(Number(docKey)) };
-  return store.text
-    .search(plan.queryText, n, options)
-    .map((m) => ({ id: m.docKey, score: m.score }));
+  return store.text.search(plan.queryText, n, options).map((m) => {
+    const doc = store.byKey.get(Number(m.docKey)) as StoredDoc;
+    found.set(hitId(doc), doc);
+    return { id: hitId(doc), score: m.score };
+  });
 }
 
 function denseHalf(
@@ -71,6 +84,7 @@ function denseHalf(
   plan: SearchPlan,
   admit: ((key: number) => boolean) | null,
   n: number,
+  found: Found,
 ): HalfHit[] {
   const index = store.vectors;
   const query = plan.queryVector;
@@ -81,7 +95,9 @@ function denseHalf(
   const { keys, distances } = index.search(query, Math.min(n, index.size()), options);
   const out: HalfHit[] = [];
   for (let i = 0; i < keys.length; i++) {
-    out.push({ id: String(keys[i]), score: 1 - (distances[i] as number) });
+    const doc = store.byKey.get(Number(keys[i])) as StoredDoc;
+    found.set(hitId(doc), doc);
+    out.push({ id: hitId(doc), score: 1 - (distances[i] as number) });
   }
   return out;
 }
@@ -91,10 +107,11 @@ export function executeSearch(store: TenantStore | undefined, plan: SearchPlan):
   if (store === undefined) return [];
   const admit = admission(store, plan);
   const n = candidatesFor(plan.k);
-  const dense = plan.strategy === "sparse" ? [] : denseHalf(store, plan, admit, n);
-  const sparse = plan.strategy === "dense" ? [] : sparseHalf(store, plan, admit, n);
+  const found: Found = new Map();
+  const dense = plan.strategy === "sparse" ? [] : denseHalf(store, plan, admit, n, found);
+  const sparse = plan.strategy === "dense" ? [] : sparseHalf(store, plan, admit, n, found);
   const hits: ExecutedHit[] = [];
-  const docOf = (id: string) => store.byKey.get(Number(id)) as StoredDoc;
+  const docOf = (id: string) => found.get(id) as StoredDoc;
   if (plan.strategy === "hybrid") {
     for (const f of fuse(dense, sparse, plan.fusion, Math.max(1, dense.length + sparse.length))) {
       const hit: ExecutedHit = { doc: docOf(f.id), score: f.fused, fused: f.fused };

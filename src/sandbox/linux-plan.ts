@@ -256,6 +256,13 @@ export function bwrapHiddenEntry(
   );
 }
 
+/** Names the tool that sets each applied rlimit in its reason. */
+function withTool(entry: EnforcedEntry, tool: "none" | "ulimit" | "prlimit"): EnforcedEntry {
+  if (!entry.applied || !entry.mechanism.startsWith("rlimit_") || tool === "none") return entry;
+  const by = tool === "ulimit" ? "setrlimit by the ready stage's sh ulimit" : "set by prlimit";
+  return { ...entry, reason: `${entry.reason}; ${by}` };
+}
+
 /**
  * Plans one Linux run.
  *
@@ -327,11 +334,13 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
   }
   const enforced: EnforcedReport = {
     timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
-    memory,
-    pids,
+    memory: withTool(memory, tool),
+    pids: withTool(pids, tool),
     network,
     filesystem,
-    ...rl,
+    cpu: withTool(rl.cpu, tool),
+    file_size: withTool(rl.file_size, tool),
+    open_files: withTool(rl.open_files, tool),
     process_tree,
     hidden_paths: useBwrap
       ? bwrapHiddenEntry(input.hidden ?? [], [input.workspaceRoot, input.runTempDir])

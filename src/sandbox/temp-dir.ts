@@ -5,7 +5,7 @@
  * bounded (trace id at most 32 hex characters, owner at most 36) so Windows long-path limits
  * are not reached under a normal temp root.
  */
-import { chmod, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../core/mod.ts";
 import { formatOwner, parseOwner, selfOwner } from "./owner.ts";
@@ -40,8 +40,7 @@ export async function createRunTempDir(tempRoot: string, traceId: string): Promi
   await mkdir(root, { recursive: false, mode: 0o700 });
   const home = join(root, "home");
   const tmp = join(root, "tmp");
-  await mkdir(home, { mode: 0o700 });
-  await mkdir(tmp, { mode: 0o700 });
+  await Promise.all([mkdir(home, { mode: 0o700 }), mkdir(tmp, { mode: 0o700 })]);
   return { root, home, tmp };
 }
 
@@ -62,8 +61,32 @@ async function unlockTree(root: string): Promise<void> {
   }
 }
 
+const gone = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT";
+
+/**
+ * The common case, a run that left `home/` and `tmp/` empty: three `rmdir`s (~0.1 ms) instead
+ * of a recursive walk (~1 ms). False as soon as anything is left (ENOTEMPTY, a file or symlink
+ * in place of a directory), and the caller falls back to the recursive removal.
+ */
+async function removeIfEmpty(dir: RunTempDir): Promise<boolean> {
+  try {
+    await Promise.all(
+      [dir.home, dir.tmp].map((d) =>
+        rmdir(d).catch((error: unknown) => {
+          if (!gone(error)) throw error;
+        }),
+      ),
+    );
+    await rmdir(dir.root);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes the run's temp dir; returns false (never throws) when it is still there afterwards. */
 export async function removeRunTempDir(dir: RunTempDir): Promise<boolean> {
+  if (await removeIfEmpty(dir)) return true;
   try {
     await rm(dir.root, { recursive: true, force: true, maxRetries: 3 });
   } catch {

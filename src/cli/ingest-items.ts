@@ -1,0 +1,74 @@
+/**
+ * The documents `vltair ingest` writes for one file: one per chunk, with a stable id
+ * `<path>#<n>` (n = 1-based chunk number in the file) and metadata
+ * `{path, language, line_start, line_end, chunk, chunks}`. Because ids are numbered, a file that
+ * now has fewer chunks leaves exactly `<path>#<chunks+1>…` behind, which ingest deletes; because
+ * every chunk carries the file's chunk count, an unchanged count is implied by "all skipped".
+ */
+import { createHash } from "node:crypto";
+import {
+  CHUNK_OPTIONS_DEFAULT,
+  type ChunkOptions,
+  chunkText,
+  DOC_ID_CHARS_MAX,
+  languageOf,
+  type Scope,
+  type UpsertRequest,
+} from "../context/mod.ts";
+
+export type IngestItem = UpsertRequest["items"][number];
+
+/** Characters of `#<n>` a document id keeps room for (n up to 10^9). */
+const SUFFIX_CHARS_MAX = 11;
+/** Characters of the hash that stands in for the tail of a path too long for an id. */
+const PATH_HASH_CHARS = 16;
+
+/**
+ * The id of chunk `n` of `docPath`: `<docPath>#<n>`; a path too long for a 256-character id
+ * keeps its head and ends with `~` and 16 hex characters of its SHA-256.
+ *
+ * @example
+ * ```ts
+ * chunkDocId("src/cli/run.ts", 2); // "src/cli/run.ts#2"
+ * ```
+ */
+export function chunkDocId(docPath: string, n: number): string {
+  const room = DOC_ID_CHARS_MAX - SUFFIX_CHARS_MAX;
+  if (docPath.length <= room) return `${docPath}#${n}`;
+  const hash = createHash("sha256").update(docPath).digest("hex").slice(0, PATH_HASH_CHARS);
+  // Never cut a surrogate pair in half: ids reject lone surrogates.
+  let head = docPath.slice(0, room - PATH_HASH_CHARS - 1);
+  if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  return `${head}~${hash}#${n}`;
+}
+
+/**
+ * The upsert items of one file's text.
+ *
+ * @example
+ * ```ts
+ * fileItems("src/a.ts", source, { kind: "global" }); // [{ id: "src/a.ts#1", text, metadata }, …]
+ * ```
+ */
+export function fileItems(
+  docPath: string,
+  text: string,
+  scope: Scope,
+  options: ChunkOptions = CHUNK_OPTIONS_DEFAULT,
+): IngestItem[] {
+  const chunks = chunkText(text, options);
+  const language = languageOf(docPath);
+  return chunks.map((chunk, i) => ({
+    id: chunkDocId(docPath, i + 1),
+    scope,
+    text: chunk.text,
+    metadata: {
+      path: docPath,
+      language,
+      line_start: chunk.startLine,
+      line_end: chunk.endLine,
+      chunk: i + 1,
+      chunks: chunks.length,
+    },
+  }));
+}
