@@ -7,6 +7,9 @@ import {
 import { READY_SCRIPT } from "../../../src/sandbox/shim.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";
 
+const withUlimit = (overrides = {}) =>
+  linuxCaps({ ulimit: { available: true, path: "/bin/sh", reason: "probed" }, ...overrides });
+
 const noCgroup: PlannedCgroup = {
   version: null,
   memory: false,
@@ -164,5 +167,55 @@ describe("planLinux", () => {
     }
     expect(p.leaderIsWrapper).toBe(false);
     expect(p.enforced.timeout.applied).toBe(true);
+  });
+});
+
+describe("planLinux: rlimits through the ready stage's ulimit", () => {
+  test("no prlimit stage; the ready stage sets them before joining the cgroup", () => {
+    const p = plan({ cmd: ["pytest"], limits: { cpu_ms: 1500 } }, withUlimit(), v1);
+    expect(p.argv).not.toContain("/usr/bin/prlimit");
+    const script = p.argv[p.argv.indexOf("-c") + 1] ?? "";
+    expect(script).toBe(
+      `ulimit -S -t 2 && ulimit -H -t 3 && ulimit -f 2097152 && ulimit -n 1024 || exit 125; ${READY_ATTACH_SCRIPT}`,
+    );
+    expect(p.mechanisms).toContain("sh_ulimit");
+    expect(p.mechanisms).not.toContain("prlimit");
+    expect(p.enforced.cpu).toMatchObject({ applied: true, mechanism: "rlimit_cpu" });
+    expect(p.enforced.cpu.reason).toContain("sh ulimit");
+    expect(p.enforced.open_files.reason).toContain("sh ulimit");
+    expect(p.enforced.memory.reason).not.toContain("ulimit");
+  });
+  test("without a cgroup the address-space limit is ulimit -v in KiB, before the plain ready script", () => {
+    const p = plan({ cmd: ["x"], limits: { mem_bytes: 64 * 1024 * 1024 } }, withUlimit());
+    expect(p.enforced.memory).toMatchObject({ applied: true, mechanism: "rlimit_as" });
+    expect(p.argv.slice(-3)).toEqual([
+      `ulimit -v 65536 && ulimit -f 2097152 && ulimit -n 1024 || exit 125; ${READY_SCRIPT}`,
+      "vltair-exec",
+      "x",
+    ]);
+  });
+  test("RLIMIT_NPROC (unprivileged, no pids cgroup) keeps every rlimit on prlimit", () => {
+    const p = plan({ cmd: ["x"], limits: { pids: 32 } }, withUlimit({ uid: 1000 }));
+    expect(p.argv).toContain("--nproc=32");
+    expect(p.argv).toContain("--nofile=1024");
+    expect(p.argv.join(" ")).not.toContain("ulimit");
+    expect(p.enforced.open_files.reason).toContain("set by prlimit");
+  });
+  test("ulimit alone (no prlimit binary) still applies the rlimits", () => {
+    const p = plan({ cmd: ["x"] }, withUlimit({ prlimit: missing("prlimit not found on PATH") }));
+    expect(p.enforced.file_size.applied).toBe(true);
+    expect(p.argv.join(" ")).toContain("ulimit -f 2097152");
+  });
+  test("neither prlimit nor ulimit: not applied, naming both", () => {
+    const p = plan(
+      { cmd: ["x"] },
+      linuxCaps({
+        prlimit: missing("prlimit disabled by configuration"),
+        ulimit: missing("prlimit (rlimits) disabled by configuration"),
+      }),
+    );
+    expect(p.enforced.open_files.applied).toBe(false);
+    expect(p.enforced.open_files.reason).toContain("prlimit unavailable");
+    expect(p.enforced.open_files.reason).toContain("sh ulimit unavailable");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatOwner, selfOwner } from "../../../src/sandbox/owner.ts";
@@ -35,6 +35,30 @@ describe("run temp dir (AR-17)", () => {
       expect(await removeRunTempDir(a)).toBe(true);
       expect(await removeRunTempDir(b)).toBe(true);
       await expect(stat(a.root)).rejects.toThrow();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("run temp dir removal", () => {
+  test("an untouched dir goes by the rmdir fast path; extra files, a symlink home, a missing tmp by the walk", async () => {
+    const root = await mkdtemp(join(tmpdir(), "vltair-td-test-"));
+    try {
+      const plain = await createRunTempDir(root, "abc");
+      expect(await removeRunTempDir(plain)).toBe(true);
+      const extra = await createRunTempDir(root, "abc");
+      await writeFile(join(extra.root, "left.txt"), "x");
+      await writeFile(join(extra.home, "h.txt"), "x");
+      expect(await removeRunTempDir(extra)).toBe(true);
+      const swapped = await createRunTempDir(root, "abc");
+      await rm(swapped.home, { recursive: true });
+      await symlink(root, swapped.home);
+      await rm(swapped.tmp, { recursive: true });
+      expect(await removeRunTempDir(swapped)).toBe(true);
+      // The symlink was removed, not followed: the temp root itself is intact.
+      expect((await stat(root)).isDirectory()).toBe(true);
+      expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
