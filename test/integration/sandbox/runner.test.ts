@@ -146,17 +146,18 @@ describe("allow_partial", () => {
 
 describe("allow_partial without rlimits (AR-12)", () => {
   test.if(linux)(
-    "prlimit unavailable and allow_partial false: INTERNAL_ERROR naming the rlimits",
+    "rlimits switched off (prlimit and sh ulimit) and allow_partial false: INTERNAL_ERROR naming them",
     async () => {
       const result = await runSandboxed(
         { cmd: ["touch", "rl.txt"], allow_partial: false, limits: { cpu_ms: 1000 } },
-        area.options({ tools: { prlimit: "/nonexistent/vltair/prlimit" } }),
+        area.options({ tools: { prlimit: "/nonexistent/vltair/prlimit" }, disable: ["prlimit"] }),
       );
       expect(result.status).toBe("INTERNAL_ERROR");
       expect(result.reason).toContain("cpu");
       expect(result.reason).toContain("file_size");
       expect(result.reason).toContain("open_files");
       expect(result.enforced.open_files.reason).toContain("prlimit unavailable");
+      expect(result.enforced.open_files.reason).toContain("sh ulimit unavailable");
       expect(await readdir(area.ws)).not.toContain("rl.txt");
     },
   );

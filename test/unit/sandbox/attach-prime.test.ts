@@ -59,7 +59,11 @@ describe("probeCgroups: the prime target is the server's own cgroup", () => {
     await writeFile(join(root, "app", "server", "cgroup.subtree_control"), "");
     const layout = await probeCgroups(root, "0::/app/server\n");
     expect(layout.v2.parentDir).toBe(join(root, "app"));
-    expect(layout.prime).toEqual({ key: "", ownPath: "/app/server", ownDir: join(root, "app", "server") });
+    expect(layout.prime).toEqual({
+      key: "",
+      ownPath: "/app/server",
+      ownDir: join(root, "app", "server"),
+    });
   });
   test("no usable hierarchy: no prime", async () => {
     expect((await probeCgroups(root, "")).prime).toBeNull();
