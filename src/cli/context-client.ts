@@ -39,8 +39,8 @@ export interface ContextClient {
   readonly batchItemsMax: number | null;
   upsert(request: UpsertRequest): Promise<UpsertResponse>;
   search(request: SearchRequest): Promise<SearchResponse>;
-  /** Deletes a document; false when it does not exist. */
-  delete(scope: Scope, id: string): Promise<boolean>;
+  /** Deletes a document: the WAL index of the delete, or null when it does not exist. */
+  delete(scope: Scope, id: string): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -133,13 +133,12 @@ class RemoteClient implements ContextClient {
     return (await this.#call("POST", "/v1/context/search", request)) as SearchResponse;
   }
 
-  async delete(scope: Scope, id: string): Promise<boolean> {
+  async delete(scope: Scope, id: string): Promise<number | null> {
     const route = `/v1/context/docs/${encodeURIComponent(id)}?scope=${encodeURIComponent(scopeParam(scope))}`;
     try {
-      await this.#call("DELETE", route);
-      return true;
+      return ((await this.#call("DELETE", route)) as { wal_index: number }).wal_index;
     } catch (error) {
-      if (error instanceof VltairError && error.code === "not_found") return false;
+      if (error instanceof VltairError && error.code === "not_found") return null;
       throw error;
     }
   }
@@ -170,13 +169,12 @@ class LocalClient implements ContextClient {
     return coded(() => this.#service.search(LOCAL_TENANT, request));
   }
 
-  delete(scope: Scope, id: string): Promise<boolean> {
+  delete(scope: Scope, id: string): Promise<number | null> {
     return coded(async () => {
       try {
-        await this.#service.delete(LOCAL_TENANT, scope, id);
-        return true;
+        return (await this.#service.delete(LOCAL_TENANT, scope, id)).wal_index;
       } catch (error) {
-        if (error instanceof VltairError && error.code === "not_found") return false;
+        if (error instanceof VltairError && error.code === "not_found") return null;
         throw error;
       }
     });

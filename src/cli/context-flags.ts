@@ -1,5 +1,5 @@
 /** Flags shared by `vltair ingest` and `vltair search`. */
-import { type Scope, parseScopeParam } from "../context/mod.ts";
+import { parseScopeParam, type Scope } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import { configOptions, dataDirOptions, type OptionSpecs, UsageError } from "./args.ts";
 
@@ -42,10 +42,7 @@ export function intFlag(
   if (raw === undefined) return bounds.fallback;
   const value = typeof raw === "string" && /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(value >= bounds.min && value <= bounds.max)) {
-    throw new UsageError(
-      flag,
-      `${flag} must be an integer from ${bounds.min} to ${bounds.max}`,
-    );
+    throw new UsageError(flag, `${flag} must be an integer from ${bounds.min} to ${bounds.max}`);
   }
   return value;
 }

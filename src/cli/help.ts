@@ -15,6 +15,16 @@ function optionLines(): string {
     .join("\n");
 }
 
+/** Flags of `ingest` and `search` beyond their own. */
+const CONTEXT_FLAGS = `  --scope S                  global (default), session:ID or task:ID
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --embedder JSON            Embedder when opening the data directory itself (a server uses its own)
+  --text-tokenizer NAME      code or unicode61, when opening the data directory itself
+  --context-limits JSON      Context limits, when opening the data directory itself
+  --wal-fsync POLICY         WAL fsync policy, when opening the data directory itself
+  --storage-limits JSON      Storage limits, when opening the data directory itself`;
+
 /** Help of each command path. */
 export const HELP: Record<string, () => string> = {
   "": () => `vltair — context engine, sandbox, durable orchestrator and policy in one binary.
@@ -24,6 +34,8 @@ Usage: vltair <command> [flags]
 Commands:
   serve            Recover the data directory, then serve the HTTP API
   exec             Run a command in the sandbox on this machine
+  ingest PATH…     Chunk a source tree and upsert it into the context engine
+  search QUERY     Search the context engine; prints path:lines and scores
   token create     Create an API token (printed once)
   token list       List API tokens
   token revoke     Revoke an API token
@@ -63,6 +75,36 @@ Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage 
   --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit)
   --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
   --json                     Print the whole result as JSON
+  -h, --help                 Show this help`,
+  ingest: () => `Usage: vltair ingest PATH… [--scope S] [--include GLOB]… [--exclude GLOB]… [flags]
+
+Walks each PATH (a directory or a file), honouring .gitignore files and skipping .git/, binaries
+and files over 1 MiB; chunks each file by lines (up to 60 lines or 4000 characters, 8 lines of
+overlap, ending at a blank line or a top-level line when one is near) and upserts the chunks in
+batches. Document ids are "<path>#<n>" (n-th chunk of the file; path relative to the current
+directory); metadata is {path, language, line_start, line_end, chunk, chunks}. Unchanged chunks
+are skipped, so re-ingesting an unchanged tree writes nothing; a file that now has fewer chunks
+has its surplus chunks deleted; chunks of deleted files stay (see docs/cli-ingest.md).
+Talks to the server that holds the data directory (URL from DATA_DIR/server.json; token from
+VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token), or opens the data directory
+itself (tenant default) when no server runs. A progress bar is drawn on stderr when it is a terminal.
+  --include GLOB             Only files matching GLOB (relative to PATH; repeatable)
+  --exclude GLOB             Leave out files and directories matching GLOB (repeatable)
+  --batch N                  Chunks per upsert (default 256; split further on 413)
+${CONTEXT_FLAGS}
+  --json                     Print {"files","chunks","inserted","updated","skipped","deleted","skipped_files",…}
+  -h, --help                 Show this help`,
+  search:
+    () => `Usage: vltair search QUERY [-k N] [--filter JSON] [--strategy S] [--scope S] [flags]
+
+Searches the context engine and prints one "path:line_start-line_end  score" line per result
+(the document id when it has no path metadata), best first. Reaches the engine as 'vltair ingest'
+does: the running server, else the data directory itself.
+  -k N                       Number of results (default 10)
+  --filter JSON              Metadata filter, e.g. '{"field":"metadata.language","op":"eq","value":"typescript"}'
+  --strategy S               auto (default), dense, sparse or hybrid
+${CONTEXT_FLAGS}
+  --json                     Print the API response {"results","strategy_used","took_ms","wal_index"}
   -h, --help                 Show this help`,
   wal: () => `Usage: vltair wal <verify|dump|repair> [flags]
 

@@ -109,7 +109,8 @@ export function listSources(
       } else add(docPath, absolute, stat.size);
       continue;
     }
-    if (!stat.isDirectory()) throw new UsageError(given, `PATH ${given} is not a file or directory`);
+    if (!stat.isDirectory())
+      throw new UsageError(given, `PATH ${given} is not a file or directory`);
     const join = (rel: string) => (prefix === "" ? rel : `${prefix}/${rel}`);
     const onSkip = (s: { path: string; reason: SkipReason }) =>
       list.skipped.push({ docPath: join(s.path), reason: s.reason });

@@ -5,6 +5,8 @@
 import { VltairError } from "../core/mod.ts";
 import { UsageError } from "./args.ts";
 import { execCommand } from "./commands/exec.ts";
+import { ingestCommand } from "./commands/ingest.ts";
+import { searchCommand } from "./commands/search.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
 import { versionCommand } from "./commands/version.ts";
@@ -17,6 +19,8 @@ type Command = (argv: readonly string[], io: CliIo) => number | Promise<number>;
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   exec: execCommand,
+  ingest: ingestCommand,
+  search: searchCommand,
   version: versionCommand,
   "token create": tokenCreate,
   "token list": tokenList,

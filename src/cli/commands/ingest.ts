@@ -150,8 +150,10 @@ class Ingester {
   /** Deletes `<path>#<chunks+1>`, `#<chunks+2>`, … until one does not exist. */
   async #deleteSurplus(file: FileState): Promise<void> {
     for (let n = file.chunks + 1; ; n++) {
-      if (!(await this.#client.delete(this.#scope, chunkDocId(file.docPath, n)))) return;
+      const walIndex = await this.#client.delete(this.#scope, chunkDocId(file.docPath, n));
+      if (walIndex === null) return;
       this.summary.deleted += 1;
+      this.summary.wal_index = Math.max(this.summary.wal_index ?? 0, walIndex);
     }
   }
 }
@@ -160,7 +162,8 @@ function summaryText(s: IngestSummary): string {
   const reasons = Object.entries(s.skipped_by_reason)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n} ${reason.replace("_", " ")}`);
-  const skippedFiles = s.skipped_files === 0 ? "" : ` (${s.skipped_files} skipped: ${reasons.join(", ")})`;
+  const skippedFiles =
+    s.skipped_files === 0 ? "" : ` (${s.skipped_files} skipped: ${reasons.join(", ")})`;
   const wal = s.wal_index === null ? "" : `, wal index ${s.wal_index}`;
   return `ingested ${s.files} files${skippedFiles}: ${s.chunks} chunks, ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} unchanged, ${s.deleted} stale deleted in ${(s.duration_ms / 1000).toFixed(1)} s (${s.chunks_per_s} chunks/s${wal}, via ${s.via})\n`;
 }
@@ -197,7 +200,9 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
     nowMs: io.clocks.nowMs,
   });
   const bar =
-    (io.stderrIsTty ?? process.stderr.isTTY === true) ? new ProgressBar(io.stderr, io.clocks.monotonicMs) : null;
+    (io.stderrIsTty ?? process.stderr.isTTY === true)
+      ? new ProgressBar(io.stderr, io.clocks.monotonicMs)
+      : null;
   let summary: IngestSummary;
   try {
     const batchBytes = Math.min(BATCH_BYTES_MAX, Math.floor(config.body_bytes_max / 2));

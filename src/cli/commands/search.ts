@@ -3,7 +3,12 @@
  * printed as `path:line_start-line_end  score` lines (the document id when a result has no
  * `path` metadata), or with `--json` the API response as it is.
  */
-import { type SearchHit, type SearchRequest, STRATEGIES, type Strategy } from "../../context/mod.ts";
+import {
+  type SearchHit,
+  type SearchRequest,
+  STRATEGIES,
+  type Strategy,
+} from "../../context/mod.ts";
 import { cliConfig, parseFlags, UsageError } from "../args.ts";
 import { openContextClient } from "../context-client.ts";
 import { contextCommandOptions, intFlag, scopeFlag } from "../context-flags.ts";
