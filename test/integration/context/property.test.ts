@@ -43,10 +43,9 @@ function evaluate(f: Filter, d: RefDoc): boolean {
   if (f.field === "scope.kind") return d.scope.kind === f.value;
   if (f.field === "metadata.n") {
     const n = d.metadata.n;
+    if (f.op === "in") return f.value.includes(n);
     if (f.op === "eq") return n === f.value;
-    if (f.op === "lt") return n < f.value;
-    if (f.op === "gte") return n >= f.value;
-    return f.value.includes(n);
+    return f.op === "lt" ? n < f.value : n >= f.value;
   }
   const tag = d.metadata.tag;
   if (f.op === "exists") return (tag !== undefined) === f.value;

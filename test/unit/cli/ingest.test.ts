@@ -30,7 +30,7 @@ describe("chunk ids and items", () => {
     expect(id).toMatch(/^(d\/)+d?~[0-9a-f]{16}#1000000000$/);
     expect(chunkDocId(long, 1)).toBe(chunkDocId(long, 1));
     expect(chunkDocId(other, 1)).not.toBe(chunkDocId(long, 1));
-    const emoji = `${"x".repeat(228)}${"😀".repeat(20)}`;
+    const emoji = `${"x".repeat(227)}${"😀".repeat(20)}`;
     expect(isValidId(chunkDocId(emoji, 1), DOC_ID_CHARS_MAX)).toBe(true);
   });
 
@@ -64,10 +64,7 @@ describe("sources", () => {
     });
     const inside = listSources(["src", "src/a.ts", "."], { cwd: root, walk: WALK_OPTIONS_DEFAULT });
     expect(inside.files.map((f) => f.docPath)).toEqual(["src/a.ts", ".gitignore"]);
-    expect(inside.skipped).toEqual([
-      { docPath: "src/b.bin", reason: "binary" },
-      { docPath: "src/b.bin", reason: "binary" },
-    ]);
+    expect(inside.skipped).toEqual([{ docPath: "src/b.bin", reason: "binary" }]);
     expect(inside.bytesTotal).toBe(2 + 5);
     const outside = listSources([path.join(root, "src")], {
       cwd: path.join(root, "out"),
