@@ -151,10 +151,12 @@ class LocalClient implements ContextClient {
   readonly url = null;
   readonly #storage: Storage;
   readonly #service: ContextService;
+  readonly #openedIndex: number;
 
   constructor(storage: Storage, service: ContextService) {
     this.#storage = storage;
     this.#service = service;
+    this.#openedIndex = storage.lastIndex;
   }
 
   get batchItemsMax(): number {
@@ -180,9 +182,17 @@ class LocalClient implements ContextClient {
     });
   }
 
+  /**
+   * Snapshots when this process wrote anything, so the next command (a short-lived process
+   * too) loads the indexes instead of replaying and re-indexing the log, then closes.
+   */
   async close(): Promise<void> {
-    this.#service.close();
-    await this.#storage.close();
+    try {
+      if (this.#storage.lastIndex > this.#openedIndex) await this.#storage.takeSnapshot();
+    } finally {
+      this.#service.close();
+      await this.#storage.close();
+    }
   }
 }
 

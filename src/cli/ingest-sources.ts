@@ -73,7 +73,8 @@ export function readSource(
 }
 
 /**
- * Lists the files under each PATH (a directory or a file), deduplicated by document path.
+ * Lists the files under each PATH (a directory or a file); a file reached through two PATHs
+ * counts once.
  * A PATH that does not exist is a usage error naming it.
  *
  * @example
@@ -87,6 +88,11 @@ export function listSources(
 ): SourceList {
   const seen = new Set<string>();
   const list: SourceList = { files: [], skipped: [], bytesTotal: 0 };
+  const skip = (docPath: string, reason: SkipReason) => {
+    if (seen.has(docPath)) return;
+    seen.add(docPath);
+    list.skipped.push({ docPath, reason });
+  };
   const add = (docPath: string, absolute: string, sizeBytes: number) => {
     if (seen.has(docPath)) return;
     seen.add(docPath);
@@ -104,16 +110,14 @@ export function listSources(
     const prefix = prefixOf(absolute, options.cwd);
     if (stat.isFile()) {
       const docPath = prefix === "" ? path.basename(absolute) : prefix;
-      if (stat.size > options.walk.fileBytesMax) {
-        list.skipped.push({ docPath, reason: "too_large" });
-      } else add(docPath, absolute, stat.size);
+      if (stat.size > options.walk.fileBytesMax) skip(docPath, "too_large");
+      else add(docPath, absolute, stat.size);
       continue;
     }
     if (!stat.isDirectory())
       throw new UsageError(given, `PATH ${given} is not a file or directory`);
     const join = (rel: string) => (prefix === "" ? rel : `${prefix}/${rel}`);
-    const onSkip = (s: { path: string; reason: SkipReason }) =>
-      list.skipped.push({ docPath: join(s.path), reason: s.reason });
+    const onSkip = (s: { path: string; reason: SkipReason }) => skip(join(s.path), s.reason);
     for (const file of walkTree(absolute, options.walk, onSkip)) {
       add(join(file.path), path.join(absolute, ...file.path.split("/")), file.sizeBytes);
     }

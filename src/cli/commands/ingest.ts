@@ -21,8 +21,8 @@ import { ProgressBar } from "../progress.ts";
 export const BATCH_ITEMS_DEFAULT = 256;
 /** Most items `--batch` accepts (a server's own `batch_items_max` may be lower: batches then split). */
 export const BATCH_ITEMS_MAX = 10_000;
-/** Most bytes of JSON in one upsert body (the server's default body limit is 16 MiB). */
-export const BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Most bytes of items (as JSON) in one upsert: under the 4 MiB WAL record and 16 MiB body defaults with room for vectors. */
+export const BATCH_BYTES_MAX = 2 * 1024 * 1024;
 /** Most PATH arguments. */
 const PATHS_MAX = 4096;
 
