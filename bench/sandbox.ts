@@ -66,13 +66,21 @@ function p50(values: number[]): number {
   return Number((sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(2));
 }
 
-/** Perl loop iterations that take about CPU_TARGET_MS bare on this machine. */
+/**
+ * Perl loop iterations that take about CPU_TARGET_MS bare on this machine: a first estimate
+ * from a short loop, then two corrections at full length (perl's start-up is not linear).
+ */
 async function calibrate(): Promise<number> {
-  const probe = 2_000_000;
-  const times: number[] = [];
-  for (let i = 0; i < 5; i += 1)
-    times.push(await bare(["perl", "-e", `my $x = 0; $x++ for 1..${probe}`]));
-  return Math.round((probe * CPU_TARGET_MS) / p50(times));
+  const timeOf = async (iterations: number): Promise<number> => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i += 1)
+      times.push(await bare(["perl", "-e", `my $x = 0; $x++ for 1..${iterations}`]));
+    return p50(times);
+  };
+  let iterations = 2_000_000;
+  for (let round = 0; round < 3; round += 1)
+    iterations = Math.round((iterations * CPU_TARGET_MS) / (await timeOf(iterations)));
+  return iterations;
 }
 
 const root = await mkdtemp(join(tmpdir(), "vltair-bench-sbx-"));
@@ -129,6 +137,7 @@ try {
     runs: RUNS,
     mechanisms_available: mechanismsOn,
     load_average_1m: Number(loadBefore.toFixed(2)),
+    load_average_1m_end: Number((os.loadavg()[0] ?? 0).toFixed(2)),
     true_p50_ms: trueP50,
     true_spawn_to_exit_p50_ms: Object.fromEntries(
       Object.keys(configs).map((k) => [k, p50(durations[k] ?? [])]),

@@ -24,7 +24,7 @@ import { ENFORCED_KEYS, type EnforcedReport, type SandboxResult } from "./schema
 import { selectShim } from "./select-shim.ts";
 import type { LaunchPlan } from "./shim.ts";
 import { classify, exitRc, looksLikeAllocationFailure } from "./status.ts";
-import { createRunTempDir, type RunTempDir, removeRunTempDir } from "./temp-dir.ts";
+import { makeRunTempDir, nextRunTempDir, type RunTempDir, removeRunTempDir } from "./temp-dir.ts";
 import { validateRequest } from "./validate.ts";
 import { resolveCwd } from "./workspace.ts";
 
@@ -148,11 +148,17 @@ export async function runSandboxed(
     ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
     ...(options.disable === undefined ? {} : { disable: options.disable }),
   });
-  let temp: RunTempDir;
-  try {
-    temp = await createRunTempDir(tempRoot, traceId);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "error";
+  const temp = await nextRunTempDir(tempRoot, traceId);
+  const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
+  const shim = selectShim(caps.platform);
+  // The temp dir and the shim's set-up (the run's cgroup) do not depend on each other.
+  const [made, prepared] = await Promise.allSettled([
+    makeRunTempDir(temp),
+    shim.prepare({ req, cwd, workspaceRoot, temp, runName, caps, limits, hidden }),
+  ]);
+  if (made.status === "rejected") {
+    if (prepared.status === "fulfilled") await disposePlan(prepared.value, runName, log);
+    const code = (made.reason as NodeJS.ErrnoException).code ?? "error";
     log("error", "sandbox.tempdir.create_failed", { temp_root: tempRoot, code });
     return nothingRan(
       "INTERNAL_ERROR",
@@ -161,101 +167,105 @@ export async function runSandboxed(
       traceId,
     );
   }
+  let removing: Promise<void> | null = null;
+  const removeTemp = (): Promise<void> => {
+    removing ??= removeRunTempDir(temp).then((ok) => {
+      if (!ok) log("error", "sandbox.tempdir.remove_failed", { path: temp.root });
+    });
+    return removing;
+  };
+  if (prepared.status === "rejected") {
+    await removeTemp();
+    throw prepared.reason;
+  }
+  const plan = prepared.value;
   try {
-    return await runInTemp({
+    return await runPlan({
       options,
       limits,
       req,
-      workspaceRoot,
       cwd,
       traceId,
       log,
-      caps,
       temp,
-      hidden,
+      plan,
+      runName,
+      shimName: shim.name,
+      removeTemp,
     });
   } finally {
-    if (!(await removeRunTempDir(temp))) {
-      log("error", "sandbox.tempdir.remove_failed", { path: temp.root });
-    }
+    await Promise.all([disposePlan(plan, runName, log), removeTemp()]);
   }
+}
+
+async function disposePlan(plan: LaunchPlan, runName: string, log: SandboxLogger): Promise<void> {
+  if (!(await plan.tracker.dispose()))
+    log("error", "sandbox.cgroup.remove_failed", { run: runName });
 }
 
 type RunContext = {
   options: SandboxOptions;
   limits: ReturnType<typeof resolveLimitConfig>;
   req: ReturnType<typeof validateRequest>;
-  workspaceRoot: string;
   cwd: string;
   traceId: string;
   log: SandboxLogger;
-  caps: Awaited<ReturnType<typeof detectCapabilities>>;
   temp: RunTempDir;
-  hidden: readonly HiddenPath[];
+  plan: LaunchPlan;
+  runName: string;
+  shimName: string;
+  /** Starts (once) the temp dir's removal; awaited by the caller on every outcome. */
+  removeTemp: () => Promise<void>;
 };
 
-async function runInTemp(ctx: RunContext): Promise<SandboxResult> {
-  const { options, limits, req, traceId, log, temp } = ctx;
-  const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
-  const shim = selectShim(ctx.caps.platform);
-  const plan = await shim.prepare({
-    req,
-    cwd: ctx.cwd,
-    workspaceRoot: ctx.workspaceRoot,
-    temp,
-    runName,
-    caps: ctx.caps,
-    limits,
-    hidden: ctx.hidden,
-  });
-  try {
-    const unapplied = unappliedKeys(plan.enforced);
-    for (const key of unapplied) {
-      log("warn", "sandbox.limit.not_applied", { limit: key, reason: plan.enforced[key].reason });
-    }
-    if (!req.allowPartial && unapplied.length > 0) {
-      const reason = `limit_not_applied:${unapplied.join(",")}`;
-      log("error", "sandbox.run.refused", { reason });
-      return nothingRan("INTERNAL_ERROR", reason, plan.enforced, traceId);
-    }
-    log("info", "sandbox.run.start", {
-      run: runName,
-      shim: shim.name,
-      mechanisms: plan.mechanisms,
-    });
-    const env = buildChildEnv({
-      parentEnv: options.parentEnv ?? process.env,
-      passthrough: options.envPassthrough ?? DEFAULT_ENV_PASSTHROUGH,
-      requestEnv: req.env,
-      homeDir: temp.home,
-      tmpDir: temp.tmp,
-    });
-    const done = await execute({
-      plan,
-      cwd: ctx.cwd,
-      env,
-      stdin: req.stdin,
-      wallMs: req.wallMs,
-      outputBytes: req.outputBytes,
-      killGraceMs: limits.killGraceMs,
-      reapTimeoutMs: limits.reapTimeoutMs,
-      clockMs: options.clockMs ?? (() => performance.now()),
-      signal: options.signal,
-      log,
-    });
-    const result = await buildResult(plan, done, req.wallMs, traceId);
-    log("info", "sandbox.run.end", {
-      status: result.status,
-      rc: result.rc,
-      reason: result.reason,
-      duration_ms: result.duration_ms,
-      spawn_error: done.spawnError,
-    });
-    return result;
-  } finally {
-    if (!(await plan.tracker.dispose()))
-      log("error", "sandbox.cgroup.remove_failed", { run: runName });
+async function runPlan(ctx: RunContext): Promise<SandboxResult> {
+  const { options, limits, req, traceId, log, temp, plan } = ctx;
+  const unapplied = unappliedKeys(plan.enforced);
+  for (const key of unapplied) {
+    log("warn", "sandbox.limit.not_applied", { limit: key, reason: plan.enforced[key].reason });
   }
+  if (!req.allowPartial && unapplied.length > 0) {
+    const reason = `limit_not_applied:${unapplied.join(",")}`;
+    log("error", "sandbox.run.refused", { reason });
+    return nothingRan("INTERNAL_ERROR", reason, plan.enforced, traceId);
+  }
+  log("info", "sandbox.run.start", {
+    run: ctx.runName,
+    shim: ctx.shimName,
+    mechanisms: plan.mechanisms,
+  });
+  const env = buildChildEnv({
+    parentEnv: options.parentEnv ?? process.env,
+    passthrough: options.envPassthrough ?? DEFAULT_ENV_PASSTHROUGH,
+    requestEnv: req.env,
+    homeDir: temp.home,
+    tmpDir: temp.tmp,
+  });
+  const done = await execute({
+    plan,
+    cwd: ctx.cwd,
+    env,
+    stdin: req.stdin,
+    wallMs: req.wallMs,
+    outputBytes: req.outputBytes,
+    killGraceMs: limits.killGraceMs,
+    reapTimeoutMs: limits.reapTimeoutMs,
+    clockMs: options.clockMs ?? (() => performance.now()),
+    signal: options.signal,
+    log,
+  });
+  // Nothing of the run is alive any more (or survivors are reported): its temp dir goes now,
+  // while the result is read and the cgroup removed.
+  void ctx.removeTemp();
+  const result = await buildResult(plan, done, req.wallMs, traceId);
+  log("info", "sandbox.run.end", {
+    status: result.status,
+    rc: result.rc,
+    reason: result.reason,
+    duration_ms: result.duration_ms,
+    spawn_error: done.spawnError,
+  });
+  return result;
 }
 
 /** Classifies a finished run and renders the wire result. */

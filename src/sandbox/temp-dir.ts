@@ -31,17 +31,26 @@ export function runTempDirName(traceId: string, owner: string, n: number): strin
   return `vltair-${traceId}-${owner}-${n}`;
 }
 
-/** Creates the run's temp dir (mode 0700) under `tempRoot`. */
-export async function createRunTempDir(tempRoot: string, traceId: string): Promise<RunTempDir> {
+/** The paths of the next run's temp dir under `tempRoot` (nothing is created yet). */
+export async function nextRunTempDir(tempRoot: string, traceId: string): Promise<RunTempDir> {
   runCounter += 1;
   const n = runCounter;
   const owner = formatOwner(await selfOwner());
   const root = join(tempRoot, runTempDirName(traceId, owner, n));
-  await mkdir(root, { recursive: false, mode: 0o700 });
-  const home = join(root, "home");
-  const tmp = join(root, "tmp");
-  await Promise.all([mkdir(home, { mode: 0o700 }), mkdir(tmp, { mode: 0o700 })]);
-  return { root, home, tmp };
+  return { root, home: join(root, "home"), tmp: join(root, "tmp") };
+}
+
+/** Creates `dir` (mode 0700, with `home/` and `tmp/`); fails if its root already exists. */
+export async function makeRunTempDir(dir: RunTempDir): Promise<void> {
+  await mkdir(dir.root, { recursive: false, mode: 0o700 });
+  await Promise.all([mkdir(dir.home, { mode: 0o700 }), mkdir(dir.tmp, { mode: 0o700 })]);
+}
+
+/** Creates the run's temp dir (mode 0700) under `tempRoot`. */
+export async function createRunTempDir(tempRoot: string, traceId: string): Promise<RunTempDir> {
+  const dir = await nextRunTempDir(tempRoot, traceId);
+  await makeRunTempDir(dir);
+  return dir;
 }
 
 /** Most directories made writable again when a run locked its temp dir (chmod 000…). */
