@@ -1,9 +1,10 @@
 /**
- * The context engine as `vltair ingest` and `vltair search` reach it: through the server that
- * holds the data directory's lock (its URL from DATA_DIR/server.json; the token from
- * VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token), or, when no process holds
- * the lock, in-process over the data directory itself (tenant `default`). Errors of both paths
- * are `VltairError`s whose message starts with their stable code.
+ * The context engine as `vltair ingest` and `vltair search` reach it: the server at VLTAIR_URL
+ * when that is set; else the server that holds the data directory's lock (its URL from
+ * DATA_DIR/server.json); else, when no process holds the lock, in-process over the data
+ * directory itself (tenant `default`). A server gets the token from VLTAIR_TOKEN, else
+ * VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token. Errors of every path are `VltairError`s whose
+ * message starts with their stable code.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,6 +24,7 @@ import type {
 import { ERROR_CODES, type ErrorCode, VltairError } from "../core/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
+import { UsageError } from "./args.ts";
 
 /** Tenant of the in-process path (the admin token's tenant on a server). */
 export const LOCAL_TENANT = "default";
@@ -68,7 +70,11 @@ function scopeParam(scope: Scope): string {
 }
 
 /** The bearer token for the server: VLTAIR_TOKEN, VLTAIR_ADMIN_TOKEN, DATA_DIR/admin.token. */
-export function serverToken(config: Config, env: Record<string, string | undefined>): string {
+export function serverToken(
+  config: Config,
+  env: Record<string, string | undefined>,
+  url: string,
+): string {
   const token = env.VLTAIR_TOKEN;
   if (token !== undefined && token !== "") return token;
   if (config.admin_token !== null) return config.admin_token;
@@ -78,7 +84,7 @@ export function serverToken(config: Config, env: Record<string, string | undefin
   } catch {
     throw new VltairError(
       "unauthorized",
-      `unauthorized: a server holds ${config.data_dir}; set VLTAIR_TOKEN (or VLTAIR_ADMIN_TOKEN) or make ${file} readable`,
+      `unauthorized: no token for the server at ${url}: set VLTAIR_TOKEN (or VLTAIR_ADMIN_TOKEN) or make ${file} readable`,
     );
   }
 }
@@ -196,14 +202,27 @@ class LocalClient implements ContextClient {
   }
 }
 
+/** `VLTAIR_URL` without a trailing slash; a usage error naming it when it is not an http(s) URL. */
+function serverUrl(raw: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new UsageError("VLTAIR_URL", "VLTAIR_URL must be an http:// or https:// URL");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new UsageError("VLTAIR_URL", "VLTAIR_URL must be an http:// or https:// URL");
+  return raw.replace(/\/+$/, "");
+}
+
 /**
- * Opens the data directory in-process, or, when another process holds its lock, the server
- * named by its server.json. `create` makes a missing data directory (ingest); without it a
+ * With `VLTAIR_URL` set, the server at that URL. Otherwise opens the data directory
+ * in-process, or, when another process holds its lock, the server named by its server.json. `create` makes a missing data directory (ingest); without it a
  * missing directory is `not_found` (search).
  *
  * @example
  * ```ts
- * const client = await openContextClient(config, io.env, { create: false, monotonicMs });
+ * const client = await openContextClient(config, io.env, { create: false, monotonicMs, nowMs });
  * try { await client.search({ query: "lock", k: 10, strategy: "auto" }); } finally { await client.close(); }
  * ```
  */
@@ -212,6 +231,11 @@ export async function openContextClient(
   env: Record<string, string | undefined>,
   options: { create: boolean; monotonicMs: () => number; nowMs: () => number },
 ): Promise<ContextClient> {
+  const url = env.VLTAIR_URL;
+  if (url !== undefined && url !== "") {
+    const base = serverUrl(url);
+    return new RemoteClient(base, serverToken(config, env, base));
+  }
   // Both settings are checked first: a bad option exits 2 before anything is opened.
   const settings = storageSettings(config);
   const context = contextSettings(config);
@@ -239,7 +263,7 @@ export async function openContextClient(
         `unavailable: ${config.data_dir} is locked by another process and no server.json names its server`,
       );
     }
-    return new RemoteClient(server.url, serverToken(config, env));
+    return new RemoteClient(server.url, serverToken(config, env, server.url));
   }
   try {
     for (const machine of stateMachines()) storage.register(machine);

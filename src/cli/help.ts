@@ -85,9 +85,9 @@ batches. Document ids are "<path>#<n>" (n-th chunk of the file; path relative to
 directory); metadata is {path, language, line_start, line_end, chunk, chunks}. Unchanged chunks
 are skipped, so re-ingesting an unchanged tree writes nothing; a file that now has fewer chunks
 has its surplus chunks deleted; chunks of deleted files stay (see docs/cli-ingest.md).
-Talks to the server that holds the data directory (URL from DATA_DIR/server.json; token from
-VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token), or opens the data directory
-itself (tenant default) when no server runs. A progress bar is drawn on stderr when it is a terminal.
+Talks to the server at VLTAIR_URL when set, else to the server that holds the data directory
+(URL from DATA_DIR/server.json), else opens the data directory itself (tenant default). A server
+gets the token from VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token. A progress bar is drawn on stderr when it is a terminal.
   --include GLOB             Only files matching GLOB (relative to PATH; repeatable)
   --exclude GLOB             Leave out files and directories matching GLOB (repeatable)
   --batch N                  Chunks per upsert (default 256; split further on 413)

@@ -7,7 +7,7 @@ import { BUN, listeningUrl, MAIN, poll, run, start } from "../support/process.ts
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "ingest-admin-token-0123456789";
-const env = { VLTAIR_ADMIN_TOKEN: TOKEN, VLTAIR_TOKEN: undefined };
+const env = { VLTAIR_ADMIN_TOKEN: TOKEN, VLTAIR_TOKEN: undefined, VLTAIR_URL: undefined };
 
 interface Summary {
   files: number;
@@ -50,7 +50,11 @@ function fixture(cwd: string): void {
   write("logo.png", Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 1, 2, 3]));
 }
 
-async function vltair(cwd: string, argv: string[], extraEnv: Record<string, string> = {}) {
+async function vltair(
+  cwd: string,
+  argv: string[],
+  extraEnv: Record<string, string | undefined> = {},
+) {
   return run(BUN, [MAIN, ...argv], { cwd, env: { ...env, ...extraEnv } });
 }
 
@@ -64,7 +68,7 @@ async function ingest(cwd: string, argv: string[]): Promise<Summary> {
 async function search(
   cwd: string,
   argv: string[],
-  extraEnv: Record<string, string> = {},
+  extraEnv: Record<string, string | undefined> = {},
 ): Promise<Hit[]> {
   const result = await vltair(cwd, ["search", ...argv, "--json"], extraEnv);
   expect(result.code).toBe(0);
@@ -164,6 +168,12 @@ describe("ingest and search usage errors exit 2 naming the flag", () => {
     [["search", "x", "--strategy", "best"], "--strategy must be one of"],
     [["search", "x", "y"], "unexpected argument 'y'"],
   ];
+  test("VLTAIR_URL that is not an http URL", async () => {
+    const cwd = tempDir();
+    const result = await vltair(cwd, ["search", "x"], { VLTAIR_URL: "ftp://host" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("VLTAIR_URL must be an http:// or https:// URL");
+  });
   for (const [argv, message] of cases) {
     test(argv.join(" "), async () => {
       const cwd = tempDir();
@@ -227,7 +237,14 @@ describe.if(hasPosixSignals())("vltair ingest and search through a running serve
       const unknown = await vltair(cwd, ["search", "x"], { VLTAIR_TOKEN: "not-a-token" });
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain("unauthorized");
-      expect(url).toStartWith("http://127.0.0.1:");
+      // VLTAIR_URL reaches the server from anywhere, without a data directory.
+      const elsewhere = tempDir();
+      const remote = await search(elsewhere, ["parseLockFile"], {
+        VLTAIR_URL: `${url}/`,
+        VLTAIR_TOKEN: TOKEN,
+      });
+      expect(paths(remote)[0]).toBe("repo/src/lock.ts");
+      expect(fs.readdirSync(elsewhere)).toEqual([]);
     } finally {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
