@@ -3,6 +3,7 @@
  * delegates the `memory` and `pids` controllers to children; otherwise v1 hierarchies are used
  * per controller when mounted and writable. The report names the version used.
  */
+import { readFileSync } from "node:fs";
 import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AttachPrime } from "./attach-prime.ts";
@@ -200,11 +201,24 @@ export async function createRunCgroup(
   }
 }
 
+/**
+ * Reads a cgroup file, "" when it cannot be read. Synchronous on purpose, like the `/proc` reads
+ * in proc.ts: cgroupfs files are generated in memory, and a thread-pool round trip per read cost
+ * more than the read itself on the run's critical path (after the command exits).
+ */
+function readCgroupFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** Pids currently in the run's cgroup(s). */
 export async function cgroupMembers(cg: RunCgroup): Promise<number[]> {
   const pids = new Set<number>();
   for (const file of procsFiles(cg)) {
-    const text = await readFile(file, "utf8").catch(() => "");
+    const text = readCgroupFile(file);
     for (const line of text.split("\n")) if (line.trim() !== "") pids.add(Number(line));
   }
   return [...pids].sort((a, b) => a - b);
@@ -218,21 +232,18 @@ function counter(text: string, key: string): number {
 /** True when the kernel OOM-killed a process of the run because of its memory limit. */
 export async function cgroupOomKilled(cg: RunCgroup): Promise<boolean> {
   if (cg.memoryDir === null) return false;
-  if (cg.version === 2) {
-    const events = await readFile(join(cg.memoryDir, "memory.events"), "utf8").catch(() => "");
-    return counter(events, "oom_kill") > 0;
-  }
-  const control = await readFile(join(cg.memoryDir, "memory.oom_control"), "utf8").catch(() => "");
-  return counter(control, "oom_kill") > 0;
+  if (cg.version === 2)
+    return counter(readCgroupFile(join(cg.memoryDir, "memory.events")), "oom_kill") > 0;
+  return counter(readCgroupFile(join(cg.memoryDir, "memory.oom_control")), "oom_kill") > 0;
 }
 
 /** Peak memory of the run in bytes, or null when the kernel does not report one. */
 export async function cgroupPeakBytes(cg: RunCgroup): Promise<number | null> {
   if (cg.memoryDir === null) return null;
   const file = cg.version === 2 ? "memory.peak" : "memory.max_usage_in_bytes";
-  const text = await readFile(join(cg.memoryDir, file), "utf8").catch(() => "");
-  const value = Number(text.trim());
-  return text.trim() !== "" && Number.isFinite(value) ? value : null;
+  const text = readCgroupFile(join(cg.memoryDir, file)).trim();
+  const value = Number(text);
+  return text !== "" && Number.isFinite(value) ? value : null;
 }
 
 /** Removes the run's cgroup directories (they must be empty); true when all are gone. */
