@@ -5,7 +5,8 @@
  *
  * A file's document path is its path relative to the current directory (`/`-separated); a PATH
  * outside the current directory is named from its own base name instead (`../lib` → `lib/…`).
- * A file named directly is ingested even when a `.gitignore` or glob would leave it out.
+ * A file named directly is ingested even when a `.gitignore` or glob would leave it out. The
+ * data directory is never ingested (it holds `admin.token`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -48,6 +49,19 @@ function prefixOf(absolute: string, cwd: string): string {
   return toPosix(rel);
 }
 
+/** True when `inner` is `outer` or below it. */
+function within(outer: string, inner: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === "" || !(rel.startsWith("..") || path.isAbsolute(rel));
+}
+
+/** Walk options that also exclude `dir` (the data directory: admin.token must never be indexed). */
+function withoutDir(walk: WalkOptions, root: string, dir: string): WalkOptions {
+  if (!within(root, dir)) return walk;
+  const glob = toPosix(path.relative(root, dir)).replace(/[*?[\]{}()!+@\\]/g, "\\$&");
+  return { ...walk, exclude: [...walk.exclude, glob, `${glob}/**`] };
+}
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Bytes searched for a NUL (the walker's binary test). */
 const NUL_SCAN_BYTES = 8192;
@@ -84,8 +98,9 @@ export function readSource(
  */
 export function listSources(
   paths: readonly string[],
-  options: { cwd: string; walk: WalkOptions },
+  options: { cwd: string; walk: WalkOptions; dataDir?: string },
 ): SourceList {
+  const dataDir = options.dataDir === undefined ? null : path.resolve(options.cwd, options.dataDir);
   const seen = new Set<string>();
   const list: SourceList = { files: [], skipped: [], bytesTotal: 0 };
   const skip = (docPath: string, reason: SkipReason) => {
@@ -107,6 +122,8 @@ export function listSources(
     } catch {
       throw new UsageError(given, `PATH ${given} does not exist`);
     }
+    if (dataDir !== null && within(dataDir, absolute))
+      throw new UsageError(given, `PATH ${given} is inside the data directory`);
     const prefix = prefixOf(absolute, options.cwd);
     if (stat.isFile()) {
       const docPath = prefix === "" ? path.basename(absolute) : prefix;
@@ -118,7 +135,8 @@ export function listSources(
       throw new UsageError(given, `PATH ${given} is not a file or directory`);
     const join = (rel: string) => (prefix === "" ? rel : `${prefix}/${rel}`);
     const onSkip = (s: { path: string; reason: SkipReason }) => skip(join(s.path), s.reason);
-    for (const file of walkTree(absolute, options.walk, onSkip)) {
+    const walk = dataDir === null ? options.walk : withoutDir(options.walk, absolute, dataDir);
+    for (const file of walkTree(absolute, walk, onSkip)) {
       add(join(file.path), path.join(absolute, ...file.path.split("/")), file.sizeBytes);
     }
   }

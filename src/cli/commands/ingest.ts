@@ -193,7 +193,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
     include: (values.include as string[] | undefined) ?? [],
     exclude: (values.exclude as string[] | undefined) ?? [],
   };
-  const sources = listSources(positionals, { cwd: process.cwd(), walk });
+  const sources = listSources(positionals, { cwd: process.cwd(), walk, dataDir: config.data_dir });
   const client = await openContextClient(config, io.env, {
     create: true,
     monotonicMs: io.clocks.monotonicMs,

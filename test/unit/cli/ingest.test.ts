@@ -76,6 +76,24 @@ describe("sources", () => {
     );
   });
 
+  test("the data directory is never walked, and a PATH inside it is a usage error", () => {
+    const root = tree({
+      "a.ts": "a\n",
+      ".vltair/admin.token": "secret\n",
+      "d[1]/admin.token": "s\n",
+    });
+    for (const dataDir of [".vltair", "d[1]"]) {
+      const list = listSources(["."], { cwd: root, walk: WALK_OPTIONS_DEFAULT, dataDir });
+      expect(list.files.map((f) => f.docPath)).not.toContain(`${dataDir}/admin.token`);
+      expect(list.files.map((f) => f.docPath)).toContain("a.ts");
+    }
+    const opts = { cwd: root, walk: WALK_OPTIONS_DEFAULT, dataDir: ".vltair" };
+    expect(() => listSources([".vltair"], opts)).toThrow("is inside the data directory");
+    expect(() => listSources([".vltair/admin.token"], opts)).toThrow(
+      "is inside the data directory",
+    );
+  });
+
   test("readSource repeats the walker's tests", () => {
     const root = tree({
       "t.txt": "héllo",
@@ -140,6 +158,23 @@ describe("progress and result lines", () => {
 });
 
 describe("ingest in-process", () => {
+  test("ingest and search have help", async () => {
+    for (const name of ["ingest", "search"]) {
+      let stdout = "";
+      const code = await runCli([name, "--help"], {
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: () => {},
+        env: {},
+        readFile: (p) => fs.readFileSync(p, "utf8"),
+        clocks: { nowMs: () => 0, monotonicMs: () => 0 },
+      });
+      expect(code).toBe(0);
+      expect(stdout).toStartWith(`Usage: vltair ${name}`);
+    }
+  });
+
   test("draws progress on a terminal's stderr and reports the summary on stdout", async () => {
     const root = tree({ "a.md": "# alpha\n", "b.md": "# beta\n" });
     let stdout = "";
