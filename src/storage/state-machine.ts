@@ -84,8 +84,17 @@ export class MachineRegistry {
 
   /** Validates `body` for `machine` and encodes it as JSON bytes (throws `validation_failed`). */
   encode(machine: string, body: unknown): Uint8Array {
+    return this.prepare(machine, body).bytes;
+  }
+
+  /**
+   * Validates and encodes `body`; also returns the value a fold of these bytes would see (the
+   * schema's output), so the appender can apply it without parsing its own bytes again.
+   */
+  prepare(machine: string, body: unknown): { bytes: Uint8Array; value: unknown } {
     const m = this.machines.get(machine);
     if (m === undefined) throw new VltairError("bad_request", `no state machine named ${machine}`);
+    let value = body;
     if (m.schema) {
       const parsed = v.safeParse(m.schema, body);
       if (!parsed.success) {
@@ -97,10 +106,12 @@ export class MachineRegistry {
           },
         );
       }
+      value = parsed.output;
     }
-    const text = JSON.stringify(body);
+    // The bytes are of the schema's output, so a fold from disk sees exactly `value`.
+    const text = JSON.stringify(value);
     if (text === undefined) throw new VltairError("validation_failed", "record body is not JSON");
-    return encoder.encode(text);
+    return { bytes: encoder.encode(text), value };
   }
 
   /**
@@ -111,9 +122,14 @@ export class MachineRegistry {
   applyRecord(
     states: Map<string, unknown>,
     record: { walIndex: number; wallMs: number; machine: string; body: Uint8Array },
+    decoded?: { value: unknown },
   ): boolean {
     const m = this.machines.get(record.machine);
     if (m === undefined) return false;
+    if (decoded !== undefined) {
+      this.#fold(m, states, record, decoded.value);
+      return true;
+    }
     let body: unknown;
     try {
       body = JSON.parse(decoder.decode(record.body));
@@ -131,6 +147,16 @@ export class MachineRegistry {
         );
       body = parsed.output;
     }
+    this.#fold(m, states, record, body);
+    return true;
+  }
+
+  #fold(
+    m: AnyStateMachine,
+    states: Map<string, unknown>,
+    record: { walIndex: number; wallMs: number; machine: string },
+    body: unknown,
+  ): void {
     const applied = {
       walIndex: record.walIndex,
       wallMs: record.wallMs,
@@ -138,7 +164,6 @@ export class MachineRegistry {
       body,
     };
     states.set(m.name, m.apply(states.get(m.name), applied));
-    return true;
   }
 }
 

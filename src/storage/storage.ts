@@ -98,6 +98,8 @@ export class Storage {
   private lastSnapshotMs = 0;
   private snapshotting: Promise<SnapshotReport> | null = null;
   private closed = false;
+  /** Values of records appended by this process, keyed by their encoded bytes, until applied. */
+  private readonly appendedValues = new WeakMap<Uint8Array, { value: unknown }>();
 
   constructor(dataDir: DataDir, options: StorageOptions) {
     this.dataDir = dataDir;
@@ -154,7 +156,10 @@ export class Storage {
   }
 
   private onCommit(records: readonly CommittedRecord[]): void {
-    for (const r of records) this.registry.applyRecord(this.states, r);
+    for (const r of records) {
+      const decoded = r.appended === undefined ? undefined : this.appendedValues.get(r.appended);
+      this.registry.applyRecord(this.states, r, decoded);
+    }
     const last = records.at(-1) as CommittedRecord;
     this.appliedIndex = last.walIndex;
     this.appliedWallMs = last.wallMs;
@@ -191,11 +196,11 @@ export class Storage {
     let wal: Wal;
     try {
       wal = this.openWal();
-      const inputs = records.map((r) => ({
-        machine: r.machine,
-        body: this.registry.encode(r.machine, r.body),
-        wallMs: wallMsOf(r.wallMs, this.nowMs),
-      }));
+      const inputs = records.map((r) => {
+        const { bytes, value } = this.registry.prepare(r.machine, r.body);
+        this.appendedValues.set(bytes, { value });
+        return { machine: r.machine, body: bytes, wallMs: wallMsOf(r.wallMs, this.nowMs) };
+      });
       return wal.append(inputs);
     } catch (error) {
       return Promise.reject(error);

@@ -33,6 +33,8 @@ export interface CommittedRecord {
   wallMs: number;
   machine: string;
   body: Uint8Array;
+  /** The body array the append was given (the group buffer holds a copy): the key under which the appender may keep the decoded value. */
+  appended?: Uint8Array;
 }
 
 /** The bytes of one group and what they hold. */
@@ -92,6 +94,7 @@ export function buildGroup(
         wallMs,
         machine: r.machine,
         body: bytes.subarray(offset - r.body.length, offset),
+        appended: r.body,
       });
       assert(offset - start === frameSizeBytes(r.nameBytes.length, r.body.length), "frame size");
       walIndex++;
