@@ -102,6 +102,34 @@ export function forEachCompound(text: string, visit: (compound: Compound) => voi
 }
 
 /**
+ * Splits of compound identifiers, memoised: code repeats its identifiers, and splitting them is
+ * most of the tokenizer's time. Bounded: cleared when full. Keyed by the truncation limit too.
+ */
+const SPLIT_CACHE_ENTRIES_MAX = 65_536;
+const splitCache = new Map<string, Tokenized | null>();
+let splitCacheLimit = -1;
+
+function splitCached(compound: string, isAscii: boolean, tokenCharsMax: number): Tokenized | null {
+  if (splitCacheLimit !== tokenCharsMax) {
+    splitCache.clear();
+    splitCacheLimit = tokenCharsMax;
+  }
+  const hit = splitCache.get(compound);
+  if (hit !== undefined) return hit;
+  const split = splitCompound(compound, isAscii);
+  const value =
+    split === null
+      ? null
+      : {
+          tokens: split.pieces.map((piece) => truncate(piece.text, tokenCharsMax)),
+          aliases: split.aliases.map((alias) => truncate(alias, tokenCharsMax)),
+        };
+  if (splitCache.size >= SPLIT_CACHE_ENTRIES_MAX) splitCache.clear();
+  splitCache.set(compound, value);
+  return value;
+}
+
+/**
  * Splits `text` into code-aware tokens and aliases.
  *
  * @example
@@ -122,10 +150,10 @@ export function tokenizeCode(text: string, limits: TokenizeLimits): Tokenized {
     if (isAscii ? isSimpleAscii(compound) : SIMPLE_WORD.test(compound)) {
       tokens.push(compound.length > tokenCharsMax ? truncate(compound, tokenCharsMax) : compound);
     } else {
-      const split = splitCompound(compound, isAscii);
+      const split = splitCached(compound, isAscii, tokenCharsMax);
       if (split === null) continue;
-      for (const piece of split.pieces) tokens.push(truncate(piece.text, tokenCharsMax));
-      for (const alias of split.aliases) aliases.push(truncate(alias, tokenCharsMax));
+      for (const piece of split.tokens) tokens.push(piece);
+      for (const alias of split.aliases) aliases.push(alias);
     }
     // Checked per compound: one compound adds at most a few times its length past the limit.
     if (tokens.length + aliases.length > tokensMax) throw tooManyTokens(tokensMax);
