@@ -98,6 +98,8 @@ export class TextIndex {
   #termCounts: Uint32Array = new Uint32Array(1024);
   #frequencyTouched = new Uint32Array(0);
   #isSearching = false;
+  /** Set by a load until the per-document term lists are built (see `#ensureForward`). */
+  #pendingForward: { distinct: Uint32Array; termIdLimit: number; docCount: number } | null = null;
 
   constructor(options: TextIndexOptions = {}) {
     this.options = resolveTextIndexOptions(options);
@@ -147,6 +149,7 @@ export class TextIndex {
   remove(docKey: string): boolean {
     const slot = this.#slotByKey.get(docKey);
     if (slot === undefined) return false;
+    this.#ensureForward();
     const termIds = this.#slotTerms[slot];
     assert(termIds !== undefined, "a live slot has its terms");
     for (const termId of termIds) {
@@ -281,20 +284,40 @@ export class TextIndex {
         });
       }
     }
+    // The term lists are only needed to remove a document: built on the first removal, so a
+    // restart does not pay for them (a third of a load's time on code).
+    this.#pendingForward = { distinct, termIdLimit: termCounts.length, docCount };
+    this.#tokenCount = contents.docLengths.reduce((sum, length) => sum + length, 0);
+  }
+
+  /** Builds each loaded document's term list from the postings (once, after a load). */
+  #ensureForward(): void {
+    const pending = this.#pendingForward;
+    if (pending === null) return;
+    this.#pendingForward = null;
+    const { distinct, termIdLimit, docCount } = pending;
     const filled = new Uint32Array(docCount);
-    const slotTerms = Array.from(distinct, (count) => new Uint32Array(count));
-    for (let termId = 0; termId < termCounts.length; termId++) {
-      const offset = termOffsets[termId] as number;
-      const end = offset + 2 * (termCounts[termId] as number);
-      for (let at = offset; at < end; at += 2) {
+    const slotTerms: (Uint32Array | undefined)[] = Array.from(
+      distinct,
+      (count) => new Uint32Array(count),
+    );
+    const { pool, offsets, counts } = this.#postings;
+    for (let termId = 0; termId < termIdLimit; termId++) {
+      const offset = offsets[termId] as number;
+      for (let at = offset, end = offset + 2 * (counts[termId] as number); at < end; at += 2) {
         const slot = pool[at] as number;
+        // Postings of documents added since the load belong to slots with their own lists.
+        if (slot >= docCount) continue;
         const index = filled[slot] as number;
         (slotTerms[slot] as Uint32Array)[index] = termId;
         filled[slot] = index + 1;
       }
     }
+    // Slots added since the load keep the lists they were inserted with.
+    for (let slot = docCount; slot < this.#slotTerms.length; slot++) {
+      slotTerms[slot] = this.#slotTerms[slot];
+    }
     this.#slotTerms = slotTerms;
-    this.#tokenCount = contents.docLengths.reduce((sum, length) => sum + length, 0);
   }
 
   /**
@@ -349,6 +372,7 @@ export class TextIndex {
 
   /** Renumbers live slots 0..size−1 keeping their order (postings stay sorted). */
   #renumberSlots(): void {
+    this.#ensureForward();
     const newSlotOf = new Int32Array(this.#slotLimit).fill(-1);
     const keys: (string | undefined)[] = [];
     const terms: (Uint32Array | undefined)[] = [];

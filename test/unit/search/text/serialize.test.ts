@@ -58,9 +58,19 @@ describe("TextIndex.serialize / loadTextIndex", () => {
     const fresh = build("code");
     for (const index of [loaded, fresh]) {
       index.add("doc-9", "a new user document");
+      index.add("doc-10", "another user getUserName");
+      // The first removal after a load builds the term lists lazily; new slots keep theirs.
       index.remove("doc-0");
+      index.remove("doc-10");
+      index.update("doc-4", "kebab-case-name renamed");
     }
-    expect(loaded.search("user document", 10)).toEqual(fresh.search("user document", 10));
+    for (const query of ["user document", "getUserName", "kebab", "renamed", "user"]) {
+      expect(loaded.search(query, 10)).toEqual(fresh.search(query, 10));
+    }
+    const { typedArrayBytes: _a, ...loadedStats } = loaded.stats();
+    const { typedArrayBytes: _b, ...freshStats } = fresh.stats();
+    expect(loadedStats).toEqual(freshStats);
+    expect(loaded.serialize()).toEqual(fresh.serialize());
   });
 
   test("an empty index round-trips", () => {
