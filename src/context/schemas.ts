@@ -6,6 +6,8 @@
 import * as v from "valibot";
 import { DocIdSchema, ScopeSchema } from "./scope.ts";
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const FiniteNumber = v.pipe(
   v.number("must be a number"),
   v.check((n) => Number.isFinite(n), "must be finite"),
@@ -27,7 +29,13 @@ const MetadataSchema = v.pipe(
 export const UpsertItemSchema = v.strictObject({
   id: DocIdSchema,
   scope: v.optional(ScopeSchema, { kind: "global" }),
-  text: v.string("must be a string"),
+  text: v.pipe(
+    v.string("must be a string"),
+    v.check(
+      (text) => !LONE_SURROGATE.test(text),
+      "must be well-formed Unicode (no lone surrogates)",
+    ),
+  ),
   vector: v.optional(VectorSchema),
   metadata: v.optional(MetadataSchema),
   expected_version: v.optional(
