@@ -17,7 +17,7 @@ import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
 import { scopeOfKey } from "../scope.ts";
 import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
 import { ContextState } from "./state.ts";
-import { TenantStore } from "./tenant.ts";
+import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
 
 const MAGIC = 0x58544356; // "VCTX" little-endian
 const FORMAT = 2;
@@ -149,7 +149,9 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
     const vectorBytes = next();
     const store = new TenantStore(header.tenant, text.options.tokenizer, text);
     store.nextKey = header.next_key;
-    if (vectorBytes.length > 0) store.vectors = loadVectorIndex(vectorBytes);
+    if (vectorBytes.length > 0) {
+      store.vectors = loadVectorIndex(vectorBytes, TENANT_VECTOR_LOAD_OPTIONS);
+    }
     let textAt = 0;
     for (const tuple of docs) {
       const length = tuple[3];

@@ -14,8 +14,18 @@ import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
 import { docRef, type StoredDoc } from "./doc.ts";
 import { decodeVector, type UpsertItemRecord } from "./record.ts";
 
-/** Metric and storage of every tenant's vectors: cosine over f32 (exact, fastest in WASM). */
-export const TENANT_VECTOR_OPTIONS = { metric: "cos", quantization: "f32" } as const;
+/**
+ * Every tenant's vector index: cosine over f32 (exact, fastest in WASM). `expansionAdd` 64
+ * (USearch's default is 128) halves insertion time, which dominates durable ingest; on 20k
+ * hash-embedded code chunks recall@10 went from 0.83 to 0.81. Search width stays 64.
+ */
+export const TENANT_VECTOR_OPTIONS = {
+  metric: "cos",
+  quantization: "f32",
+  expansionAdd: 64,
+} as const;
+/** The search-time knobs a loaded index needs again (serialized bytes do not carry them). */
+export const TENANT_VECTOR_LOAD_OPTIONS = { expansionAdd: 64, expansionSearch: 64 } as const;
 
 /** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
 export class TenantStore {
