@@ -17,11 +17,11 @@ export interface TestApp {
 /** Creates an app over a fresh data dir; `token: null` sends no Authorization header. */
 export function testApp(
   overrides: Record<string, string> = {},
-  options: { ready?: boolean } = {},
+  options: { ready?: boolean; env?: Record<string, string> } = {},
 ): TestApp {
   const { config } = loadConfig({
     flags: { data_dir: tempDir(), ...overrides },
-    env: { VLTAIR_ADMIN_TOKEN: ADMIN },
+    env: { VLTAIR_ADMIN_TOKEN: ADMIN, ...options.env },
     readFile: () => "",
   });
   const logs: string[] = [];

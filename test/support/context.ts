@@ -21,8 +21,11 @@ async function parsed(response: Response): Promise<{ status: number; body: Json 
 }
 
 /** Starts (recovers) a test app; close it with `app.close()`. */
-export async function contextApp(overrides: Record<string, string> = {}): Promise<ContextTestApp> {
-  const t = testApp(overrides, { ready: false });
+export async function contextApp(
+  overrides: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<ContextTestApp> {
+  const t = testApp(overrides, { ready: false, env });
   await t.app.start();
   const withToken = (token: string | undefined) => (token === undefined ? {} : { token });
   return {

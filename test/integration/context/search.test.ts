@@ -1,5 +1,6 @@
 /** Search through the HTTP route: strategies, fusion, include, filters, scope, validation (CE-3/4/7/8/9). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { hashEmbed } from "../../../src/context/mod.ts";
 import { type ContextTestApp, contextApp, type Json } from "../../support/context.ts";
 import { seededRandom } from "../../support/random.ts";
 
@@ -309,5 +310,72 @@ describe("when the embedder fails", () => {
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe("embedding_unavailable");
     }
+  });
+});
+
+describe("with an OpenAI-compatible embedder (a fake server on 127.0.0.1)", () => {
+  let t: ContextTestApp;
+  let failing = false;
+  const seenAuth: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => {
+      seenAuth.push(request.headers.get("authorization") ?? "");
+      if (failing) return new Response("overloaded", { status: 503 });
+      const body = (await request.json()) as { input: string[]; dimensions: number };
+      return Response.json({
+        data: body.input.map((text, index) => ({ index, embedding: [...hashEmbed(text, 16)] })),
+      });
+    },
+  });
+  const API_KEY = "sk-embedder-secret-0123456789";
+  beforeAll(async () => {
+    t = await contextApp(
+      {
+        embedder: JSON.stringify({
+          provider: "openai",
+          base_url: `http://127.0.0.1:${server.port}`,
+          model: "fake",
+          dimensions: 16,
+          retries: 1,
+          backoff_ms: 1,
+        }),
+      },
+      { VLTAIR_EMBEDDER_API_KEY: API_KEY },
+    );
+  });
+  afterAll(async () => {
+    await t.app.close();
+    server.stop(true);
+  });
+
+  test("upserts are embedded by the endpoint; hybrid search uses its query vector", async () => {
+    const up = await t.post(UPSERT, {
+      items: [
+        { id: "k1", text: "kettle boils water" },
+        { id: "k2", text: "teapot pours tea" },
+      ],
+    });
+    expect(up.body.inserted).toBe(2);
+    expect((await t.call("GET", "/v1/context/docs/k1")).body.has_vector).toBe(true);
+    const r = await t.post(SEARCH, { query: "kettle", include: ["scores"] });
+    expect(r.body.strategy_used).toBe("hybrid");
+    expect(r.body.results[0]).toMatchObject({ id: "k1" });
+    expect(r.body.results[0].scores.dense).toBeGreaterThan(0);
+    expect(seenAuth.every((h) => h === `Bearer ${API_KEY}`)).toBe(true);
+  });
+
+  test("when it fails: upsert 503 with nothing applied, auto falls back, the key is never logged", async () => {
+    failing = true;
+    const before = t.app.storage.lastIndex;
+    const up = await t.post(UPSERT, { items: [{ id: "k3", text: "new" }] });
+    expect(up.body.error.code).toBe("embedding_unavailable");
+    expect(t.app.storage.lastIndex).toBe(before);
+    const auto = await t.post(SEARCH, { query: "kettle" });
+    expect(auto.body).toMatchObject({ strategy_used: "sparse" });
+    expect(auto.body.results[0].id).toBe("k1");
+    failing = false;
+    expect(t.logs.join("\n")).not.toContain(API_KEY);
   });
 });
