@@ -40,8 +40,13 @@ export type {
   UpsertResponse,
 } from "./schemas.ts";
 export {
+  DeleteBatchRequestSchema,
+  DeleteBatchResponseSchema,
   DeleteResponseSchema,
   DocumentSchema,
+  LIST_LIMIT_MAX,
+  ListQuerySchema,
+  ListResponseSchema,
   MergeRequestSchema,
   MergeResponseSchema,
   SearchRequestSchema,

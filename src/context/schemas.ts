@@ -96,6 +96,63 @@ export const VersionTextSchema = v.object({
 
 export const DeleteResponseSchema = v.object({ deleted: v.boolean(), wal_index: v.number() });
 
+export const DeleteBatchRequestSchema = v.strictObject({
+  items: v.pipe(
+    v.array(
+      v.strictObject({ id: DocIdSchema, scope: v.optional(ScopeSchema, { kind: "global" }) }),
+      "must be an array",
+    ),
+    v.minLength(1, "must not be empty"),
+  ),
+});
+export type DeleteBatchRequest = v.InferOutput<typeof DeleteBatchRequestSchema>;
+export type DeleteBatchResponse = {
+  deleted: number;
+  missing: DeleteBatchRequest["items"];
+  wal_index: number;
+};
+
+export const DeleteBatchResponseSchema = v.object({
+  deleted: v.number(),
+  /** Items that named no document (nothing to delete; not an error). */
+  missing: v.array(v.object({ id: v.string(), scope: ScopeSchema })),
+  wal_index: v.number(),
+});
+
+/** Most documents one list page returns. */
+export const LIST_LIMIT_MAX = 1000;
+
+export const ListQuerySchema = v.strictObject({
+  scope: v.optional(v.string()),
+  prefix: v.optional(v.pipe(v.string(), v.maxLength(256, "must be at most 256 characters"))),
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[1-9][0-9]{0,3}$/, `must be an integer in 1..${LIST_LIMIT_MAX}`),
+      v.transform(Number),
+      v.maxValue(LIST_LIMIT_MAX, `must be an integer in 1..${LIST_LIMIT_MAX}`),
+    ),
+  ),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(2048))),
+});
+export type ListQuery = v.InferOutput<typeof ListQuerySchema>;
+
+export const ListResponseSchema = v.object({
+  documents: v.array(
+    v.object({
+      id: v.string(),
+      scope: ScopeSchema,
+      version: v.number(),
+      content_hash: v.string(),
+      updated_at: v.string(),
+      metadata: v.optional(MetadataSchema),
+    }),
+  ),
+  next_cursor: v.nullable(v.string()),
+  wal_index: v.number(),
+});
+export type ListResponse = v.InferOutput<typeof ListResponseSchema>;
+
 export const MergeRequestSchema = v.union(
   [
     v.strictObject({ base: v.string(), ours: v.string(), theirs: v.string() }),

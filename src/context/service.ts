@@ -2,6 +2,7 @@
  * The context engine's service: upsert, get, delete, versions, merge and search over the
  * `context` state machine. Routes and the CLI call this; it alone touches storage and search.
  */
+import { Buffer } from "node:buffer";
 import { VltairError } from "../core/mod.ts";
 import type { TokenizerName } from "../search/mod.ts";
 import type { Storage } from "../storage/mod.ts";
@@ -11,7 +12,10 @@ import { prepareFilter } from "./filters/mod.ts";
 import { type ContextLimits, filterLimitsOf } from "./limits.ts";
 import { merge3 } from "./merge.ts";
 import type {
+  DeleteBatchRequest,
+  DeleteBatchResponse,
   DocumentView,
+  ListResponse,
   MergeRequest,
   SearchRequest,
   SearchResponse,
@@ -21,7 +25,7 @@ import type {
 import { type Scope, scopeKey } from "./scope.ts";
 import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
-import type { StoredDoc } from "./store/doc.ts";
+import { docRef, type StoredDoc } from "./store/doc.ts";
 import { CONTEXT_MACHINE, encodeVector, type UpsertItemRecord } from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
 import type { TenantStore } from "./store/tenant.ts";
@@ -190,6 +194,85 @@ export class ContextService {
     });
   }
 
+  /**
+   * Deletes a batch of documents atomically (one record); items naming no document are listed
+   * as `missing`, not an error, so pruning is idempotent. Nothing is written when none exists.
+   */
+  deleteBatch(tenant: string, request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
+    if (request.items.length > this.#limits.batchItemsMax) {
+      throw new VltairError(
+        "payload_too_large",
+        `a batch holds at most ${this.#limits.batchItemsMax} items`,
+        {
+          details: {
+            field: "items",
+            limit: this.#limits.batchItemsMax,
+            actual: request.items.length,
+          },
+        },
+      );
+    }
+    return this.#lock.run(tenant, async () => {
+      const store = this.#tenant(tenant);
+      const present: DeleteBatchRequest["items"] = [];
+      const missing: DeleteBatchRequest["items"] = [];
+      const seen = new Set<string>();
+      for (const item of request.items) {
+        const key = docRef(scopeKey(item.scope), item.id);
+        if (store?.docs.has(key) === true && !seen.has(key)) present.push(item);
+        else if (!seen.has(key)) missing.push(item);
+        seen.add(key);
+      }
+      let walIndex = this.#storage.lastIndex;
+      if (present.length > 0) {
+        const result = await this.#storage.append([
+          { machine: CONTEXT_MACHINE, body: { op: "delete", tenant, items: present } },
+        ]);
+        walIndex = result.lastIndex;
+      }
+      return { deleted: present.length, missing, wal_index: walIndex };
+    });
+  }
+
+  /** A page of the tenant's documents in (scope, id) order, optionally under one scope and id prefix. */
+  list(
+    tenant: string,
+    query: { scope: Scope | null; prefix: string; limit: number; cursor: string | null },
+  ): ListResponse {
+    const walIndex = this.#storage.lastIndex;
+    const store = this.#tenant(tenant);
+    const after = query.cursor === null ? null : decodeCursor(query.cursor);
+    const wanted = query.scope === null ? null : scopeKey(query.scope);
+    const docs: StoredDoc[] = [];
+    for (const doc of store?.docs.values() ?? []) {
+      if (wanted !== null && doc.scopeKey !== wanted) continue;
+      if (!doc.id.startsWith(query.prefix)) continue;
+      if (after !== null && compareRefs(doc.scopeKey, doc.id, after[0], after[1]) <= 0) continue;
+      docs.push(doc);
+    }
+    docs.sort((a, b) => compareRefs(a.scopeKey, a.id, b.scopeKey, b.id));
+    const page = docs.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      documents: page.map((d) => {
+        const out: ListResponse["documents"][number] = {
+          id: d.id,
+          scope: d.scope,
+          version: d.version,
+          content_hash: d.contentHash,
+          updated_at: iso(d.updatedAtMs),
+        };
+        if (d.metadata !== undefined) out.metadata = d.metadata;
+        return out;
+      }),
+      next_cursor:
+        docs.length > query.limit && last !== undefined
+          ? encodeCursor(last.scopeKey, last.id)
+          : null,
+      wal_index: walIndex,
+    };
+  }
+
   /** Every version of a document, newest first. */
   versions(tenant: string, scope: Scope, id: string) {
     const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
@@ -307,6 +390,30 @@ export class ContextService {
   close(): void {
     this.#views.clear();
   }
+}
+
+function compareRefs(scopeA: string, idA: string, scopeB: string, idB: string): number {
+  if (scopeA !== scopeB) return scopeA < scopeB ? -1 : 1;
+  return idA < idB ? -1 : idA > idB ? 1 : 0;
+}
+
+/** An opaque page cursor: the last (scope, id) of the page. */
+function encodeCursor(scope: string, id: string): string {
+  return Buffer.from(JSON.stringify([scope, id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === "string")) {
+      return value as [string, string];
+    }
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new VltairError("validation_failed", "cursor is not a cursor this server returned", {
+    details: { field: "cursor" },
+  });
 }
 
 /** Every vector written must have the tenant's dimension (or the first vector's, for a new tenant). */

@@ -2,10 +2,14 @@
 import * as v from "valibot";
 import {
   type ContextService,
+  DeleteBatchRequestSchema,
+  DeleteBatchResponseSchema,
   DeleteResponseSchema,
   DOC_ID_CHARS_MAX,
   DocumentSchema,
   isValidId,
+  ListQuerySchema,
+  ListResponseSchema,
   MergeRequestSchema,
   MergeResponseSchema,
   parseScopeParam,
@@ -67,6 +71,37 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       responses: { 200: { description: "What each item became", schema: UpsertResponseSchema } },
       handler: async (c, { body }) =>
         c.json(await context.upsert(c.var.principal.tenant, body, { signal: c.req.raw.signal })),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/v1/context/docs:delete",
+      summary:
+        "Delete a batch of documents atomically; ids that name no document are reported as missing (idempotent pruning).",
+      tag: TAG,
+      access: "writer",
+      body: DeleteBatchRequestSchema,
+      responses: { 200: { description: "What was deleted", schema: DeleteBatchResponseSchema } },
+      handler: async (c, { body }) =>
+        c.json(await context.deleteBatch(c.var.principal.tenant, body)),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/context/docs",
+      summary:
+        "List the caller's documents in (scope, id) order, a page at a time, optionally by scope and id prefix.",
+      tag: TAG,
+      access: "reader",
+      query: ListQuerySchema,
+      responses: { 200: { description: "A page of documents", schema: ListResponseSchema } },
+      handler: (c, { query }) =>
+        c.json(
+          context.list(c.var.principal.tenant, {
+            scope: query.scope === undefined ? null : parseScopeParam(query.scope),
+            prefix: query.prefix ?? "",
+            limit: query.limit ?? 100,
+            cursor: query.cursor ?? null,
+          }),
+        ),
     }),
     defineRoute({
       method: "POST",

@@ -302,3 +302,72 @@ describe("versions, delete, merge", () => {
     expect((await t.call("GET", "/v1/context/docs/m/versions?scope=task:t1")).status).toBe(404);
   });
 });
+
+describe("list and batch delete", () => {
+  let l: ContextTestApp;
+  beforeAll(async () => {
+    l = await contextApp();
+    const items = [];
+    for (let i = 0; i < 25; i++)
+      items.push({
+        id: `src/f${String(i).padStart(2, "0")}.ts#1`,
+        text: `file ${i}`,
+        metadata: { i },
+      });
+    items.push({ id: "notes", scope: { kind: "session", id: "s1" }, text: "a note" });
+    await l.post(UPSERT, { items });
+  });
+  afterAll(() => l.app.close());
+
+  test("pages in (scope, id) order with a cursor; scope and prefix narrow it", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? "" : `&cursor=${cursor}`;
+      const page = await l.call("GET", `/v1/context/docs?limit=10${query}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.documents.map((d: { id: string }) => d.id));
+      cursor = page.body.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(26);
+    // Scope first ("global" < "session:s1"), then id.
+    expect(seen[0]).toBe("src/f00.ts#1");
+    expect(seen[25]).toBe("notes");
+    const prefixed = await l.call("GET", "/v1/context/docs?prefix=src/f1&scope=global");
+    expect(prefixed.body.documents.map((d: { id: string }) => d.id)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `src/f1${i}.ts#1`),
+    );
+    expect(prefixed.body.documents[0]).toMatchObject({ version: 1, metadata: { i: 10 } });
+  });
+
+  test.each([
+    ["limit=0", "limit"],
+    ["limit=1001", "limit"],
+    ["cursor=nonsense", "cursor"],
+    ["scope=planet:x", "scope"],
+  ])("GET /v1/context/docs?%s -> validation_failed naming %s", async (query, field) => {
+    const r = await l.call("GET", `/v1/context/docs?${query}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error.details.field).toBe(field);
+  });
+
+  test("batch delete is one record; missing ids are reported, not errors", async () => {
+    const before = l.app.storage.lastIndex;
+    const r = await l.post("/v1/context/docs:delete", {
+      items: [
+        { id: "src/f00.ts#1" },
+        { id: "src/f01.ts#1" },
+        { id: "nope" },
+        { id: "notes", scope: { kind: "session", id: "s1" } },
+      ],
+    });
+    expect(r.body).toEqual({
+      deleted: 3,
+      missing: [{ id: "nope", scope: { kind: "global" } }],
+      wal_index: before + 1,
+    });
+    const again = await l.post("/v1/context/docs:delete", { items: [{ id: "src/f00.ts#1" }] });
+    expect(again.body).toMatchObject({ deleted: 0, wal_index: before + 1 });
+    expect((await l.call("GET", "/v1/context/docs")).body.documents).toHaveLength(23);
+  });
+});

@@ -50,6 +50,27 @@ describe("tenant B sees nothing of tenant A", () => {
     },
   );
 
+  test("list shows nothing of A; batch delete of A's ids deletes nothing", async () => {
+    const list = await t.call("GET", "/v1/context/docs", tokenB);
+    expect(list.body.documents.filter((d: { id: string }) => d.id === "secret")).toHaveLength(
+      list.body.documents.length,
+    );
+    expect(JSON.stringify(list.body)).not.toContain('"owner":"a"');
+    expect(
+      list.body.documents.every((d: { scope: { kind: string } }) => d.scope.kind === "global"),
+    ).toBe(true);
+    const before = t.app.storage.lastIndex;
+    const del = await t.post(
+      "/v1/context/docs:delete",
+      { items: [{ id: "secret", scope: { kind: "session", id: "s" } }] },
+      tokenB,
+    );
+    expect(del.body).toMatchObject({ deleted: 0, wal_index: before });
+    expect((await t.call("GET", "/v1/context/docs/secret?scope=session:s", tokenA)).status).toBe(
+      200,
+    );
+  });
+
   test("merge by versions -> 404", async () => {
     const r = await t.post(
       "/v1/context/merge",
