@@ -142,18 +142,65 @@ function selectivity(chunks: readonly BenchChunk[]) {
   };
 }
 
-function restartChild(dir: string, query: string) {
+/**
+ * The restart child, bundled when the run starts: the parent loaded src/ then, and a child
+ * spawned minutes later from the sources could read a newer snapshot format than the parent wrote.
+ */
+async function bundleRestartChild(outdir: string): Promise<string> {
+  const built = await Bun.build({
+    entrypoints: [`${import.meta.dir}/search/restart.ts`],
+    outdir,
+    target: "bun",
+  });
+  if (!built.success)
+    throw new Error(`bundling the restart child failed: ${built.logs.join("; ")}`);
+  return join(outdir, "restart.js");
+}
+
+interface ChildReport {
+  readyMs: number;
+  rssReadyBytes: number;
+  rssAfterGcBytes: number;
+  processWallMs: number;
+  error?: string;
+}
+
+function restartChild(script: string, dir: string, query: string): ChildReport {
   const start = performance.now();
-  const child = spawnSync(process.execPath, [`${import.meta.dir}/search/restart.ts`, dir, query], {
+  const child = spawnSync(process.execPath, [script, dir, query], {
     encoding: "utf8",
     maxBuffer: 16 * MIB,
   });
-  const wallMs = performance.now() - start;
-  if (child.status !== 0) throw new Error(`restart child failed: ${child.stderr}`);
-  return { ...JSON.parse(child.stdout), processWallMs: Math.round(wallMs) };
+  const processWallMs = Math.round(performance.now() - start);
+  if (child.status !== 0) {
+    const error = `exit ${child.status}: ${child.stderr.slice(-2000)}`;
+    return { readyMs: Number.NaN, rssReadyBytes: 0, rssAfterGcBytes: 0, processWallMs, error };
+  }
+  return { ...(JSON.parse(child.stdout) as ChildReport), processWallMs };
+}
+
+/** Progress on stderr (stdout carries only the final JSON). */
+function progress(step: string): void {
+  const rssMiB = Math.round(process.memoryUsage().rss / MIB);
+  process.stderr.write(`${new Date().toISOString()} ${step} (rss ${rssMiB} MiB)\n`);
+}
+
+/** The commit and whether the engine's sources differ from it, when run inside a git checkout. */
+function sourceVersion(): { commit: string; dirtyPaths: string[] } {
+  const run = (args: string[]) =>
+    spawnSync("git", args, { cwd: `${import.meta.dir}/..`, encoding: "utf8" }).stdout?.trim() ?? "";
+  const dirty = run(["status", "--porcelain", "--", "src/context", "src/search", "src/storage"]);
+  return {
+    commit: run(["rev-parse", "HEAD"]),
+    dirtyPaths: dirty === "" ? [] : dirty.split("\n"),
+  };
 }
 
 async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), "vltair-bench-search-"));
+  const version = sourceVersion();
+  const childScript = await bundleRestartChild(join(root, "child"));
+  progress("start");
   const loadStart = performance.now();
   const corpus = loadChunkCorpus(ROOTS, CHUNK_COUNT);
   const chunks = corpus.chunks;
@@ -166,8 +213,8 @@ async function main(): Promise<void> {
   const corpusMs = performance.now() - loadStart;
   const rssCorpusBytes = gcRss();
 
+  progress(`corpus: ${chunks.length} chunks`);
   // vltair: durable ingest through the service (code tokenizer, hash embedder).
-  const root = mkdtempSync(join(tmpdir(), "vltair-bench-search-"));
   const engine = await openVltair(join(root, "code"), "code", true);
   const ingested = await ingest(engine, TENANT, chunks, BATCH, true);
   const m = structuredClone(engine.meters);
@@ -175,11 +222,13 @@ async function main(): Promise<void> {
   const rssAfterIngestGcBytes = gcRss();
   const walBytes = dirBytes(join(root, "code"));
   const store = engine.storage.state<ContextState>("context").tenant(TENANT) as TenantStore;
+  progress(`ingest: ${Math.round(ingested.ms)} ms`);
 
   // The unicode61 tenant (text only) in its own data directory, for the FTS5 overlap.
   const u61 = await openVltair(join(root, "unicode61"), "unicode61", false);
   const u61Ingest = await ingest(u61, TENANT, chunks, BATCH, false);
 
+  progress("unicode61 tenant ingested");
   // vltair alone (before the peers exist: no other engine's heap or cache traffic).
   const alone = await timeEngines(
     vltairEngines(engine, queries),
@@ -187,6 +236,7 @@ async function main(): Promise<void> {
     queries.length,
   );
 
+  progress("vltair alone timed");
   // Peers, over the same chunks and the same vectors.
   const embedded = timed(() => {
     const all = new Float32Array(chunks.length * DIMENSIONS);
@@ -195,8 +245,11 @@ async function main(): Promise<void> {
   });
   const queryVectors = queries.map((q) => Array.from(hashEmbed(q, DIMENSIONS)));
   const fts5 = timed(() => buildFts5(chunks));
+  progress("fts5 built");
   const mini = timed(() => buildMiniSearch(chunks));
+  progress("minisearch built");
   const orama = await timedAsync(() => buildOrama(chunks, embedded.value));
+  progress("orama built");
   const rssWithPeersBytes = process.memoryUsage().rss;
 
   // `list` = warm-up queries, then the timed ones; engines take an index into it.
@@ -240,6 +293,7 @@ async function main(): Promise<void> {
     },
   ];
   const warmAndTime = await timeEngines(engines, WARMUP_QUERY_COUNT, list.length);
+  progress("engines timed");
   const byName = Object.fromEntries(warmAndTime.map((t) => [t.name, t]));
   const p50 = (name: string) => byName[name]?.p50Us ?? Number.NaN;
   const p95 = (name: string) => byName[name]?.p95Us ?? Number.NaN;
@@ -260,19 +314,22 @@ async function main(): Promise<void> {
     },
   };
 
+  progress("profiled");
   // Restart: snapshot, close, then a child process recovers and answers a first search.
   const snapshot = await timedAsync(() => engine.storage.takeSnapshot());
   const closed = await timedAsync(() => engine.storage.close());
   await u61.storage.close();
   fts5.value.close();
-  const restart = restartChild(join(root, "code"), all[0] ?? "");
-  const restartAgain = restartChild(join(root, "code"), all[1] ?? "");
+  const restart = restartChild(childScript, join(root, "code"), all[0] ?? "");
+  const restartAgain = restartChild(childScript, join(root, "code"), all[1] ?? "");
+  progress("restarted");
 
   const chunksPerS = round(chunks.length / (ingested.ms / 1000));
   const ms = (x: { ms: number }) => Math.round(x.ms);
   const output = {
     benchmark: "search",
     quick,
+    source: version,
     machine: {
       cpu: cpus()[0]?.model ?? "unknown",
       cores: cpus().length,

@@ -37,8 +37,13 @@ export function profileRecovery(dir: string): Record<string, number> {
   const state = decodeContextState(blob);
   out.decodeContextStateMs = lapMs(t);
   state.dispose();
-  // The same blob in pieces: "VCTX", format, tenants, then per tenant four u32-prefixed blobs.
+  // The same blob in pieces: "VCTX", format, tenants, then per tenant u32-prefixed blobs —
+  // format 1: header, documents JSON, text index, vector index; format 2 adds the texts (one
+  // UTF-8 blob) after the documents.
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const format = view.getUint32(4, true);
+  out.contextFormat = format;
+  if (format !== 1 && format !== 2) return out;
   let at = 12;
   const next = (): Uint8Array => {
     const length = view.getUint32(at, true);
@@ -48,6 +53,7 @@ export function profileRecovery(dir: string): Record<string, number> {
   };
   next();
   const docs = next();
+  const texts = format === 2 ? next() : null;
   const text = next();
   const vectors = next();
   out.docsJsonBytes = docs.length;
@@ -57,6 +63,12 @@ export function profileRecovery(dir: string): Record<string, number> {
   const parsed = JSON.parse(decoder.decode(docs)) as unknown[];
   out.docsJsonParseMs = lapMs(t);
   out.docs = parsed.length;
+  if (texts !== null) {
+    out.textsBytes = texts.length;
+    t = performance.now();
+    decoder.decode(texts);
+    out.textsDecodeMs = lapMs(t);
+  }
   t = performance.now();
   loadTextIndex(text);
   out.textIndexLoadMs = lapMs(t);

@@ -39,7 +39,12 @@ async function main(): Promise<void> {
   Bun.gc(true);
   const rssAfterGcBytes = process.memoryUsage().rss;
   await storage.close();
-  const steps = profileRecovery(dir);
+  let steps: Record<string, number | string>;
+  try {
+    steps = profileRecovery(dir);
+  } catch (error) {
+    steps = { error: String(error) };
+  }
   process.stdout.write(
     `${JSON.stringify({
       recoverMs: Math.round(recoveredMs),
