@@ -5,8 +5,8 @@
  *   bun test/smoke.ts deno                   the sources under `deno run`
  *   bun test/smoke.ts node dist/node/vltair.mjs   the Node bundle
  *
- * Each starts on port 0, checks /v1/health and /metrics (401, then 200 with the token), sends
- * SIGTERM, and expects exit 0. Prints one JSON line; exits 1 on failure.
+ * Each starts on port 0, checks /v1/health and /metrics (401, then 200 with the token), upserts
+ * and finds a document with a hybrid search, sends SIGTERM, and expects exit 0. Prints one JSON line; exits 1 on failure.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

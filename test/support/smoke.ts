@@ -1,7 +1,8 @@
 /**
  * The server smoke used by tests and by .ci/run: start a command on port 0 in an empty
- * directory, wait for `server.listening`, check /v1/health and an authenticated /metrics,
- * send SIGTERM and expect exit 0 with `server.stopped` logged.
+ * directory, wait for `server.listening`, check /v1/health and an authenticated /metrics, once
+ * ready upsert a document and find it with a hybrid search (WAL, text and WASM vector index on
+ * this runtime), send SIGTERM and expect exit 0 with `server.stopped` logged.
  */
 import { type Child, jsonLines, listeningUrl, start } from "./process.ts";
 
@@ -37,7 +38,33 @@ export async function smokeServe(
   if (metrics.status !== 200 || !text.includes("vltair_http_requests_total")) {
     fail(`/metrics with a token: ${metrics.status}`);
   }
+  await contextSmoke(url, token).catch((e: Error) => fail(e.message));
   child.proc.kill("SIGTERM");
   const exitCode = await child.exited;
   return { url, health, exitCode, lines: jsonLines(child.stdout()) };
+}
+
+/** Waits for /v1/ready, then upserts one document and expects a hybrid search to find it. */
+async function contextSmoke(url: string, token: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(`${url}/v1/ready`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error("/v1/ready stayed 503");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const upsert = await fetch(`${url}/v1/context/docs:upsert`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ items: [{ id: "smoke", text: "export function smokeTest() {}" }] }),
+  });
+  if (upsert.status !== 200) throw new Error(`upsert: ${upsert.status} ${await upsert.text()}`);
+  const search = await fetch(`${url}/v1/context/search`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query: "smokeTest", strategy: "hybrid" }),
+  });
+  const body = (await search.json()) as { results?: { id: string }[] };
+  if (search.status !== 200 || body.results?.[0]?.id !== "smoke") {
+    throw new Error(`search: ${search.status} ${JSON.stringify(body)}`);
+  }
 }
