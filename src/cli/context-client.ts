@@ -41,10 +41,29 @@ export interface ContextClient {
   readonly batchItemsMax: number | null;
   upsert(request: UpsertRequest): Promise<UpsertResponse>;
   search(request: SearchRequest): Promise<SearchResponse>;
-  /** Deletes a document: the WAL index of the delete, or null when it does not exist. */
-  delete(scope: Scope, id: string): Promise<number | null>;
+  /** A page of documents in (scope, id) order (`GET /v1/context/docs`). */
+  list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Deletes a batch atomically (`POST /v1/context/docs:delete`, one WAL record); ids naming
+   * nothing come back in `missing`. More items than the engine's batch limit is 413 `payload_too_large`.
+   */
+  deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse>;
   close(): Promise<void>;
 }
+
+/** A list query: one scope or every scope (null), an id prefix (may be ""), a page size in 1..1000. */
+export interface ListQuery {
+  scope: Scope | null;
+  prefix: string;
+  limit: number;
+  cursor: string | null;
+}
+/** A page of `list`: `documents`, `next_cursor` (null at the end) and `wal_index`. */
+export type ListPage = ReturnType<ContextService["list"]>;
+/** `{items: [{id, scope}]}`. */
+export type DeleteBatchRequest = Parameters<ContextService["deleteBatch"]>[1];
+/** `{deleted, missing: [{id, scope}], wal_index}`. */
+export type DeleteBatchResponse = Awaited<ReturnType<ContextService["deleteBatch"]>>;
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
@@ -139,14 +158,17 @@ class RemoteClient implements ContextClient {
     return (await this.#call("POST", "/v1/context/search", request)) as SearchResponse;
   }
 
-  async delete(scope: Scope, id: string): Promise<number | null> {
-    const route = `/v1/context/docs/${encodeURIComponent(id)}?scope=${encodeURIComponent(scopeParam(scope))}`;
-    try {
-      return ((await this.#call("DELETE", route)) as { wal_index: number }).wal_index;
-    } catch (error) {
-      if (error instanceof VltairError && error.code === "not_found") return null;
-      throw error;
-    }
+  async list(query: ListQuery): Promise<ListPage> {
+    const params: [string, string][] = [["limit", String(query.limit)]];
+    if (query.scope !== null) params.push(["scope", scopeParam(query.scope)]);
+    if (query.prefix !== "") params.push(["prefix", query.prefix]);
+    if (query.cursor !== null) params.push(["cursor", query.cursor]);
+    const search = params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+    return (await this.#call("GET", `/v1/context/docs?${search}`)) as ListPage;
+  }
+
+  async deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
+    return (await this.#call("POST", "/v1/context/docs:delete", request)) as DeleteBatchResponse;
   }
 
   async close(): Promise<void> {}
@@ -177,15 +199,12 @@ class LocalClient implements ContextClient {
     return coded(() => this.#service.search(LOCAL_TENANT, request));
   }
 
-  delete(scope: Scope, id: string): Promise<number | null> {
-    return coded(async () => {
-      try {
-        return (await this.#service.delete(LOCAL_TENANT, scope, id)).wal_index;
-      } catch (error) {
-        if (error instanceof VltairError && error.code === "not_found") return null;
-        throw error;
-      }
-    });
+  list(query: ListQuery): Promise<ListPage> {
+    return coded(async () => this.#service.list(LOCAL_TENANT, query));
+  }
+
+  deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
+    return coded(() => this.#service.deleteBatch(LOCAL_TENANT, request));
   }
 
   /**

@@ -72,3 +72,22 @@ export function fileItems(
     },
   }));
 }
+
+/** Characters of a path every id of its chunks starts with, even when the path was too long and hashed. */
+const ID_HEAD_CHARS = DOC_ID_CHARS_MAX - SUFFIX_CHARS_MAX - PATH_HASH_CHARS - 2;
+
+/**
+ * An id prefix shared by the chunk ids of every path that starts with `pathPrefix`: the prefix
+ * itself, cut to the head a hashed long-path id keeps (never in the middle of a surrogate pair).
+ * It over-matches (`src/a` also matches `src/ab.ts#1`): callers check each document's path.
+ *
+ * @example
+ * ```ts
+ * chunkIdPrefix("src/cli"); // "src/cli"
+ * ```
+ */
+export function chunkIdPrefix(pathPrefix: string): string {
+  if (pathPrefix.length <= ID_HEAD_CHARS) return pathPrefix;
+  const head = pathPrefix.slice(0, ID_HEAD_CHARS);
+  return /[\ud800-\udbff]$/.test(head) ? head.slice(0, -1) : head;
+}

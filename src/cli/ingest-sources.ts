@@ -30,11 +30,19 @@ export interface SkippedSource {
   reason: SkipReason;
 }
 
+/** A PATH argument as documents name it: a file's document path, or a directory's path prefix ("" for the current directory). */
+export interface SourceRoot {
+  docPath: string;
+  kind: "file" | "dir";
+}
+
 /** The first pass's result. */
 export interface SourceList {
   files: SourceFile[];
   skipped: SkippedSource[];
   bytesTotal: number;
+  /** One per PATH, in argument order. */
+  roots: SourceRoot[];
 }
 
 function toPosix(p: string): string {
@@ -102,7 +110,7 @@ export function listSources(
 ): SourceList {
   const dataDir = options.dataDir === undefined ? null : path.resolve(options.cwd, options.dataDir);
   const seen = new Set<string>();
-  const list: SourceList = { files: [], skipped: [], bytesTotal: 0 };
+  const list: SourceList = { files: [], skipped: [], bytesTotal: 0, roots: [] };
   const skip = (docPath: string, reason: SkipReason) => {
     if (seen.has(docPath)) return;
     seen.add(docPath);
@@ -127,12 +135,14 @@ export function listSources(
     const prefix = prefixOf(absolute, options.cwd);
     if (stat.isFile()) {
       const docPath = prefix === "" ? path.basename(absolute) : prefix;
+      list.roots.push({ docPath, kind: "file" });
       if (stat.size > options.walk.fileBytesMax) skip(docPath, "too_large");
       else add(docPath, absolute, stat.size);
       continue;
     }
     if (!stat.isDirectory())
       throw new UsageError(given, `PATH ${given} is not a file or directory`);
+    list.roots.push({ docPath: prefix, kind: "dir" });
     const join = (rel: string) => (prefix === "" ? rel : `${prefix}/${rel}`);
     const onSkip = (s: { path: string; reason: SkipReason }) => skip(join(s.path), s.reason);
     const walk = dataDir === null ? options.walk : withoutDir(options.walk, absolute, dataDir);

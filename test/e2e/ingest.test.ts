@@ -16,6 +16,7 @@ interface Summary {
   updated: number;
   skipped: number;
   deleted: number;
+  pruned: number | null;
   skipped_files: number;
   skipped_by_reason: Record<string, number>;
   duration_ms: number;
@@ -77,6 +78,70 @@ async function search(
 
 const paths = (hits: Hit[]) => hits.map((h) => h.metadata?.path);
 
+/**
+ * `--prune` between two ingests: a deleted, a renamed and a newly ignored file lose their
+ * chunks; without `--prune` they stay; a sibling tree whose name shares the id prefix (`p2`
+ * under `p`), and what a narrower `--include` could not have ingested, are never touched; a
+ * second prune deletes nothing. Every file holds the word `prunetoken`, so a sparse search for
+ * it lists every chunk of the scope.
+ */
+async function pruneScenario(cwd: string, via: string, batchItemsMax: number): Promise<void> {
+  // Batch deletes a server refuses as too large are halved until they fit: one record each.
+  const records = (n: number): number =>
+    n <= batchItemsMax ? 1 : records(Math.ceil(n / 2)) + records(Math.floor(n / 2));
+  const scope = ["--scope", "session:prune"];
+  const put = (rel: string, text: string) => {
+    const file = path.join(cwd, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  };
+  put("p/a.ts", "export const a = 1; // prunetoken\n");
+  put(
+    "p/big.ts",
+    Array.from({ length: 150 }, (_, i) => `const b${i} = ${i}; // prunetoken`).join("\n"),
+  );
+  put("p/sub/c.md", "# C\n\nprunetoken in a guide\n");
+  put("p/keep.md", "# Keep\n\nprunetoken stays\n");
+  put("p2/x.ts", "export const x = 2; // prunetoken\n");
+  const listed = async () => {
+    const hits = await search(cwd, ["prunetoken", "--strategy", "sparse", "-k", "1000", ...scope]);
+    return hits.map((h) => h.id).sort();
+  };
+  expect((await ingest(cwd, ["p2", ...scope])).via).toBe(via);
+  const first = await ingest(cwd, ["p", ...scope, "--prune"]);
+  expect(first).toMatchObject({ files: 4, pruned: 0, deleted: 0 });
+  const bigChunks = (await listed()).filter((id) => id.startsWith("p/big.ts#")).length;
+  expect(bigChunks).toBeGreaterThan(1);
+
+  fs.rmSync(path.join(cwd, "p/big.ts"));
+  fs.renameSync(path.join(cwd, "p/a.ts"), path.join(cwd, "p/renamed.ts"));
+  put("p/.gitignore", "sub/\n");
+  const kept = await ingest(cwd, ["p", ...scope]);
+  expect(kept).toMatchObject({ files: 3, inserted: 2, pruned: null }); // renamed.ts, .gitignore
+  expect(await listed()).toEqual(
+    [
+      "p/a.ts#1",
+      ...Array.from({ length: bigChunks }, (_, i) => `p/big.ts#${i + 1}`),
+      "p/keep.md#1",
+      "p/renamed.ts#1",
+      "p/sub/c.md#1",
+      "p2/x.ts#1",
+    ].sort(),
+  );
+
+  // A narrower --include prunes only what it could have ingested: nothing here.
+  const narrow = await ingest(cwd, ["p", ...scope, "--prune", "--include", "**/*.rs"]);
+  expect(narrow).toMatchObject({ files: 0, pruned: 0 });
+  const pruned = await ingest(cwd, ["p", ...scope, "--prune"]);
+  expect(pruned).toMatchObject({ files: 3, inserted: 0, skipped: 3, pruned: bigChunks + 2 });
+  expect(pruned.wal_index).toBe((kept.wal_index ?? 0) + records(bigChunks + 2));
+  expect(await listed()).toEqual(["p/keep.md#1", "p/renamed.ts#1", "p2/x.ts#1"]);
+  const again = await vltair(cwd, ["ingest", "p", ...scope, "--prune"]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain(", 0 stale deleted, 0 pruned in ");
+  expect(again.stdout).toContain(`wal index ${pruned.wal_index},`);
+}
+
 describe("vltair ingest and search on the data directory", () => {
   test("ingest walks the tree, re-ingest skips everything, search finds the path", async () => {
     const cwd = tempDir();
@@ -123,7 +188,9 @@ describe("vltair ingest and search on the data directory", () => {
     const shrunk = await ingest(cwd, ["repo"]);
     expect(shrunk.updated).toBe(1);
     expect(shrunk.deleted).toBe(first.chunks - shrunk.chunks);
-    expect(shrunk.wal_index).toBe((first.wal_index ?? 0) + 1 + shrunk.deleted);
+    expect(shrunk.deleted).toBeGreaterThan(1);
+    // One record for the upsert, one batch delete for all the surplus chunks.
+    expect(shrunk.wal_index).toBe((first.wal_index ?? 0) + 2);
     const left = await search(cwd, [
       "constant0",
       "-k",
@@ -139,6 +206,10 @@ describe("vltair ingest and search on the data directory", () => {
     expect(paths(inSession)).toEqual(["repo/docs/guide.md"]);
     const excluded = await ingest(cwd, ["repo", "--scope", "task:t1", "--exclude", "src/**"]);
     expect(excluded).toMatchObject({ files: 2, inserted: 2 }); // .gitignore and docs/guide.md
+  });
+
+  test("--prune deletes the chunks of deleted, renamed and ignored files, and only those", async () => {
+    await pruneScenario(tempDir(), "data_dir", 1000);
   });
 
   test("a progress-less plain summary, and search on a missing data directory exits 1", async () => {
@@ -245,6 +316,8 @@ describe.if(hasPosixSignals())("vltair ingest and search through a running serve
       });
       expect(paths(remote)[0]).toBe("repo/src/lock.ts");
       expect(fs.readdirSync(elsewhere)).toEqual([]);
+      // Pruning through the server, whose batch limit (4) splits the deletes too.
+      await pruneScenario(cwd, "server", 4);
     } finally {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);

@@ -3,7 +3,8 @@
  * by lines (src/context/ingest) and upserts the chunks in batches, through the running server
  * or into the data directory itself. Unchanged chunks come back `skipped` (the content hash), so
  * re-ingesting an unchanged tree writes nothing. A changed file that now has fewer chunks has
- * its surplus chunk ids deleted; files that disappeared are not (docs/cli-ingest.md).
+ * its surplus chunk ids deleted (batch deletes); with `--prune`, documents under each PATH that
+ * this run did not produce (files deleted, renamed, ignored) are deleted too (docs/cli-ingest.md).
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
@@ -12,8 +13,16 @@ import { VltairError } from "../../core/mod.ts";
 import { cliConfig, parseFlags, UsageError } from "../args.ts";
 import { type ContextClient, openContextClient } from "../context-client.ts";
 import { contextCommandOptions, intFlag, scopeFlag } from "../context-flags.ts";
+import { deleteIds } from "../ingest-deletes.ts";
 import { chunkDocId, fileItems, type IngestItem } from "../ingest-items.ts";
-import { listSources, readSource, type SkipReason, type SourceFile } from "../ingest-sources.ts";
+import { staleIds } from "../ingest-prune.ts";
+import {
+  listSources,
+  readSource,
+  type SkipReason,
+  type SourceFile,
+  type SourceRoot,
+} from "../ingest-sources.ts";
 import { type CliIo, EXIT_OK } from "../io.ts";
 import { ProgressBar } from "../progress.ts";
 
@@ -25,6 +34,10 @@ export const BATCH_ITEMS_MAX = 10_000;
 export const BATCH_BYTES_MAX = 2 * 1024 * 1024;
 /** Most PATH arguments. */
 const PATHS_MAX = 4096;
+/** Surplus chunk ids probed per changed file in the first delete round; each further round doubles it. */
+export const SURPLUS_PROBE_FIRST = 8;
+/** Most surplus ids probed per file in one round. */
+const SURPLUS_PROBE_MAX = 1024;
 
 /** The summary `--json` prints. */
 export interface IngestSummary {
@@ -35,6 +48,8 @@ export interface IngestSummary {
   skipped: number;
   /** Surplus chunks of files that shrank. */
   deleted: number;
+  /** Documents `--prune` deleted; null without `--prune`. */
+  pruned: number | null;
   skipped_files: number;
   skipped_by_reason: Record<SkipReason, number>;
   duration_ms: number;
@@ -66,6 +81,8 @@ class Ingester {
   readonly #batchBytes: number;
   #batch: Batch = { items: [], owners: [], bytes: 0 };
   #done: FileState[] = [];
+  /** Ids of every chunk this run wrote or found unchanged (what `--prune` keeps). */
+  readonly produced = new Set<string>();
 
   constructor(client: ContextClient, scope: Scope, batchItems: number, batchBytes: number) {
     this.#client = client;
@@ -79,6 +96,7 @@ class Ingester {
       updated: 0,
       skipped: 0,
       deleted: 0,
+      pruned: null,
       skipped_files: 0,
       skipped_by_reason: { binary: 0, too_large: 0, unreadable: 0 },
       duration_ms: 0,
@@ -102,6 +120,7 @@ class Ingester {
     // An empty file may have had chunks before: always look for them.
     if (items.length === 0) this.#done.push({ ...state, changed: true });
     for (const item of items) {
+      this.produced.add(item.id);
       const bytes = Buffer.byteLength(JSON.stringify(item));
       if (this.#batch.items.length > 0 && this.#batch.bytes + bytes > this.#batchBytes)
         await this.flush();
@@ -119,7 +138,7 @@ class Ingester {
     if (batch.items.length > 0) await this.#send(batch.items, batch.owners);
     const done = this.#done;
     this.#done = [];
-    for (const file of done) if (file.changed) await this.#deleteSurplus(file);
+    await this.#deleteSurplus(done.filter((file) => file.changed));
   }
 
   async #send(items: IngestItem[], owners: FileState[]): Promise<void> {
@@ -147,14 +166,40 @@ class Ingester {
     });
   }
 
-  /** Deletes `<path>#<chunks+1>`, `#<chunks+2>`, … until one does not exist. */
-  async #deleteSurplus(file: FileState): Promise<void> {
-    for (let n = file.chunks + 1; ; n++) {
-      const walIndex = await this.#client.delete(this.#scope, chunkDocId(file.docPath, n));
-      if (walIndex === null) return;
-      this.summary.deleted += 1;
-      this.summary.wal_index = Math.max(this.summary.wal_index ?? 0, walIndex);
+  /**
+   * Deletes `<path>#<chunks+1>`, `#<chunks+2>`, … of each file: a round sends a window of ids
+   * per file (8, then 16, …) in batch deletes; a file whose window was all deleted goes on to
+   * the next window, the others are done. So the usual case (a file lost a few chunks, or none)
+   * costs one delete request per flush, not one per file.
+   */
+  async #deleteSurplus(files: readonly FileState[]): Promise<void> {
+    let pending = files.map((file) => ({ docPath: file.docPath, next: file.chunks + 1 }));
+    for (let window = SURPLUS_PROBE_FIRST; pending.length > 0; ) {
+      const ids = pending.map((p) =>
+        Array.from({ length: window }, (_, i) => chunkDocId(p.docPath, p.next + i)),
+      );
+      const outcome = await deleteIds(this.#client, this.#scope, ids.flat());
+      this.#noteDeletes(outcome.walIndex);
+      this.summary.deleted += outcome.deleted;
+      pending = pending.filter((p, i) => {
+        p.next += window;
+        return !(ids[i] as string[]).some((id) => outcome.missing.has(id));
+      });
+      window = Math.min(window * 2, SURPLUS_PROBE_MAX);
     }
+  }
+
+  /** Deletes the documents under `roots` that this run did not produce; returns how many. */
+  async prune(roots: readonly SourceRoot[], include: readonly string[]): Promise<number> {
+    const stale = await staleIds(this.#client, this.#scope, roots, include, this.produced);
+    const outcome = await deleteIds(this.#client, this.#scope, stale);
+    this.#noteDeletes(outcome.walIndex);
+    this.summary.pruned = outcome.deleted;
+    return outcome.deleted;
+  }
+
+  #noteDeletes(walIndex: number | null): void {
+    if (walIndex !== null) this.summary.wal_index = Math.max(this.summary.wal_index ?? 0, walIndex);
   }
 }
 
@@ -165,7 +210,8 @@ function summaryText(s: IngestSummary): string {
   const skippedFiles =
     s.skipped_files === 0 ? "" : ` (${s.skipped_files} skipped: ${reasons.join(", ")})`;
   const wal = s.wal_index === null ? "" : `, wal index ${s.wal_index}`;
-  return `ingested ${s.files} files${skippedFiles}: ${s.chunks} chunks, ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} unchanged, ${s.deleted} stale deleted in ${(s.duration_ms / 1000).toFixed(1)} s (${s.chunks_per_s} chunks/s${wal}, via ${s.via})\n`;
+  const pruned = s.pruned === null ? "" : `, ${s.pruned} pruned`;
+  return `ingested ${s.files} files${skippedFiles}: ${s.chunks} chunks, ${s.inserted} inserted, ${s.updated} updated, ${s.skipped} unchanged, ${s.deleted} stale deleted${pruned} in ${(s.duration_ms / 1000).toFixed(1)} s (${s.chunks_per_s} chunks/s${wal}, via ${s.via})\n`;
 }
 
 export async function ingestCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -176,6 +222,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
       include: { type: "string", multiple: true },
       exclude: { type: "string", multiple: true },
       batch: { type: "string" },
+      prune: { type: "boolean" },
     },
     PATHS_MAX,
   );
@@ -188,9 +235,10 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
   });
   const { config } = cliConfig(values, io);
   const startedMs = io.clocks.monotonicMs();
+  const include = (values.include as string[] | undefined) ?? [];
   const walk = {
     ...WALK_OPTIONS_DEFAULT,
-    include: (values.include as string[] | undefined) ?? [],
+    include,
     exclude: (values.exclude as string[] | undefined) ?? [],
   };
   const sources = listSources(positionals, { cwd: process.cwd(), walk, dataDir: config.data_dir });
@@ -221,6 +269,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
         force,
       ),
     );
+    if (values.prune === true) await ingester.prune(sources.roots, include);
     summary = ingester.summary;
   } finally {
     bar?.finish();

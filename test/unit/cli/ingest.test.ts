@@ -66,6 +66,11 @@ describe("sources", () => {
     expect(inside.files.map((f) => f.docPath)).toEqual(["src/a.ts", ".gitignore"]);
     expect(inside.skipped).toEqual([{ docPath: "src/b.bin", reason: "binary" }]);
     expect(inside.bytesTotal).toBe(2 + 5);
+    expect(inside.roots).toEqual([
+      { docPath: "src", kind: "dir" },
+      { docPath: "src/a.ts", kind: "file" },
+      { docPath: "", kind: "dir" },
+    ]);
     const outside = listSources([path.join(root, "src")], {
       cwd: path.join(root, "out"),
       walk: WALK_OPTIONS_DEFAULT,
