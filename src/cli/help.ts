@@ -76,7 +76,8 @@ Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage 
   --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
   --json                     Print the whole result as JSON
   -h, --help                 Show this help`,
-  ingest: () => `Usage: vltair ingest PATH… [--scope S] [--include GLOB]… [--exclude GLOB]… [flags]
+  ingest:
+    () => `Usage: vltair ingest PATH… [--scope S] [--include GLOB]… [--exclude GLOB]… [--prune] [flags]
 
 Walks each PATH (a directory or a file), honouring .gitignore files and skipping .git/, binaries
 and files over 1 MiB; chunks each file by lines (up to 60 lines or 4000 characters, 8 lines of
@@ -84,15 +85,19 @@ overlap, ending at a blank line or a top-level line when one is near) and upsert
 batches. Document ids are "<path>#<n>" (n-th chunk of the file; path relative to the current
 directory); metadata is {path, language, line_start, line_end, chunk, chunks}. Unchanged chunks
 are skipped, so re-ingesting an unchanged tree writes nothing; a file that now has fewer chunks
-has its surplus chunks deleted; chunks of deleted files stay (see docs/cli-ingest.md).
+has its surplus chunks deleted. Chunks of files that were deleted, renamed or are now ignored
+stay unless --prune is given (see docs/cli-ingest.md).
 Talks to the server at VLTAIR_URL when set, else to the server that holds the data directory
 (URL from DATA_DIR/server.json), else opens the data directory itself (tenant default). A server
 gets the token from VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token. A progress bar is drawn on stderr when it is a terminal.
   --include GLOB             Only files matching GLOB (relative to PATH; repeatable)
   --exclude GLOB             Leave out files and directories matching GLOB (repeatable)
   --batch N                  Chunks per upsert (default 256; split further on 413)
+  --prune                    Then delete the scope's chunks under each PATH that this run did not
+                             ingest (files deleted, renamed, ignored, excluded, skipped); with
+                             --include, only chunks of paths matching it (docs/cli-ingest.md)
 ${CONTEXT_FLAGS}
-  --json                     Print {"files","chunks","inserted","updated","skipped","deleted","skipped_files",…}
+  --json                     Print {"files","chunks","inserted","updated","skipped","deleted","pruned",…}
   -h, --help                 Show this help`,
   search:
     () => `Usage: vltair search QUERY [-k N] [--filter JSON] [--strategy S] [--scope S] [flags]
