@@ -209,4 +209,35 @@ describe("ingest in-process", () => {
     expect(stderr).toContain("2/2 files  2 chunks");
     expect(stderr.endsWith("\n")).toBe(true);
   });
+
+  test("a file that lost many chunks loses them in a few batch deletes (windows 8, 16, 32)", async () => {
+    const lines = Array.from({ length: 1500 }, (_, i) => `line ${i}`);
+    const root = tree({ "long.txt": `${lines.join("\n")}\n` });
+    const ingestJson = async () => {
+      let stdout = "";
+      const code = await runCli(
+        ["ingest", root, "--data-dir", path.join(root, ".data"), "--json", "--batch", "1000"],
+        {
+          stdout: (t) => {
+            stdout += t;
+          },
+          stderr: () => {},
+          env: {},
+          readFile: (p) => fs.readFileSync(p, "utf8"),
+          clocks: { nowMs: () => Date.UTC(2026, 0, 1), monotonicMs: () => 0 },
+          stderrIsTty: false,
+        },
+      );
+      expect(code).toBe(0);
+      return JSON.parse(stdout) as { chunks: number; deleted: number; wal_index: number };
+    };
+    const first = await ingestJson();
+    expect(first.chunks).toBeGreaterThan(8 + 16);
+    expect(first.chunks).toBeLessThanOrEqual(1 + 8 + 16 + 32);
+    fs.writeFileSync(path.join(root, "long.txt"), "line 0\n");
+    const shrunk = await ingestJson();
+    expect(shrunk.deleted).toBe(first.chunks - 1);
+    // One upsert record, then one record per window that found chunks: 8, 16 and the rest.
+    expect(shrunk.wal_index).toBe(first.wal_index + 1 + 3);
+  });
 });
