@@ -30,7 +30,11 @@ export { CONTEXT_LIMITS, resolveContextLimits } from "./limits.ts";
 export type { MergeResult } from "./merge.ts";
 export { MERGE_MARKERS, merge3 } from "./merge.ts";
 export type {
+  DeleteBatchRequest,
+  DeleteBatchResponse,
   DocumentView,
+  ListQuery,
+  ListResponse,
   MergeRequest,
   SearchHit,
   SearchRequest,

@@ -28,7 +28,7 @@ import { planSearch, renderHits } from "./search-plan.ts";
 import { docRef, type StoredDoc } from "./store/doc.ts";
 import { CONTEXT_MACHINE, encodeVector, type UpsertItemRecord } from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
-import type { TenantStore } from "./store/tenant.ts";
+import { compareRefs, type TenantStore } from "./store/tenant.ts";
 import { TenantLock } from "./tenant-lock.ts";
 import { checkUpsertLimits, planUpsert } from "./upsert-plan.ts";
 import { PastViews } from "./views.ts";
@@ -243,14 +243,19 @@ export class ContextService {
     const store = this.#tenant(tenant);
     const after = query.cursor === null ? null : decodeCursor(query.cursor);
     const wanted = query.scope === null ? null : scopeKey(query.scope);
+    const sorted = store?.sortedDocs() ?? [];
+    // Within one scope the page starts at (scope, prefix) and ends where the prefix does;
+    // across scopes it walks forward filtering by prefix. Each start is a binary search.
+    let start = after === null ? 0 : firstAfter(sorted, after[0], after[1], false);
+    if (wanted !== null) start = Math.max(start, firstAfter(sorted, wanted, query.prefix, true));
     const docs: StoredDoc[] = [];
-    for (const doc of store?.docs.values() ?? []) {
-      if (wanted !== null && doc.scopeKey !== wanted) continue;
-      if (!doc.id.startsWith(query.prefix)) continue;
-      if (after !== null && compareRefs(doc.scopeKey, doc.id, after[0], after[1]) <= 0) continue;
-      docs.push(doc);
+    for (let i = start; i < sorted.length && docs.length <= query.limit; i++) {
+      const doc = sorted[i] as StoredDoc;
+      const matches = doc.id.startsWith(query.prefix);
+      if (wanted !== null && (doc.scopeKey !== wanted || (!matches && doc.id > query.prefix)))
+        break;
+      if (matches) docs.push(doc);
     }
-    docs.sort((a, b) => compareRefs(a.scopeKey, a.id, b.scopeKey, b.id));
     const page = docs.slice(0, query.limit);
     const last = page.at(-1);
     return {
@@ -392,9 +397,23 @@ export class ContextService {
   }
 }
 
-function compareRefs(scopeA: string, idA: string, scopeB: string, idB: string): number {
-  if (scopeA !== scopeB) return scopeA < scopeB ? -1 : 1;
-  return idA < idB ? -1 : idA > idB ? 1 : 0;
+/** Index of the first document after (or, with `inclusive`, at or after) (scope, id). */
+function firstAfter(
+  sorted: readonly StoredDoc[],
+  scope: string,
+  id: string,
+  inclusive: boolean,
+): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const d = sorted[mid] as StoredDoc;
+    const order = compareRefs(d.scopeKey, d.id, scope, id);
+    if (order < 0 || (order === 0 && !inclusive)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** An opaque page cursor: the last (scope, id) of the page. */

@@ -34,6 +34,8 @@ export class TenantStore {
   text: TextIndex;
   vectors: VectorIndex | null = null;
   nextKey = 1;
+  /** Documents in (scope, id) order for listing; rebuilt on the first list after a write. */
+  #sorted: StoredDoc[] | null = null;
 
   constructor(
     readonly tenant: string,
@@ -53,8 +55,15 @@ export class TenantStore {
     return this.vectors?.dimensions ?? null;
   }
 
+  /** Every document in (scope, id) order (cached until the next write). */
+  sortedDocs(): readonly StoredDoc[] {
+    this.#sorted ??= [...this.docs.values()].sort(compareDocs);
+    return this.#sorted;
+  }
+
   /** Applies one upsert batch written at `walIndex`/`wallMs`. Deterministic and total. */
   applyUpsert(items: readonly UpsertItemRecord[], walIndex: number, wallMs: number): void {
+    this.#sorted = null;
     const pendingVectors = new Map<number, Float32Array>();
     for (const item of items) {
       const sk = scopeKey(item.scope);
@@ -102,6 +111,7 @@ export class TenantStore {
 
   /** Applies one delete batch; unknown documents are ignored. */
   applyDelete(items: readonly { id: string; scope: ScopeLike }[]): void {
+    this.#sorted = null;
     for (const item of items) {
       const ref = docRef(scopeKey(item.scope), item.id);
       const old = this.docs.get(ref);
@@ -141,4 +151,15 @@ export class TenantStore {
     for (const vector of pending.values()) flat.set(vector, dims * i++);
     this.vectors.addBatch([...pending.keys()], flat);
   }
+}
+
+/** (scope, id) order, by UTF-16 code units. */
+export function compareDocs(a: StoredDoc, b: StoredDoc): number {
+  return compareRefs(a.scopeKey, a.id, b.scopeKey, b.id);
+}
+
+/** (scope, id) order of two references. */
+export function compareRefs(scopeA: string, idA: string, scopeB: string, idB: string): number {
+  if (scopeA !== scopeB) return scopeA < scopeB ? -1 : 1;
+  return idA < idB ? -1 : idA > idB ? 1 : 0;
 }

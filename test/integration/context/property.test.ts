@@ -16,7 +16,9 @@ import { tempDir } from "../../support/tmp.ts";
 const WORDS = ["alpha", "beta", "gamma", "delta", "omega"];
 const IDS = ["a", "b", "c", "d", "e", "f", "g", "h"];
 const TAGS = ["red", "green", "grey"];
-const SCOPES = [{ kind: "global" as const }, { kind: "session" as const, id: "s1" }];
+const GLOBAL = { kind: "global" as const };
+const SESSION = { kind: "session" as const, id: "s1" };
+const SCOPES = [GLOBAL, SESSION];
 const DIMS = 4;
 
 interface RefDoc {
@@ -185,6 +187,33 @@ test("search and get agree with a brute-force reference", async () => {
             filters: f,
           });
           expect(dense.results.map(label).sort()).toEqual(admitted.map(label).sort());
+          for (const [scope, prefix] of [
+            [null, ""],
+            [GLOBAL, ""],
+            [SESSION, "c"],
+            [null, "b"],
+          ] as const) {
+            const listed: string[] = [];
+            let cursor: string | null = null;
+            do {
+              const page = context.list("t", { scope, prefix, limit: 3, cursor });
+              listed.push(...page.documents.map(label));
+              cursor = page.next_cursor;
+            } while (cursor !== null);
+            const scopeText = (s: RefDoc["scope"]) =>
+              s.kind === "global" ? "global" : `${s.kind}:${s.id}`;
+            const expected = docs
+              .filter(
+                (d) => (scope === null || d.scope.kind === scope.kind) && d.id.startsWith(prefix),
+              )
+              .sort((a, b) =>
+                scopeText(a.scope) + "\u0000" + a.id < scopeText(b.scope) + "\u0000" + b.id
+                  ? -1
+                  : 1,
+              )
+              .map(label);
+            expect(listed).toEqual(expected);
+          }
           for (const d of docs) {
             const got = context.get("t", d.scope, d.id);
             expect({ text: got.text, metadata: got.metadata, version: got.version }).toEqual({
