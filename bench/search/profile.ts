@@ -136,7 +136,8 @@ export function predicateNsPerCall(store: TenantStore, filter: unknown): number 
  * A filtered half three ways, p50/p95 µs: with the service's predicate (key lookup + compiled
  * filter, a JS call per candidate), with a precomputed key set behind a JS predicate (the cost of
  * the call itself, not of the filter), and — dense only — as an allowed-key list checked inside
- * the WASM module (no JS call per node).
+ * the WASM module (no JS call per node); and a predicate admitting everything (the cost of the
+ * filtered code path itself).
  */
 export function profileFilterPaths(
   store: TenantStore,
@@ -159,8 +160,10 @@ export function profileFilterPaths(
     "dense.servicePredicate",
     "dense.keySetPredicate",
     "dense.allowedKeysInModule",
+    "dense.predicateAlwaysTrue",
     "sparse.servicePredicate",
     "sparse.keySetPredicate",
+    "sparse.allowAlwaysTrue",
   ] as const;
   const samples = new Map<string, number[]>(names.map((name) => [name, []]));
   const time = (name: string, run: () => unknown) => {
@@ -180,12 +183,16 @@ export function profileFilterPaths(
     time("dense.allowedKeysInModule", () =>
       vectors.search(vector, size, { filter: { allowedKeys } }),
     );
+    time("dense.predicateAlwaysTrue", () =>
+      vectors.search(vector, size, { filter: { predicate: () => true } }),
+    );
     time("sparse.servicePredicate", () =>
       store.text.search(query, n, { allow: (docKey) => service(Number(docKey)) }),
     );
     time("sparse.keySetPredicate", () =>
       store.text.search(query, n, { allow: (docKey) => admitted.has(Number(docKey)) }),
     );
+    time("sparse.allowAlwaysTrue", () => store.text.search(query, n, { allow: () => true }));
   }
   const out: Record<string, { p50Us: number; p95Us: number } | number> = {
     admittedFraction: Math.round((admitted.size / Math.max(1, store.byKey.size)) * 10_000) / 10_000,
