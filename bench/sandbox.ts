@@ -91,42 +91,51 @@ async function calibrate(): Promise<number> {
   return iterations;
 }
 
-/** The wrapper of a run (bwrap or unshare with the run's flags) around `true`, or null. */
-function wrapperArgv(c: SandboxCapabilities, workspace: string, runTemp: string): string[] | null {
+/**
+ * The wrapper of a run (bwrap or unshare with the run's flags, binding `procs` when given) and
+ * after it `tail` (default `true`), or null when the run has no wrapper.
+ */
+function wrapperArgv(
+  c: SandboxCapabilities,
+  dirs: { workspace: string; runTemp: string },
+  procs: readonly string[] = [],
+  tail: readonly string[] = ["true"],
+): string[] | null {
   const limits = resolveLimitConfig();
   const req = validateRequest({ cmd: ["true"], network: "deny" }, limits);
-  const none = { version: null, memory: false, pids: false, procsFiles: [] };
+  const cgroup = { version: 1 as const, memory: false, pids: false, procsFiles: procs };
   const plan = planLinux({
     req,
-    cwd: workspace,
-    workspaceRoot: workspace,
-    runTempDir: runTemp,
+    cwd: dirs.workspace,
+    workspaceRoot: dirs.workspace,
+    runTempDir: dirs.runTemp,
     caps: c,
     limits,
-    cgroup: { ...none, memoryReason: "", pidsReason: "" },
+    cgroup: { ...cgroup, memoryReason: "", pidsReason: "" },
   });
   const cut = plan.argv.indexOf("--");
-  return plan.leaderIsWrapper && cut > 0 ? [...plan.argv.slice(0, cut + 1), "true"] : null;
+  return plan.leaderIsWrapper && cut > 0 ? [...plan.argv.slice(0, cut + 1), ...tail] : null;
 }
 
 /**
  * Each layer of a run's chain on its own (p50 ms of exec to exit, from this process), and the
  * cost of a cgroup attach after 50 ms without one (the kernel's attach lock then waits for an
- * RCU grace period; see src/sandbox/attach-prime.ts), without and with the server's prime.
+ * RCU grace period; see src/sandbox/attach-prime.ts) vs right after one, alone and behind the
+ * run's wrapper, without and with the server's prime (the prime overlaps the wait with the
+ * wrapper's set-up).
  */
-async function layers(workspace: string, runTemp: string): Promise<Record<string, number>> {
+async function layers(dirs: {
+  workspace: string;
+  runTemp: string;
+}): Promise<Record<string, number>> {
   const argvs: Record<string, string[] | null> = {
     exec_true: ["true"],
     sh_stage: ["sh", "-c", 'exec "$@"', "vltair-exec", "true"],
     prlimit_stage: caps.prlimit.available
       ? [caps.prlimit.path ?? "prlimit", "--nofile=1024", "--", "true"]
       : null,
-    bwrap_run_flags: wrapperArgv(caps, workspace, runTemp),
-    unshare_run_flags: wrapperArgv(
-      await detectCapabilities({ disable: ["bubblewrap"] }),
-      workspace,
-      runTemp,
-    ),
+    bwrap_run_flags: wrapperArgv(caps, dirs),
+    unshare_run_flags: wrapperArgv(await detectCapabilities({ disable: ["bubblewrap"] }), dirs),
   };
   const times: Record<string, number[]> = {};
   const add = (name: string, ms: number) => {
@@ -145,23 +154,20 @@ async function layers(workspace: string, runTemp: string): Promise<Record<string
       memBytes: 512 * 1024 * 1024,
       pids: 64,
     });
-    const attach = [
-      "sh",
-      "-c",
-      'for f; do echo 0 > "$f"; done; exec true',
-      "vltair-exec",
-      ...procsFiles(cg),
-    ];
+    const files = procsFiles(cg);
+    const join0 = ["sh", "-c", 'for f; do echo 0 > "$f"; done; exec true', "vltair-exec", ...files];
+    const wrapped = wrapperArgv(caps, dirs, files, join0) ?? join0;
     const ownProcs = join(caps.cgroups.prime.ownDir, "cgroup.procs");
     try {
       for (let i = 0; i < RUNS; i += 1) {
         await sleep(50);
-        add("sh_stage_idle", await bare(["sh", "-c", "exec true"]));
-        await sleep(50);
-        add("sh_attach_after_idle", await bare(attach));
+        add("wrapper_then_attach_after_idle", await bare(wrapped));
         await sleep(50);
         void writeFile(ownProcs, "0").catch(() => undefined);
-        add("sh_attach_after_idle_primed", await bare(attach));
+        add("wrapper_then_attach_after_idle_primed", await bare(wrapped));
+        await sleep(50);
+        add("attach_after_idle", await bare(join0));
+        add("attach_right_after_an_attach", await bare(join0));
       }
     } finally {
       await removeRunCgroup(cg);
@@ -193,7 +199,8 @@ try {
     for (const [name, disable] of Object.entries(configs))
       samples[name]?.push(await sandboxed(["true"], { ...base, disable }, name));
   }
-  const layerP50 = process.platform === "linux" ? await layers(ws, root) : {};
+  const layerP50 =
+    process.platform === "linux" ? await layers({ workspace: ws, runTemp: root }) : {};
   const iterations = await calibrate();
   const cpuCmd = ["perl", "-e", `my $x = 0; $x++ for 1..${iterations}`];
   const cpuBare: number[] = [];
