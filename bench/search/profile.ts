@@ -136,8 +136,9 @@ export function predicateNsPerCall(store: TenantStore, filter: unknown): number 
  * A filtered half three ways, p50/p95 µs: with the service's predicate (key lookup + compiled
  * filter, a JS call per candidate), with a precomputed key set behind a JS predicate (the cost of
  * the call itself, not of the filter), and — dense only — as an allowed-key list checked inside
- * the WASM module (no JS call per node); and a predicate admitting everything (the cost of the
- * filtered code path itself).
+ * the WASM module (no JS call per node), walked or — `exactSearch` — measured key by key (what
+ * the index does for lists under 5% of its size); and a predicate admitting everything (the
+ * cost of the filtered code path itself).
  */
 export function profileFilterPaths(
   store: TenantStore,
@@ -160,6 +161,7 @@ export function profileFilterPaths(
     "dense.servicePredicate",
     "dense.keySetPredicate",
     "dense.allowedKeysInModule",
+    "dense.allowedKeysMeasuredDirectly",
     "dense.predicateAlwaysTrue",
     "sparse.servicePredicate",
     "sparse.keySetPredicate",
@@ -182,6 +184,9 @@ export function profileFilterPaths(
     );
     time("dense.allowedKeysInModule", () =>
       vectors.search(vector, size, { filter: { allowedKeys } }),
+    );
+    time("dense.allowedKeysMeasuredDirectly", () =>
+      vectors.exactSearch(vector, size, { filter: { allowedKeys } }),
     );
     time("dense.predicateAlwaysTrue", () =>
       vectors.search(vector, size, { filter: { predicate: () => true } }),
