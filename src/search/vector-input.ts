@@ -100,6 +100,7 @@ export function copyVectorIn(
  * and `payload_too_large` past `keyCountMax` keys (field `filter.allowedKeys`).
  */
 export function sortedKeySet(keys: Iterable<VectorKey>, keyCountMax: number): BigUint64Array {
+  if (keys instanceof BigUint64Array) return sortedUnique(keys, keyCountMax);
   const converted: bigint[] = [];
   for (const key of keys) {
     if (converted.length >= keyCountMax) {
@@ -110,6 +111,47 @@ export function sortedKeySet(keys: Iterable<VectorKey>, keyCountMax: number): Bi
     converted.push(toVectorKey(key, "filter.allowedKeys"));
   }
   const sorted = BigUint64Array.from(converted).sort();
+  let unique = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i] as bigint;
+  }
+  return sorted.subarray(0, unique);
+}
+
+/**
+ * The fast path of {@link sortedKeySet} for keys already in a `BigUint64Array` (every value is
+ * a valid key by its type): a native sort of a copy, no per-key BigInt conversion in JS. An
+ * already sorted, duplicate-free array is returned as it is.
+ */
+function sortedUnique(keys: BigUint64Array, keyCountMax: number): BigUint64Array {
+  if (keys.length > keyCountMax) {
+    throw new VltairError("payload_too_large", "too many allowed keys", {
+      details: { field: "filter.allowedKeys", limit: keyCountMax },
+    });
+  }
+  // Read as 32-bit halves (little-endian: low word first), so no BigInt is made per key.
+  const words = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
+  let strictlyAscending = true;
+  for (let i = 0; i < keys.length; i++) {
+    const lo = words[2 * i] as number;
+    const hi = words[2 * i + 1] as number;
+    if (hi === 0xffff_ffff && lo === 0xffff_ffff) {
+      throw new VltairError(
+        "validation_failed",
+        "filter.allowedKeys must be integers in [0, 2^64 - 2]",
+        {
+          details: { field: "filter.allowedKeys", actual: "18446744073709551615" },
+        },
+      );
+    }
+    if (i > 0 && strictlyAscending) {
+      const prevLo = words[2 * i - 2] as number;
+      const prevHi = words[2 * i - 1] as number;
+      strictlyAscending = prevHi < hi || (prevHi === hi && prevLo < lo);
+    }
+  }
+  if (strictlyAscending) return keys;
+  const sorted = keys.slice().sort();
   let unique = 0;
   for (let i = 0; i < sorted.length; i++) {
     if (i === 0 || sorted[i] !== sorted[unique - 1]) sorted[unique++] = sorted[i] as bigint;

@@ -91,6 +91,20 @@ describe("sortedKeySet", () => {
     expect(error.details.field).toBe("filter.allowedKeys");
   });
 
+  test("a BigUint64Array takes the native path with the same result and checks", () => {
+    const keys = BigUint64Array.from([10n, 2n, 2n ** 63n, 0n, 10n, 2n]);
+    expect(Array.from(sortedKeySet(keys, 10))).toEqual([0n, 2n, 10n, 2n ** 63n]);
+    const ascending = BigUint64Array.from([1n, 5n, 2n ** 40n + 3n, 2n ** 40n + 4n]);
+    expect(sortedKeySet(ascending, 10)).toBe(ascending);
+    expect(
+      Array.from(sortedKeySet(BigUint64Array.from([2n ** 40n + 4n, 2n ** 40n + 3n]), 10)),
+    ).toEqual([2n ** 40n + 3n, 2n ** 40n + 4n]);
+    expect(caught(() => sortedKeySet(BigUint64Array.from([1n, 2n ** 64n - 1n]), 10)).code).toBe(
+      "validation_failed",
+    );
+    expect(caught(() => sortedKeySet(new BigUint64Array(4), 3)).code).toBe("payload_too_large");
+  });
+
   test("rejects a bad key naming the field", () => {
     const error = caught(() => sortedKeySet([1, -1], 10));
     expect(error.code).toBe("validation_failed");
