@@ -27,11 +27,27 @@ import { hashEmbed } from "../src/context/mod.ts";
 import type { ContextState } from "../src/context/store/state.ts";
 import type { TenantStore } from "../src/context/store/tenant.ts";
 import { fts5Query, sampleQueries } from "../test/integration/search/text/corpus.ts";
-import { type BenchChunk, loadChunkCorpus } from "./search/corpus.ts";
-import { buildFts5, buildMiniSearch, buildOrama, ORAMA_SIMILARITY } from "./search/peers.ts";
-import { predicateNsPerCall, profileFilterPaths, profileHybrid } from "./search/profile.ts";
-import { meanOverlap, percentiles, round, timed, timedAsync } from "./search/stats.ts";
-import { DIMENSIONS, ingest, openVltair, TENANT, type VltairEngine } from "./search/vltair.ts";
+import {
+  type BenchChunk,
+  buildFts5,
+  buildMiniSearch,
+  buildOrama,
+  DIMENSIONS,
+  ingest,
+  loadChunkCorpus,
+  meanOverlap,
+  ORAMA_SIMILARITY,
+  openVltair,
+  percentiles,
+  predicateNsPerCall,
+  profileFilterPaths,
+  profileHybrid,
+  round,
+  TENANT,
+  timed,
+  timedAsync,
+  type VltairEngine,
+} from "./search/mod.ts";
 
 const quick = process.argv.includes("--quick");
 const CHUNK_COUNT = quick ? 10_000 : 100_000;
