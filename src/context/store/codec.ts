@@ -21,6 +21,8 @@ import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
 
 const MAGIC = 0x58544356; // "VCTX" little-endian
 const FORMAT = 2;
+/** Format 1 (the first release of this file): texts inline in the documents JSON, no blob. */
+const FORMAT_INLINE_TEXTS = 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -129,7 +131,8 @@ function corrupt(why: string): VltairError {
 export function decodeContextState(bytes: Uint8Array): ContextState {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC) throw corrupt("bad magic");
-  if (view.getUint32(4, true) !== FORMAT) throw corrupt("unknown format");
+  const format = view.getUint32(4, true);
+  if (format !== FORMAT && format !== FORMAT_INLINE_TEXTS) throw corrupt("unknown format");
   const tenants = view.getUint32(8, true);
   let at = 12;
   const next = (): Uint8Array => {
@@ -144,7 +147,7 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
   for (let i = 0; i < tenants; i++) {
     const header = JSON.parse(decoder.decode(next())) as { tenant: string; next_key: number };
     const docs = JSON.parse(decoder.decode(next())) as DocTuple[];
-    const texts = decoder.decode(next());
+    const texts = format === FORMAT ? decoder.decode(next()) : null;
     const text = loadTextIndex(next());
     const vectorBytes = next();
     const store = new TenantStore(header.tenant, text.options.tokenizer, text);
@@ -154,10 +157,17 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
     }
     let textAt = 0;
     for (const tuple of docs) {
-      const length = tuple[3];
-      if (textAt + length > texts.length) throw corrupt("texts are shorter than their lengths");
-      const doc = docOf(tuple, texts.slice(textAt, textAt + length));
-      textAt += length;
+      let docText: string;
+      if (texts === null) {
+        // Format 1 kept the text itself where format 2 keeps its length.
+        docText = tuple[3] as unknown as string;
+      } else {
+        const length = tuple[3];
+        if (textAt + length > texts.length) throw corrupt("texts are shorter than their lengths");
+        docText = texts.slice(textAt, textAt + length);
+        textAt += length;
+      }
+      const doc = docOf(tuple, docText);
       store.docs.set(docRef(doc.scopeKey, doc.id), doc);
       store.byKey.set(doc.key, doc);
     }

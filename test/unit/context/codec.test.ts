@@ -1,0 +1,111 @@
+/** Snapshot bytes of the context state: round trip, the older format, damage. */
+import { describe, expect, test } from "bun:test";
+import { decodeContextState, encodeContextState } from "../../../src/context/store/codec.ts";
+import { encodeVector } from "../../../src/context/store/record.ts";
+import { ContextState } from "../../../src/context/store/state.ts";
+import { caught } from "../../support/errors.ts";
+
+function sampleState(): ContextState {
+  const state = new ContextState();
+  const item = (id: string, text: string, v: number[]) => ({
+    id,
+    scope: { kind: "global" as const },
+    text,
+    vector: encodeVector(Float32Array.from(v)),
+    hash: `${id}:${text}`,
+  });
+  state.apply(
+    {
+      op: "upsert",
+      tenant: "t",
+      tokenizer: "code",
+      items: [item("a", "héllo wörld 😀", [1, 0]), item("b", "second doc", [0, 1])],
+    },
+    1,
+    1000,
+  );
+  state.apply(
+    { op: "upsert", tenant: "t", tokenizer: "code", items: [item("a", "hello again", [1, 1])] },
+    2,
+    2000,
+  );
+  return state;
+}
+
+function view(state: ContextState) {
+  const t = state.tenant("t");
+  return {
+    docs: [...(t?.docs.values() ?? [])].map((d) => ({ ...d })),
+    search: t?.text.search("hello doc", 10),
+    dense: Array.from(t?.vectors?.search(Float32Array.from([1, 0.5]), 2).keys ?? []),
+  };
+}
+
+/** Rewrites format-2 bytes into the format-1 layout (texts inline in the documents JSON). */
+function toFormat1(bytes: Uint8Array): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const blobs: Uint8Array[] = [];
+  for (let at = 12; at < bytes.length; ) {
+    const length = dv.getUint32(at, true);
+    blobs.push(bytes.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  const [header, docsJson, textsBlob, textIndex, vectors] = blobs as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
+  const texts = new TextDecoder().decode(textsBlob);
+  let textAt = 0;
+  const docs = (JSON.parse(new TextDecoder().decode(docsJson)) as unknown[][]).map((t) => {
+    const length = t[3] as number;
+    const copy = [...t];
+    copy[3] = texts.slice(textAt, textAt + length);
+    textAt += length;
+    return copy;
+  });
+  const parts = [header, new TextEncoder().encode(JSON.stringify(docs)), textIndex, vectors];
+  const out = new Uint8Array(12 + parts.reduce((n, p) => n + 4 + p.length, 0));
+  const ov = new DataView(out.buffer);
+  ov.setUint32(0, dv.getUint32(0, true), true);
+  ov.setUint32(4, 1, true);
+  ov.setUint32(8, 1, true);
+  let at = 12;
+  for (const p of parts) {
+    ov.setUint32(at, p.length, true);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+describe("context snapshot codec", () => {
+  test("round trip keeps documents, versions and both indexes", () => {
+    const state = sampleState();
+    const decoded = decodeContextState(encodeContextState(state));
+    expect(view(decoded)).toEqual(view(state));
+    expect(decoded.tenant("t")?.get("global", "a")?.past?.[0]?.text).toBe("héllo wörld 😀");
+    expect(encodeContextState(decoded)).toEqual(encodeContextState(state));
+  });
+
+  test("format 1 snapshots (texts inline) still load", () => {
+    const state = sampleState();
+    const decoded = decodeContextState(toFormat1(encodeContextState(state)));
+    expect(view(decoded)).toEqual(view(state));
+  });
+
+  test("damaged bytes are refused with a stable reason, never a crash", () => {
+    const bytes = encodeContextState(sampleState());
+    expect(caught(() => decodeContextState(bytes.subarray(0, 8))).details.reason).toBe(
+      "snapshot_invalid",
+    );
+    expect(
+      caught(() => decodeContextState(bytes.subarray(0, bytes.length - 5))).details.reason,
+    ).toBe("snapshot_invalid");
+    const future = bytes.slice();
+    new DataView(future.buffer).setUint32(4, 99, true);
+    expect(caught(() => decodeContextState(future)).message).toContain("unknown format");
+  });
+});
