@@ -59,8 +59,8 @@ export async function profileHybrid(
     let t = performance.now();
     const vector = hashEmbed(query, DIMENSIONS);
     t = lap(samples, "embedQuery", t);
-    const predicate =
-      filter === null ? null : prepareFilter(filter, FILTER_LIMITS_DEFAULT).predicate;
+    const prepared = filter === null ? null : prepareFilter(filter, FILTER_LIMITS_DEFAULT);
+    const predicate = prepared?.predicate ?? null;
     t = lap(samples, "prepareFilter", t);
     let admitCalls = 0;
     const admit =
@@ -97,6 +97,8 @@ export async function profileHybrid(
       queryVector: vector,
       scopeKey: null,
       predicate,
+      // The service's admission-view key: all scopes, then the canonical filter.
+      admitKey: prepared === null ? null : `*\u0000${prepared.canonical}`,
       fusion: { method: "rrf", rrfK: RRF_K_DEFAULT },
     };
     const hits = executeSearch(store, plan);

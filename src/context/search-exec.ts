@@ -2,12 +2,16 @@
  * Executes a planned search over one tenant's store, synchronously, so it sees exactly one
  * applied WAL index (a batch is applied in one synchronous step: no half batch is visible).
  *
- * Scope and filter are one admission predicate used inside both index walks, so each half
- * returns its true top candidates among admitted documents. Order: score descending, then
- * document id ascending, then scope ascending (CE-7).
+ * Scope and filter are one admission set (the tenant's admission view of that pair, kept up to
+ * date by the fold) used inside both halves, so each returns its true top candidates among
+ * admitted documents: the text index checks each candidate against the set; the vector index
+ * measures a set of at most a fifth of the index key by key (exact) and walks the graph
+ * admitting only its keys otherwise. Order: score descending, then document id ascending, then
+ * scope ascending (CE-7).
  */
 import { type FusionOptions, fuse, type HalfHit } from "../search/mod.ts";
 import type { FilterTarget } from "./filters/mod.ts";
+import type { AdmitView } from "./store/admit-view.ts";
 import type { StoredDoc } from "./store/doc.ts";
 import type { TenantStore } from "./store/tenant.ts";
 
@@ -19,6 +23,8 @@ export interface SearchPlan {
   queryVector: Float32Array | null;
   scopeKey: string | null;
   predicate: ((doc: FilterTarget) => boolean) | null;
+  /** Names the (scope, canonical filter) pair of the admission view; null when neither is set. */
+  admitKey: string | null;
   fusion: FusionOptions;
 }
 
@@ -42,15 +48,12 @@ function compareHits(a: ExecutedHit, b: ExecutedHit): number {
   return a.doc.scopeKey < b.doc.scopeKey ? -1 : a.doc.scopeKey > b.doc.scopeKey ? 1 : 0;
 }
 
-function admission(store: TenantStore, plan: SearchPlan): ((key: number) => boolean) | null {
-  const { scopeKey, predicate } = plan;
-  if (scopeKey === null && predicate === null) return null;
-  return (key) => {
-    const doc = store.byKey.get(key);
-    if (doc === undefined) return false;
-    if (scopeKey !== null && doc.scopeKey !== scopeKey) return false;
-    return predicate === null || predicate(doc);
-  };
+function admission(store: TenantStore, plan: SearchPlan): AdmitView | null {
+  const { scopeKey, predicate, admitKey } = plan;
+  if (admitKey === null) return null;
+  const admit = (doc: StoredDoc): boolean =>
+    (scopeKey === null || doc.scopeKey === scopeKey) && (predicate === null || predicate(doc));
+  return store.admitViews.get(admitKey, admit, store.docs.values());
 }
 
 /**
@@ -66,12 +69,13 @@ type Found = Map<string, StoredDoc>;
 function sparseHalf(
   store: TenantStore,
   plan: SearchPlan,
-  admit: ((key: number) => boolean) | null,
+  admit: AdmitView | null,
   n: number,
   found: Found,
 ): HalfHit[] {
-  if (plan.queryText.trim() === "") return [];
-  const options = admit === null ? {} : { allow: (docKey: string) => admit(Number(docKey)) };
+  if (plan.queryText.trim() === "" || admit?.keys.size === 0) return [];
+  const keys = admit?.keys;
+  const options = keys === undefined ? {} : { allow: (docKey: string) => keys.has(Number(docKey)) };
   return store.text.search(plan.queryText, n, options).map((m) => {
     const doc = store.byKey.get(Number(m.docKey)) as StoredDoc;
     found.set(hitId(doc), doc);
@@ -82,7 +86,7 @@ function sparseHalf(
 function denseHalf(
   store: TenantStore,
   plan: SearchPlan,
-  admit: ((key: number) => boolean) | null,
+  admit: AdmitView | null,
   n: number,
   found: Found,
 ): HalfHit[] {
@@ -90,8 +94,8 @@ function denseHalf(
   const query = plan.queryVector;
   if (index === null || query === null || index.size() === 0) return [];
   if (query.length !== index.dimensions) return [];
-  const options =
-    admit === null ? {} : { filter: { predicate: (key: bigint) => admit(Number(key)) } };
+  if (admit?.keys.size === 0) return [];
+  const options = admit === null ? {} : { filter: { allowedKeys: admit.sorted() } };
   const { keys, distances } = index.search(query, Math.min(n, index.size()), options);
   const out: HalfHit[] = [];
   for (let i = 0; i < keys.length; i++) {

@@ -45,6 +45,8 @@ export async function planSearch(
     limits: ContextLimits;
     embedder: Embedder | null;
     predicate: ((doc: FilterTarget) => boolean) | null;
+    /** The filter's canonical JSON (names the admission view), or null without a filter. */
+    canonicalFilter: string | null;
     signal: AbortSignal | undefined;
   },
 ): Promise<{ plan: SearchPlan; warnings: SearchWarning[] }> {
@@ -113,6 +115,10 @@ export async function planSearch(
       queryVector,
       scopeKey: request.scope === undefined ? null : scopeKey(request.scope),
       predicate: context.predicate,
+      admitKey:
+        request.scope === undefined && context.canonicalFilter === null
+          ? null
+          : `${request.scope === undefined ? "*" : scopeKey(request.scope)}\u0000${context.canonicalFilter ?? ""}`,
       fusion: fusionOf(request),
     },
     warnings,

@@ -356,6 +356,7 @@ export class ContextService {
       limits: this.#limits,
       embedder: this.#embedder,
       predicate: filter?.predicate ?? null,
+      canonicalFilter: filter?.canonical ?? null,
       signal: options.signal,
     });
     const { state, walIndex } = this.#stateAt(request.at);

@@ -11,6 +11,7 @@ import {
   type VectorIndex,
 } from "../../search/mod.ts";
 import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
+import { AdmitViews } from "./admit-view.ts";
 import { docRef, type StoredDoc } from "./doc.ts";
 import { decodeVector, type UpsertItemRecord } from "./record.ts";
 
@@ -34,6 +35,8 @@ export class TenantStore {
   text: TextIndex;
   vectors: VectorIndex | null = null;
   nextKey = 1;
+  /** Admitted-key sets of recent (scope, filter) pairs, maintained by the fold. */
+  readonly admitViews = new AdmitViews();
   /** Documents in (scope, id) order for listing; rebuilt on the first list after a write. */
   #sorted: StoredDoc[] | null = null;
 
@@ -103,6 +106,7 @@ export class TenantStore {
       }
       this.docs.set(ref, doc);
       this.byKey.set(key, doc);
+      this.admitViews.offer(doc);
       this.text.add(String(key), doc.text);
       if (vector !== null) pendingVectors.set(key, vector);
     }
@@ -136,6 +140,7 @@ export class TenantStore {
 
   private unindex(doc: StoredDoc, pending: Map<number, Float32Array> | null): void {
     this.byKey.delete(doc.key);
+    this.admitViews.forget(doc.key);
     this.text.remove(String(doc.key));
     if (!doc.hasVector) return;
     if (pending?.delete(doc.key)) return;
