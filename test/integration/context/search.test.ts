@@ -379,3 +379,62 @@ describe("with an OpenAI-compatible embedder (a fake server on 127.0.0.1)", () =
     expect(t.logs.join("\n")).not.toContain(API_KEY);
   });
 });
+
+describe("a repeated filter follows every write (admission views)", () => {
+  let t: ContextTestApp;
+  beforeAll(async () => {
+    t = await contextApp({ embedder: '{"provider":"none"}' });
+  });
+  afterAll(() => t.app.close());
+
+  test("inserts, updates that leave or enter the filter, and deletes are all seen", async () => {
+    const doc = (id: string, lang: string, v: number[]) => ({
+      id,
+      text: `word ${id}`,
+      vector: v,
+      metadata: { lang },
+    });
+    await t.post(UPSERT, {
+      items: [doc("a", "md", [1, 0]), doc("b", "ts", [0, 1]), doc("c", "md", [1, 1])],
+    });
+    const run = async () => {
+      const out: string[][] = [];
+      for (const strategy of ["sparse", "dense", "hybrid"]) {
+        const r = await t.post(SEARCH, {
+          query: "word",
+          vector: [1, 0.5],
+          strategy,
+          k: 10,
+          filters: { field: "metadata.lang", op: "eq", value: "md" },
+        });
+        out.push(ids(r.body).sort());
+      }
+      return out;
+    };
+    expect(await run()).toEqual([
+      ["a", "c"],
+      ["a", "c"],
+      ["a", "c"],
+    ]);
+    await t.post(UPSERT, {
+      items: [doc("d", "md", [0.5, 0.5]), doc("a", "ts", [1, 0]), doc("b", "md", [0, 1])],
+    });
+    expect(await run()).toEqual([
+      ["b", "c", "d"],
+      ["b", "c", "d"],
+      ["b", "c", "d"],
+    ]);
+    await t.call("DELETE", "/v1/context/docs/c");
+    expect(await run()).toEqual([
+      ["b", "d"],
+      ["b", "d"],
+      ["b", "d"],
+    ]);
+    const none = await t.post(SEARCH, {
+      query: "word",
+      vector: [1, 0],
+      filters: { field: "metadata.lang", op: "eq", value: "go" },
+    });
+    expect(none.body.results).toEqual([]);
+  });
+});
