@@ -13,6 +13,8 @@
  * await sweepLeftovers({ tempRoot: "/tmp", logger });
  * ```
  */
+
+export type { AttachPrime } from "./attach-prime.ts";
 export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
 export { detectCapabilities } from "./capabilities.ts";
 export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
