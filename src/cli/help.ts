@@ -72,7 +72,7 @@ Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage 
   --env NAME=VALUE           Environment variable for the run (repeatable)
   --workspace DIR            Workspace root (default: the current directory)
   --strict                   allow_partial:false: refuse to run when a limit cannot be applied
-  --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit)
+  --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit = all rlimits)
   --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
   --json                     Print the whole result as JSON
   -h, --help                 Show this help`,

@@ -178,7 +178,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_SANDBOX_DISABLE",
     kind: "list",
     default: [],
-    doc: "Sandbox mechanisms to switch off (comma-separated): bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit. Runs then report them as not applied.",
+    doc: "Sandbox mechanisms to switch off (comma-separated): bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit (all rlimits, whether set by the shell's ulimit or by prlimit). Runs then report them as not applied.",
     schema: v.array(
       v.picklist(
         ["bubblewrap", "unshare", "cgroup_v2", "cgroup_v1", "prlimit"],
