@@ -169,7 +169,9 @@ export class ContextService {
     if (todo.length === 0) return;
     const texts = todo.map((i) => (request.items[i] as UpsertRequest["items"][number]).text);
     const out = await this.#embedder.embed(texts, signal === undefined ? {} : { signal });
-    todo.forEach((i, n) => vectors.set(i, out[n] as Float32Array));
+    todo.forEach((i, n) => {
+      vectors.set(i, out[n] as Float32Array);
+    });
   }
 
   /** The current version of a document. */

@@ -207,7 +207,7 @@ test("search and get agree with a brute-force reference", async () => {
                 (d) => (scope === null || d.scope.kind === scope.kind) && d.id.startsWith(prefix),
               )
               .sort((a, b) =>
-                scopeText(a.scope) + "\u0000" + a.id < scopeText(b.scope) + "\u0000" + b.id
+                `${scopeText(a.scope)}\u0000${a.id}` < `${scopeText(b.scope)}\u0000${b.id}`
                   ? -1
                   : 1,
               )
