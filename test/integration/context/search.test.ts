@@ -438,3 +438,40 @@ describe("a repeated filter follows every write (admission views)", () => {
     expect(none.body.results).toEqual([]);
   });
 });
+
+describe("time travel past the retained history", () => {
+  test("a target before the oldest kept snapshot is 404 not_found (history_unavailable)", async () => {
+    const t = await contextApp({
+      storage_limits: JSON.stringify({
+        snapshots_kept: 1,
+        segment_bytes: 65536,
+        record_bytes_max: 32768,
+      }),
+    });
+    try {
+      for (let i = 0; i < 40; i++) {
+        await t.post(UPSERT, {
+          items: [{ id: `h${i}`, text: `history ${"x".repeat(2000)} ${i}` }],
+        });
+      }
+      const snap = await t.post("/v1/admin/snapshot", {});
+      expect(snap.status).toBe(200);
+      expect(snap.body.segments_removed).toBeGreaterThan(0);
+      const old = await t.post(SEARCH, { query: "history", at: { wal_index: 1 } });
+      expect(old.status).toBe(404);
+      expect(old.body.error).toMatchObject({
+        code: "not_found",
+        details: { reason: "history_unavailable" },
+      });
+      const kept = await t.post(SEARCH, {
+        query: "history",
+        strategy: "sparse",
+        k: 100,
+        at: { wal_index: 40 },
+      });
+      expect(kept.body.results).toHaveLength(40);
+    } finally {
+      await t.app.close();
+    }
+  });
+});
