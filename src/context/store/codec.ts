@@ -4,14 +4,18 @@
  *
  * ```
  * "VCTX" u32 format, u32 tenants, then per tenant five length-prefixed (u32 LE) blobs:
- *   header JSON {tenant, next_key}, documents JSON (each text replaced by its length),
- *   the current texts as one UTF-8 string, text index bytes, vector index bytes (may be empty)
+ *   header JSON {tenant, next_key}, documents JSON (each text replaced by its UTF-8 length),
+ *   the current texts as one UTF-8 blob, text index bytes, vector index bytes (may be empty)
  * ```
  *
- * Texts are one blob because decoding one string and slicing it is several times faster than
- * parsing each text out of JSON (restart time is dominated by it). Texts are well-formed
+ * Texts are one blob, not JSON strings: decoding bytes is several times faster than parsing
+ * each text out of JSON (restart time is dominated by it). Each text is decoded on its own, so
+ * an ASCII text becomes an 8-bit string even when other texts are not (one string for the
+ * whole blob would be 16-bit throughout, doubling the texts' memory). Texts are well-formed
  * UTF-16 (the upsert schema refuses lone surrogates), so UTF-8 round-trips them exactly.
+ * Formats 1 (texts inline in the JSON) and 2 (one blob, UTF-16 lengths) still load.
  */
+import { Buffer } from "node:buffer";
 import { VltairError } from "../../core/mod.ts";
 import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
 import { scopeOfKey } from "../scope.ts";
@@ -20,9 +24,11 @@ import { ContextState } from "./state.ts";
 import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
 
 const MAGIC = 0x58544356; // "VCTX" little-endian
-const FORMAT = 2;
-/** Format 1 (the first release of this file): texts inline in the documents JSON, no blob. */
+const FORMAT = 3;
+/** Format 1: texts inline in the documents JSON, no blob. */
 const FORMAT_INLINE_TEXTS = 1;
+/** Format 2: one blob decoded as a whole, lengths in UTF-16 units. */
+const FORMAT_UTF16_LENGTHS = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -50,7 +56,7 @@ function docTuple(d: StoredDoc): DocTuple {
     d.key,
     d.id,
     d.scopeKey,
-    d.text.length,
+    Buffer.byteLength(d.text, "utf8"),
     d.metadata ?? null,
     d.hasVector ? 1 : 0,
     d.version,
@@ -132,7 +138,9 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC) throw corrupt("bad magic");
   const format = view.getUint32(4, true);
-  if (format !== FORMAT && format !== FORMAT_INLINE_TEXTS) throw corrupt("unknown format");
+  if (format !== FORMAT && format !== FORMAT_INLINE_TEXTS && format !== FORMAT_UTF16_LENGTHS) {
+    throw corrupt("unknown format");
+  }
   const tenants = view.getUint32(8, true);
   let at = 12;
   const next = (): Uint8Array => {
@@ -147,7 +155,8 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
   for (let i = 0; i < tenants; i++) {
     const header = JSON.parse(decoder.decode(next())) as { tenant: string; next_key: number };
     const docs = JSON.parse(decoder.decode(next())) as DocTuple[];
-    const texts = format === FORMAT ? decoder.decode(next()) : null;
+    const textBytes = format === FORMAT_INLINE_TEXTS ? null : next();
+    const texts = format === FORMAT_UTF16_LENGTHS ? decoder.decode(textBytes ?? undefined) : null;
     const text = loadTextIndex(next());
     const vectorBytes = next();
     const store = new TenantStore(header.tenant, text.options.tokenizer, text);
@@ -158,13 +167,19 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
     let textAt = 0;
     for (const tuple of docs) {
       let docText: string;
-      if (texts === null) {
-        // Format 1 kept the text itself where format 2 keeps its length.
-        docText = tuple[3] as unknown as string;
-      } else {
-        const length = tuple[3];
+      const length = tuple[3];
+      if (format === FORMAT_INLINE_TEXTS) {
+        docText = length as unknown as string;
+      } else if (texts !== null) {
         if (textAt + length > texts.length) throw corrupt("texts are shorter than their lengths");
         docText = texts.slice(textAt, textAt + length);
+        textAt += length;
+      } else {
+        const bytesOfTexts = textBytes as Uint8Array;
+        if (textAt + length > bytesOfTexts.length) {
+          throw corrupt("texts are shorter than their lengths");
+        }
+        docText = decoder.decode(bytesOfTexts.subarray(textAt, textAt + length));
         textAt += length;
       }
       const doc = docOf(tuple, docText);

@@ -19,7 +19,11 @@ function sampleState(): ContextState {
       op: "upsert",
       tenant: "t",
       tokenizer: "code",
-      items: [item("a", "héllo wörld 😀", [1, 0]), item("b", "second doc", [0, 1])],
+      items: [
+        item("a", "héllo wörld 😀", [1, 0]),
+        item("b", "second doc", [0, 1]),
+        item("c", "naïve café 😀 doc", [1, 2]),
+      ],
     },
     1,
     1000,
@@ -41,8 +45,11 @@ function view(state: ContextState) {
   };
 }
 
-/** Rewrites format-2 bytes into the format-1 layout (texts inline in the documents JSON). */
-function toFormat1(bytes: Uint8Array): Uint8Array {
+/**
+ * Rewrites current (format 3) bytes of one tenant into an older layout: format 2 (one texts
+ * blob, UTF-16 lengths) or format 1 (texts inline in the documents JSON).
+ */
+function toOlderFormat(bytes: Uint8Array, format: 1 | 2): Uint8Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const blobs: Uint8Array[] = [];
   for (let at = 12; at < bytes.length; ) {
@@ -57,20 +64,32 @@ function toFormat1(bytes: Uint8Array): Uint8Array {
     Uint8Array,
     Uint8Array,
   ];
-  const texts = new TextDecoder().decode(textsBlob);
-  let textAt = 0;
+  let byteAt = 0;
+  const texts: string[] = [];
   const docs = (JSON.parse(new TextDecoder().decode(docsJson)) as unknown[][]).map((t) => {
     const length = t[3] as number;
+    const text = new TextDecoder().decode(textsBlob.subarray(byteAt, byteAt + length));
+    byteAt += length;
+    texts.push(text);
     const copy = [...t];
-    copy[3] = texts.slice(textAt, textAt + length);
-    textAt += length;
+    copy[3] = format === 1 ? text : text.length;
     return copy;
   });
-  const parts = [header, new TextEncoder().encode(JSON.stringify(docs)), textIndex, vectors];
+  const encoder = new TextEncoder();
+  const parts =
+    format === 1
+      ? [header, encoder.encode(JSON.stringify(docs)), textIndex, vectors]
+      : [
+          header,
+          encoder.encode(JSON.stringify(docs)),
+          encoder.encode(texts.join("")),
+          textIndex,
+          vectors,
+        ];
   const out = new Uint8Array(12 + parts.reduce((n, p) => n + 4 + p.length, 0));
   const ov = new DataView(out.buffer);
   ov.setUint32(0, dv.getUint32(0, true), true);
-  ov.setUint32(4, 1, true);
+  ov.setUint32(4, format, true);
   ov.setUint32(8, 1, true);
   let at = 12;
   for (const p of parts) {
@@ -90,9 +109,9 @@ describe("context snapshot codec", () => {
     expect(encodeContextState(decoded)).toEqual(encodeContextState(state));
   });
 
-  test("format 1 snapshots (texts inline) still load", () => {
+  test.each([1, 2] as const)("format %i snapshots still load", (format) => {
     const state = sampleState();
-    const decoded = decodeContextState(toFormat1(encodeContextState(state)));
+    const decoded = decodeContextState(toOlderFormat(encodeContextState(state), format));
     expect(view(decoded)).toEqual(view(state));
   });
 
