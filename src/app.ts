@@ -12,6 +12,7 @@ import type { Config } from "./config/mod.ts";
 import { type ContextService, createContextMachine } from "./context/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
+import { collectGarbage } from "./platform/mod.ts";
 import {
   type AdminToken,
   createAuthenticator,
@@ -142,6 +143,9 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     start: async () => {
       // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
       await storage.recover();
+      // The snapshot's bytes and decoding temporaries are garbage now; return them before
+      // serving instead of at the runtime's next collection.
+      collectGarbage();
       await sandbox.sweep();
       ready = true;
     },

@@ -6,6 +6,7 @@
  * import { serve, onShutdownSignal } from "../platform/mod.ts";
  * ```
  */
+export { collectGarbage } from "./gc.ts";
 export { hasPosixFileModes, hasPosixSignals } from "./os.ts";
 export type { DenoGlobal, RuntimeName } from "./runtime.ts";
 export { runtimeName, runtimeVersion } from "./runtime.ts";
