@@ -11,9 +11,10 @@
  * chunks are the same window of the same file. Chunks are taken pass by pass, so `--quick`
  * (10k) holds only the chunker's default output.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { CHUNK_OPTIONS_DEFAULT, chunkText, languageOf } from "../../src/context/mod.ts";
+import { listFiles } from "../../test/integration/search/text/corpus.ts";
 
 /** One chunk, with the metadata the ingest CLI attaches. */
 export interface BenchChunk {
@@ -40,10 +41,7 @@ export interface PassReport extends ChunkPass {
   duplicateWindowsSkipped: number;
 }
 
-const EXTENSIONS = [".ts", ".js", ".md"];
-const FILE_BYTES_MAX = 512 * 1024;
 const MEAN_LINE_CHARS_MAX = 200;
-const FILES_MAX = 200_000;
 
 /** Pass 0 is the chunker's default; then shifted starts with other chunk sizes. */
 export const CHUNK_PASSES: readonly ChunkPass[] = [
@@ -61,29 +59,6 @@ export const CHUNK_PASSES: readonly ChunkPass[] = [
   { shiftLines: 5, linesMax: 16 },
   { shiftLines: 29, linesMax: 12 },
 ];
-
-function listFiles(root: string, files: string[]): void {
-  let names: string[];
-  try {
-    names = readdirSync(root).sort();
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (files.length >= FILES_MAX) return;
-    const path = join(root, name);
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (stat === undefined) continue;
-    if (stat.isDirectory()) listFiles(path, files);
-    else if (
-      stat.isFile() &&
-      stat.size <= FILE_BYTES_MAX &&
-      EXTENSIONS.some((e) => name.endsWith(e))
-    ) {
-      files.push(path);
-    }
-  }
-}
 
 /** A tree to walk, and the name its files get in `metadata.path` (`<label>/<relative path>`). */
 export interface CorpusRoot {
