@@ -27,6 +27,10 @@ using search_result_t = typename index_dense_t::search_result_t;
 extern "C" __attribute__((import_module("vltair"), import_name("filter"))) int
 vltair_filter_import(std::uint64_t key, std::uint32_t token);
 
+/* The binding's byte source for a streaming load: fills `length` bytes at `buffer`, or returns 0. */
+extern "C" __attribute__((import_module("vltair"), import_name("read"))) int
+vltair_read_import(void* buffer, std::size_t length);
+
 namespace {
 
 struct sorted_keys_t {
@@ -183,3 +187,17 @@ __attribute__((export_name("vltair_add_batch"))) std::size_t vltair_add_batch( /
 }
 
 } // extern "C"
+
+/*
+ * Loads a serialized index by pulling its bytes from the binding (`vltair.read`) piece by piece,
+ * straight into the index's own allocations: unlike `usearch_load_buffer`, no copy of the whole
+ * serialized index is ever held in the module's memory (which can grow but never shrink).
+ */
+__attribute__((export_name("vltair_load_stream"))) void vltair_load_stream( //
+    usearch_index_t index, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    serialization_result_t result =
+        typed->load_from_stream([](void* buffer, std::size_t length) noexcept { return vltair_read_import(buffer, length) != 0; });
+    if (!result)
+        *error = result.error.release();
+}

@@ -8,7 +8,7 @@
  * replaces `memory.buffer` and detaches every view of the old buffer, so no view is ever kept
  * across a call into the module.
  */
-import { VltairError } from "../core/mod.ts";
+import { assert, VltairError } from "../core/mod.ts";
 import { USEARCH_WASM_BASE64 } from "./usearch-wasm.ts";
 import { wasiStubImports } from "./wasi-stub.ts";
 
@@ -23,6 +23,7 @@ export interface UsearchExports {
   usearch_serialized_length(index: number, error: number): number;
   usearch_save_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
   usearch_load_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
+  vltair_load_stream(index: number, error: number): void;
   usearch_size(index: number, error: number): number;
   usearch_capacity(index: number, error: number): number;
   usearch_dimensions(index: number, error: number): number;
@@ -133,11 +134,16 @@ export class UsearchInstance {
   private allocationBytes = 0;
   private readonly allocationSizes = new Map<number, number>();
   private activeFilter: ActiveFilter | undefined;
+  /** The bytes a streaming load is reading, and how far it has read. */
+  private source: { bytes: Uint8Array; offset: number } | undefined;
 
   constructor() {
     const imports = {
       wasi_snapshot_preview1: wasiStubImports(),
-      vltair: { filter: (key: bigint, _token: number): number => this.admit(key) },
+      vltair: {
+        filter: (key: bigint, _token: number): number => this.admit(key),
+        read: (pointer: number, lengthBytes: number): number => this.read(pointer, lengthBytes),
+      },
     };
     const instance = new WebAssembly.Instance(usearchModule(), imports);
     this.exports = instance.exports as unknown as UsearchExports;
@@ -148,6 +154,31 @@ export class UsearchInstance {
     this.viewU32 = new Uint32Array(this.buffer);
     this.viewU64 = new BigUint64Array(this.buffer);
     this.errorSlot = this.alloc(8);
+  }
+
+  /**
+   * Runs `load` (which calls the module's `vltair_load_stream`) with `bytes` as the source the
+   * module pulls from; throws `validation_failed` when the module asked for more than there is.
+   */
+  withSource<T>(bytes: Uint8Array, load: () => T): { result: T; readBytes: number } {
+    assert(this.source === undefined, "one streaming load at a time");
+    this.source = { bytes, offset: 0 };
+    try {
+      const result = load();
+      return { result, readBytes: this.source.offset };
+    } finally {
+      this.source = undefined;
+    }
+  }
+
+  /** The module's byte source: copies the next `lengthBytes` into its memory at `pointer`. */
+  private read(pointer: number, lengthBytes: number): number {
+    const source = this.source;
+    if (source === undefined || source.offset + lengthBytes > source.bytes.length) return 0;
+    // A read may follow an allocation that grew the memory: views are rebuilt first.
+    this.u8().set(source.bytes.subarray(source.offset, source.offset + lengthBytes), pointer);
+    source.offset += lengthBytes;
+    return 1;
   }
 
   /** Rebuilds the views when the memory has grown since they were made. */

@@ -469,14 +469,17 @@ export class VectorIndex {
         },
       });
     }
-    const pointer = wasm.alloc(bytes.length);
-    try {
-      wasm.u8().set(bytes, pointer);
-      wasm.clearError();
-      wasm.exports.usearch_load_buffer(this.handle, pointer, bytes.length, wasm.errorSlot);
-      this.check("load");
-    } finally {
-      wasm.free(pointer);
+    // Streamed: the module pulls the bytes piece by piece into the index's own allocations, so
+    // no copy of the whole serialized index ever sits in its memory (which never shrinks).
+    wasm.clearError();
+    const { readBytes } = wasm.withSource(bytes, () =>
+      wasm.exports.vltair_load_stream(this.handle, wasm.errorSlot),
+    );
+    this.check("load");
+    if (readBytes !== bytes.length) {
+      throw new VltairError("validation_failed", "serialized index has trailing bytes", {
+        details: { field: "bytes", read_bytes: readBytes, size_bytes: bytes.length },
+      });
     }
     this.ensureCapacity(1);
   }

@@ -24,10 +24,11 @@ describe("embedded USearch module", () => {
     expect(sha).toBe(recorded as string);
   });
 
-  test("the module imports only the WASI stubs and the filter trampoline", () => {
+  test("the module imports only the WASI stubs, the filter trampoline and the load source", () => {
     const module = new WebAssembly.Module(Buffer.from(USEARCH_WASM_BASE64, "base64"));
     const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
-    for (const name of imports) expect(name).toMatch(/^(wasi_snapshot_preview1\.|vltair\.filter$)/);
+    for (const name of imports)
+      expect(name).toMatch(/^(wasi_snapshot_preview1\.|vltair\.filter$|vltair\.read$)/);
     const exports = WebAssembly.Module.exports(module).map((e) => e.name);
     for (const name of [
       "memory",

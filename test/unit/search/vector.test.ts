@@ -9,6 +9,7 @@ import {
   type VectorIndexOptions,
 } from "../../../src/search/mod.ts";
 import { caught } from "../../support/errors.ts";
+import { seededRandom } from "../../support/random.ts";
 import { clusteredSpace } from "./clustered.ts";
 
 const open: VectorIndex[] = [];
@@ -375,6 +376,31 @@ describe("VectorIndex serialization and determinism", () => {
     expect(copy.serialize()).toEqual(bytes);
     copy.add(100_000, row(3));
     expect(copy.size()).toBe(1000);
+  });
+
+  test("a load streams: no copy of the serialized bytes stays in the module's memory; trailing bytes are refused", () => {
+    // 24 MiB of vectors: past the module's initial memory, so a second copy would show.
+    const dims = 1024;
+    const count = 6000;
+    const random = seededRandom(3);
+    const index = make({ dimensions: dims, expansionAdd: 16 });
+    const data = Float32Array.from({ length: count * dims }, () => random() - 0.5);
+    index.addBatch(
+      Array.from({ length: count }, (_, i) => i),
+      data,
+    );
+    const bytes = index.serialize();
+    const built = index.memoryUsage().wasmMemoryBytes;
+    const copy = loadVectorIndex(bytes);
+    open.push(copy);
+    // Loading through one buffer held the whole serialization in the module as well (~1.7x).
+    expect(copy.memoryUsage().wasmMemoryBytes).toBeLessThan(built + bytes.length / 2);
+    const longer = new Uint8Array(bytes.length + 3);
+    longer.set(bytes);
+    expect(caught(() => loadVectorIndex(longer)).details).toMatchObject({
+      field: "bytes",
+      read_bytes: bytes.length,
+    });
   });
 
   test("load into an existing index replaces its contents; mismatches are rejected", () => {
