@@ -139,14 +139,20 @@ export class ByteReader {
     let write = at;
     for (let posting = 0; posting < count; posting++) {
       for (let field = 0; field < 2; field++) {
-        let value = 0;
-        let scale = 1;
-        for (let i = 0; ; i++) {
-          if (i === VARINT_BYTES_MAX || offset >= bytes.length) throw malformed("posting varint");
-          const byte = bytes[offset++] as number;
-          value += (byte & 0x7f) * scale;
-          if (byte < 0x80) break;
-          scale *= 0x80;
+        // Most slot deltas and frequencies fit one byte: read those without the loop.
+        let value = offset < bytes.length ? (bytes[offset] as number) : 0x80;
+        if (value < 0x80) {
+          offset++;
+        } else {
+          value = 0;
+          let scale = 1;
+          for (let i = 0; ; i++) {
+            if (i === VARINT_BYTES_MAX || offset >= bytes.length) throw malformed("posting varint");
+            const byte = bytes[offset++] as number;
+            value += (byte & 0x7f) * scale;
+            if (byte < 0x80) break;
+            scale *= 0x80;
+          }
         }
         if (field === 0) {
           slot += value + 1;
