@@ -7,7 +7,7 @@
 import { FILTER_LIMITS_DEFAULT } from "../../src/context/filters/mod.ts";
 import { hashEmbed, prepareFilter } from "../../src/context/mod.ts";
 import { candidatesFor, executeSearch, type SearchPlan } from "../../src/context/search-exec.ts";
-import { renderHits } from "../../src/context/search-plan.ts";
+import { admitKeyOf, renderHits } from "../../src/context/search-plan.ts";
 import type { TenantStore } from "../../src/context/store/tenant.ts";
 import { fuse, type HalfHit, RRF_K_DEFAULT } from "../../src/search/mod.ts";
 import { percentiles } from "./stats.ts";
@@ -98,7 +98,7 @@ export async function profileHybrid(
       scopeKey: null,
       predicate,
       // The service's admission-view key: all scopes, then the canonical filter.
-      admitKey: prepared === null ? null : `*\u0000${prepared.canonical}`,
+      admitKey: admitKeyOf(null, prepared?.canonical ?? null),
       fusion: { method: "rrf", rrfK: RRF_K_DEFAULT },
     };
     const hits = executeSearch(store, plan);

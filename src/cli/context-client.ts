@@ -15,6 +15,9 @@ import { storageSettings } from "../app-storage.ts";
 import type { Config } from "../config/mod.ts";
 import type {
   ContextService,
+  DeleteBatchRequest,
+  DeleteBatchResponse,
+  ListResponse,
   Scope,
   SearchRequest,
   SearchResponse,
@@ -59,11 +62,8 @@ export interface ListQuery {
   cursor: string | null;
 }
 /** A page of `list`: `documents`, `next_cursor` (null at the end) and `wal_index`. */
-export type ListPage = ReturnType<ContextService["list"]>;
-/** `{items: [{id, scope}]}`. */
-export type DeleteBatchRequest = Parameters<ContextService["deleteBatch"]>[1];
-/** `{deleted, missing: [{id, scope}], wal_index}`. */
-export type DeleteBatchResponse = Awaited<ReturnType<ContextService["deleteBatch"]>>;
+export type ListPage = ListResponse;
+export type { DeleteBatchRequest, DeleteBatchResponse };
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 

@@ -115,14 +115,20 @@ export async function planSearch(
       queryVector,
       scopeKey: request.scope === undefined ? null : scopeKey(request.scope),
       predicate: context.predicate,
-      admitKey:
-        request.scope === undefined && context.canonicalFilter === null
-          ? null
-          : `${request.scope === undefined ? "*" : scopeKey(request.scope)}\u0000${context.canonicalFilter ?? ""}`,
+      admitKey: admitKeyOf(
+        request.scope === undefined ? null : scopeKey(request.scope),
+        context.canonicalFilter,
+      ),
       fusion: fusionOf(request),
     },
     warnings,
   };
+}
+
+/** Names the admission view of a (scope, canonical filter) pair; null when neither restricts. */
+export function admitKeyOf(scope: string | null, canonicalFilter: string | null): string | null {
+  if (scope === null && canonicalFilter === null) return null;
+  return `${scope ?? "*"}\u0000${canonicalFilter ?? ""}`;
 }
 
 const DEFAULT_INCLUDE = ["metadata", "scores"] as const;

@@ -25,7 +25,7 @@ import type {
 import { type Scope, scopeKey } from "./scope.ts";
 import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
-import { docRef, type StoredDoc } from "./store/doc.ts";
+import { currentVersion, docRef, type StoredDoc } from "./store/doc.ts";
 import { CONTEXT_MACHINE, encodeVector, type UpsertItemRecord } from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
 import { compareRefs, type TenantStore } from "./store/tenant.ts";
@@ -176,9 +176,14 @@ export class ContextService {
 
   /** The current version of a document. */
   get(tenant: string, scope: Scope, id: string): DocumentView {
+    return docView(this.#doc(tenant, scope, id));
+  }
+
+  /** The current version of a document; 404 `not_found` when the tenant has none. */
+  #doc(tenant: string, scope: Scope, id: string): StoredDoc {
     const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
     if (doc === undefined) throw notFound(scope, id);
-    return docView(doc);
+    return doc;
   }
 
   /** Deletes a document (404 when it does not exist). */
@@ -188,7 +193,7 @@ export class ContextService {
     id: string,
   ): Promise<{ deleted: boolean; wal_index: number }> {
     return this.#lock.run(tenant, async () => {
-      if (this.#tenant(tenant)?.get(scopeKey(scope), id) === undefined) throw notFound(scope, id);
+      this.#doc(tenant, scope, id);
       const result = await this.#storage.append([
         { machine: CONTEXT_MACHINE, body: { op: "delete", tenant, items: [{ id, scope }] } },
       ]);
@@ -282,18 +287,8 @@ export class ContextService {
 
   /** Every version of a document, newest first. */
   versions(tenant: string, scope: Scope, id: string) {
-    const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
-    if (doc === undefined) throw notFound(scope, id);
-    const entries = [
-      ...(doc.past ?? []),
-      {
-        version: doc.version,
-        contentHash: doc.contentHash,
-        walIndex: doc.walIndex,
-        updatedAtMs: doc.updatedAtMs,
-        text: doc.text,
-      },
-    ].reverse();
+    const doc = this.#doc(tenant, scope, id);
+    const entries = [...(doc.past ?? []), currentVersion(doc)].reverse();
     return {
       id: doc.id,
       scope: doc.scope,
@@ -308,18 +303,9 @@ export class ContextService {
 
   /** One version of a document, with its text. */
   version(tenant: string, scope: Scope, id: string, version: number) {
-    const doc = this.#tenant(tenant)?.get(scopeKey(scope), id);
-    if (doc === undefined) throw notFound(scope, id);
+    const doc = this.#doc(tenant, scope, id);
     const entry =
-      version === doc.version
-        ? {
-            version,
-            contentHash: doc.contentHash,
-            walIndex: doc.walIndex,
-            updatedAtMs: doc.updatedAtMs,
-            text: doc.text,
-          }
-        : doc.past?.find((p) => p.version === version);
+      version === doc.version ? currentVersion(doc) : doc.past?.find((p) => p.version === version);
     if (entry === undefined) {
       throw new VltairError("not_found", `document has no version ${version}`, {
         details: { id, scope: scopeKey(scope), version, latest_version: doc.version },

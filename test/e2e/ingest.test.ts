@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { IngestSummary } from "../../src/cli/commands/ingest.ts";
 import { hasPosixSignals } from "../../src/platform/mod.ts";
 import { BUN, listeningUrl, MAIN, poll, run, start } from "../support/process.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -9,21 +10,7 @@ import { tempDir } from "../support/tmp.ts";
 const TOKEN = "ingest-admin-token-0123456789";
 const env = { VLTAIR_ADMIN_TOKEN: TOKEN, VLTAIR_TOKEN: undefined, VLTAIR_URL: undefined };
 
-interface Summary {
-  files: number;
-  chunks: number;
-  inserted: number;
-  updated: number;
-  skipped: number;
-  deleted: number;
-  pruned: number | null;
-  skipped_files: number;
-  skipped_by_reason: Record<string, number>;
-  duration_ms: number;
-  chunks_per_s: number;
-  wal_index: number | null;
-  via: string;
-}
+type Summary = IngestSummary;
 
 interface Hit {
   id: string;
@@ -85,7 +72,11 @@ const paths = (hits: Hit[]) => hits.map((h) => h.metadata?.path);
  * second prune deletes nothing. Every file holds the word `prunetoken`, so a sparse search for
  * it lists every chunk of the scope.
  */
-async function pruneScenario(cwd: string, via: string, batchItemsMax: number): Promise<void> {
+async function pruneScenario(
+  cwd: string,
+  via: IngestSummary["via"],
+  batchItemsMax: number,
+): Promise<void> {
   // Batch deletes a server refuses as too large are halved until they fit: one record each.
   const records = (n: number): number =>
     n <= batchItemsMax ? 1 : records(Math.ceil(n / 2)) + records(Math.floor(n / 2));

@@ -34,3 +34,14 @@ export interface StoredDoc {
 export function docRef(scopeKeyText: string, id: string): string {
   return `${scopeKeyText}\u0000${id}`;
 }
+
+/** A document's current version as a version entry (what `past` holds for older ones). */
+export function currentVersion(doc: StoredDoc): PastVersion {
+  return {
+    version: doc.version,
+    contentHash: doc.contentHash,
+    walIndex: doc.walIndex,
+    updatedAtMs: doc.updatedAtMs,
+    text: doc.text,
+  };
+}

@@ -8,11 +8,12 @@ import {
   createVectorIndex,
   type TextIndex,
   type TokenizerName,
+  VECTOR_INDEX_DEFAULTS,
   type VectorIndex,
 } from "../../search/mod.ts";
 import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
 import { AdmitViews } from "./admit-view.ts";
-import { docRef, type StoredDoc } from "./doc.ts";
+import { currentVersion, docRef, type StoredDoc } from "./doc.ts";
 import { decodeVector, type UpsertItemRecord } from "./record.ts";
 
 /**
@@ -26,7 +27,10 @@ export const TENANT_VECTOR_OPTIONS = {
   expansionAdd: 64,
 } as const;
 /** The search-time knobs a loaded index needs again (serialized bytes do not carry them). */
-export const TENANT_VECTOR_LOAD_OPTIONS = { expansionAdd: 64, expansionSearch: 64 } as const;
+export const TENANT_VECTOR_LOAD_OPTIONS = {
+  expansionAdd: TENANT_VECTOR_OPTIONS.expansionAdd,
+  expansionSearch: VECTOR_INDEX_DEFAULTS.expansionSearch,
+} as const;
 
 /** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
 export class TenantStore {
@@ -95,13 +99,7 @@ export class TenantStore {
       if (old !== undefined) {
         this.unindex(old, pendingVectors);
         doc.past = old.past ?? [];
-        doc.past.push({
-          version: old.version,
-          contentHash: old.contentHash,
-          walIndex: old.walIndex,
-          updatedAtMs: old.updatedAtMs,
-          text: old.text,
-        });
+        doc.past.push(currentVersion(old));
         old.past = undefined;
       }
       this.docs.set(ref, doc);
