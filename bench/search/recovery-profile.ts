@@ -38,12 +38,12 @@ export function profileRecovery(dir: string): Record<string, number> {
   out.decodeContextStateMs = lapMs(t);
   state.dispose();
   // The same blob in pieces: "VCTX", format, tenants, then per tenant u32-prefixed blobs —
-  // format 1: header, documents JSON, text index, vector index; format 2 adds the texts (one
-  // UTF-8 blob) after the documents.
+  // format 1: header, documents JSON, text index, vector index; formats 2 and 3 add the texts
+  // (one UTF-8 blob) after the documents; format 3 decodes each text on its own.
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const format = view.getUint32(4, true);
   out.contextFormat = format;
-  if (format !== 1 && format !== 2) return out;
+  if (format !== 1 && format !== 2 && format !== 3) return out;
   let at = 12;
   const next = (): Uint8Array => {
     const length = view.getUint32(at, true);
@@ -53,7 +53,7 @@ export function profileRecovery(dir: string): Record<string, number> {
   };
   next();
   const docs = next();
-  const texts = format === 2 ? next() : null;
+  const texts = format === 1 ? null : next();
   const text = next();
   const vectors = next();
   out.docsJsonBytes = docs.length;
@@ -66,7 +66,14 @@ export function profileRecovery(dir: string): Record<string, number> {
   if (texts !== null) {
     out.textsBytes = texts.length;
     t = performance.now();
-    decoder.decode(texts);
+    if (format === 2) decoder.decode(texts);
+    else {
+      let textAt = 0;
+      for (const tuple of parsed as [number, string, string, number][]) {
+        decoder.decode(texts.subarray(textAt, textAt + tuple[3]));
+        textAt += tuple[3];
+      }
+    }
     out.textsDecodeMs = lapMs(t);
   }
   t = performance.now();

@@ -104,3 +104,12 @@ export function isCode(error: unknown, codes: readonly string[]): boolean {
     codes.includes(error.code)
   );
 }
+
+/**
+ * A whole file as a plain Uint8Array view of the Buffer `readFileSync` returns: no second
+ * copy (recovery reads snapshots of hundreds of MiB; copying one doubles its peak memory).
+ */
+export function readFileBytes(path: string): Uint8Array {
+  const buffer = fs.readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}

@@ -2,7 +2,7 @@
  * Scans the whole log (every segment from a starting index) and classifies its end:
  * clean, a torn tail that recovery may cut, or corruption before the tail that needs a human.
  */
-import * as fs from "node:fs";
+import { readFileBytes } from "../io.ts";
 import type { DecodedFrame } from "./frame.ts";
 import { listSegments, type SegmentFile, type SegmentScan, scanSegment } from "./segment.ts";
 
@@ -101,7 +101,7 @@ export function scanLog(walDir: string, options: ScanLogOptions): LogScan {
       result.corruption = gap(file, expected, files.length - i - 1);
       return result;
     }
-    const bytes = new Uint8Array(fs.readFileSync(file.path));
+    const bytes = readFileBytes(file.path);
     const scanOptions: Parameters<typeof scanSegment>[2] = {
       payloadBytesMax: options.payloadBytesMax,
     };
