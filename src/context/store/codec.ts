@@ -8,11 +8,11 @@
  *   the current texts as one UTF-8 blob, text index bytes, vector index bytes (may be empty)
  * ```
  *
- * Texts are one blob, not JSON strings: decoding bytes is several times faster than parsing
- * each text out of JSON (restart time is dominated by it). Each text is decoded on its own, so
- * an ASCII text becomes an 8-bit string even when other texts are not (one string for the
- * whole blob would be 16-bit throughout, doubling the texts' memory). Texts are well-formed
- * UTF-16 (the upsert schema refuses lone surrogates), so UTF-8 round-trips them exactly.
+ * Texts are one blob, not JSON strings: parsing each text out of JSON dominated restart time.
+ * A restored document keeps its text as bytes of that blob and decodes it when read
+ * (`LoadedDoc`): a restart decodes no text, memory stays one byte per ASCII character, and
+ * the next snapshot copies those bytes without re-encoding. Texts are well-formed UTF-16 (the
+ * upsert schema refuses lone surrogates), so UTF-8 round-trips them exactly.
  * Formats 1 (texts inline in the JSON) and 2 (one blob, UTF-16 lengths) still load.
  */
 import { Buffer } from "node:buffer";
@@ -20,6 +20,7 @@ import { VltairError } from "../../core/mod.ts";
 import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
 import { scopeOfKey } from "../scope.ts";
 import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
+import { LoadedDoc, type LoadedDocFields } from "./loaded-doc.ts";
 import { ContextState } from "./state.ts";
 import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
 
@@ -48,7 +49,7 @@ type DocTuple = [
   past: PastTuple[] | null,
 ];
 
-function docTuple(d: StoredDoc): DocTuple {
+function docTuple(d: StoredDoc, textBytes: number): DocTuple {
   const past = d.past?.map(
     (p): PastTuple => [p.version, p.contentHash, p.walIndex, p.updatedAtMs, p.text],
   );
@@ -56,7 +57,7 @@ function docTuple(d: StoredDoc): DocTuple {
     d.key,
     d.id,
     d.scopeKey,
-    Buffer.byteLength(d.text, "utf8"),
+    textBytes,
     d.metadata ?? null,
     d.hasVector ? 1 : 0,
     d.version,
@@ -68,7 +69,7 @@ function docTuple(d: StoredDoc): DocTuple {
   ];
 }
 
-function docOf(t: DocTuple, text: string): StoredDoc {
+function fieldsOf(t: DocTuple): LoadedDocFields {
   const past = t[11]?.map(
     (p): PastVersion => ({
       version: p[0],
@@ -83,7 +84,6 @@ function docOf(t: DocTuple, text: string): StoredDoc {
     id: t[1],
     scope: scopeOfKey(t[2]),
     scopeKey: t[2],
-    text,
     metadata: t[4] ?? undefined,
     hasVector: t[5] === 1,
     version: t[6],
@@ -95,19 +95,35 @@ function docOf(t: DocTuple, text: string): StoredDoc {
   };
 }
 
+function textSizeBytes(d: StoredDoc): number {
+  return d instanceof LoadedDoc ? d.textBytes().length : Buffer.byteLength(d.text, "utf8");
+}
+
+/** The current texts of `docs` as one UTF-8 blob; restored texts are copied, not re-encoded. */
+function textsBlob(docs: readonly StoredDoc[], sizesBytes: readonly number[]): Uint8Array {
+  let total = 0;
+  for (const size of sizesBytes) total += size;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i] as StoredDoc;
+    if (d instanceof LoadedDoc) out.set(d.textBytes(), at);
+    else encoder.encodeInto(d.text, out.subarray(at));
+    at += sizesBytes[i] as number;
+  }
+  return out;
+}
+
 /** Serializes the state (synchronously: the storage calls it between commits). */
 export function encodeContextState(state: ContextState): Uint8Array {
   const blobs: Uint8Array[] = [];
   for (const t of state.tenants.values()) {
-    const docs: DocTuple[] = [];
-    const texts: string[] = [];
-    for (const d of t.docs.values()) {
-      docs.push(docTuple(d));
-      texts.push(d.text);
-    }
+    const stored = [...t.docs.values()];
+    const sizesBytes = stored.map(textSizeBytes);
+    const docs = stored.map((d, i) => docTuple(d, sizesBytes[i] as number));
     blobs.push(encoder.encode(JSON.stringify({ tenant: t.tenant, next_key: t.nextKey })));
     blobs.push(encoder.encode(JSON.stringify(docs)));
-    blobs.push(encoder.encode(texts.join("")));
+    blobs.push(textsBlob(stored, sizesBytes));
     blobs.push(t.text.serialize());
     blobs.push(t.vectors?.serialize() ?? new Uint8Array(0));
   }
@@ -164,25 +180,26 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
     if (vectorBytes.length > 0) {
       store.vectors = loadVectorIndex(vectorBytes, TENANT_VECTOR_LOAD_OPTIONS);
     }
+    // Format 3 texts stay bytes (see LoadedDoc): one copy, so the snapshot's buffer is freed.
+    const ownTexts = format === FORMAT && textBytes !== null ? textBytes.slice() : null;
     let textAt = 0;
     for (const tuple of docs) {
-      let docText: string;
       const length = tuple[3];
-      if (format === FORMAT_INLINE_TEXTS) {
-        docText = length as unknown as string;
-      } else if (texts !== null) {
-        if (textAt + length > texts.length) throw corrupt("texts are shorter than their lengths");
-        docText = texts.slice(textAt, textAt + length);
+      let doc: StoredDoc;
+      if (ownTexts !== null) {
+        if (textAt + length > ownTexts.length)
+          throw corrupt("texts are shorter than their lengths");
+        doc = new LoadedDoc(fieldsOf(tuple), ownTexts, textAt, length);
         textAt += length;
+      } else if (format === FORMAT_INLINE_TEXTS) {
+        doc = { ...fieldsOf(tuple), text: length as unknown as string };
       } else {
-        const bytesOfTexts = textBytes as Uint8Array;
-        if (textAt + length > bytesOfTexts.length) {
+        if (textAt + length > (texts as string).length) {
           throw corrupt("texts are shorter than their lengths");
         }
-        docText = decoder.decode(bytesOfTexts.subarray(textAt, textAt + length));
+        doc = { ...fieldsOf(tuple), text: (texts as string).slice(textAt, textAt + length) };
         textAt += length;
       }
-      const doc = docOf(tuple, docText);
       store.docs.set(docRef(doc.scopeKey, doc.id), doc);
       store.byKey.set(doc.key, doc);
     }

@@ -10,7 +10,10 @@ export interface PastVersion {
   text: string;
 }
 
-/** The current version of a document. */
+/**
+ * The current version of a document. Never copy one with a spread: a document restored from a
+ * snapshot (`LoadedDoc`) reads its text through an accessor, which a spread leaves out.
+ */
 export interface StoredDoc {
   /** Index key of this version in the tenant's text and vector indexes (new per version). */
   key: number;

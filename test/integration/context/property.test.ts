@@ -229,4 +229,4 @@ test("search and get agree with a brute-force reference", async () => {
     ),
     { numRuns: process.env.VLTAIR_SLOW === "1" ? 500 : 60, seed: 20261125 },
   );
-});
+}, 60_000);

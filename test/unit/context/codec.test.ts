@@ -39,7 +39,7 @@ function sampleState(): ContextState {
 function view(state: ContextState) {
   const t = state.tenant("t");
   return {
-    docs: [...(t?.docs.values() ?? [])].map((d) => ({ ...d })),
+    docs: [...(t?.docs.values() ?? [])].map((d) => ({ ...d, text: d.text })),
     search: t?.text.search("hello doc", 10),
     dense: Array.from(t?.vectors?.search(Float32Array.from([1, 0.5]), 2).keys ?? []),
   };
