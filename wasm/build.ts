@@ -10,7 +10,8 @@
  *                                   pinned `usearch` sources are not installed)
  *
  * The sources are the C++ headers and `c/lib.cpp` of the `usearch` npm package, pinned to
- * `USEARCH_VERSION` (an optional dependency in package.json), plus wasm/vltair_shim.cpp. The
+ * `USEARCH_VERSION` (an optional dependency in package.json), plus wasm/vltair_shim.cpp and the
+ * SIMD128 metric kernels of wasm/metric_simd.h. The
  * toolchain is Debian's clang-19 (`TOOLCHAIN_PACKAGES`). Everything that could leak the build
  * machine into the bytes is fixed: paths are remapped, names and debug info are stripped.
  */
@@ -84,6 +85,8 @@ function compilerArgs(outPath: string): string[] {
     `-I${join(usearchDir, "c")}`,
     "-include",
     join(wasmDir, "single_thread_compat.h"),
+    "-include",
+    join(wasmDir, "metric_simd.h"),
     "-O3",
     "-msimd128",
     "-std=c++17",
@@ -98,7 +101,8 @@ function compilerArgs(outPath: string): string[] {
     `-ffile-prefix-map=${wasmDir}=wasm`,
     "-mexec-model=reactor",
     "-fuse-ld=lld",
-    "-lwasi-emulated-mman",
+    // No -lwasi-emulated-mman: vltair_shim.cpp defines the mmap/munmap USearch's arenas use
+    // (without the library's zero fill); -D_WASI_EMULATED_MMAN still declares them.
     "-Wl,--strip-all",
     // 4 GiB, the whole wasm32 address space; growth is on demand.
     "-Wl,--max-memory=4294967296",

@@ -6,12 +6,20 @@
  *   array in WASM memory (binary search per visited node, no JS call) or as a JS predicate
  *   imported as `vltair.filter(key, token)`.
  * - A batch add, so one call crosses the JS/WASM boundary per batch rather than per vector.
+ * - Windowed save and streaming load (`vltair.read`), so no copy of the whole serialized index
+ *   is ever held in the module's memory (which can grow but never shrink).
+ * - `mmap` / `munmap` for USearch's arena allocator, without wasi-libc's zero fill: an arena is
+ *   touched (and becomes resident) only as far as USearch fills it.
  *
  * Every function reports failure through `error` (a static C string, never freed), like
  * USearch's own C API; none of them throws or aborts on bad input the binding can produce.
  */
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <sys/mman.h>
 
 #include <usearch/index_dense.hpp>
 
@@ -32,6 +40,9 @@ extern "C" __attribute__((import_module("vltair"), import_name("read"))) int
 vltair_read_import(void* buffer, std::size_t length);
 
 namespace {
+
+/* Arenas are aligned for USearch's widest use (64-byte node and vector tapes). */
+constexpr std::size_t arena_alignment_bytes = 64;
 
 struct sorted_keys_t {
     std::uint64_t const* keys;
@@ -200,4 +211,61 @@ __attribute__((export_name("vltair_load_stream"))) void vltair_load_stream( //
         typed->load_from_stream([](void* buffer, std::size_t length) noexcept { return vltair_read_import(buffer, length) != 0; });
     if (!result)
         *error = result.error.release();
+}
+
+/*
+ * Writes bytes [offset, offset + length) of the serialized index (the bytes `usearch_save_buffer`
+ * would write: the same `save_to_stream`) to `buffer`. The binding calls it window by window
+ * into one small buffer, so the module never holds a buffer of the whole serialized length
+ * (its memory would stay grown by that much for good). Each call walks the index from the
+ * start and stops after the window: a few cheap passes (pointer walks and memcpy).
+ */
+__attribute__((export_name("vltair_save_window"))) void vltair_save_window( //
+    usearch_index_t index, std::size_t offset, unsigned char* buffer, std::size_t length, usearch_error_t* error) {
+    auto* typed = reinterpret_cast<index_dense_t*>(index);
+    std::size_t const end = offset + length;
+    std::size_t position = 0;
+    serialization_result_t result = typed->save_to_stream([&](void const* piece, std::size_t piece_length) noexcept {
+        std::size_t const piece_end = position + piece_length;
+        if (piece_end > offset && position < end) {
+            std::size_t const from = position > offset ? position : offset;
+            std::size_t const to = piece_end < end ? piece_end : end;
+            std::memcpy(buffer + (from - offset), static_cast<unsigned char const*>(piece) + (from - position),
+                        to - from);
+        }
+        position = piece_end;
+        // Stopping early surfaces as a stream error, told apart below by how far it got.
+        return position < end;
+    });
+    if (!result) {
+        char const* message = result.error.release();
+        if (position < end)
+            *error = message;
+    }
+}
+
+/*
+ * Anonymous mappings only (USearch's `page_allocator_t`; the module has no files). wasi-libc's
+ * emulation zero-fills every mapping, which touches the whole arena at once: USearch's arenas
+ * double (8, 16, ... 128 MiB), so up to half of the newest one would be resident while unused.
+ * USearch treats arena memory as uninitialized (nodes are zeroed when made, vectors copied in),
+ * and fresh linear memory is zero anyway, so the fill is skipped.
+ */
+extern "C" void* mmap(void* address, std::size_t length, int, int flags, int, off_t) {
+    if (address != nullptr || (flags & MAP_ANONYMOUS) == 0 || length == 0) {
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    std::size_t rounded = (length + arena_alignment_bytes - 1) / arena_alignment_bytes * arena_alignment_bytes;
+    void* memory = std::aligned_alloc(arena_alignment_bytes, rounded);
+    if (memory == nullptr) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return memory;
+}
+
+extern "C" int munmap(void* address, std::size_t) {
+    std::free(address);
+    return 0;
 }

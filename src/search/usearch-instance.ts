@@ -24,6 +24,13 @@ export interface UsearchExports {
   usearch_save_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
   usearch_load_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
   vltair_load_stream(index: number, error: number): void;
+  vltair_save_window(
+    index: number,
+    offsetBytes: number,
+    buffer: number,
+    lengthBytes: number,
+    error: number,
+  ): void;
   usearch_size(index: number, error: number): number;
   usearch_capacity(index: number, error: number): number;
   usearch_dimensions(index: number, error: number): number;

@@ -73,6 +73,12 @@ const F32_KIND = SCALAR_KIND.f32;
 const ALLOWED_DIRECT_FRACTION = 0.2;
 
 /**
+ * `serialize` copies the bytes out through a buffer of at most this size; each window walks
+ * the index from the start, so 160 MB (100k × 384-d f32) takes 20 cheap passes.
+ */
+const SERIALIZE_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/**
  * USearch reports failures only as C strings. In 2.25.3 every allocation failure says
  * "memory" ("Out of memory!", "Failed to allocate memory for ..."), which becomes
  * `unavailable`; anything else the binding's own checks should have prevented is `internal`.
@@ -436,12 +442,20 @@ export class VectorIndex {
     wasm.clearError();
     const lengthBytes = wasm.exports.usearch_serialized_length(this.handle, wasm.errorSlot) >>> 0;
     this.check("serialize");
-    const pointer = wasm.alloc(lengthBytes);
+    // Window by window through one small buffer: a buffer of the whole serialized length
+    // would grow the module's memory by that much for good (it never shrinks).
+    const bytes = new Uint8Array(lengthBytes);
+    const windowBytes = Math.min(lengthBytes, SERIALIZE_WINDOW_BYTES);
+    const pointer = wasm.alloc(windowBytes);
     try {
-      wasm.clearError();
-      wasm.exports.usearch_save_buffer(this.handle, pointer, lengthBytes, wasm.errorSlot);
-      this.check("serialize");
-      return wasm.u8().slice(pointer, pointer + lengthBytes);
+      for (let offset = 0; offset < lengthBytes; offset += windowBytes) {
+        const length = Math.min(windowBytes, lengthBytes - offset);
+        wasm.clearError();
+        wasm.exports.vltair_save_window(this.handle, offset, pointer, length, wasm.errorSlot);
+        this.check("serialize");
+        bytes.set(wasm.u8().subarray(pointer, pointer + length), offset);
+      }
+      return bytes;
     } finally {
       wasm.free(pointer);
     }

@@ -401,7 +401,7 @@ describe("VectorIndex serialization and determinism", () => {
       field: "bytes",
       read_bytes: bytes.length,
     });
-  });
+  }, 60_000);
 
   test("load into an existing index replaces its contents; mismatches are rejected", () => {
     const { index } = filled(100);

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import {
+  createVectorIndex,
+  loadVectorIndex,
+  type VectorIndex,
+  type VectorMetric,
+} from "../../../src/search/mod.ts";
+import { seededRandom } from "../../support/random.ts";
+
+const open: VectorIndex[] = [];
+afterEach(() => {
+  for (const index of open.splice(0)) index.dispose();
+});
+
+/** The metric in float64, as USearch defines it. */
+function reference(metric: VectorMetric, a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  let l2 = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+    l2 += (x - y) * (x - y);
+  }
+  if (metric === "ip") return 1 - ab;
+  if (metric === "l2sq") return l2;
+  if (aa === 0 && bb === 0) return 0;
+  if (aa === 0 || bb === 0) return 1;
+  return 1 - ab / (Math.sqrt(aa) * Math.sqrt(bb));
+}
+
+describe("SIMD metric kernels (wasm/metric_simd.h)", () => {
+  // Lengths around every unrolled step (16 and 8 floats), the 4-lane step and the scalar tail.
+  const DIMENSIONS = [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 384];
+  const METRICS: VectorMetric[] = ["cos", "ip", "l2sq"];
+
+  for (const metric of METRICS) {
+    test(`${metric}: exact distances match a float64 reference at every length`, () => {
+      const random = seededRandom(metric.length * 7919);
+      for (const dims of DIMENSIONS) {
+        const index = createVectorIndex({ dimensions: dims, metric });
+        open.push(index);
+        const count = 40;
+        const data = Float32Array.from({ length: count * dims }, () => random() * 2 - 1);
+        index.addBatch(
+          Array.from({ length: count }, (_, i) => i),
+          data,
+        );
+        const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+        const { keys, distances } = index.exactSearch(query, count);
+        expect(keys.length).toBe(count);
+        for (let i = 0; i < count; i++) {
+          const key = Number(keys[i]);
+          const row = data.subarray(key * dims, (key + 1) * dims);
+          const expected = reference(metric, row, query);
+          const tolerance = 1e-5 * Math.max(1, Math.abs(expected), dims / 16);
+          expect(Math.abs((distances[i] as number) - expected)).toBeLessThan(tolerance);
+        }
+      }
+    });
+  }
+
+  test("cos keeps USearch's zero-vector cases: 0 to a zero vector from a zero vector, else 1", () => {
+    for (const dims of [5, 16, 384]) {
+      const index = createVectorIndex({ dimensions: dims, metric: "cos" });
+      open.push(index);
+      index.add(1, new Float32Array(dims));
+      index.add(2, new Float32Array(dims).fill(0.5));
+      const fromZero = index.exactSearch(new Float32Array(dims), 2);
+      expect(Array.from(fromZero.keys)).toEqual([1n, 2n]);
+      expect(Array.from(fromZero.distances)).toEqual([0, 1]);
+      const fromOnes = index.exactSearch(new Float32Array(dims).fill(1), 2);
+      expect(Array.from(fromOnes.keys)).toEqual([2n, 1n]);
+      expect(fromOnes.distances[0]).toBeCloseTo(0, 6);
+      expect(fromOnes.distances[1]).toBe(1);
+    }
+  });
+});
+
+describe("VectorIndex windowed save", () => {
+  test("serialize leaves the module's memory as it was and the bytes load back identically", () => {
+    // 24 MiB of vectors: a buffer of the whole serialization would grow the module by as much.
+    const dims = 1024;
+    const count = 6000;
+    const random = seededRandom(5);
+    const index = createVectorIndex({ dimensions: dims, expansionAdd: 16 });
+    open.push(index);
+    index.addBatch(
+      Array.from({ length: count }, (_, i) => i),
+      Float32Array.from({ length: count * dims }, () => random() - 0.5),
+    );
+    const before = index.memoryUsage().wasmMemoryBytes;
+    const bytes = index.serialize();
+    expect(bytes.length).toBeGreaterThan(count * dims * 4);
+    expect(index.memoryUsage().wasmMemoryBytes).toBe(before);
+    expect(index.outstandingAllocations().count).toBe(4);
+    const copy = loadVectorIndex(bytes);
+    open.push(copy);
+    expect(copy.serialize()).toEqual(bytes);
+    const query = Float32Array.from({ length: dims }, () => random() - 0.5);
+    expect(Array.from(copy.search(query, 10).keys)).toEqual(
+      Array.from(index.search(query, 10).keys),
+    );
+  }, 60_000);
+
+  test("an empty index serializes and loads", () => {
+    const index = createVectorIndex({ dimensions: 8 });
+    open.push(index);
+    const bytes = index.serialize();
+    const copy = loadVectorIndex(bytes);
+    open.push(copy);
+    expect(copy.size()).toBe(0);
+    expect(copy.serialize()).toEqual(bytes);
+  });
+});
