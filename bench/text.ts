@@ -35,6 +35,8 @@ const QUERY_COUNT = 200;
 const WARMUP_QUERY_COUNT = 20;
 const SEED = 20_261_125;
 const K = 10;
+/** Candidates the hybrid path asks each half for at k = 10 (src/context/search-exec.ts). */
+const HYBRID_CANDIDATES = 20;
 /** 40-line windows every 3 lines: node_modules here holds ~0.8M lines (see the header). */
 const STRIDE_LINES = 3;
 const ROOTS = [`${import.meta.dir}/../node_modules`, "/usr/lib/node_modules"];
@@ -109,6 +111,20 @@ function meanOverlap(results: string[][], reference: string[][]): number {
   return Number((sum / results.length).toFixed(4));
 }
 
+type Timing = { p50Us: number; p95Us: number; results: string[][] };
+
+/** MaxScore against the exhaustive path on the same queries: speed-up and equal results. */
+function pruningFigures(pruned: Timing | undefined, exhaustive: Timing | undefined) {
+  const same = (pruned?.results ?? []).filter(
+    (keys, q) => JSON.stringify(keys) === JSON.stringify(exhaustive?.results[q]),
+  ).length;
+  return {
+    p50Speedup: Number(((exhaustive?.p50Us ?? 0) / (pruned?.p50Us || 1)).toFixed(2)),
+    p95Speedup: Number(((exhaustive?.p95Us ?? 0) / (pruned?.p95Us || 1)).toFixed(2)),
+    identicalQueries: same,
+  };
+}
+
 function snapshotFigures(index: TextIndex) {
   const serialized = timed(() => index.serialize());
   const loaded = timed(() => loadTextIndex(serialized.value));
@@ -134,12 +150,17 @@ function main(): void {
     "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rank, rowid LIMIT ?",
   );
   const keyOf = (rowid: number): string => String(rowid).padStart(8, "0");
+  const ours = (name: string, index: TextIndex, k: number, exhaustive: boolean): Engine => ({
+    name,
+    search: (q) => index.search(queries[q] ?? "", k, { exhaustive }).map((m) => m.docKey),
+  });
   const engines: Engine[] = [
-    { name: "code", search: (q) => code.value.search(queries[q] ?? "", K).map((m) => m.docKey) },
-    {
-      name: "unicode61",
-      search: (q) => unicode61.value.search(queries[q] ?? "", K).map((m) => m.docKey),
-    },
+    ours("code", code.value, K, false),
+    ours("codeExhaustive", code.value, K, true),
+    ours("code20", code.value, HYBRID_CANDIDATES, false),
+    ours("code20Exhaustive", code.value, HYBRID_CANDIDATES, true),
+    ours("unicode61", unicode61.value, K, false),
+    ours("unicode61Exhaustive", unicode61.value, K, true),
     {
       name: "fts5",
       search: (q) => {
@@ -194,6 +215,11 @@ function main(): void {
       code: ratio("code"),
       unicode61: ratio("unicode61"),
       minisearch: ratio("minisearch"),
+    },
+    pruning: {
+      code: pruningFigures(byName.code, byName.codeExhaustive),
+      code20: pruningFigures(byName.code20, byName.code20Exhaustive),
+      unicode61: pruningFigures(byName.unicode61, byName.unicode61Exhaustive),
     },
     overlapWithFts5: {
       unicode61: meanOverlap(byName.unicode61?.results ?? [], ftsResults),

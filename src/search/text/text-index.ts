@@ -8,10 +8,14 @@
  * preserved) when removed documents leave more than half of them empty.
  */
 import { assert, VltairError } from "../../core/mod.ts";
+import { bm25Idf } from "./bm25.ts";
 import { PostingsPool } from "./postings-pool.ts";
 import { parseQuery, type QueryTerm } from "./query.ts";
+import { selectPruned } from "./score-pruned.ts";
 import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms.ts";
 import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
+import { TermBounds } from "./term-bounds.ts";
+import { type CursorMember, type CursorScoring, TermCursor, unionCount } from "./term-cursor.ts";
 import { TermDictionary } from "./term-dictionary.ts";
 import {
   type ResolvedTextIndexOptions,
@@ -29,6 +33,17 @@ export interface TextSearchOptions {
    * the allowed documents. Called only for candidates that would enter the current top-k.
    */
   allow?: (docKey: string) => boolean;
+  /**
+   * Score every document holding a query term (term at a time) instead of pruning (MaxScore,
+   * document at a time). Same results, same scores; the reference path of tests and benchmarks.
+   */
+  exhaustive?: boolean;
+}
+
+/** The index terms one query term matches, with their weights (see `#exactGroup`). */
+interface TermGroup {
+  termIds: number[];
+  weights: number[];
 }
 
 /** One search result. */
@@ -71,6 +86,8 @@ function checkDocKey(docKey: string): void {
  * tokenizer emits U+0000 (it is a separator for both), so a mark never collides with a token.
  */
 const ALIAS_MARK = "\u0000";
+/** Largest group scored by a cursor; a query with a larger one (a prefix term) is exhaustive. */
+const CURSOR_MEMBERS_MAX = 2;
 
 function growUint32(array: Uint32Array, lengthMin: number): Uint32Array {
   if (array.length >= lengthMin) return array;
@@ -85,6 +102,7 @@ export class TextIndex {
   readonly options: ResolvedTextIndexOptions;
   readonly #terms = new TermDictionary();
   readonly #postings = new PostingsPool();
+  readonly #bounds = new TermBounds();
   readonly #slotByKey = new Map<string, number>();
   #slotKeys: (string | undefined)[] = [];
   #slotTerms: (Uint32Array | undefined)[] = [];
@@ -182,12 +200,16 @@ export class TextIndex {
     if (this.size === 0 || terms.length === 0) return [];
     assert(!this.#isSearching, "search is not re-entrant (allow must not search this index)");
     this.#isSearching = true;
-    const state = this.#scoringState();
     try {
-      for (const term of terms) this.#scoreTerm(state, term);
-      return this.#select(state, k, options.allow);
+      const groups: TermGroup[] = [];
+      for (const term of terms) this.#resolveTerm(term, groups);
+      if (groups.length === 0) return [];
+      const isPrunable = groups.every((group) => group.termIds.length <= CURSOR_MEMBERS_MAX);
+      if (options.exhaustive === true || !isPrunable) {
+        return this.#searchExhaustive(groups, k, options.allow);
+      }
+      return this.#searchPruned(groups, k, options.allow);
     } finally {
-      for (let i = 0; i < state.touchedCount; i++) state.scores[state.touched[i] ?? 0] = 0;
       this.#isSearching = false;
     }
   }
@@ -359,8 +381,12 @@ export class TextIndex {
     const slot = this.#slotLimit++;
     this.#slotLengths = growUint32(this.#slotLengths, this.#slotLimit);
     const termIds = this.#countTerms(tokenized);
+    const counts = this.#postings.counts;
     for (const termId of termIds) {
-      this.#postings.append(termId, slot, this.#termCounts[termId] ?? 0);
+      const termFrequency = this.#termCounts[termId] as number;
+      const isFirst = termId >= counts.length || counts[termId] === 0;
+      this.#bounds.note(termId, termFrequency, tokens.length, isFirst);
+      this.#postings.append(termId, slot, termFrequency);
       this.#termCounts[termId] = 0;
     }
     this.#slotTerms[slot] = termIds;
@@ -417,17 +443,82 @@ export class TextIndex {
     };
   }
 
-  #scoreTerm(state: ScoringState, term: QueryTerm): void {
+  /**
+   * Appends the groups a query term scores, in scoring order: its own, or, when a compound of
+   * several words is unknown to the index, one per word.
+   */
+  #resolveTerm(term: QueryTerm, groups: TermGroup[]): void {
     const group = term.isPrefix ? this.#prefixGroup(term.text) : this.#exactGroup(term.text);
     if (group.termIds.length === 0 && term.words !== undefined) {
-      for (const word of term.words) this.#scoreTerm(state, { text: word, isPrefix: false });
+      for (const word of term.words) this.#resolveTerm({ text: word, isPrefix: false }, groups);
       return;
     }
-    if (group.termIds.length === 1 && group.weights[0] === 1) {
-      scoreExactTerm(state, group.termIds[0] ?? 0);
-    } else if (group.termIds.length > 0) {
-      scoreTermGroup(state, group);
+    if (group.termIds.length > 0) groups.push(group);
+  }
+
+  /** The reference path: term at a time into dense per-slot scores, then a top-k pass. */
+  #searchExhaustive(
+    groups: readonly TermGroup[],
+    k: number,
+    allow: ((docKey: string) => boolean) | undefined,
+  ): TextMatch[] {
+    const state = this.#scoringState();
+    try {
+      for (const group of groups) {
+        if (group.termIds.length === 1 && group.weights[0] === 1) {
+          scoreExactTerm(state, group.termIds[0] as number);
+        } else {
+          scoreTermGroup(state, group);
+        }
+      }
+      return this.#select(state, k, allow);
+    } finally {
+      for (let i = 0; i < state.touchedCount; i++) state.scores[state.touched[i] ?? 0] = 0;
     }
+  }
+
+  /** MaxScore over one cursor per group (see score-pruned.ts). */
+  #searchPruned(
+    groups: readonly TermGroup[],
+    k: number,
+    allow: ((docKey: string) => boolean) | undefined,
+  ): TextMatch[] {
+    const scoring: CursorScoring = {
+      docLengths: this.#slotLengths,
+      avgDocLength: this.#tokenCount / this.size,
+      k1: this.options.k1,
+      b: this.options.b,
+    };
+    const cursors = groups.map((group) => this.#cursor(group, scoring));
+    const keys = this.#slotKeys;
+    const keyOf = (slot: number): string => keys[slot] ?? "";
+    const top = new TopK(Math.min(k, this.size), keyOf);
+    selectPruned(cursors, top, keyOf, allow);
+    return top.drain().map((entry) => ({ docKey: keyOf(entry.slot), score: entry.score }));
+  }
+
+  /** A group's cursor, its IDF (FTS5's, over the documents holding any member) and bound. */
+  #cursor(group: TermGroup, scoring: CursorScoring): TermCursor {
+    const { pool, offsets, counts } = this.#postings;
+    const source = { pool, offsets, counts, docLengths: this.#slotLengths };
+    const members: CursorMember[] = [];
+    let tfMax = 0;
+    let lengthMin = Number.POSITIVE_INFINITY;
+    group.termIds.forEach((termId, i) => {
+      const weight = group.weights[i] as number;
+      members.push({ offset: offsets[termId] as number, count: counts[termId] as number, weight });
+      tfMax += weight * this.#bounds.tfMaxOf(termId, source);
+      lengthMin = Math.min(lengthMin, this.#bounds.lengthMinOf(termId, source));
+    });
+    const [a, b] = members as [CursorMember, CursorMember | undefined];
+    const hitCount = b === undefined ? a.count : unionCount(pool, a, b);
+    const cursor = new TermCursor(pool, scoring, members, bm25Idf(this.size, hitCount));
+    const { k1, b: lengthWeight, avgDocLength } = scoring;
+    cursor.bound =
+      cursor.idf *
+      ((tfMax * (k1 + 1.0)) /
+        (tfMax + k1 * (1 - lengthWeight + (lengthWeight * lengthMin) / avgDocLength)));
+    return cursor;
   }
 
   /** The index terms a query word matches: the word itself (weight 1) and its alias. */

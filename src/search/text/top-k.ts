@@ -33,6 +33,14 @@ export class TopK {
     return this.#isBetter(slot, score, 0);
   }
 
+  /**
+   * The score a candidate must reach to be kept: the worst kept score when full (a tie is kept
+   * only when its key ranks first), else −Infinity.
+   */
+  threshold(): number {
+    return this.#size < this.#k ? Number.NEGATIVE_INFINITY : (this.#scores[0] as number);
+  }
+
   /** Keeps the candidate, evicting the worst when full; call only when `accepts` said so. */
   offer(slot: number, score: number): void {
     if (this.#size < this.#k) {
