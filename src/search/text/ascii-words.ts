@@ -49,12 +49,17 @@ export function asciiWords(piece: string): string[] {
   return words;
 }
 
+/** Kind of each ASCII code unit (`KIND_OTHER` past 127). */
+const KIND_TABLE = Uint8Array.from({ length: 128 }, (_, code) => kindOf(code));
+
 /** True when `compound` is one lowercase-letter word or one number (needs no splitting). */
 export function isSimpleAscii(compound: string): boolean {
-  const first = kindOf(compound.charCodeAt(0));
+  const firstCode = compound.charCodeAt(0);
+  const first = firstCode < 128 ? (KIND_TABLE[firstCode] as number) : KIND_OTHER;
   if (first !== KIND_LOWER && first !== KIND_DIGIT) return false;
   for (let i = 1; i < compound.length; i++) {
-    if (kindOf(compound.charCodeAt(i)) !== first) return false;
+    const code = compound.charCodeAt(i);
+    if (code >= 128 || KIND_TABLE[code] !== first) return false;
   }
   return true;
 }

@@ -20,10 +20,16 @@ export class TermDictionary {
   #freeIds: number[] = [];
   #sorted: string[] = [];
   #tail = new Set<string>();
+  #releaseCount = 0;
 
   /** Number of live terms. */
   get size(): number {
     return this.#idByTerm.size;
+  }
+
+  /** Terms released so far: ids handed out since the last release are stable. */
+  get releaseCount(): number {
+    return this.#releaseCount;
   }
 
   /** One past the largest id ever handed out (ids are dense below it). */
@@ -65,6 +71,7 @@ export class TermDictionary {
     this.#idByTerm.delete(term);
     this.#termById[id] = undefined;
     this.#freeIds.push(id);
+    this.#releaseCount++;
   }
 
   /**

@@ -8,6 +8,7 @@
  * preserved) when removed documents leave more than half of them empty.
  */
 import { assert, VltairError } from "../../core/mod.ts";
+import { ALIAS_MARK } from "./alias-mark.ts";
 import { bm25Idf } from "./bm25.ts";
 import { PostingsPool } from "./postings-pool.ts";
 import { parseQuery, type QueryTerm } from "./query.ts";
@@ -15,6 +16,7 @@ import { selectPruned } from "./score-pruned.ts";
 import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms.ts";
 import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
 import { TermBounds } from "./term-bounds.ts";
+import { TermCounter } from "./term-counter.ts";
 import { type CursorMember, type CursorScoring, TermCursor, unionCount } from "./term-cursor.ts";
 import { TermDictionary } from "./term-dictionary.ts";
 import {
@@ -81,11 +83,6 @@ function checkDocKey(docKey: string): void {
   }
 }
 
-/**
- * Marks an alias in the term dictionary: `ALIAS_MARK + alias` is the alias's index term. No
- * tokenizer emits U+0000 (it is a separator for both), so a mark never collides with a token.
- */
-const ALIAS_MARK = "\u0000";
 /** Largest group scored by a cursor; a query with a larger one (a prefix term) is exhaustive. */
 const CURSOR_MEMBERS_MAX = 2;
 
@@ -112,8 +109,7 @@ export class TextIndex {
   #scores = new Float64Array(0);
   #touched = new Uint32Array(0);
   #frequencies = new Float64Array(0);
-  /** Per term id: occurrences in the document being inserted; zero between inserts. */
-  #termCounts: Uint32Array = new Uint32Array(1024);
+  readonly #counter = new TermCounter(this.#terms);
   #frequencyTouched = new Uint32Array(0);
   #isSearching = false;
   /** Set by a load until the per-document term lists are built (see `#ensureForward`). */
@@ -144,7 +140,9 @@ export class TextIndex {
         details: { field: "docKey" },
       });
     }
-    this.#insert(docKey, this.#tokenize(text));
+    this.#checkCapacity();
+    this.#countText(text);
+    this.#insertCounted(docKey);
   }
 
   /**
@@ -160,7 +158,8 @@ export class TextIndex {
     }
     const tokens = this.#tokenize(text);
     this.remove(docKey);
-    this.#insert(docKey, tokens);
+    this.#counter.countTokenized(tokens);
+    this.#insertCounted(docKey);
   }
 
   /** Removes a document; returns false when the key was absent. */
@@ -343,23 +342,28 @@ export class TextIndex {
   }
 
   /**
-   * Interns the document's tokens and marked aliases, counting each distinct term in
-   * `#termCounts`; returns the distinct term ids in first-occurrence order.
+   * Counts a new document's terms into `#counter`. The code tokenizer interns while it scans;
+   * when it then throws (too many tokens), the terms it created are released again, so a
+   * failed add leaves the index as it was.
    */
-  #countTerms(tokenized: Tokenized): Uint32Array {
-    const distinct: number[] = [];
-    const count = (term: string): void => {
-      const termId = this.#terms.intern(term);
-      if (termId >= this.#termCounts.length) {
-        this.#termCounts = growUint32(this.#termCounts, termId + 1);
-      }
-      const previous = this.#termCounts[termId] ?? 0;
-      if (previous === 0) distinct.push(termId);
-      this.#termCounts[termId] = previous + 1;
+  #countText(text: string): void {
+    const limits = {
+      tokenCharsMax: this.options.tokenCharsMax,
+      tokensMax: this.options.tokensPerDocMax,
     };
-    for (const token of tokenized.tokens) count(token);
-    for (const alias of tokenized.aliases) count(ALIAS_MARK + alias);
-    return Uint32Array.from(distinct);
+    if (this.options.tokenizer !== "code") {
+      this.#counter.countTokenized(tokenize(this.options.tokenizer, text, limits));
+      return;
+    }
+    try {
+      this.#counter.countCode(text, limits, this.#terms.releaseCount);
+    } catch (error) {
+      const counts = this.#postings.counts;
+      for (const termId of this.#counter.abandon()) {
+        if (termId >= counts.length || counts[termId] === 0) this.#terms.release(termId);
+      }
+      throw error;
+    }
   }
 
   #tokenize(text: string): Tokenized {
@@ -370,30 +374,37 @@ export class TextIndex {
     return tokenize(this.options.tokenizer, text, limits);
   }
 
-  #insert(docKey: string, tokenized: Tokenized): void {
-    const { tokens } = tokenized;
+  #checkCapacity(): void {
     if (this.size >= TEXT_LIMITS.docCountMax) {
       throw new VltairError("payload_too_large", "the text index is full", {
         details: { field: "documents", limit: TEXT_LIMITS.docCountMax },
       });
     }
+  }
+
+  /** Inserts the document counted in `#counter` (see `#countText`), then resets the counter. */
+  #insertCounted(docKey: string): void {
+    this.#checkCapacity();
     if (this.#slotLimit >= 2 * this.size + SLOT_SLACK) this.#renumberSlots();
     const slot = this.#slotLimit++;
     this.#slotLengths = growUint32(this.#slotLengths, this.#slotLimit);
-    const termIds = this.#countTerms(tokenized);
-    const counts = this.#postings.counts;
-    for (const termId of termIds) {
-      const termFrequency = this.#termCounts[termId] as number;
+    const counter = this.#counter;
+    const length = counter.tokenCount;
+    const termIds = counter.distinct();
+    for (let i = 0; i < termIds.length; i++) {
+      const termId = termIds[i] as number;
+      const termFrequency = counter.counts[termId] as number;
+      const counts = this.#postings.counts;
       const isFirst = termId >= counts.length || counts[termId] === 0;
-      this.#bounds.note(termId, termFrequency, tokens.length, isFirst);
+      this.#bounds.note(termId, termFrequency, length, isFirst);
       this.#postings.append(termId, slot, termFrequency);
-      this.#termCounts[termId] = 0;
     }
+    counter.reset();
     this.#slotTerms[slot] = termIds;
     this.#slotKeys[slot] = docKey;
-    this.#slotLengths[slot] = tokens.length;
+    this.#slotLengths[slot] = length;
     this.#slotByKey.set(docKey, slot);
-    this.#tokenCount += tokens.length;
+    this.#tokenCount += length;
   }
 
   /** Renumbers live slots 0..size−1 keeping their order (postings stay sorted). */

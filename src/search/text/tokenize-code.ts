@@ -106,10 +106,22 @@ export function forEachCompound(text: string, visit: (compound: Compound) => voi
  * most of the tokenizer's time. Bounded: cleared when full. Keyed by the truncation limit too.
  */
 const SPLIT_CACHE_ENTRIES_MAX = 65_536;
-const splitCache = new Map<string, Tokenized | null>();
+
+/**
+ * A memoised split: its tokens and aliases, and room for one index to keep their term ids
+ * (`ids`, valid while `idsOwner` and `idsEpoch` are that index's), so that a repeated
+ * identifier is not looked up in the term dictionary again.
+ */
+export interface CodeSplit extends Tokenized {
+  idsOwner: object | null;
+  idsEpoch: number;
+  ids: Uint32Array | null;
+}
+
+const splitCache = new Map<string, CodeSplit | null>();
 let splitCacheLimit = -1;
 
-function splitCached(compound: string, isAscii: boolean, tokenCharsMax: number): Tokenized | null {
+function splitCached(compound: string, isAscii: boolean, tokenCharsMax: number): CodeSplit | null {
   if (splitCacheLimit !== tokenCharsMax) {
     splitCache.clear();
     splitCacheLimit = tokenCharsMax;
@@ -123,6 +135,9 @@ function splitCached(compound: string, isAscii: boolean, tokenCharsMax: number):
       : {
           tokens: split.pieces.map((piece) => truncate(piece.text, tokenCharsMax)),
           aliases: split.aliases.map((alias) => truncate(alias, tokenCharsMax)),
+          idsOwner: null,
+          idsEpoch: 0,
+          ids: null,
         };
   if (splitCache.size >= SPLIT_CACHE_ENTRIES_MAX) splitCache.clear();
   splitCache.set(compound, value);
@@ -140,23 +155,50 @@ function splitCached(compound: string, isAscii: boolean, tokenCharsMax: number):
  * ```
  */
 export function tokenizeCode(text: string, limits: TokenizeLimits): Tokenized {
-  assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
-  const { tokenCharsMax, tokensMax } = limits;
   const tokens: string[] = [];
   const aliases: string[] = [];
+  scanCode(text, limits, {
+    word: (word) => {
+      tokens.push(word);
+    },
+    split: (split) => {
+      for (const piece of split.tokens) tokens.push(piece);
+      for (const alias of split.aliases) aliases.push(alias);
+    },
+  });
+  return { tokens, aliases };
+}
+
+/** What `scanCode` reports, compound by compound. */
+export interface CodeScanVisitor {
+  /** A compound that is one simple word: one token, no alias. */
+  word(word: string): void;
+  /** A compound of several words or pieces: its tokens and aliases (memoised, shared). */
+  split(split: CodeSplit): void;
+}
+
+/**
+ * The code tokenizer's walk: each compound of `text` in order, as one word or as a memoised
+ * split. `tokenizeCode` is its tokens in order, then the splits' aliases in order. Throws
+ * `payload_too_large` once tokens and aliases pass `tokensMax` (checked per compound).
+ */
+export function scanCode(text: string, limits: TokenizeLimits, visitor: CodeScanVisitor): void {
+  assert(limits.tokenCharsMax >= 2, "tokenCharsMax must hold a surrogate pair");
+  const { tokenCharsMax, tokensMax } = limits;
+  let count = 0;
   const isAscii = !NON_ASCII.test(text);
   const normalized = isAscii ? text : text.normalize("NFKC");
   for (const compound of normalized.match(isAscii ? COMPOUND_ASCII : COMPOUND) ?? []) {
     if (isAscii ? isSimpleAscii(compound) : SIMPLE_WORD.test(compound)) {
-      tokens.push(compound.length > tokenCharsMax ? truncate(compound, tokenCharsMax) : compound);
+      visitor.word(compound.length > tokenCharsMax ? truncate(compound, tokenCharsMax) : compound);
+      count++;
     } else {
       const split = splitCached(compound, isAscii, tokenCharsMax);
       if (split === null) continue;
-      for (const piece of split.tokens) tokens.push(piece);
-      for (const alias of split.aliases) aliases.push(alias);
+      visitor.split(split);
+      count += split.tokens.length + split.aliases.length;
     }
     // Checked per compound: one compound adds at most a few times its length past the limit.
-    if (tokens.length + aliases.length > tokensMax) throw tooManyTokens(tokensMax);
+    if (count > tokensMax) throw tooManyTokens(tokensMax);
   }
-  return { tokens, aliases };
 }
