@@ -4,6 +4,12 @@
  *
  *   npx bun bench/vector.ts            10k and 100k × 384-d clustered vectors
  *   npx bun bench/vector.ts --quick    2k and 10k (a smoke run)
+ *   npx bun bench/vector.ts --hash     the context engine's case: 10k and 100k node_modules
+ *                                      chunks embedded by the `hash` embedder, the tenant's HNSW
+ *                                      options, 500 one-line queries; insert cost (wall, CPU,
+ *                                      RSS growth) against the native addon, serialize and load,
+ *                                      and an expansionSearch × k sweep with recall@k against
+ *                                      the exact scan (add --quick for 2k and 10k)
  *   node/deno: the same file runs under any runtime that loads it (e.g. a bun-built bundle)
  *
  * Prints exactly one JSON object. Per size: add µs/vector, search p50/p95 µs over single
@@ -14,9 +20,11 @@
  */
 import { arch, cpus, platform } from "node:os";
 import process from "node:process";
+import { hashEmbed } from "../src/context/mod.ts";
 import { assert } from "../src/core/mod.ts";
-import { createVectorIndex } from "../src/search/mod.ts";
+import { createVectorIndex, loadVectorIndex } from "../src/search/mod.ts";
 import { clusteredSpace } from "../test/unit/search/clustered.ts";
+import { loadChunkCorpus } from "./search/mod.ts";
 
 const DIMENSIONS = 384;
 const K = 10;
@@ -116,7 +124,11 @@ function bruteForce(data: Float32Array, count: number, query: Float32Array): big
 
 interface NativeIndex {
   add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
-  search(vector: Float32Array, k: number, threads: number): { keys: BigUint64Array };
+  search(
+    vector: Float32Array,
+    k: number,
+    threads: number,
+  ): { keys: BigUint64Array; distances: Float32Array };
 }
 type NativeModule = { Index: new (config: Record<string, unknown>) => NativeIndex };
 
@@ -253,8 +265,228 @@ function benchSize(count: number, native: NativeModule | undefined) {
   };
 }
 
+/** The context engine's HNSW options (TENANT_VECTOR_OPTIONS): connectivity 16, expansionAdd 64. */
+const TENANT_HNSW = { connectivity: 16, expansionAdd: 64 } as const;
+const HASH_QUERY_COUNT = 500;
+const HASH_SWEEP_EXPANSIONS = [32, 64, 96, 128, 256];
+const HASH_SWEEP_KS = [10, 20, 40];
+const HASH_INSERT_BATCH = 1000;
+const CORPUS_ROOTS = [
+  { dir: `${import.meta.dir}/../node_modules`, label: "node_modules" },
+  { dir: "/usr/lib/node_modules", label: "usr/lib/node_modules" },
+];
+
+/** Chunks of the bench/search corpus, hash-embedded; queries are single lines of chunks. */
+function hashCorpus(count: number): { data: Float32Array; queries: Float32Array } {
+  const { chunks } = loadChunkCorpus(CORPUS_ROOTS, count);
+  assert(chunks.length === count, `corpus has ${chunks.length} chunks, ${count} wanted`);
+  const data = new Float32Array(count * DIMENSIONS);
+  for (const [i, chunk] of chunks.entries()) {
+    data.set(hashEmbed(chunk.text, DIMENSIONS), i * DIMENSIONS);
+  }
+  const random = mulberry32(SEED);
+  const queries = new Float32Array(HASH_QUERY_COUNT * DIMENSIONS);
+  for (let q = 0; q < HASH_QUERY_COUNT; q++) {
+    const chunk = chunks[Math.floor(random() * count)];
+    assert(chunk !== undefined, "query chunk missing");
+    const lines = chunk.text.split("\n").filter((line) => line.trim().length > 8);
+    const line = lines[Math.floor(random() * lines.length)] ?? chunk.text;
+    queries.set(hashEmbed(line.trim().slice(0, 80), DIMENSIONS), q * DIMENSIONS);
+  }
+  return { data, queries };
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const mib = (bytes: number): number => Number((bytes / 2 ** 20).toFixed(1));
+
+/** Recall@k that counts a result as a hit when it is no farther than the exact k-th (ties). */
+function recallByDistance(found: Float32Array[], exactKth: number[]): number {
+  let hits = 0;
+  let total = 0;
+  found.forEach((distances, q) => {
+    const kth = exactKth[q] ?? 0;
+    total += Math.max(distances.length, 1);
+    for (const distance of distances) if (distance <= kth + 1e-6) hits++;
+  });
+  return Number((hits / Math.max(total, 1)).toFixed(4));
+}
+
+function hashSize(
+  count: number,
+  native: NativeModule | undefined,
+  corpus: ReturnType<typeof hashCorpus>,
+) {
+  const data = corpus.data.subarray(0, count * DIMENSIONS);
+  const queries = corpus.queries;
+  const rssBefore = rssBytes();
+  const index = createVectorIndex({ dimensions: DIMENSIONS, metric: "cos", ...TENANT_HNSW });
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  for (let first = 0; first < count; first += HASH_INSERT_BATCH) {
+    const end = Math.min(count, first + HASH_INSERT_BATCH);
+    index.addBatch(
+      Array.from({ length: end - first }, (_, i) => first + i),
+      data.subarray(first * DIMENSIONS, end * DIMENSIONS),
+    );
+  }
+  const addUs = ((performance.now() - start) * 1000) / count;
+  const cpu = process.cpuUsage(cpuStart);
+  const rssGrowth = rssBytes() - rssBefore;
+  const memory = index.memoryUsage();
+  const serializeStart = performance.now();
+  const bytes = index.serialize();
+  const serializeMs = performance.now() - serializeStart;
+  const afterSerialize = index.memoryUsage().wasmMemoryBytes;
+  const loadStart = performance.now();
+  const loaded = loadVectorIndex(bytes, TENANT_HNSW);
+  const loadMs = performance.now() - loadStart;
+  const loadedMemory = loaded.memoryUsage().wasmMemoryBytes;
+  loaded.dispose();
+
+  const query = (q: number) => queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS);
+  const kMax = Math.max(...HASH_SWEEP_KS);
+  const exact = Array.from({ length: HASH_QUERY_COUNT }, (_, q) =>
+    index.exactSearch(query(q), kMax),
+  );
+  const sweep = [];
+  for (const expansionSearch of HASH_SWEEP_EXPANSIONS) {
+    index.setExpansionSearch(expansionSearch);
+    for (const k of HASH_SWEEP_KS) {
+      const [timed] = timeQueries(queries, HASH_QUERY_COUNT, [(q) => index.search(q, k).keys]);
+      assert(timed !== undefined, "sweep timings missing");
+      const found = Array.from(
+        { length: HASH_QUERY_COUNT },
+        (_, q) => index.search(query(q), k).distances,
+      );
+      const kth = exact.map((e) => e.distances[k - 1] ?? 0);
+      const truth = exact.map((e) => Array.from(e.keys.subarray(0, k)));
+      sweep.push({
+        expansion_search: expansionSearch,
+        k,
+        p50_us: timed.p50Us,
+        p95_us: timed.p95Us,
+        recall_by_key: recallAt(timed.results, truth),
+        recall_by_distance: recallByDistance(found, kth),
+      });
+    }
+  }
+  index.dispose();
+
+  let nativeResult: Record<string, unknown> = { available: false };
+  if (native !== undefined) {
+    const nativeRss = rssBytes();
+    const nativeIndex = new native.Index({
+      dimensions: DIMENSIONS,
+      metric: "cos",
+      quantization: "f32",
+      connectivity: TENANT_HNSW.connectivity,
+      expansion_add: TENANT_HNSW.expansionAdd,
+      expansion_search: 64,
+      multi: false,
+    });
+    const keys = BigUint64Array.from({ length: count }, (_, i) => BigInt(i));
+    const nativeCpu = process.cpuUsage();
+    const nativeStart = performance.now();
+    for (let first = 0; first < count; first += HASH_INSERT_BATCH) {
+      const end = Math.min(count, first + HASH_INSERT_BATCH);
+      nativeIndex.add(
+        keys.subarray(first, end),
+        data.subarray(first * DIMENSIONS, end * DIMENSIONS),
+        1,
+      );
+    }
+    const nativeUs = ((performance.now() - nativeStart) * 1000) / count;
+    const nativeCpuUsed = process.cpuUsage(nativeCpu);
+    const found = Array.from(
+      { length: HASH_QUERY_COUNT },
+      (_, q) => nativeIndex.search(query(q), 10, 1).distances,
+    );
+    nativeResult = {
+      available: true,
+      add_us_per_vector: Number(nativeUs.toFixed(1)),
+      add_cpu_us_per_vector: Number(
+        ((nativeCpuUsed.user + nativeCpuUsed.system) / count).toFixed(1),
+      ),
+      rss_growth_mb: mib(rssBytes() - nativeRss),
+      recall_by_distance_k10_ef64: recallByDistance(
+        found,
+        exact.map((e) => e.distances[9] ?? 0),
+      ),
+    };
+  }
+  return {
+    vectors: count,
+    wasm: {
+      add_us_per_vector: Number(addUs.toFixed(1)),
+      add_cpu_us_per_vector: Number(((cpu.user + cpu.system) / count).toFixed(1)),
+      rss_growth_mb: mib(rssGrowth),
+      index_mb: mib(memory.indexBytes),
+      wasm_memory_mb: mib(memory.wasmMemoryBytes),
+      serialized_mb: mib(bytes.length),
+      serialize_ms: Math.round(serializeMs),
+      wasm_memory_after_serialize_mb: mib(afterSerialize),
+      load_ms: Math.round(loadMs),
+      loaded_wasm_memory_mb: mib(loadedMemory),
+    },
+    native: nativeResult,
+    sweep,
+  };
+}
+
+/** `--hash`: the context engine's vectors and HNSW options. */
+function benchHashCorpus(native: NativeModule | undefined, quickRun: boolean) {
+  const hashSizes = quickRun ? [2_000, 10_000] : [10_000, 100_000];
+  const corpus = hashCorpus(Math.max(...hashSizes));
+  return {
+    bench: "vector-hash",
+    quick: quickRun,
+    runtime: runtimeName(),
+    machine: machine(),
+    workload: {
+      corpus: "bench/search chunks of node_modules, hash embedder, L2-normalised",
+      queries: `${HASH_QUERY_COUNT} single lines of corpus chunks, hash-embedded`,
+      dimensions: DIMENSIONS,
+      metric: "cos",
+      quantization: "f32",
+      ...TENANT_HNSW,
+      insert_batch: HASH_INSERT_BATCH,
+    },
+    sizes: hashSizes.map((count) => hashSize(count, native, corpus)),
+  };
+}
+
+function runtimeName(): string {
+  return typeof process.versions.bun === "string"
+    ? `bun ${process.versions.bun}`
+    : `${process.release.name} ${process.versions.node}`;
+}
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    platform: platform(),
+    arch: arch(),
+  };
+}
+
 async function main(): Promise<void> {
   const native = await loadNative();
+  if (process.argv.includes("--hash")) {
+    const report = benchHashCorpus(native.module, quick);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
   const results = [];
   for (const size of sizes) results.push(benchSize(size, native.module));
   const runtime =

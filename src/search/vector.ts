@@ -92,7 +92,8 @@ function moduleError(operation: string, message: string): VltairError {
 
 /** A USearch HNSW index in its own WebAssembly instance. Create with `createVectorIndex`. */
 export class VectorIndex {
-  readonly options: ResolvedVectorIndexOptions;
+  /** The options in force (`expansionSearch` follows `setExpansionSearch`). */
+  options: ResolvedVectorIndexOptions;
   private readonly wasm: UsearchInstance;
   private readonly handle: number;
   /** Scratch for one query vector (dimensions × f32), reused by every call. */
@@ -164,6 +165,20 @@ export class VectorIndex {
     const capacity = wasm.exports.usearch_capacity(this.handle, wasm.errorSlot) >>> 0;
     if (size + extra <= capacity) return;
     this.reserve(Math.max(size + extra, capacity * 2, this.options.capacity));
+  }
+
+  /**
+   * Changes the candidate list width of later searches (HNSW `ef`, the `expansionSearch`
+   * option): wider finds more of the true neighbours and costs more. Throws
+   * `validation_failed` (field `expansionSearch`) outside [1, 4096].
+   */
+  setExpansionSearch(expansionSearch: number): void {
+    const wasm = this.live();
+    checkInteger("expansionSearch", expansionSearch, 1, VECTOR_LIMITS.expansionMax);
+    wasm.clearError();
+    wasm.exports.usearch_change_expansion_search(this.handle, expansionSearch, wasm.errorSlot);
+    this.check("setExpansionSearch");
+    this.options = { ...this.options, expansionSearch };
   }
 
   /** Number of vectors in the index. */

@@ -117,3 +117,38 @@ describe("VectorIndex windowed save", () => {
     expect(copy.serialize()).toEqual(bytes);
   });
 });
+
+describe("VectorIndex.setExpansionSearch", () => {
+  test("widens later searches, is validated, and shows in options", () => {
+    const random = seededRandom(9);
+    const dims = 24;
+    const count = 3000;
+    const index = createVectorIndex({ dimensions: dims, expansionAdd: 8, expansionSearch: 4 });
+    open.push(index);
+    index.addBatch(
+      Array.from({ length: count }, (_, i) => i),
+      Float32Array.from({ length: count * dims }, () => random() - 0.5),
+    );
+    const queries = Array.from({ length: 50 }, () =>
+      Float32Array.from({ length: dims }, () => random() - 0.5),
+    );
+    const recall = (): number => {
+      let hits = 0;
+      for (const query of queries) {
+        const truth = new Set(index.exactSearch(query, 10).keys);
+        for (const key of index.search(query, 10).keys) if (truth.has(key)) hits++;
+      }
+      return hits / (queries.length * 10);
+    };
+    const narrow = recall();
+    index.setExpansionSearch(count);
+    expect(index.options.expansionSearch).toBe(count);
+    const wide = recall();
+    expect(wide).toBeGreaterThan(narrow);
+    expect(wide).toBeGreaterThanOrEqual(0.99);
+    for (const bad of [0, 4097, 1.5]) {
+      expect(() => index.setExpansionSearch(bad)).toThrow(/expansionSearch/);
+    }
+    expect(index.options.expansionSearch).toBe(count);
+  });
+});
