@@ -18,7 +18,7 @@
 import { Buffer } from "node:buffer";
 import { VltairError } from "../../core/mod.ts";
 import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
-import { scopeOfKey } from "../scope.ts";
+import { type Scope, scopeOfKey } from "../scope.ts";
 import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
 import { LoadedDoc, type LoadedDocFields } from "./loaded-doc.ts";
 import { ContextState } from "./state.ts";
@@ -69,7 +69,23 @@ function docTuple(d: StoredDoc, textBytes: number): DocTuple {
   ];
 }
 
-function fieldsOf(t: DocTuple): LoadedDocFields {
+/**
+ * One scope object and key string per distinct scope of a snapshot: JSON.parse gives every
+ * document its own copy of the same key (100k copies of "global" for 100k documents).
+ */
+type ScopeCache = Map<string, { scopeKey: string; scope: Scope }>;
+
+function sharedScope(cache: ScopeCache, key: string): { scopeKey: string; scope: Scope } {
+  let entry = cache.get(key);
+  if (entry === undefined) {
+    entry = { scopeKey: key, scope: scopeOfKey(key) };
+    cache.set(key, entry);
+  }
+  return entry;
+}
+
+function fieldsOf(t: DocTuple, scopes: ScopeCache): LoadedDocFields {
+  const { scope, scopeKey } = sharedScope(scopes, t[2]);
   const past = t[11]?.map(
     (p): PastVersion => ({
       version: p[0],
@@ -82,8 +98,8 @@ function fieldsOf(t: DocTuple): LoadedDocFields {
   return {
     key: t[0],
     id: t[1],
-    scope: scopeOfKey(t[2]),
-    scopeKey: t[2],
+    scope,
+    scopeKey,
     metadata: t[4] ?? undefined,
     hasVector: t[5] === 1,
     version: t[6],
@@ -168,6 +184,7 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
     return blob;
   };
   const state = new ContextState();
+  const scopes: ScopeCache = new Map();
   for (let i = 0; i < tenants; i++) {
     const header = JSON.parse(decoder.decode(next())) as { tenant: string; next_key: number };
     const docs = JSON.parse(decoder.decode(next())) as DocTuple[];
@@ -189,15 +206,15 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
       if (ownTexts !== null) {
         if (textAt + length > ownTexts.length)
           throw corrupt("texts are shorter than their lengths");
-        doc = new LoadedDoc(fieldsOf(tuple), ownTexts, textAt, length);
+        doc = new LoadedDoc(fieldsOf(tuple, scopes), ownTexts, textAt, length);
         textAt += length;
       } else if (format === FORMAT_INLINE_TEXTS) {
-        doc = { ...fieldsOf(tuple), text: length as unknown as string };
+        doc = { ...fieldsOf(tuple, scopes), text: length as unknown as string };
       } else {
         if (textAt + length > (texts as string).length) {
           throw corrupt("texts are shorter than their lengths");
         }
-        doc = { ...fieldsOf(tuple), text: (texts as string).slice(textAt, textAt + length) };
+        doc = { ...fieldsOf(tuple, scopes), text: (texts as string).slice(textAt, textAt + length) };
         textAt += length;
       }
       store.docs.set(docRef(doc.scopeKey, doc.id), doc);
