@@ -68,6 +68,19 @@ export class ByteWriter {
     this.#length += written;
   }
 
+  /**
+   * A string block: `varint byteLength`, the UTF-8 of `values` concatenated, then each
+   * value's `varint length` in UTF-16 code units (see `ByteReader.strings`).
+   */
+  strings(values: readonly string[]): void {
+    const utf8 = encoder.encode(values.join(""));
+    this.varint(utf8.length);
+    this.#reserve(utf8.length);
+    this.#bytes.set(utf8, this.#length);
+    this.#length += utf8.length;
+    for (const value of values) this.varint(value.length);
+  }
+
   /** A copy of the bytes written. */
   finish(): Uint8Array {
     return this.#bytes.slice(0, this.#length);
@@ -90,6 +103,11 @@ export class ByteReader {
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.#bytes.length - this.#offset;
   }
 
   get isAtEnd(): boolean {
@@ -167,8 +185,34 @@ export class ByteReader {
     this.#offset = offset;
   }
 
+  /**
+   * Reads a string block of `count` strings written by `ByteWriter.strings`: one UTF-8 decode,
+   * then slices. Throws `validation_failed` when the lengths do not add up to the decoded text
+   * or a cut splits a surrogate pair (so every string is well-formed, as a decoded one is).
+   */
+  strings(count: number): string[] {
+    const text = this.#utf8(this.varint());
+    if (count > this.remaining) throw malformed("string count");
+    const values = new Array<string>(count);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const length = this.varint();
+      const end = at + length;
+      if (end > text.length) throw malformed("string lengths");
+      const last = text.charCodeAt(end - 1);
+      if (length > 0 && last >= 0xd800 && last <= 0xdbff) throw malformed("split surrogate");
+      values[i] = text.slice(at, end);
+      at = end;
+    }
+    if (at !== text.length) throw malformed("string lengths");
+    return values;
+  }
+
   string(): string {
-    const length = this.varint();
+    return this.#utf8(this.varint());
+  }
+
+  #utf8(length: number): string {
     const at = this.#take(length);
     try {
       return decoder.decode(this.#bytes.subarray(at, at + length));

@@ -20,6 +20,8 @@ export class TermDictionary {
   #freeIds: number[] = [];
   #sorted: string[] = [];
   #tail = new Set<string>();
+  /** Terms adopted in bulk by a load, not yet sorted (sorted at the first prefix lookup). */
+  #bulk: string[] | null = null;
   #releaseCount = 0;
 
   /** Number of live terms. */
@@ -65,6 +67,21 @@ export class TermDictionary {
     return id;
   }
 
+  /**
+   * Fills an empty dictionary: `terms[i]` gets id `i`. Returns false (leaving the dictionary
+   * unusable) when a term repeats. Sorting for prefix lookup waits for the first lookup.
+   */
+  adoptAll(terms: readonly string[]): boolean {
+    assert(this.#termById.length === 0, "adopt only into an empty dictionary");
+    for (let id = 0; id < terms.length; id++) {
+      this.#idByTerm.set(terms[id] as string, id);
+      if (this.#idByTerm.size !== id + 1) return false;
+    }
+    this.#termById = terms.slice();
+    this.#bulk = terms.slice();
+    return true;
+  }
+
   /** Forgets a live term; its id will be reused. */
   release(id: number): void {
     const term = this.termOf(id);
@@ -79,6 +96,13 @@ export class TermDictionary {
    * `termsMax` (the caller maps it to its own error).
    */
   idsWithPrefix(prefix: string, termsMax: number): number[] {
+    if (this.#bulk !== null) {
+      // The adopted terms become the sorted copy; the merge then folds in (and dedupes) the
+      // terms interned since, which were put in the tail without seeing the bulk.
+      this.#sorted = this.#bulk.sort();
+      this.#bulk = null;
+      this.#merge();
+    }
     if (this.#tail.size > TAIL_TERMS_MAX) this.#merge();
     const ids: number[] = [];
     const add = (term: string): void => {

@@ -263,19 +263,23 @@ export class TextIndex {
   /** Internal: fills an empty index from decoded contents. */
   adopt(contents: TextIndexContents): void {
     assert(this.size === 0 && this.#terms.size === 0, "adopt only into an empty index");
-    const docCount = contents.docKeys.length;
-    contents.docKeys.forEach((key, slot) => {
-      checkDocKey(key);
-      if (this.#slotByKey.has(key)) throw new VltairError("validation_failed", "duplicate key");
+    const { docKeys } = contents;
+    const docCount = docKeys.length;
+    for (let slot = 0; slot < docCount; slot++) {
+      const key = docKeys[slot] as string;
+      // Decoded keys are well-formed (a fatal UTF-8 decode): only their length needs a check.
+      if (key.length < 1 || key.length > TEXT_LIMITS.docKeyCharsMax) checkDocKey(key);
       this.#slotByKey.set(key, slot);
-    });
-    this.#slotKeys = contents.docKeys.slice();
+      if (this.#slotByKey.size !== slot + 1) {
+        throw new VltairError("validation_failed", "duplicate key");
+      }
+    }
+    this.#slotKeys = docKeys.slice();
     this.#slotLengths = growUint32(contents.docLengths.slice(), 1024);
     this.#slotLimit = docCount;
-    contents.terms.forEach((term, i) => {
-      const termId = this.#terms.intern(term);
-      if (termId !== i) throw new VltairError("validation_failed", "duplicate term");
-    });
+    if (!this.#terms.adoptAll(contents.terms)) {
+      throw new VltairError("validation_failed", "duplicate term");
+    }
     const used = contents.termCounts.reduce((sum, count) => sum + 2 * count, 0);
     this.#postings.adopt(contents.pool, contents.termOffsets, contents.termCounts, used);
     this.#rebuildForward(contents);

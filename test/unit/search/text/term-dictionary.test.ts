@@ -50,4 +50,24 @@ describe("TermDictionary", () => {
     expect(terms.idsWithPrefix("p", 10)).toHaveLength(10);
     expect(() => terms.idsWithPrefix("p", 9)).toThrow(RangeError);
   });
+  test("adoptAll: ids in order, duplicates refused, prefix lookup exact after releases", () => {
+    expect(new TermDictionary().adoptAll(["a", "b", "a"])).toBe(false);
+    const terms = new TermDictionary();
+    expect(terms.adoptAll(["foo", "food", "bar", "fob"])).toBe(true);
+    expect(terms.idOf("bar")).toBe(2);
+    expect(terms.termOf(3)).toBe("fob");
+    // A released then re-interned adopted term, and a new one, before the first lookup.
+    terms.release(1);
+    expect(terms.intern("food")).toBe(1);
+    expect(terms.intern("foal")).toBe(4);
+    const words = (prefix: string): string[] =>
+      terms
+        .idsWithPrefix(prefix, 100)
+        .map((id) => terms.termOf(id))
+        .sort();
+    expect(words("fo")).toEqual(["foal", "fob", "foo", "food"]);
+    terms.release(0);
+    expect(words("fo")).toEqual(["foal", "fob", "food"]);
+    expect(words("b")).toEqual(["bar"]);
+  });
 });
