@@ -23,7 +23,7 @@ export interface UsearchExports {
   usearch_serialized_length(index: number, error: number): number;
   usearch_save_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
   usearch_load_buffer(index: number, buffer: number, lengthBytes: number, error: number): void;
-  vltair_load_stream(index: number, error: number): void;
+  vltair_load_stream(index: number, error: number): number;
   vltair_save_window(
     index: number,
     offsetBytes: number,
@@ -165,7 +165,7 @@ export class UsearchInstance {
 
   /**
    * Runs `load` (which calls the module's `vltair_load_stream`) with `bytes` as the source the
-   * module pulls from; throws `validation_failed` when the module asked for more than there is.
+   * module pulls from; `readBytes` is how many bytes the module took (some may be read-ahead).
    */
   withSource<T>(bytes: Uint8Array, load: () => T): { result: T; readBytes: number } {
     assert(this.source === undefined, "one streaming load at a time");
@@ -178,14 +178,19 @@ export class UsearchInstance {
     }
   }
 
-  /** The module's byte source: copies the next `lengthBytes` into its memory at `pointer`. */
+  /**
+   * The module's byte source: copies up to `lengthBytes` of the next bytes into its memory at
+   * `pointer` and returns how many (0 once the source is exhausted).
+   */
   private read(pointer: number, lengthBytes: number): number {
     const source = this.source;
-    if (source === undefined || source.offset + lengthBytes > source.bytes.length) return 0;
+    if (source === undefined) return 0;
+    const count = Math.min(lengthBytes, source.bytes.length - source.offset);
+    if (count <= 0) return 0;
     // A read may follow an allocation that grew the memory: views are rebuilt first.
-    this.u8().set(source.bytes.subarray(source.offset, source.offset + lengthBytes), pointer);
-    source.offset += lengthBytes;
-    return 1;
+    this.u8().set(source.bytes.subarray(source.offset, source.offset + count), pointer);
+    source.offset += count;
+    return count;
   }
 
   /** Rebuilds the views when the memory has grown since they were made. */

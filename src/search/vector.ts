@@ -501,10 +501,12 @@ export class VectorIndex {
     // Streamed: the module pulls the bytes piece by piece into the index's own allocations, so
     // no copy of the whole serialized index ever sits in its memory (which never shrinks).
     wasm.clearError();
-    const { readBytes } = wasm.withSource(bytes, () =>
-      wasm.exports.vltair_load_stream(this.handle, wasm.errorSlot),
+    const { result: unusedBytes, readBytes: takenBytes } = wasm.withSource(
+      bytes,
+      () => wasm.exports.vltair_load_stream(this.handle, wasm.errorSlot) >>> 0,
     );
     this.check("load");
+    const readBytes = takenBytes - unusedBytes;
     if (readBytes !== bytes.length) {
       throw new VltairError("validation_failed", "serialized index has trailing bytes", {
         details: { field: "bytes", read_bytes: readBytes, size_bytes: bytes.length },
