@@ -64,6 +64,60 @@ describe("SIMD metric kernels (wasm/metric_simd.h)", () => {
     });
   }
 
+  const f16round = (Math as unknown as { f16round: (value: number) => number }).f16round;
+
+  for (const metric of ["cos", "ip"] as const) {
+    test(`${metric} on f16 storage: distances match a float64 reference over the halves`, () => {
+      const random = seededRandom(metric.length * 104_729);
+      for (const dims of DIMENSIONS) {
+        const index = createVectorIndex({ dimensions: dims, metric, quantization: "f16" });
+        open.push(index);
+        const count = 40;
+        // Magnitudes from half subnormals (below 6.1e-5) up to 4: every conversion path.
+        const value = (): number => (random() * 2 - 1) * 10 ** (Math.floor(random() * 7) - 6) * 4;
+        const data = Float32Array.from({ length: count * dims }, value);
+        index.addBatch(
+          Array.from({ length: count }, (_, i) => i),
+          data,
+        );
+        const query = Float32Array.from({ length: dims }, value);
+        const halves = (row: Float32Array) => Float32Array.from(row, f16round);
+        const { keys, distances } = index.exactSearch(query, count);
+        for (let i = 0; i < count; i++) {
+          const key = Number(keys[i]);
+          const row = halves(data.subarray(key * dims, (key + 1) * dims));
+          const expected = reference(metric, row, halves(query));
+          const tolerance = 1e-4 * Math.max(1, Math.abs(expected), dims / 16);
+          expect(Math.abs((distances[i] as number) - expected)).toBeLessThan(tolerance);
+        }
+      }
+    });
+  }
+
+  test("cos on f16 storage converts half subnormals exactly (vectors made only of them)", () => {
+    const random = seededRandom(31);
+    for (const dims of [16, 17, 384]) {
+      const index = createVectorIndex({ dimensions: dims, metric: "cos", quantization: "f16" });
+      open.push(index);
+      const count = 20;
+      // |x| < 6.1e-5: every component is a half subnormal (or zero).
+      const value = (): number => (random() * 2 - 1) * 6e-5;
+      const data = Float32Array.from({ length: count * dims }, value);
+      index.addBatch(
+        Array.from({ length: count }, (_, i) => i),
+        data,
+      );
+      const query = Float32Array.from({ length: dims }, value);
+      const { keys, distances } = index.exactSearch(query, count);
+      for (let i = 0; i < count; i++) {
+        const key = Number(keys[i]);
+        const row = Float32Array.from(data.subarray(key * dims, (key + 1) * dims), f16round);
+        const expected = reference("cos", row, Float32Array.from(query, f16round));
+        expect(Math.abs((distances[i] as number) - expected)).toBeLessThan(1e-4);
+      }
+    }
+  });
+
   test("cos keeps USearch's zero-vector cases: 0 to a zero vector from a zero vector, else 1", () => {
     for (const dims of [5, 16, 384]) {
       const index = createVectorIndex({ dimensions: dims, metric: "cos" });
