@@ -73,10 +73,14 @@ const F32_KIND = SCALAR_KIND.f32;
 const ALLOWED_DIRECT_FRACTION = 0.2;
 
 /**
- * `serialize` copies the bytes out through a buffer of at most this size; each window walks
- * the index from the start, so 160 MB (100k × 384-d f32) takes 20 cheap passes.
+ * `serialize` copies the bytes out through a window in module memory of at least this size and
+ * at least 1/SERIALIZE_PASSES_MAX of the serialized length. Each window walks the index from the
+ * start, so the passes are bounded (a fixed 8 MiB window made 100k × 384-d, 161 MB, take 20
+ * passes and 454 ms, and would grow quadratically), while the module grows by at most a quarter
+ * of the serialized length instead of all of it.
  */
-const SERIALIZE_WINDOW_BYTES = 8 * 1024 * 1024;
+const SERIALIZE_WINDOW_BYTES_MIN = 8 * 1024 * 1024;
+const SERIALIZE_PASSES_MAX = 4;
 
 /**
  * USearch reports failures only as C strings. In 2.25.3 every allocation failure says
@@ -457,10 +461,14 @@ export class VectorIndex {
     wasm.clearError();
     const lengthBytes = wasm.exports.usearch_serialized_length(this.handle, wasm.errorSlot) >>> 0;
     this.check("serialize");
-    // Window by window through one small buffer: a buffer of the whole serialized length
-    // would grow the module's memory by that much for good (it never shrinks).
+    // Window by window through one buffer of at most a quarter of the length (or 8 MiB): a
+    // buffer of the whole serialized length would grow the module's memory by that much for
+    // good (it never shrinks).
     const bytes = new Uint8Array(lengthBytes);
-    const windowBytes = Math.min(lengthBytes, SERIALIZE_WINDOW_BYTES);
+    const windowBytes = Math.min(
+      lengthBytes,
+      Math.max(SERIALIZE_WINDOW_BYTES_MIN, Math.ceil(lengthBytes / SERIALIZE_PASSES_MAX)),
+    );
     const pointer = wasm.alloc(windowBytes);
     try {
       for (let offset = 0; offset < lengthBytes; offset += windowBytes) {
