@@ -7,6 +7,7 @@
  */
 import { BM25_IDF_FLOOR, type Bm25Params } from "./bm25.ts";
 import { POSTING_UNITS } from "./postings-pool.ts";
+import { gallop } from "./term-cursor.ts";
 
 /** What one query's scoring reads and writes. */
 export interface ScoringState {
@@ -35,8 +36,8 @@ function idfOf(docCount: number, hitCount: number): number {
   return idf <= 0 ? BM25_IDF_FLOOR : idf;
 }
 
-/** Adds one exact term's contributions. */
-export function scoreExactTerm(state: ScoringState, termId: number): void {
+/** Adds one exact term's contributions (of the documents from `fromSlot` on). */
+export function scoreExactTerm(state: ScoringState, termId: number, fromSlot = 0): void {
   const { pool, docLengths, scores, touched, avgDocLength } = state;
   const { k1, b } = state.params;
   // `as number`: indexes below are in bounds by construction (offsets/counts describe the pool).
@@ -47,7 +48,7 @@ export function scoreExactTerm(state: ScoringState, termId: number): void {
   const oneMinusB = 1 - b;
   let touchedCount = state.touchedCount;
   const end = offset + count * POSTING_UNITS;
-  for (let at = offset; at < end; at += POSTING_UNITS) {
+  for (let at = gallop(pool, offset, end, fromSlot); at < end; at += POSTING_UNITS) {
     const slot = pool[at] as number;
     const f = pool[at + 1] as number;
     const length = docLengths[slot] as number;
@@ -65,10 +66,13 @@ export function scoreExactTerm(state: ScoringState, termId: number): void {
  * expansions, or a word and its aliases. As FTS5 does for a phrase found in several columns,
  * the term's document count is the number of documents holding any of them, and its frequency
  * in a document is the weighted sum of their frequencies (`weights[i]` for `termIds[i]`).
+ * With `fromSlot`, only the documents from that slot on are scored, and the IDF (which counts
+ * every document) must be given.
  */
 export function scoreTermGroup(
   state: ScoringState,
   group: { termIds: readonly number[]; weights: readonly number[] },
+  from: { slot: number; idf: number } | null = null,
 ): void {
   const { pool, frequencies, frequencyTouched } = state;
   let hitCount = 0;
@@ -77,7 +81,8 @@ export function scoreTermGroup(
     const weight = group.weights[i] as number;
     const offset = state.offsets[termId] as number;
     const end = offset + (state.counts[termId] as number) * POSTING_UNITS;
-    for (let at = offset; at < end; at += POSTING_UNITS) {
+    const start = from === null ? offset : gallop(pool, offset, end, from.slot);
+    for (let at = start; at < end; at += POSTING_UNITS) {
       const slot = pool[at] as number;
       if (frequencies[slot] === 0) frequencyTouched[hitCount++] = slot;
       frequencies[slot] = (frequencies[slot] as number) + weight * (pool[at + 1] as number);
@@ -85,7 +90,7 @@ export function scoreTermGroup(
   }
   const { docLengths, scores, touched, avgDocLength } = state;
   const { k1, b } = state.params;
-  const idf = idfOf(state.docCount, hitCount);
+  const idf = from === null ? idfOf(state.docCount, hitCount) : from.idf;
   let touchedCount = state.touchedCount;
   for (let i = 0; i < hitCount; i++) {
     const slot = frequencyTouched[i] as number;

@@ -9,6 +9,7 @@
  */
 import { assert, VltairError } from "../../core/mod.ts";
 import { ALIAS_MARK } from "./alias-mark.ts";
+import { BlockBounds } from "./block-bounds.ts";
 import { bm25Idf } from "./bm25.ts";
 import { PostingsPool } from "./postings-pool.ts";
 import { parseQuery, type QueryTerm } from "./query.ts";
@@ -17,7 +18,13 @@ import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms
 import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
 import { TermBounds } from "./term-bounds.ts";
 import { TermCounter } from "./term-counter.ts";
-import { type CursorMember, type CursorScoring, TermCursor, unionCount } from "./term-cursor.ts";
+import {
+  type CursorMember,
+  type CursorScoring,
+  SLOT_END,
+  TermCursor,
+  unionCount,
+} from "./term-cursor.ts";
 import { TermDictionary } from "./term-dictionary.ts";
 import {
   type ResolvedTextIndexOptions,
@@ -100,6 +107,7 @@ export class TextIndex {
   readonly #terms = new TermDictionary();
   readonly #postings = new PostingsPool();
   readonly #bounds = new TermBounds();
+  readonly #blocks = new BlockBounds();
   readonly #slotByKey = new Map<string, number>();
   #slotKeys: (string | undefined)[] = [];
   #slotTerms: (Uint32Array | undefined)[] = [];
@@ -170,6 +178,7 @@ export class TextIndex {
     const termIds = this.#slotTerms[slot];
     assert(termIds !== undefined, "a live slot has its terms");
     for (const termId of termIds) {
+      this.#blocks.forget(termId);
       if (this.#postings.remove(termId, slot) === 0) this.#terms.release(termId);
     }
     this.#tokenCount -= this.#slotLengths[slot] ?? 0;
@@ -401,6 +410,8 @@ export class TextIndex {
       const counts = this.#postings.counts;
       const isFirst = termId >= counts.length || counts[termId] === 0;
       this.#bounds.note(termId, termFrequency, length, isFirst);
+      if (!isFirst)
+        this.#blocks.noteAppend(termId, counts[termId] as number, termFrequency, length);
       this.#postings.append(termId, slot, termFrequency);
     }
     counter.reset();
@@ -508,8 +519,44 @@ export class TextIndex {
     const keys = this.#slotKeys;
     const keyOf = (slot: number): string => keys[slot] ?? "";
     const top = new TopK(Math.min(k, this.size), keyOf);
-    selectPruned(cursors, top, keyOf, allow);
+    const stoppedAt = selectPruned(cursors, top, keyOf, allow, this.#slotLimit);
+    if (stoppedAt !== SLOT_END) this.#finishExhaustive(groups, cursors, stoppedAt, top, allow);
     return top.drain().map((entry) => ({ docKey: keyOf(entry.slot), score: entry.score }));
+  }
+
+  /**
+   * Scores every document from `fromSlot` on term at a time (query-term order, so the same
+   * sums) and offers them to `top`, which holds the true top-k of the slots before.
+   */
+  #finishExhaustive(
+    groups: readonly TermGroup[],
+    cursors: readonly TermCursor[],
+    fromSlot: number,
+    top: TopK,
+    allow: ((docKey: string) => boolean) | undefined,
+  ): void {
+    const state = this.#scoringState();
+    const { scores, touched } = state;
+    try {
+      groups.forEach((group, i) => {
+        if (group.termIds.length === 1 && group.weights[0] === 1) {
+          scoreExactTerm(state, group.termIds[0] as number, fromSlot);
+        } else {
+          const idf = (cursors[i] as TermCursor).idf;
+          scoreTermGroup(state, group, { slot: fromSlot, idf });
+        }
+      });
+      const keys = this.#slotKeys;
+      for (let i = 0; i < state.touchedCount; i++) {
+        const slot = touched[i] as number;
+        const score = scores[slot] as number;
+        if (score < top.threshold() || !top.accepts(slot, score)) continue;
+        if (allow !== undefined && !allow(keys[slot] ?? "")) continue;
+        top.offer(slot, score);
+      }
+    } finally {
+      for (let i = 0; i < state.touchedCount; i++) scores[touched[i] as number] = 0;
+    }
   }
 
   /** A group's cursor, its IDF (FTS5's, over the documents holding any member) and bound. */
@@ -521,7 +568,13 @@ export class TextIndex {
     let lengthMin = Number.POSITIVE_INFINITY;
     group.termIds.forEach((termId, i) => {
       const weight = group.weights[i] as number;
-      members.push({ offset: offsets[termId] as number, count: counts[termId] as number, weight });
+      const member: CursorMember = {
+        offset: offsets[termId] as number,
+        count: counts[termId] as number,
+        weight,
+      };
+      member.blocks = this.#blocks.of(termId, source, this.#bounds);
+      members.push(member);
       tfMax += weight * this.#bounds.tfMaxOf(termId, source);
       lengthMin = Math.min(lengthMin, this.#bounds.lengthMinOf(termId, source));
     });

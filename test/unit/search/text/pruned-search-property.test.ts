@@ -118,4 +118,88 @@ describe("pruned (MaxScore) search equals the exhaustive path", () => {
       expect(exhaustive[0]?.docKey).toBe("rare");
     }
   });
+  test("block-max skips on long lists stay exact through searches, appends and removals", () => {
+    fc.assert(
+      fc.property(
+        fc.array(text, { minLength: 300, maxLength: 900 }),
+        fc.array(text, { minLength: 1, maxLength: 300 }),
+        fc.array(fc.integer({ min: 0, max: 899 }), { maxLength: 60 }),
+        fc.constantFrom("the", "return", "value user", "user", "getUserName", "x"),
+        fc.integer({ min: 1, max: 25 }),
+        (first, more, removals, q, k) => {
+          const index = createTextIndex();
+          first.forEach((t, i) => {
+            index.add(`a${i}`, t);
+          });
+          const check = (): void => {
+            expectIdentical(index.search(q, k), index.search(q, k, { exhaustive: true }));
+          };
+          check(); // builds the blocks of the query's long lists
+          more.forEach((t, i) => {
+            index.add(`b${i}`, t); // appends update the last blocks
+          });
+          check();
+          for (const i of removals) index.remove(`a${i}`); // removals drop the blocks
+          check();
+          index.add("c", "the the the the return return value user x");
+          check();
+          expectIdentical(
+            loadTextIndex(index.serialize()).search(q, k),
+            index.search(q, k, { exhaustive: true }),
+          );
+        },
+      ),
+      { seed: SEED, numRuns: Math.ceil(RUNS / 4) },
+    );
+  });
+  test("block bounds follow appends into the last block and removals that shift blocks", () => {
+    const low = "alpha x x x x x x x x x";
+    const build = () => {
+      const index = createTextIndex();
+      // Positions 0..19 score high (they set the top-5 bar), 20..299 low, except 128.
+      for (let i = 0; i < 300; i++) {
+        const text = i < 20 ? "alpha alpha x" : i === 128 ? "alpha alpha alpha alpha alpha" : low;
+        index.add(`d${String(i).padStart(3, "0")}`, text);
+      }
+      index.search("alpha", 5); // builds alpha's blocks (64 postings each)
+      return index;
+    };
+    const appended = build();
+    appended.add("late", "alpha alpha alpha alpha"); // position 300: the last, partial block
+    const top = appended.search("alpha", 5);
+    expect(top).toEqual(appended.search("alpha", 5, { exhaustive: true }));
+    expect(top.map((match) => match.docKey).slice(0, 2)).toEqual(["d128", "late"]);
+    const shifted = build();
+    // d128 moves from the first posting of block 2 to the last of block 1 (all low before).
+    shifted.remove("d000");
+    const after = shifted.search("alpha", 5);
+    expect(after).toEqual(shifted.search("alpha", 5, { exhaustive: true }));
+    expect(after[0]?.docKey).toBe("d128");
+  });
+  test("common terms: the switch to term at a time mid-search stays exact", () => {
+    // 6,000 documents all holding both terms: nothing prunes, so the search switches to term
+    // at a time after its first candidates (see score-pruned.ts).
+    let seed = 20_261_129;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed % n;
+    };
+    const index = createTextIndex();
+    for (let i = 0; i < 6000; i++) {
+      const words = ["x", "y", "z", "w"].slice(0, random(4));
+      for (let t = random(3); t >= 0; t--) words.push("alpha");
+      for (let t = random(3); t >= 0; t--) words.push("getBeta");
+      index.add(`d${String(i).padStart(4, "0")}`, words.join(" "));
+    }
+    const allow = (docKey: string): boolean => Number(docKey.slice(1)) % 7 !== 3;
+    for (const q of ["alpha getBeta", "beta alpha", "alpha beta x"]) {
+      for (const k of [1, 10, 50]) {
+        expectIdentical(index.search(q, k), index.search(q, k, { exhaustive: true }));
+        expectIdentical(
+          index.search(q, k, { allow }),
+          index.search(q, k, { allow, exhaustive: true }),
+        );
+      }
+    }
+  });
 });
