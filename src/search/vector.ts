@@ -45,6 +45,11 @@ export type VectorFilter =
 /** Options of `search` and `exactSearch`. */
 export interface VectorSearchOptions {
   filter?: VectorFilter;
+  /**
+   * HNSW `ef` for this call only (default: the index's `expansionSearch`), e.g. a wider list
+   * when a caller asks for many candidates. Integer in [1, 4096]; ignored by `exactSearch`.
+   */
+  expansionSearch?: number;
 }
 
 /** Memory held by an index. */
@@ -310,7 +315,17 @@ export class VectorIndex {
    * `min(k, admitted vectors)` results always come back.
    */
   search(query: VectorInput, k: number, options: VectorSearchOptions = {}): VectorMatches {
-    return this.run(query, k, options.filter, false);
+    const expansion = options.expansionSearch;
+    const standing = this.options.expansionSearch;
+    if (expansion === undefined || expansion === standing) {
+      return this.run(query, k, options.filter, false);
+    }
+    this.setExpansionSearch(expansion);
+    try {
+      return this.run(query, k, options.filter, false);
+    } finally {
+      this.setExpansionSearch(standing);
+    }
   }
 
   /** Exact k nearest neighbours by a full scan of the index (the recall reference). */

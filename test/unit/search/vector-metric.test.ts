@@ -206,3 +206,41 @@ describe("VectorIndex.setExpansionSearch", () => {
     expect(index.options.expansionSearch).toBe(count);
   });
 });
+
+describe("search option expansionSearch", () => {
+  test("applies to that call only and equals setting it on the index", () => {
+    const random = seededRandom(12);
+    const dims = 24;
+    const count = 3000;
+    const index = createVectorIndex({ dimensions: dims, expansionAdd: 8, expansionSearch: 4 });
+    open.push(index);
+    index.addBatch(
+      Array.from({ length: count }, (_, i) => i),
+      Float32Array.from({ length: count * dims }, () => random() - 0.5),
+    );
+    const queries = Array.from({ length: 30 }, () =>
+      Float32Array.from({ length: dims }, () => random() - 0.5),
+    );
+    const narrow = queries.map((query) => Array.from(index.search(query, 10).keys));
+    const wideOnce = queries.map((query) =>
+      Array.from(index.search(query, 10, { expansionSearch: 512 }).keys),
+    );
+    expect(index.options.expansionSearch).toBe(4);
+    expect(queries.map((query) => Array.from(index.search(query, 10).keys))).toEqual(narrow);
+    index.setExpansionSearch(512);
+    const wide = queries.map((query) => Array.from(index.search(query, 10).keys));
+    expect(wideOnce).toEqual(wide);
+    expect(wide).not.toEqual(narrow);
+    index.setExpansionSearch(4);
+    expect(() => index.search(queries[0] as Float32Array, 10, { expansionSearch: 0 })).toThrow(
+      /expansionSearch/,
+    );
+    expect(index.options.expansionSearch).toBe(4);
+    const filtered = index.search(queries[0] as Float32Array, 5, {
+      expansionSearch: 64,
+      filter: { predicate: (key) => key % 2n === 0n },
+    });
+    expect(Array.from(filtered.keys).every((key) => key % 2n === 0n)).toBe(true);
+    expect(index.options.expansionSearch).toBe(4);
+  });
+});
