@@ -535,7 +535,8 @@ export class VectorIndex {
         details: { field: "bytes", read_bytes: readBytes, size_bytes: bytes.length },
       });
     }
-    this.ensureCapacity(1);
+    // No reserve ahead here: `add` and `addBatch` grow on demand, so a restart does not pay
+    // for room it may never use (100k × 384-d: 8 MB of module memory and a rehash).
   }
 
   /** Memory held by this index. */

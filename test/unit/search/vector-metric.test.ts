@@ -244,3 +244,29 @@ describe("search option expansionSearch", () => {
     expect(index.options.expansionSearch).toBe(4);
   });
 });
+
+describe("loaded index capacity", () => {
+  test("a load reserves no room ahead; adds after it grow on demand", () => {
+    const random = seededRandom(21);
+    const dims = 8;
+    const count = 2000;
+    const index = createVectorIndex({ dimensions: dims, expansionAdd: 16 });
+    open.push(index);
+    const vector = () => Float32Array.from({ length: dims }, () => random() - 0.5);
+    index.addBatch(
+      Array.from({ length: count }, (_, i) => i),
+      Float32Array.from({ length: count * dims }, () => random() - 0.5),
+    );
+    const copy = loadVectorIndex(index.serialize());
+    open.push(copy);
+    copy.add(count, vector());
+    copy.addBatch(
+      Array.from({ length: 500 }, (_, i) => count + 1 + i),
+      Array.from({ length: 500 }, vector),
+    );
+    expect(copy.size()).toBe(count + 501);
+    const query = vector();
+    expect(copy.exactSearch(query, 1).keys.length).toBe(1);
+    expect(copy.search(query, 10).keys.length).toBe(10);
+  });
+});
