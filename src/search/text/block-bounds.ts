@@ -2,9 +2,11 @@
  * Block-max bounds: a long postings list is cut into blocks of `BLOCK_POSTINGS` postings, each
  * with the largest term frequency and the shortest document length in it, so that a search can
  * skip a whole block whose best possible contribution cannot reach the top-k (Ding & Suel
- * 2011). Built lazily per term at the first search that reads it, then kept up to date by
- * appends (which only touch the last block); a removal shifts the list, so it drops the term's
- * blocks (rebuilt at the next search). Short lists get one block from the term's bounds.
+ * 2011). Built when a list grows past `SINGLE_BLOCK_POSTINGS_MAX` (so an index built by adds
+ * has them all before its first search), or else by the first search that reads the term
+ * (after a load, or after a removal, which shifts the list and drops its blocks); kept up to
+ * date by appends, which only touch the last block. Short lists get one block from the term's
+ * bounds.
  */
 import { POSTING_UNITS } from "./postings-pool.ts";
 import type { BoundSource, TermBounds } from "./term-bounds.ts";
@@ -33,12 +35,24 @@ function grow(array: Uint32Array, lengthMin: number): Uint32Array {
 
 /** Blocks of the long lists, by term id. */
 export class BlockBounds {
-  #byTerm: (TermBlocks | undefined)[] = [];
+  readonly #byTerm: (TermBlocks | undefined)[] = [];
 
-  /** Records a posting appended at `position` (0-based) of the term's list. */
-  noteAppend(termId: number, position: number, termFrequency: number, docLength: number): void {
-    const blocks = this.#byTerm[termId];
-    if (blocks === undefined) return;
+  /**
+   * Records a posting about to be appended at `position` (0-based) of the term's list (the
+   * `source` postings do not hold it yet).
+   */
+  noteAppend(
+    termId: number,
+    position: number,
+    termFrequency: number,
+    docLength: number,
+    source: () => BoundSource,
+  ): void {
+    let blocks = this.#byTerm[termId];
+    if (blocks === undefined) {
+      if (position !== SINGLE_BLOCK_POSTINGS_MAX) return;
+      blocks = this.#build(termId, source());
+    }
     const block = Math.floor(position / BLOCK_POSTINGS);
     if (position % BLOCK_POSTINGS === 0) {
       blocks.tfMax = grow(blocks.tfMax, block + 1);
@@ -66,8 +80,11 @@ export class BlockBounds {
         lengthMin: Uint32Array.of(bounds.lengthMinOf(termId, source)),
       };
     }
-    const kept = this.#byTerm[termId];
-    if (kept !== undefined) return kept;
+    return this.#byTerm[termId] ?? this.#build(termId, source);
+  }
+
+  #build(termId: number, source: BoundSource): TermBlocks {
+    const count = source.counts[termId] as number;
     const blockCount = Math.ceil(count / BLOCK_POSTINGS);
     const tfMax = new Uint32Array(blockCount);
     const lengthMin = new Uint32Array(blockCount).fill(0xffffffff);

@@ -16,7 +16,7 @@ import { parseQuery, type QueryTerm } from "./query.ts";
 import { selectPruned } from "./score-pruned.ts";
 import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms.ts";
 import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
-import { TermBounds } from "./term-bounds.ts";
+import { type BoundSource, TermBounds } from "./term-bounds.ts";
 import { TermCounter } from "./term-counter.ts";
 import {
   type CursorMember,
@@ -92,6 +92,8 @@ function checkDocKey(docKey: string): void {
 
 /** Largest group scored by a cursor; a query with a larger one (a prefix term) is exhaustive. */
 const CURSOR_MEMBERS_MAX = 2;
+/** Union counts of term pairs kept between writes; the cache is cleared when it has more. */
+const UNION_CACHE_ENTRIES_MAX = 65_536;
 
 function growUint32(array: Uint32Array, lengthMin: number): Uint32Array {
   if (array.length >= lengthMin) return array;
@@ -120,6 +122,10 @@ export class TextIndex {
   readonly #counter = new TermCounter(this.#terms);
   #frequencyTouched = new Uint32Array(0);
   #isSearching = false;
+  /** Adds and removes so far: the union counts below are valid for one value of it. */
+  #writeCount = 0;
+  #unionCounts = new Map<string, number>();
+  #unionCountsAt = -1;
   /** Set by a load until the per-document term lists are built (see `#ensureForward`). */
   #pendingForward: { distinct: Uint32Array; termIdLimit: number; docCount: number } | null = null;
 
@@ -186,6 +192,7 @@ export class TextIndex {
     this.#slotKeys[slot] = undefined;
     this.#slotTerms[slot] = undefined;
     this.#slotByKey.delete(docKey);
+    this.#writeCount++;
     assert(this.#tokenCount >= 0, "token count never negative");
     return true;
   }
@@ -404,17 +411,20 @@ export class TextIndex {
     const counter = this.#counter;
     const length = counter.tokenCount;
     const termIds = counter.distinct();
+    const source = (): BoundSource => this.#boundSource();
     for (let i = 0; i < termIds.length; i++) {
       const termId = termIds[i] as number;
       const termFrequency = counter.counts[termId] as number;
       const counts = this.#postings.counts;
       const isFirst = termId >= counts.length || counts[termId] === 0;
       this.#bounds.note(termId, termFrequency, length, isFirst);
-      if (!isFirst)
-        this.#blocks.noteAppend(termId, counts[termId] as number, termFrequency, length);
+      if (!isFirst) {
+        this.#blocks.noteAppend(termId, counts[termId] as number, termFrequency, length, source);
+      }
       this.#postings.append(termId, slot, termFrequency);
     }
     counter.reset();
+    this.#writeCount++;
     this.#slotTerms[slot] = termIds;
     this.#slotKeys[slot] = docKey;
     this.#slotLengths[slot] = length;
@@ -503,6 +513,28 @@ export class TextIndex {
     }
   }
 
+  /** Documents holding either member of a pair (FTS5's document count of the group). */
+  #unionCount(group: TermGroup, a: CursorMember, b: CursorMember): number {
+    if (
+      this.#unionCountsAt !== this.#writeCount ||
+      this.#unionCounts.size >= UNION_CACHE_ENTRIES_MAX
+    ) {
+      this.#unionCounts.clear();
+      this.#unionCountsAt = this.#writeCount;
+    }
+    const key = `${group.termIds[0]},${group.termIds[1]}`;
+    const kept = this.#unionCounts.get(key);
+    if (kept !== undefined) return kept;
+    const count = unionCount(this.#postings.pool, a, b);
+    this.#unionCounts.set(key, count);
+    return count;
+  }
+
+  #boundSource(): BoundSource {
+    const { pool, offsets, counts } = this.#postings;
+    return { pool, offsets, counts, docLengths: this.#slotLengths };
+  }
+
   /** MaxScore over one cursor per group (see score-pruned.ts). */
   #searchPruned(
     groups: readonly TermGroup[],
@@ -579,7 +611,7 @@ export class TextIndex {
       lengthMin = Math.min(lengthMin, this.#bounds.lengthMinOf(termId, source));
     });
     const [a, b] = members as [CursorMember, CursorMember | undefined];
-    const hitCount = b === undefined ? a.count : unionCount(pool, a, b);
+    const hitCount = b === undefined ? a.count : this.#unionCount(group, a, b);
     const cursor = new TermCursor(pool, scoring, members, bm25Idf(this.size, hitCount));
     const { k1, b: lengthWeight, avgDocLength } = scoring;
     cursor.bound =
