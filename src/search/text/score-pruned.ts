@@ -15,8 +15,10 @@
 import { BOUND_SLACK, SLOT_END, type TermCursor } from "./term-cursor.ts";
 import type { TopK } from "./top-k.ts";
 
-/** Candidates between two checks of whether pruning pays (see `selectPruned`). */
-const CHECK_EVERY_CANDIDATES = 2048;
+/** Candidates before the first check of whether pruning pays (see `selectPruned`). */
+const FIRST_CHECK_CANDIDATES = 256;
+/** Candidates between two later checks. */
+const CHECK_EVERY_CANDIDATES = 1024;
 /**
  * Candidates per posting passed (over all lists) above which document at a time costs more
  * than term at a time: a candidate costs about five postings' worth of the exhaustive loop.
@@ -44,7 +46,7 @@ export function selectPruned(
   let postingCount = 0;
   for (const cursor of cursors) postingCount += cursor.postingCount;
   let candidates = 0;
-  let nextCheck = CHECK_EVERY_CANDIDATES;
+  let nextCheck = FIRST_CHECK_CANDIDATES;
   // Cursors by bound ascending (stable), and prefix sums of those bounds.
   const sorted = [...cursors].sort((left, right) => left.bound - right.bound);
   const prefixBound = new Float64Array(n + 1);
