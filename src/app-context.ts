@@ -14,6 +14,7 @@ import {
   resolveContextLimits,
 } from "./context/mod.ts";
 import { VltairError } from "./core/mod.ts";
+import { setVectorThreadEnabled } from "./search/mod.ts";
 import type { Storage } from "./storage/mod.ts";
 
 /** The validated context settings of a config. */
@@ -67,8 +68,12 @@ function embedderOf(config: Config): Embedder | null {
   });
 }
 
-/** Config's context options, validated. */
+/**
+ * Config's context options, validated. Also sets the process's vector helper-thread switch
+ * (`vector_thread`), which must be in force before recovery builds the first index.
+ */
 export function contextSettings(config: Config): ContextSettings {
+  setVectorThreadEnabled(config.vector_thread);
   return {
     embedder: embedderOf(config),
     limits: resolveLimitObject("context_limits", config.context_limits, resolveContextLimits),

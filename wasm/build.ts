@@ -61,6 +61,11 @@ const EXPORTED_FUNCTIONS = [
   "free",
 ];
 
+/** Initial linear memory; the binding creates the shared memory of this size. */
+export const MODULE_INITIAL_MEMORY_BYTES = 16 * 65_536;
+/** Maximum linear memory: 4 GiB, the whole wasm32 address space; growth is on demand. */
+export const MODULE_MAXIMUM_MEMORY_BYTES = 65_536 * 65_536;
+
 const COMPILER = "clang++-19";
 /** Upper bound of one compiler run; a full build takes about 10 s on a 2-core VM. */
 const COMPILE_TIMEOUT_MS = 600_000;
@@ -105,7 +110,16 @@ function compilerArgs(outPath: string): string[] {
     // (without the library's zero fill); -D_WASI_EMULATED_MMAN still declares them.
     "-Wl,--strip-all",
     // 4 GiB, the whole wasm32 address space; growth is on demand.
-    "-Wl,--max-memory=4294967296",
+    `-Wl,--max-memory=${MODULE_MAXIMUM_MEMORY_BYTES}`,
+    // The memory is imported and shared, so a helper thread can run a second instance over it
+    // (src/search/vector-thread.ts). wasi-libc is built without the atomics feature, so the
+    // feature check is off: the two instances never run at the same time (the binding joins
+    // the helper before any other call), which is the condition that makes that safe.
+    "-mbulk-memory",
+    "-Wl,--shared-memory",
+    "-Wl,--import-memory",
+    `-Wl,--initial-memory=${MODULE_INITIAL_MEMORY_BYTES}`,
+    "-Wl,--no-check-features",
     ...exports,
     "-o",
     outPath,
@@ -182,6 +196,12 @@ function embedSource(bytes: Uint8Array, sha256: string): string {
     "",
     "/** Size of the decoded module, in bytes. */",
     `export const USEARCH_WASM_SIZE_BYTES = ${bytes.length};`,
+    "",
+    "/** Initial size of the shared linear memory the module imports (`env.memory`), in bytes. */",
+    `export const USEARCH_WASM_INITIAL_MEMORY_BYTES = ${MODULE_INITIAL_MEMORY_BYTES};`,
+    "",
+    "/** Maximum size of that memory (the whole wasm32 address space), in bytes. */",
+    `export const USEARCH_WASM_MAXIMUM_MEMORY_BYTES = ${MODULE_MAXIMUM_MEMORY_BYTES};`,
     "",
     "/** The module bytes, base64-encoded (RFC 4648, with padding), on one line. */",
     "export const USEARCH_WASM_BASE64 =",

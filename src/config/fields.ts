@@ -198,6 +198,14 @@ export const CONFIG_FIELDS = {
       "must be a JSON object of integers",
     ),
   },
+  vector_thread: {
+    flag: "vector-thread",
+    env: "VLTAIR_VECTOR_THREAD",
+    kind: "bool",
+    default: true,
+    doc: "Whether vector indexes use a helper thread: a batch's HNSW insertion runs there while the main thread indexes the texts, and the dense half of an unfiltered hybrid search runs there beside the sparse half. false keeps all vector work on the main thread; results are identical either way.",
+    schema: v.boolean("must be true or false"),
+  },
   text_tokenizer: {
     flag: "text-tokenizer",
     env: "VLTAIR_TEXT_TOKENIZER",

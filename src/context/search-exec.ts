@@ -9,7 +9,7 @@
  * admitting only its keys otherwise. Order: score descending, then document id ascending, then
  * scope ascending (CE-7).
  */
-import { type FusionOptions, fuse, type HalfHit } from "../search/mod.ts";
+import { type FusionOptions, fuse, type HalfHit, type VectorMatches } from "../search/mod.ts";
 import type { FilterTarget } from "./filters/mod.ts";
 import type { AdmitView } from "./store/admit-view.ts";
 import type { StoredDoc } from "./store/doc.ts";
@@ -83,20 +83,37 @@ function sparseHalf(
   });
 }
 
-function denseHalf(
+/** The dense half's matches, or a function that collects them from the helper thread. */
+type DenseMatches = VectorMatches | (() => VectorMatches);
+
+/**
+ * Starts the dense half: the unfiltered one of a hybrid search goes to the vector index's
+ * helper thread (so the sparse half runs meanwhile on this thread); any other runs here.
+ */
+function startDense(
   store: TenantStore,
   plan: SearchPlan,
   admit: AdmitView | null,
   n: number,
-  found: Found,
-): HalfHit[] {
+): DenseMatches | null {
   const index = store.vectors;
   const query = plan.queryVector;
-  if (index === null || query === null || index.size() === 0) return [];
-  if (query.length !== index.dimensions) return [];
-  if (admit?.keys.size === 0) return [];
-  const options = admit === null ? {} : { filter: { allowedKeys: admit.sorted() } };
-  const { keys, distances } = index.search(query, Math.min(n, index.size()), options);
+  if (index === null || query === null || index.size() === 0) return null;
+  if (query.length !== index.dimensions) return null;
+  if (admit?.keys.size === 0) return null;
+  const k = Math.min(n, index.size());
+  // Only a hybrid search has other work (the sparse half) to do meanwhile.
+  if (admit === null && plan.strategy === "hybrid") {
+    const collect = index.searchInBackground(query, k);
+    if (collect !== null) return collect;
+  }
+  if (admit === null) return index.search(query, k);
+  return index.search(query, k, { filter: { allowedKeys: admit.sorted() } });
+}
+
+function denseHits(store: TenantStore, matches: VectorMatches | null, found: Found): HalfHit[] {
+  if (matches === null) return [];
+  const { keys, distances } = matches;
   const out: HalfHit[] = [];
   for (let i = 0; i < keys.length; i++) {
     const doc = store.byKey.get(Number(keys[i])) as StoredDoc;
@@ -112,8 +129,15 @@ export function executeSearch(store: TenantStore | undefined, plan: SearchPlan):
   const admit = admission(store, plan);
   const n = candidatesFor(plan.k);
   const found: Found = new Map();
-  const dense = plan.strategy === "sparse" ? [] : denseHalf(store, plan, admit, n, found);
-  const sparse = plan.strategy === "dense" ? [] : sparseHalf(store, plan, admit, n, found);
+  let started = plan.strategy === "sparse" ? null : startDense(store, plan, admit, n);
+  let sparse: HalfHit[];
+  try {
+    sparse = plan.strategy === "dense" ? [] : sparseHalf(store, plan, admit, n, found);
+  } finally {
+    // Collected even when the sparse half threw: the index refuses calls until it is.
+    if (typeof started === "function") started = started();
+  }
+  const dense = denseHits(store, started, found);
   const hits: ExecutedHit[] = [];
   const docOf = (id: string) => found.get(id) as StoredDoc;
   if (plan.strategy === "hybrid") {

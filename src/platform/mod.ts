@@ -10,6 +10,8 @@ export { collectGarbage } from "./gc.ts";
 export { hasPosixFileModes, hasPosixSignals } from "./os.ts";
 export type { DenoGlobal, RuntimeName } from "./runtime.ts";
 export { runtimeName, runtimeVersion } from "./runtime.ts";
+export type { ScriptWorker } from "./script-worker.ts";
+export { SCRIPT_WORKER_PRELUDE, startScriptWorker } from "./script-worker.ts";
 export type { FetchHandler, RunningServer, ServeOptions } from "./serve.ts";
 export { serve } from "./serve.ts";
 export type { ShutdownSignal } from "./signals.ts";

@@ -48,3 +48,4 @@ export type {
   VectorQuantization,
 } from "./vector-options.ts";
 export { VECTOR_INDEX_DEFAULTS, VECTOR_LIMITS } from "./vector-options.ts";
+export { setVectorThreadEnabled } from "./vector-thread.ts";

@@ -4,17 +4,24 @@
  * share an address space, `dispose()` returns all of an index's memory at once, and the same
  * inserts always meet the same heap layout (determinism).
  *
+ * The memory is created here, shared, and imported by the module, so that the index's helper
+ * thread (vector-thread.ts) can run a second instance over the same bytes while this thread
+ * does other work; the binding never lets the two run at once.
+ *
  * Views (`u8()`, `f32()`, `u32()`, `u64()`) are rebuilt whenever the memory has grown: growth
- * replaces `memory.buffer` and detaches every view of the old buffer, so no view is ever kept
+ * gives `memory.buffer` a new, longer buffer (views of the old one stay short), so no view is ever kept
  * across a call into the module.
  */
 import { assert, VltairError } from "../core/mod.ts";
-import { USEARCH_WASM_BASE64 } from "./usearch-wasm.ts";
+import {
+  USEARCH_WASM_BASE64,
+  USEARCH_WASM_INITIAL_MEMORY_BYTES,
+  USEARCH_WASM_MAXIMUM_MEMORY_BYTES,
+} from "./usearch-wasm.ts";
 import { wasiStubImports } from "./wasi-stub.ts";
 
 /** The module's exports the binding uses. `size_t` and pointers are wasm32 `i32` (read with `>>> 0`). */
 export interface UsearchExports {
-  memory: WebAssembly.Memory;
   _initialize(): void;
   malloc(sizeBytes: number): number;
   free(pointer: number): void;
@@ -111,16 +118,21 @@ export interface UsearchExports {
   ): number;
 }
 
+const WASM_PAGE_BYTES = 65_536;
+
 let compiledModule: WebAssembly.Module | undefined;
 
-/** Decodes and compiles the embedded module once per process (about 230 KB). */
+/** The embedded module's bytes, decoded from base64 (about 230 KB). */
+export function usearchModuleBytes(): Uint8Array<ArrayBuffer> {
+  const binary = atob(USEARCH_WASM_BASE64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** Decodes and compiles the embedded module once per process. */
 export function usearchModule(): WebAssembly.Module {
-  if (compiledModule === undefined) {
-    const binary = atob(USEARCH_WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    compiledModule = new WebAssembly.Module(bytes);
-  }
+  compiledModule ??= new WebAssembly.Module(usearchModuleBytes());
   return compiledModule;
 }
 
@@ -130,6 +142,8 @@ type ActiveFilter = { predicate: (key: bigint) => boolean; error: unknown; faile
 /** One module instance with its memory views and allocation bookkeeping. */
 export class UsearchInstance {
   readonly exports: UsearchExports;
+  /** The module's linear memory (shared: the helper thread's instance runs over it too). */
+  readonly memory: WebAssembly.Memory;
   /** Pointer to a 4-byte slot where the C API stores a `char const*` error message. */
   readonly errorSlot: number;
   private buffer: ArrayBufferLike;
@@ -145,7 +159,13 @@ export class UsearchInstance {
   private source: { bytes: Uint8Array; offset: number } | undefined;
 
   constructor() {
+    this.memory = new WebAssembly.Memory({
+      initial: USEARCH_WASM_INITIAL_MEMORY_BYTES / WASM_PAGE_BYTES,
+      maximum: USEARCH_WASM_MAXIMUM_MEMORY_BYTES / WASM_PAGE_BYTES,
+      shared: true,
+    });
     const imports = {
+      env: { memory: this.memory },
       wasi_snapshot_preview1: wasiStubImports(),
       vltair: {
         filter: (key: bigint, _token: number): number => this.admit(key),
@@ -155,7 +175,7 @@ export class UsearchInstance {
     const instance = new WebAssembly.Instance(usearchModule(), imports);
     this.exports = instance.exports as unknown as UsearchExports;
     this.exports._initialize();
-    this.buffer = this.exports.memory.buffer;
+    this.buffer = this.memory.buffer;
     this.viewU8 = new Uint8Array(this.buffer);
     this.viewF32 = new Float32Array(this.buffer);
     this.viewU32 = new Uint32Array(this.buffer);
@@ -195,8 +215,8 @@ export class UsearchInstance {
 
   /** Rebuilds the views when the memory has grown since they were made. */
   private refresh(): void {
-    const buffer = this.exports.memory.buffer;
-    if (buffer === this.buffer) return;
+    const buffer = this.memory.buffer;
+    if (buffer.byteLength === this.buffer.byteLength) return;
     this.buffer = buffer;
     this.viewU8 = new Uint8Array(buffer);
     this.viewF32 = new Float32Array(buffer);
@@ -226,7 +246,7 @@ export class UsearchInstance {
 
   /** Current size of the module's linear memory, in bytes. */
   memoryBytes(): number {
-    return this.exports.memory.buffer.byteLength;
+    return this.memory.buffer.byteLength;
   }
 
   /** Allocates `sizeBytes` (16-byte aligned by dlmalloc); throws `unavailable` when memory is exhausted. */

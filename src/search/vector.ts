@@ -26,6 +26,15 @@ import {
   type VectorMetric,
   type VectorQuantization,
 } from "./vector-options.ts";
+import {
+  attachToThread,
+  detachFromThread,
+  postAdd,
+  postSearch,
+  THREAD_STATE,
+  type ThreadLink,
+  waitForThread,
+} from "./vector-thread.ts";
 
 /** Results of a search, best first: `keys[i]` is at `distances[i]`. */
 export interface VectorMatches {
@@ -111,6 +120,12 @@ export class VectorIndex {
   private readonly keysPointer: number;
   private readonly distancesPointer: number;
   private disposed = false;
+  /** The helper thread's instance over this index's memory: undefined until first needed. */
+  private thread: ThreadLink | null | undefined = undefined;
+  /** A batch the helper is inserting; every other call joins it first. */
+  private pending: { keysPointer: number; vectorsPointer: number; count: number } | null = null;
+  /** True between `searchInBackground` and its collection. */
+  private searching = false;
   /** True while a predicate runs: the scratch buffers are in use, so the index must not be. */
   private filtering = false;
 
@@ -153,7 +168,41 @@ export class VectorIndex {
   private live(): UsearchInstance {
     assert(!this.disposed, "vector index used after dispose()");
     assert(!this.filtering, "vector index called from its own filter predicate");
+    assert(!this.searching, "a background search must be collected before the next call");
+    this.join();
     return this.wasm;
+  }
+
+  /**
+   * Waits for the batch the helper thread is inserting, if any, and frees its staging. Throws
+   * like a synchronous `addBatch` would have when the insertion failed.
+   */
+  join(): void {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    const wasm = this.wasm;
+    try {
+      const { state, result } = waitForThread((this.thread as ThreadLink).signal);
+      this.check("addBatch");
+      if (state !== THREAD_STATE.done) throw moduleError("addBatch", "the helper thread failed");
+      assert(
+        result >>> 0 === pending.count,
+        "vltair_add_batch added fewer vectors without an error",
+      );
+    } finally {
+      wasm.free(pending.vectorsPointer);
+      wasm.free(pending.keysPointer);
+    }
+  }
+
+  /** The helper thread's link, attached on first use; null when inserts stay on this thread. */
+  private threadLink(): ThreadLink | null {
+    if (this.thread === undefined) {
+      this.thread = attachToThread(this.wasm.memory);
+      if (this.thread !== null) THREAD_LINKS.register(this, this.thread, this);
+    }
+    return this.thread;
   }
 
   private check(operation: string): void {
@@ -226,8 +275,17 @@ export class VectorIndex {
    * Adds `keys.length` vectors, given as an array of vectors or one flat `Float32Array` of
    * `keys.length × dimensions` values. Every key and vector is checked before any is added,
    * so a validation error leaves the index unchanged.
+   *
+   * With `background`, a batch of at least {@link BACKGROUND_BATCH_MIN} vectors is inserted by
+   * the helper thread (vector-thread.ts) and this call returns once it is staged; the next call
+   * on the index waits for it, so callers see the same index either way. Without a helper
+   * thread (config `vector_threads` 0, or a runtime that cannot start one) it inserts here.
    */
-  addBatch(keys: readonly VectorKey[], vectors: Float32Array | readonly VectorInput[]): void {
+  addBatch(
+    keys: readonly VectorKey[],
+    vectors: Float32Array | readonly VectorInput[],
+    options: { background?: boolean } = {},
+  ): void {
     const wasm = this.live();
     const count = keys.length;
     const dims = this.dimensions;
@@ -250,10 +308,26 @@ export class VectorIndex {
     }
     const keysPointer = wasm.alloc(count * 8);
     const vectorsPointer = wasm.alloc(count * dims * 4);
+    let posted = false;
     try {
       this.stageBatch(keys, vectors, keysPointer, vectorsPointer);
       this.ensureCapacity(count);
       wasm.clearError();
+      const thread =
+        options.background === true && count >= BACKGROUND_BATCH_MIN ? this.threadLink() : null;
+      if (thread !== null) {
+        postAdd(thread, {
+          handle: this.handle,
+          keys: keysPointer,
+          vectors: vectorsPointer,
+          count,
+          dimensions: dims,
+          errorSlot: wasm.errorSlot,
+        });
+        this.pending = { keysPointer, vectorsPointer, count };
+        posted = true;
+        return;
+      }
       const added =
         wasm.exports.vltair_add_batch(
           this.handle,
@@ -266,8 +340,10 @@ export class VectorIndex {
       this.check("addBatch");
       assert(added === count, "vltair_add_batch added fewer vectors without an error");
     } finally {
-      wasm.free(vectorsPointer);
-      wasm.free(keysPointer);
+      if (!posted) {
+        wasm.free(vectorsPointer);
+        wasm.free(keysPointer);
+      }
     }
   }
 
@@ -328,6 +404,40 @@ export class VectorIndex {
     }
   }
 
+  /**
+   * Starts the same search as `search(query, k)` (unfiltered, approximate) on the helper thread
+   * and returns the function that waits for and returns its matches, so the caller can do other
+   * work meanwhile (the sparse half of a hybrid search). Nothing else may be called on the
+   * index until the matches are collected. Returns null without a helper thread: the caller
+   * then searches synchronously.
+   */
+  searchInBackground(query: VectorInput, k: number): (() => VectorMatches) | null {
+    const wasm = this.live();
+    checkInteger("k", k, 1, VECTOR_LIMITS.kMax);
+    const thread = this.threadLink();
+    if (thread === null) return null;
+    copyVectorIn(wasm.f32(), this.queryPointer >>> 2, query, this.dimensions, "query");
+    wasm.clearError();
+    postSearch(thread, {
+      handle: this.handle,
+      query: this.queryPointer,
+      scalarKind: F32_KIND,
+      count: k,
+      keys: this.keysPointer,
+      distances: this.distancesPointer,
+      errorSlot: wasm.errorSlot,
+    });
+    this.searching = true;
+    return () => {
+      assert(this.searching, "a background search is collected once");
+      this.searching = false;
+      const { state, result } = waitForThread(thread.signal);
+      this.check("search");
+      if (state !== THREAD_STATE.done) throw moduleError("search", "the helper thread failed");
+      return this.matches(result >>> 0);
+    };
+  }
+
   /** Exact k nearest neighbours by a full scan of the index (the recall reference). */
   exactSearch(query: VectorInput, k: number, options: VectorSearchOptions = {}): VectorMatches {
     return this.run(query, k, options.filter, true);
@@ -350,6 +460,12 @@ export class VectorIndex {
     } else {
       found = this.walkPredicate(k, filter.predicate, exact);
     }
+    return this.matches(found);
+  }
+
+  /** The first `found` results of the last search, copied out of the module's memory. */
+  private matches(found: number): VectorMatches {
+    const wasm = this.wasm;
     const keysStart = this.keysPointer >>> 3;
     const distancesStart = this.distancesPointer >>> 2;
     return {
@@ -556,6 +672,21 @@ export class VectorIndex {
   /** Frees the index; its module instance and memory become garbage. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
+    try {
+      if (this.searching) {
+        // The helper may still be walking this index: wait for it before freeing anything.
+        this.searching = false;
+        waitForThread((this.thread as ThreadLink).signal);
+      }
+      this.join();
+    } catch {
+      // The index is going away: a failed last batch changes nothing of that.
+    }
+    if (this.thread) {
+      THREAD_LINKS.unregister(this);
+      detachFromThread(this.thread);
+      this.thread = null;
+    }
     const wasm = this.wasm;
     wasm.exports.usearch_free(this.handle, wasm.errorSlot);
     wasm.free(this.distancesPointer);
@@ -564,6 +695,12 @@ export class VectorIndex {
     this.disposed = true;
   }
 }
+
+/** Smallest batch worth a trip to the helper thread (posting and joining cost ~20–50 µs). */
+export const BACKGROUND_BATCH_MIN = 16;
+
+/** Detaches the helper's instance of an index that was collected without `dispose()`. */
+const THREAD_LINKS = new FinalizationRegistry<ThreadLink>((link) => detachFromThread(link));
 
 function checkSerializedSize(bytes: Uint8Array): void {
   if (bytes.length > VECTOR_LIMITS.serializedBytesMax) {

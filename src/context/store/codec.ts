@@ -214,7 +214,10 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
         if (textAt + length > (texts as string).length) {
           throw corrupt("texts are shorter than their lengths");
         }
-        doc = { ...fieldsOf(tuple, scopes), text: (texts as string).slice(textAt, textAt + length) };
+        doc = {
+          ...fieldsOf(tuple, scopes),
+          text: (texts as string).slice(textAt, textAt + length),
+        };
         textAt += length;
       }
       store.docs.set(docRef(doc.scopeKey, doc.id), doc);

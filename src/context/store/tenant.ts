@@ -68,10 +68,16 @@ export class TenantStore {
     return this.#sorted;
   }
 
-  /** Applies one upsert batch written at `walIndex`/`wallMs`. Deterministic and total. */
+  /**
+   * Applies one upsert batch written at `walIndex`/`wallMs`. Deterministic and total.
+   * The batch's vectors go to the vector index first, in the background (its helper thread
+   * inserts them while this thread indexes the texts; the index's next call waits for them).
+   */
   applyUpsert(items: readonly UpsertItemRecord[], walIndex: number, wallMs: number): void {
     this.#sorted = null;
     const pendingVectors = new Map<number, Float32Array>();
+    /** Documents of this batch still to add to the text index, in order. */
+    const pendingTexts = new Map<number, StoredDoc>();
     for (const item of items) {
       const sk = scopeKey(item.scope);
       const ref = docRef(sk, item.id);
@@ -97,7 +103,7 @@ export class TenantStore {
         past: undefined,
       };
       if (old !== undefined) {
-        this.unindex(old, pendingVectors);
+        this.unindex(old, pendingVectors, pendingTexts);
         doc.past = old.past ?? [];
         doc.past.push(currentVersion(old));
         old.past = undefined;
@@ -105,10 +111,11 @@ export class TenantStore {
       this.docs.set(ref, doc);
       this.byKey.set(key, doc);
       this.admitViews.offer(doc);
-      this.text.add(String(key), doc.text);
+      pendingTexts.set(key, doc);
       if (vector !== null) pendingVectors.set(key, vector);
     }
     if (pendingVectors.size > 0) this.addVectors(pendingVectors);
+    for (const [key, doc] of pendingTexts) this.text.add(String(key), doc.text);
   }
 
   /** Applies one delete batch; unknown documents are ignored. */
@@ -118,7 +125,7 @@ export class TenantStore {
       const ref = docRef(scopeKey(item.scope), item.id);
       const old = this.docs.get(ref);
       if (old === undefined) continue;
-      this.unindex(old, null);
+      this.unindex(old, null, null);
       this.docs.delete(ref);
     }
   }
@@ -136,10 +143,14 @@ export class TenantStore {
     return expected === undefined || expected === vector.length;
   }
 
-  private unindex(doc: StoredDoc, pending: Map<number, Float32Array> | null): void {
+  private unindex(
+    doc: StoredDoc,
+    pending: Map<number, Float32Array> | null,
+    pendingTexts: Map<number, StoredDoc> | null,
+  ): void {
     this.byKey.delete(doc.key);
     this.admitViews.forget(doc.key);
-    this.text.remove(String(doc.key));
+    if (pendingTexts?.delete(doc.key) !== true) this.text.remove(String(doc.key));
     if (!doc.hasVector) return;
     if (pending?.delete(doc.key)) return;
     this.vectors?.remove(doc.key);
@@ -152,7 +163,7 @@ export class TenantStore {
     const flat = new Float32Array(pending.size * dims);
     let i = 0;
     for (const vector of pending.values()) flat.set(vector, dims * i++);
-    this.vectors.addBatch([...pending.keys()], flat);
+    this.vectors.addBatch([...pending.keys()], flat, { background: true });
   }
 }
 
