@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { AssertionError } from "../../../src/core/mod.ts";
+import {
+  createVectorIndex,
+  setVectorThreadEnabled,
+  type VectorIndex,
+} from "../../../src/search/mod.ts";
+import { BACKGROUND_BATCH_MIN } from "../../../src/search/vector.ts";
+import { clusteredSpace } from "./clustered.ts";
+
+const DIMENSIONS = 16;
+const open: VectorIndex[] = [];
+afterEach(() => {
+  setVectorThreadEnabled(true);
+  for (const index of open.splice(0)) index.dispose();
+});
+
+function make(): VectorIndex {
+  const index = createVectorIndex({ dimensions: DIMENSIONS, metric: "cos" });
+  open.push(index);
+  return index;
+}
+
+/** `batches` batches of 128 clustered vectors, keyed 1..n, a fixed seed. */
+function batchesOf(batches: number): { keys: number[]; vectors: Float32Array }[] {
+  const space = clusteredSpace({
+    dimensions: DIMENSIONS,
+    seed: 11,
+    clusters: 8,
+    subspaceDimensions: 4,
+  });
+  const out: { keys: number[]; vectors: Float32Array }[] = [];
+  for (let b = 0; b < batches; b++) {
+    out.push({
+      keys: Array.from({ length: 128 }, (_, i) => b * 128 + i + 1),
+      vectors: space.sample(128),
+    });
+  }
+  return out;
+}
+
+/** Every search of `queries` at k = 10, as arrays of keys and distances. */
+function answers(
+  index: VectorIndex,
+  queries: Float32Array,
+): { keys: string[]; distances: number[] }[] {
+  const out: { keys: string[]; distances: number[] }[] = [];
+  for (let q = 0; q < queries.length / DIMENSIONS; q++) {
+    const m = index.search(queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS), 10);
+    out.push({ keys: Array.from(m.keys, String), distances: Array.from(m.distances) });
+  }
+  return out;
+}
+
+describe("vector helper thread", () => {
+  test("background inserts build the same index, byte for byte, as inserts on the calling thread", () => {
+    const data = batchesOf(6);
+    const background = make();
+    for (const b of data) background.addBatch(b.keys, b.vectors, { background: true });
+    setVectorThreadEnabled(false);
+    const inline = make();
+    for (const b of data) inline.addBatch(b.keys, b.vectors, { background: true });
+    expect(background.size()).toBe(6 * 128);
+    expect(background.serialize()).toEqual(inline.serialize());
+    const queries = clusteredSpace({
+      dimensions: DIMENSIONS,
+      seed: 12,
+      clusters: 8,
+      subspaceDimensions: 4,
+    }).sample(20);
+    expect(answers(background, queries)).toEqual(answers(inline, queries));
+  });
+
+  test("a background search returns what the same search returns on the calling thread", () => {
+    const index = make();
+    for (const b of batchesOf(4)) index.addBatch(b.keys, b.vectors, { background: true });
+    const queries = clusteredSpace({
+      dimensions: DIMENSIONS,
+      seed: 13,
+      clusters: 8,
+      subspaceDimensions: 4,
+    }).sample(20);
+    for (let q = 0; q < 20; q++) {
+      const query = queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS);
+      const collect = index.searchInBackground(query, 10);
+      expect(collect).not.toBeNull();
+      const background = (collect as () => ReturnType<VectorIndex["search"]>)();
+      const inline = index.search(query, 10);
+      expect(Array.from(background.keys)).toEqual(Array.from(inline.keys));
+      expect(Array.from(background.distances)).toEqual(Array.from(inline.distances));
+    }
+  });
+
+  test("nothing else may run on the index while a background search is out", () => {
+    const index = make();
+    const [batch] = batchesOf(1);
+    index.addBatch(batch?.keys ?? [], batch?.vectors ?? new Float32Array(0));
+    const query = (batch?.vectors ?? new Float32Array(0)).subarray(0, DIMENSIONS);
+    const collect = index.searchInBackground(query, 5) as () => unknown;
+    expect(() => index.size()).toThrow(AssertionError);
+    collect();
+    expect(() => collect()).toThrow(AssertionError);
+    expect(index.size()).toBe(128);
+  });
+
+  test("a search right after a background insert sees the whole batch; dispose waits for one in flight", () => {
+    const index = make();
+    const [batch] = batchesOf(1);
+    const keys = batch?.keys ?? [];
+    const vectors = batch?.vectors ?? new Float32Array(0);
+    index.addBatch(keys, vectors, { background: true });
+    const last = vectors.subarray((keys.length - 1) * DIMENSIONS, keys.length * DIMENSIONS);
+    expect(index.search(last, 1).keys[0]).toBe(BigInt(keys.length));
+    const other = make();
+    other.addBatch(keys, vectors, { background: true });
+    other.dispose();
+    expect(() => other.size()).toThrow(AssertionError);
+  });
+
+  test("off, or a batch below the minimum, inserts on the calling thread", () => {
+    setVectorThreadEnabled(false);
+    const index = make();
+    const [batch] = batchesOf(1);
+    index.addBatch(batch?.keys ?? [], batch?.vectors ?? new Float32Array(0), { background: true });
+    expect(index.searchInBackground(new Float32Array(DIMENSIONS).fill(1), 3)).toBeNull();
+    setVectorThreadEnabled(true);
+    const small = make();
+    const smallCount = BACKGROUND_BATCH_MIN - 1;
+    small.addBatch(
+      Array.from({ length: smallCount }, (_, i) => i + 1),
+      (batch?.vectors ?? new Float32Array(0)).subarray(0, smallCount * DIMENSIONS),
+      { background: true },
+    );
+    expect(small.size()).toBe(smallCount);
+  });
+});
