@@ -33,9 +33,19 @@ function grow(array: Uint32Array, lengthMin: number): Uint32Array {
   return grown;
 }
 
+function growFilled(array: Int32Array, lengthMin: number): Int32Array {
+  if (array.length >= lengthMin) return array;
+  const grown = new Int32Array(Math.max(lengthMin, array.length * 2)).fill(-1);
+  grown.set(array);
+  return grown;
+}
+
 /** Blocks of the long lists, by term id. */
 export class BlockBounds {
-  readonly #byTerm: (TermBlocks | undefined)[] = [];
+  /** Per term id: index of its blocks in `#kept`, or −1 (a typed array: every append reads it). */
+  #indexOf: Int32Array = new Int32Array(1024).fill(-1);
+  readonly #kept: TermBlocks[] = [];
+  readonly #freeIndexes: number[] = [];
 
   /**
    * Records a posting about to be appended at `position` (0-based) of the term's list (the
@@ -48,8 +58,11 @@ export class BlockBounds {
     docLength: number,
     source: () => BoundSource,
   ): void {
-    let blocks = this.#byTerm[termId];
-    if (blocks === undefined) {
+    const index = termId < this.#indexOf.length ? (this.#indexOf[termId] as number) : -1;
+    let blocks: TermBlocks;
+    if (index >= 0) {
+      blocks = this.#kept[index] as TermBlocks;
+    } else {
       if (position !== SINGLE_BLOCK_POSTINGS_MAX) return;
       blocks = this.#build(termId, source());
     }
@@ -67,7 +80,10 @@ export class BlockBounds {
 
   /** Drops the term's blocks (its list shifted). */
   forget(termId: number): void {
-    if (termId < this.#byTerm.length) this.#byTerm[termId] = undefined;
+    const index = termId < this.#indexOf.length ? (this.#indexOf[termId] as number) : -1;
+    if (index < 0) return;
+    this.#indexOf[termId] = -1;
+    this.#freeIndexes.push(index);
   }
 
   /** The term's blocks, built from its postings when missing. */
@@ -80,7 +96,8 @@ export class BlockBounds {
         lengthMin: Uint32Array.of(bounds.lengthMinOf(termId, source)),
       };
     }
-    return this.#byTerm[termId] ?? this.#build(termId, source);
+    const index = termId < this.#indexOf.length ? (this.#indexOf[termId] as number) : -1;
+    return index >= 0 ? (this.#kept[index] as TermBlocks) : this.#build(termId, source);
   }
 
   #build(termId: number, source: BoundSource): TermBlocks {
@@ -99,7 +116,10 @@ export class BlockBounds {
       if (length < (lengthMin[block] as number)) lengthMin[block] = length;
     }
     const blocks = { postings: BLOCK_POSTINGS, tfMax, lengthMin };
-    this.#byTerm[termId] = blocks;
+    const index = this.#freeIndexes.pop() ?? this.#kept.length;
+    this.#kept[index] = blocks;
+    this.#indexOf = growFilled(this.#indexOf, termId + 1);
+    this.#indexOf[termId] = index;
     return blocks;
   }
 }
