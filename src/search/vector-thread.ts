@@ -15,13 +15,29 @@ import { VltairError } from "../core/mod.ts";
 import { SCRIPT_WORKER_PRELUDE, type ScriptWorker, startScriptWorker } from "../platform/mod.ts";
 import { usearchModule, usearchModuleBytes } from "./usearch-instance.ts";
 
-/** Signal states (index 0 of an index's signal array). */
-export const THREAD_STATE = { pending: 0, done: 1, failed: 2 } as const;
+/**
+ * Codes in the low 3 bits of an index's state word (`signal[0]`); the bits above hold the
+ * sequence number of the job the word is about, so a claimed-back job's message, still queued
+ * on the helper, can never start a later job.
+ */
+export const THREAD_STATE = {
+  pending: 0,
+  idle: 1,
+  failed: 2,
+  running: 3,
+  claimed: 4,
+  attaching: 5,
+  unusable: 6,
+} as const;
 
-/** Longest wait for the helper before it is declared lost (a batch takes well under a second). */
+const CODE_BITS = 3;
+const CODE_MASK = 7;
+const SEQUENCE_MAX = 0x0fff_ffff;
+
+/** Longest wait for a job the helper has started (a batch takes well under a second). */
 const JOIN_TIMEOUT_MS = 600_000;
-/** Longest wait for a new instance on the helper; past it the index inserts on its own thread. */
-const ATTACH_TIMEOUT_MS = 10_000;
+/** Longest wait for a new instance on the helper; past it the index goes on without waiting. */
+const ATTACH_WAIT_MS = 1_000;
 /** Slice of one `Atomics.wait`, so a lost helper is noticed without a busy loop. */
 const WAIT_SLICE_MS = 1_000;
 
@@ -53,7 +69,7 @@ onMessage((m) => {
       instances.set(m.id, { exports: new WebAssembly.Instance(wasmModule, imports).exports, signal });
       finish(signal, 1, 0);
     } catch (error) {
-      finish(signal, 2, 0);
+      finish(signal, 6, 0);
     }
     return;
   }
@@ -63,14 +79,17 @@ onMessage((m) => {
   }
   const entry = instances.get(m.id);
   if (entry === undefined) return;
+  // Start only the job the index still waits for: it may have claimed this one back.
+  const posted = (m.sequence << 3) | 0;
+  if (Atomics.compareExchange(entry.signal, 0, posted, (m.sequence << 3) | 3) !== posted) return;
   try {
     const e = entry.exports;
     const result = m.type === "add"
       ? e.vltair_add_batch(m.handle, m.keys, m.vectors, m.count, m.dimensions, m.errorSlot)
       : e.usearch_search(m.handle, m.query, m.scalarKind, m.count, m.keys, m.distances, m.errorSlot);
-    finish(entry.signal, 1, result >>> 0);
+    finish(entry.signal, (m.sequence << 3) | 1, result >>> 0);
   } catch (error) {
-    finish(entry.signal, 2, 0);
+    finish(entry.signal, (m.sequence << 3) | 2, 0);
   }
 });
 `;
@@ -78,12 +97,15 @@ onMessage((m) => {
 /** One index's link to the helper. */
 export interface ThreadLink {
   readonly id: number;
-  /** [state, result]: see {@link THREAD_STATE}. */
+  /** [state word, result]: see {@link THREAD_STATE}. */
   readonly signal: Int32Array;
+  /** Sequence number of the last job posted. */
+  sequence: number;
 }
 
-/** Arguments of one batch insertion (pointers into the index's memory). */
+/** One batch insertion (pointers into the index's memory). */
 export interface ThreadAdd {
+  type: "add";
   handle: number;
   keys: number;
   vectors: number;
@@ -91,6 +113,21 @@ export interface ThreadAdd {
   dimensions: number;
   errorSlot: number;
 }
+
+/** One approximate unfiltered search (pointers into the index's memory). */
+export interface ThreadSearch {
+  type: "search";
+  handle: number;
+  query: number;
+  scalarKind: number;
+  count: number;
+  keys: number;
+  distances: number;
+  errorSlot: number;
+}
+
+/** How a posted job ended for the index. */
+export type ThreadOutcome = { claimed: true } | { claimed: false; ok: boolean; result: number };
 
 let enabled = true;
 let worker: ScriptWorker | null = null;
@@ -126,64 +163,70 @@ function helper(): ScriptWorker | null {
 }
 
 /**
- * Waits until the helper reports on `signal`; returns the state and result. Throws
- * `unavailable` when it does not report within `timeoutMs`.
+ * Gives the helper an instance over `memory` and returns the link, or null when the helper is
+ * off or cannot start. Waits briefly for the instance; a helper that takes longer keeps
+ * attaching in the background, and jobs run on the caller's thread until it is ready.
  */
-export function waitForThread(
-  signal: Int32Array,
-  timeoutMs = JOIN_TIMEOUT_MS,
-): { state: number; result: number } {
-  const deadlineMs = performance.now() + timeoutMs;
-  while (Atomics.load(signal, 0) === THREAD_STATE.pending) {
+export function attachToThread(memory: WebAssembly.Memory): ThreadLink | null {
+  const thread = helper();
+  if (thread === null) return null;
+  const signal = new Int32Array(new SharedArrayBuffer(8));
+  Atomics.store(signal, 0, THREAD_STATE.attaching);
+  const link: ThreadLink = { id: nextId++, signal, sequence: 0 };
+  try {
+    thread.postMessage({ type: "attach", id: link.id, memory, signal: signal.buffer });
+  } catch {
+    return null;
+  }
+  Atomics.wait(signal, 0, THREAD_STATE.attaching, ATTACH_WAIT_MS);
+  if ((Atomics.load(signal, 0) & CODE_MASK) === THREAD_STATE.unusable) return null;
+  attached += 1;
+  return link;
+}
+
+/**
+ * Posts `job` when the helper holds an instance and is not busy with another job of this
+ * index; returns its sequence number, or null (the caller runs the job itself).
+ */
+export function tryPost(link: ThreadLink, job: ThreadAdd | ThreadSearch): number | null {
+  const code = Atomics.load(link.signal, 0) & CODE_MASK;
+  const free =
+    code === THREAD_STATE.idle || code === THREAD_STATE.failed || code === THREAD_STATE.claimed;
+  if (!free || worker === null) return null;
+  const sequence = (link.sequence % SEQUENCE_MAX) + 1;
+  link.sequence = sequence;
+  Atomics.store(link.signal, 0, (sequence << CODE_BITS) | THREAD_STATE.pending);
+  worker.postMessage({ ...job, id: link.id, sequence });
+  return sequence;
+}
+
+/**
+ * Ends job `sequence`: claims it back when the helper has not started it (the caller then runs
+ * it itself, so a busy machine never makes the caller wait for the helper to be scheduled), or
+ * waits until the helper finishes it. Throws `unavailable` when a started job does not finish
+ * within {@link JOIN_TIMEOUT_MS}.
+ */
+export function settle(link: ThreadLink, sequence: number): ThreadOutcome {
+  const { signal } = link;
+  const posted = (sequence << CODE_BITS) | THREAD_STATE.pending;
+  const claimed = (sequence << CODE_BITS) | THREAD_STATE.claimed;
+  if (Atomics.compareExchange(signal, 0, posted, claimed) === posted) return { claimed: true };
+  const deadlineMs = performance.now() + JOIN_TIMEOUT_MS;
+  let word = Atomics.load(signal, 0);
+  while ((word & CODE_MASK) === THREAD_STATE.running) {
     if (performance.now() > deadlineMs) {
       throw new VltairError("unavailable", "the vector index's helper thread did not answer", {
         details: { reason: "vector_thread_lost" },
       });
     }
-    Atomics.wait(signal, 0, THREAD_STATE.pending, WAIT_SLICE_MS);
+    Atomics.wait(signal, 0, word, WAIT_SLICE_MS);
+    word = Atomics.load(signal, 0);
   }
-  return { state: Atomics.load(signal, 0), result: Atomics.load(signal, 1) };
-}
-
-/**
- * Gives the helper an instance over `memory`; returns the link, or null when the helper is off
- * or cannot run one (then the index inserts on its own thread).
- */
-export function attachToThread(memory: WebAssembly.Memory): ThreadLink | null {
-  const thread = helper();
-  if (thread === null) return null;
-  const link: ThreadLink = { id: nextId++, signal: new Int32Array(new SharedArrayBuffer(8)) };
-  try {
-    thread.postMessage({ type: "attach", id: link.id, memory, signal: link.signal.buffer });
-    if (waitForThread(link.signal, ATTACH_TIMEOUT_MS).state !== THREAD_STATE.done) return null;
-  } catch {
-    return null;
-  }
-  attached += 1;
-  return link;
-}
-
-/** Arguments of one approximate unfiltered search (pointers into the index's memory). */
-export interface ThreadSearch {
-  handle: number;
-  query: number;
-  scalarKind: number;
-  count: number;
-  keys: number;
-  distances: number;
-  errorSlot: number;
-}
-
-/** Posts one batch insertion; the caller joins it with {@link waitForThread}. */
-export function postAdd(link: ThreadLink, add: ThreadAdd): void {
-  Atomics.store(link.signal, 0, THREAD_STATE.pending);
-  (worker as ScriptWorker).postMessage({ type: "add", id: link.id, ...add });
-}
-
-/** Posts one search; the result (the number found) comes back through {@link waitForThread}. */
-export function postSearch(link: ThreadLink, search: ThreadSearch): void {
-  Atomics.store(link.signal, 0, THREAD_STATE.pending);
-  (worker as ScriptWorker).postMessage({ type: "search", id: link.id, ...search });
+  return {
+    claimed: false,
+    ok: (word & CODE_MASK) === THREAD_STATE.idle,
+    result: Atomics.load(signal, 1),
+  };
 }
 
 /** Drops the helper's instance; the helper stops when no index is attached. */

@@ -29,11 +29,9 @@ import {
 import {
   attachToThread,
   detachFromThread,
-  postAdd,
-  postSearch,
-  THREAD_STATE,
+  settle,
   type ThreadLink,
-  waitForThread,
+  tryPost,
 } from "./vector-thread.ts";
 
 /** Results of a search, best first: `keys[i]` is at `distances[i]`. */
@@ -123,9 +121,14 @@ export class VectorIndex {
   /** The helper thread's instance over this index's memory: undefined until first needed. */
   private thread: ThreadLink | null | undefined = undefined;
   /** A batch the helper is inserting; every other call joins it first. */
-  private pending: { keysPointer: number; vectorsPointer: number; count: number } | null = null;
-  /** True between `searchInBackground` and its collection. */
-  private searching = false;
+  private pending: {
+    sequence: number;
+    keysPointer: number;
+    vectorsPointer: number;
+    count: number;
+  } | null = null;
+  /** The helper's job number of a background search not yet collected. */
+  private searching: number | null = null;
   /** True while a predicate runs: the scratch buffers are in use, so the index must not be. */
   private filtering = false;
 
@@ -168,7 +171,7 @@ export class VectorIndex {
   private live(): UsearchInstance {
     assert(!this.disposed, "vector index used after dispose()");
     assert(!this.filtering, "vector index called from its own filter predicate");
-    assert(!this.searching, "a background search must be collected before the next call");
+    assert(this.searching === null, "a background search must be collected before the next call");
     this.join();
     return this.wasm;
   }
@@ -183,13 +186,16 @@ export class VectorIndex {
     this.pending = null;
     const wasm = this.wasm;
     try {
-      const { state, result } = waitForThread((this.thread as ThreadLink).signal);
+      const outcome = settle(this.thread as ThreadLink, pending.sequence);
+      // Not started yet (a busy machine): cheaper to insert here than to wait for the helper.
+      const added = outcome.claimed
+        ? this.insertStaged(pending.keysPointer, pending.vectorsPointer, pending.count)
+        : outcome.result >>> 0;
       this.check("addBatch");
-      if (state !== THREAD_STATE.done) throw moduleError("addBatch", "the helper thread failed");
-      assert(
-        result >>> 0 === pending.count,
-        "vltair_add_batch added fewer vectors without an error",
-      );
+      if (!outcome.claimed && !outcome.ok) {
+        throw moduleError("addBatch", "the helper thread failed");
+      }
+      assert(added === pending.count, "vltair_add_batch added fewer vectors without an error");
     } finally {
       wasm.free(pending.vectorsPointer);
       wasm.free(pending.keysPointer);
@@ -315,28 +321,24 @@ export class VectorIndex {
       wasm.clearError();
       const thread =
         options.background === true && count >= BACKGROUND_BATCH_MIN ? this.threadLink() : null;
-      if (thread !== null) {
-        postAdd(thread, {
-          handle: this.handle,
-          keys: keysPointer,
-          vectors: vectorsPointer,
-          count,
-          dimensions: dims,
-          errorSlot: wasm.errorSlot,
-        });
-        this.pending = { keysPointer, vectorsPointer, count };
+      const sequence =
+        thread === null
+          ? null
+          : tryPost(thread, {
+              type: "add",
+              handle: this.handle,
+              keys: keysPointer,
+              vectors: vectorsPointer,
+              count,
+              dimensions: dims,
+              errorSlot: wasm.errorSlot,
+            });
+      if (sequence !== null) {
+        this.pending = { sequence, keysPointer, vectorsPointer, count };
         posted = true;
         return;
       }
-      const added =
-        wasm.exports.vltair_add_batch(
-          this.handle,
-          keysPointer,
-          vectorsPointer,
-          count,
-          dims,
-          wasm.errorSlot,
-        ) >>> 0;
+      const added = this.insertStaged(keysPointer, vectorsPointer, count);
       this.check("addBatch");
       assert(added === count, "vltair_add_batch added fewer vectors without an error");
     } finally {
@@ -345,6 +347,22 @@ export class VectorIndex {
         wasm.free(keysPointer);
       }
     }
+  }
+
+  /** Inserts a staged batch on this thread; returns how many were added. */
+  private insertStaged(keysPointer: number, vectorsPointer: number, count: number): number {
+    const wasm = this.wasm;
+    wasm.clearError();
+    return (
+      wasm.exports.vltair_add_batch(
+        this.handle,
+        keysPointer,
+        vectorsPointer,
+        count,
+        this.dimensions,
+        wasm.errorSlot,
+      ) >>> 0
+    );
   }
 
   /** Copies and checks a batch into WASM memory; rejects duplicates within it and in the index. */
@@ -418,7 +436,8 @@ export class VectorIndex {
     if (thread === null) return null;
     copyVectorIn(wasm.f32(), this.queryPointer >>> 2, query, this.dimensions, "query");
     wasm.clearError();
-    postSearch(thread, {
+    const sequence = tryPost(thread, {
+      type: "search",
       handle: this.handle,
       query: this.queryPointer,
       scalarKind: F32_KIND,
@@ -427,14 +446,17 @@ export class VectorIndex {
       distances: this.distancesPointer,
       errorSlot: wasm.errorSlot,
     });
-    this.searching = true;
+    if (sequence === null) return null;
+    this.searching = sequence;
     return () => {
-      assert(this.searching, "a background search is collected once");
-      this.searching = false;
-      const { state, result } = waitForThread(thread.signal);
+      assert(this.searching === sequence, "a background search is collected once");
+      this.searching = null;
+      const outcome = settle(thread, sequence);
+      // Not started yet (a busy machine): search here rather than wait for the helper.
+      if (outcome.claimed) return this.matches(this.walkUnfiltered(k, false));
       this.check("search");
-      if (state !== THREAD_STATE.done) throw moduleError("search", "the helper thread failed");
-      return this.matches(result >>> 0);
+      if (!outcome.ok) throw moduleError("search", "the helper thread failed");
+      return this.matches(outcome.result >>> 0);
     };
   }
 
@@ -673,10 +695,11 @@ export class VectorIndex {
   dispose(): void {
     if (this.disposed) return;
     try {
-      if (this.searching) {
-        // The helper may still be walking this index: wait for it before freeing anything.
-        this.searching = false;
-        waitForThread((this.thread as ThreadLink).signal);
+      if (this.searching !== null) {
+        // The helper may still be walking this index: end that before freeing anything.
+        const sequence = this.searching;
+        this.searching = null;
+        settle(this.thread as ThreadLink, sequence);
       }
       this.join();
     } catch {
