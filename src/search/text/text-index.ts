@@ -10,21 +10,14 @@
 import { assert, VltairError } from "../../core/mod.ts";
 import { ALIAS_MARK } from "./alias-mark.ts";
 import { BlockBounds } from "./block-bounds.ts";
-import { bm25Idf } from "./bm25.ts";
+import { PairUnionCache } from "./pair-union-cache.ts";
 import { PostingsPool } from "./postings-pool.ts";
 import { parseQuery, type QueryTerm } from "./query.ts";
-import { selectPruned } from "./score-pruned.ts";
 import { type ScoringState, scoreExactTerm, scoreTermGroup } from "./score-terms.ts";
+import { type PrunedSearchIndex, searchPruned, type TermGroup } from "./search-pruned.ts";
 import { encodeTextIndex, type TextIndexContents } from "./serialize.ts";
 import { type BoundSource, TermBounds } from "./term-bounds.ts";
 import { TermCounter } from "./term-counter.ts";
-import {
-  type CursorMember,
-  type CursorScoring,
-  SLOT_END,
-  TermCursor,
-  unionCount,
-} from "./term-cursor.ts";
 import { TermDictionary } from "./term-dictionary.ts";
 import {
   type ResolvedTextIndexOptions,
@@ -47,12 +40,6 @@ export interface TextSearchOptions {
    * document at a time). Same results, same scores; the reference path of tests and benchmarks.
    */
   exhaustive?: boolean;
-}
-
-/** The index terms one query term matches, with their weights (see `#exactGroup`). */
-interface TermGroup {
-  termIds: number[];
-  weights: number[];
 }
 
 /** One search result. */
@@ -92,8 +79,6 @@ function checkDocKey(docKey: string): void {
 
 /** Largest group scored by a cursor; a query with a larger one (a prefix term) is exhaustive. */
 const CURSOR_MEMBERS_MAX = 2;
-/** Union counts of term pairs kept between writes; the cache is cleared when it has more. */
-const UNION_CACHE_ENTRIES_MAX = 65_536;
 
 function growUint32(array: Uint32Array, lengthMin: number): Uint32Array {
   if (array.length >= lengthMin) return array;
@@ -124,8 +109,7 @@ export class TextIndex {
   #isSearching = false;
   /** Adds and removes so far: the union counts below are valid for one value of it. */
   #writeCount = 0;
-  #unionCounts = new Map<string, number>();
-  #unionCountsAt = -1;
+  readonly #unionCounts = new PairUnionCache();
   /** Set by a load until the per-document term lists are built (see `#ensureForward`). */
   #pendingForward: { distinct: Uint32Array; termIdLimit: number; docCount: number } | null = null;
 
@@ -513,112 +497,39 @@ export class TextIndex {
     }
   }
 
-  /** Documents holding either member of a pair (FTS5's document count of the group). */
-  #unionCount(group: TermGroup, a: CursorMember, b: CursorMember): number {
-    if (
-      this.#unionCountsAt !== this.#writeCount ||
-      this.#unionCounts.size >= UNION_CACHE_ENTRIES_MAX
-    ) {
-      this.#unionCounts.clear();
-      this.#unionCountsAt = this.#writeCount;
-    }
-    const key = `${group.termIds[0]},${group.termIds[1]}`;
-    const kept = this.#unionCounts.get(key);
-    if (kept !== undefined) return kept;
-    const count = unionCount(this.#postings.pool, a, b);
-    this.#unionCounts.set(key, count);
-    return count;
-  }
-
   #boundSource(): BoundSource {
     const { pool, offsets, counts } = this.#postings;
     return { pool, offsets, counts, docLengths: this.#slotLengths };
   }
 
-  /** MaxScore over one cursor per group (see score-pruned.ts). */
+  /** MaxScore over one cursor per group (see search-pruned.ts). */
   #searchPruned(
     groups: readonly TermGroup[],
     k: number,
     allow: ((docKey: string) => boolean) | undefined,
   ): TextMatch[] {
-    const scoring: CursorScoring = {
-      docLengths: this.#slotLengths,
-      avgDocLength: this.#tokenCount / this.size,
-      k1: this.options.k1,
-      b: this.options.b,
+    const index: PrunedSearchIndex = {
+      source: this.#boundSource(),
+      bounds: this.#bounds,
+      blocks: this.#blocks,
+      unionCounts: this.#unionCounts,
+      writeCount: this.#writeCount,
+      slotKeys: this.#slotKeys,
+      slotLimit: this.#slotLimit,
+      docCount: this.size,
+      scoring: {
+        docLengths: this.#slotLengths,
+        avgDocLength: this.#tokenCount / this.size,
+        k1: this.options.k1,
+        b: this.options.b,
+      },
+      scoringState: () => this.#scoringState(),
     };
-    const cursors = groups.map((group) => this.#cursor(group, scoring));
     const keys = this.#slotKeys;
-    const keyOf = (slot: number): string => keys[slot] ?? "";
-    const top = new TopK(Math.min(k, this.size), keyOf);
-    const stoppedAt = selectPruned(cursors, top, keyOf, allow, this.#slotLimit);
-    if (stoppedAt !== SLOT_END) this.#finishExhaustive(groups, cursors, stoppedAt, top, allow);
-    return top.drain().map((entry) => ({ docKey: keyOf(entry.slot), score: entry.score }));
-  }
-
-  /**
-   * Scores every document from `fromSlot` on term at a time (query-term order, so the same
-   * sums) and offers them to `top`, which holds the true top-k of the slots before.
-   */
-  #finishExhaustive(
-    groups: readonly TermGroup[],
-    cursors: readonly TermCursor[],
-    fromSlot: number,
-    top: TopK,
-    allow: ((docKey: string) => boolean) | undefined,
-  ): void {
-    const state = this.#scoringState();
-    const { scores, touched } = state;
-    try {
-      groups.forEach((group, i) => {
-        if (group.termIds.length === 1 && group.weights[0] === 1) {
-          scoreExactTerm(state, group.termIds[0] as number, fromSlot);
-        } else {
-          const idf = (cursors[i] as TermCursor).idf;
-          scoreTermGroup(state, group, { slot: fromSlot, idf });
-        }
-      });
-      const keys = this.#slotKeys;
-      for (let i = 0; i < state.touchedCount; i++) {
-        const slot = touched[i] as number;
-        const score = scores[slot] as number;
-        if (score < top.threshold() || !top.accepts(slot, score)) continue;
-        if (allow !== undefined && !allow(keys[slot] ?? "")) continue;
-        top.offer(slot, score);
-      }
-    } finally {
-      for (let i = 0; i < state.touchedCount; i++) scores[touched[i] as number] = 0;
-    }
-  }
-
-  /** A group's cursor, its IDF (FTS5's, over the documents holding any member) and bound. */
-  #cursor(group: TermGroup, scoring: CursorScoring): TermCursor {
-    const { pool, offsets, counts } = this.#postings;
-    const source = { pool, offsets, counts, docLengths: this.#slotLengths };
-    const members: CursorMember[] = [];
-    let tfMax = 0;
-    let lengthMin = Number.POSITIVE_INFINITY;
-    group.termIds.forEach((termId, i) => {
-      const weight = group.weights[i] as number;
-      const member: CursorMember = {
-        offset: offsets[termId] as number,
-        count: counts[termId] as number,
-        weight,
-      };
-      member.blocks = this.#blocks.of(termId, source, this.#bounds);
-      members.push(member);
-      tfMax += weight * this.#bounds.tfMaxOf(termId, source);
-      lengthMin = Math.min(lengthMin, this.#bounds.lengthMinOf(termId, source));
-    });
-    const [a, b] = members as [CursorMember, CursorMember | undefined];
-    const hitCount = b === undefined ? a.count : this.#unionCount(group, a, b);
-    const cursor = new TermCursor(pool, scoring, members, bm25Idf(this.size, hitCount));
-    const { k1, b: lengthWeight, avgDocLength } = scoring;
-    cursor.bound =
-      cursor.idf *
-      ((tfMax * (k1 + 1.0)) /
-        (tfMax + k1 * (1 - lengthWeight + (lengthWeight * lengthMin) / avgDocLength)));
-    return cursor;
+    return searchPruned(index, groups, k, allow).map((entry) => ({
+      docKey: keys[entry.slot] ?? "",
+      score: entry.score,
+    }));
   }
 
   /** The index terms a query word matches: the word itself (weight 1) and its alias. */
