@@ -144,9 +144,18 @@ export class PostingsPool {
     this.#usedUnits += units;
   }
 
+  /**
+   * Repacks every block (with `COMPACT_SLACK` room each) into a pool of exactly that size:
+   * after a bulk ingest the pool holds up to ~2× its live postings (holes left by moved blocks,
+   * room of grown blocks, room of the grown pool). The next appends regrow it.
+   */
+  trim(): void {
+    this.#compact(0, 1);
+  }
+
   /** Compacts when holes pass half the live postings, else grows; then `units` fit. */
   #makeRoom(units: number): void {
-    if (this.#garbageUnits > this.#liveUnits * GARBAGE_RATIO_MAX) this.#compact(units);
+    if (this.#garbageUnits > this.#liveUnits * GARBAGE_RATIO_MAX) this.#compact(units, POOL_GROWTH);
     const needed = this.#usedUnits + units;
     assert(needed <= POOL_UNITS_MAX, "postings pool past its limit");
     if (needed > this.pool.length) {
@@ -160,16 +169,16 @@ export class PostingsPool {
   /**
    * Repacks every block in term-id order into a fresh pool, each with `COMPACT_SLACK` room
    * (a block packed tight would move on its very next append, and those moves would fill the
-   * pool with holes again at once), leaving room for `units` more.
+   * pool with holes again at once), leaving room for `units` more, times `growth`.
    */
-  #compact(units: number): void {
+  #compact(units: number, growth: number): void {
     const capacityOf = (count: number): number =>
       count === 0 ? 0 : count + Math.ceil(count * COMPACT_SLACK);
     let totalUnits = 0;
     for (let termId = 0; termId < this.offsets.length; termId++) {
       totalUnits += capacityOf(this.counts[termId] ?? 0) * POSTING_UNITS;
     }
-    const room = Math.ceil((totalUnits + units) * POOL_GROWTH);
+    const room = Math.ceil((totalUnits + units) * growth);
     const packed = new Uint32Array(Math.min(POOL_UNITS_MAX, Math.max(1024, room)));
     let used = 0;
     for (let termId = 0; termId < this.offsets.length; termId++) {

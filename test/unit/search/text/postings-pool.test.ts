@@ -58,4 +58,23 @@ describe("PostingsPool", () => {
     pool.append(0, 5, 1);
     expect(() => pool.append(0, 5, 1)).toThrow("slots must ascend");
   });
+  test("trim packs the pool to its blocks and keeps every list; appends go on", () => {
+    const pool = new PostingsPool();
+    const expected = new Map<number, [number, number][]>();
+    for (let slot = 0; slot < 5000; slot++) {
+      for (const termId of [slot % 7, 7 + (slot % 13), 20]) {
+        pool.append(termId, slot, 1 + (slot % 3));
+        expected.set(termId, [...(expected.get(termId) ?? []), [slot, 1 + (slot % 3)]]);
+      }
+    }
+    const before = pool.sizeBytes;
+    pool.trim();
+    expect(pool.sizeBytes).toBeLessThan(before);
+    for (const [termId, list] of expected) expect(listOf(pool, termId)).toEqual(list);
+    for (let slot = 5000; slot < 6000; slot++) {
+      pool.append(20, slot, 2);
+      expected.set(20, [...(expected.get(20) ?? []), [slot, 2]]);
+    }
+    for (const [termId, list] of expected) expect(listOf(pool, termId)).toEqual(list);
+  });
 });

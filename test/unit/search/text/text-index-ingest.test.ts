@@ -71,4 +71,21 @@ describe("TextIndex.add (code tokenizer fast path)", () => {
     index.add("c", "brandNewWord");
     expect(index.search("brandnewword", 5).map((match) => match.docKey)).toEqual(["c"]);
   });
+  test("compact releases pool slack and changes no result or byte", () => {
+    const index = createTextIndex();
+    for (let i = 0; i < 3000; i++) {
+      index.add(`d${i}`, `getUserName user_${i % 50} value${i % 7} common text number ${i % 11}`);
+    }
+    const bytes = index.serialize();
+    const results = ["user name", "common", "value3 number"].map((q) => index.search(q, 10));
+    const before = index.stats().typedArrayBytes;
+    index.compact();
+    expect(index.stats().typedArrayBytes).toBeLessThan(before);
+    expect(index.serialize()).toEqual(bytes);
+    expect(["user name", "common", "value3 number"].map((q) => index.search(q, 10))).toEqual(
+      results,
+    );
+    index.add("late", "common common getUserName");
+    expect(index.search("common", 1)[0]?.docKey).toBe("late");
+  });
 });
