@@ -7,6 +7,7 @@
  * ```
  */
 export { collectGarbage } from "./gc.ts";
+export { mapFileForReading } from "./map-file.ts";
 export { hasPosixFileModes, hasPosixSignals } from "./os.ts";
 export type { DenoGlobal, RuntimeName } from "./runtime.ts";
 export { runtimeName, runtimeVersion } from "./runtime.ts";

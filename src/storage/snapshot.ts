@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as v from "valibot";
 import { assert } from "../core/mod.ts";
-import { fsyncDir, readFileBytes } from "./io.ts";
+import { mapFileForReading } from "../platform/mod.ts";
+import { fsyncDir } from "./io.ts";
 import { crc32c } from "./wal/crc32c.ts";
 
 const MAGIC = new TextEncoder().encode("VLTSNAP1");
@@ -171,7 +172,7 @@ export function readSnapshot(
 ): { ok: true; data: SnapshotData } | { ok: false; problem: SnapshotProblem | "unreadable" } {
   let bytes: Uint8Array;
   try {
-    bytes = readFileBytes(file.path);
+    bytes = mapFileForReading(file.path);
   } catch {
     return { ok: false, problem: "unreadable" };
   }
