@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { hashEmbed } from "../src/context/mod.ts";
+import { VECTOR_THREAD_COUNTS } from "../src/search/vector-thread.ts";
 import type { ContextState } from "../src/context/store/state.ts";
 import type { TenantStore } from "../src/context/store/tenant.ts";
 import { fts5Query, sampleQueries } from "../test/integration/search/text/corpus.ts";
@@ -407,6 +408,9 @@ async function main(): Promise<void> {
       oramaMs: Math.round(orama.ms),
       oramaSimilarity: ORAMA_SIMILARITY,
     },
+    // Jobs the vector helper thread took (ingest batches, dense halves of hybrid searches) and
+    // those the main thread claimed back because the helper had not started them (ADR 0006).
+    vectorThread: { ...VECTOR_THREAD_COUNTS },
     queryVltairAlone: Object.fromEntries(
       alone.map((t) => [t.name, { p50Us: t.p50Us, p95Us: t.p95Us, meanHits: t.meanHits }]),
     ),

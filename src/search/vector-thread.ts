@@ -129,6 +129,9 @@ export interface ThreadSearch {
 /** How a posted job ended for the index. */
 export type ThreadOutcome = { claimed: true } | { claimed: false; ok: boolean; result: number };
 
+/** Jobs posted to the helper and jobs claimed back before it started them, since start-up. */
+export const VECTOR_THREAD_COUNTS = { posted: 0, claimedBack: 0 };
+
 let enabled = true;
 let worker: ScriptWorker | null = null;
 let startFailed = false;
@@ -195,6 +198,7 @@ export function tryPost(link: ThreadLink, job: ThreadAdd | ThreadSearch): number
   if (!free || worker === null) return null;
   const sequence = (link.sequence % SEQUENCE_MAX) + 1;
   link.sequence = sequence;
+  VECTOR_THREAD_COUNTS.posted += 1;
   Atomics.store(link.signal, 0, (sequence << CODE_BITS) | THREAD_STATE.pending);
   worker.postMessage({ ...job, id: link.id, sequence });
   return sequence;
@@ -210,7 +214,10 @@ export function settle(link: ThreadLink, sequence: number): ThreadOutcome {
   const { signal } = link;
   const posted = (sequence << CODE_BITS) | THREAD_STATE.pending;
   const claimed = (sequence << CODE_BITS) | THREAD_STATE.claimed;
-  if (Atomics.compareExchange(signal, 0, posted, claimed) === posted) return { claimed: true };
+  if (Atomics.compareExchange(signal, 0, posted, claimed) === posted) {
+    VECTOR_THREAD_COUNTS.claimedBack += 1;
+    return { claimed: true };
+  }
   const deadlineMs = performance.now() + JOIN_TIMEOUT_MS;
   let word = Atomics.load(signal, 0);
   while ((word & CODE_MASK) === THREAD_STATE.running) {
