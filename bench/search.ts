@@ -24,9 +24,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { hashEmbed } from "../src/context/mod.ts";
-import { VECTOR_THREAD_COUNTS } from "../src/search/vector-thread.ts";
 import type { ContextState } from "../src/context/store/state.ts";
 import type { TenantStore } from "../src/context/store/tenant.ts";
+import { VECTOR_THREAD_COUNTS } from "../src/search/vector-thread.ts";
 import { fts5Query, sampleQueries } from "../test/integration/search/text/corpus.ts";
 import {
   type BenchChunk,
