@@ -97,6 +97,8 @@ onMessage((m) => {
 /** One index's link to the helper. */
 export interface ThreadLink {
   readonly id: number;
+  /** The helper this link belongs to (a helper stopped and started again is a new one). */
+  readonly generation: number;
   /** [state word, result]: see {@link THREAD_STATE}. */
   readonly signal: Int32Array;
   /** Sequence number of the last job posted. */
@@ -137,6 +139,8 @@ let worker: ScriptWorker | null = null;
 let startFailed = false;
 let nextId = 1;
 let attached = 0;
+/** Counts helper starts, so a link of a stopped helper never detaches from its successor. */
+let generation = 0;
 
 /**
  * Turns the helper thread on or off for indexes that attach afterwards (config
@@ -151,6 +155,7 @@ function helper(): ScriptWorker | null {
   if (worker !== null) return worker;
   try {
     worker = startScriptWorker(WORKER_SOURCE);
+    generation += 1;
     try {
       worker.postMessage({ type: "module", module: usearchModule() });
     } catch {
@@ -175,7 +180,7 @@ export function attachToThread(memory: WebAssembly.Memory): ThreadLink | null {
   if (thread === null) return null;
   const signal = new Int32Array(new SharedArrayBuffer(8));
   Atomics.store(signal, 0, THREAD_STATE.attaching);
-  const link: ThreadLink = { id: nextId++, signal, sequence: 0 };
+  const link: ThreadLink = { id: nextId++, generation, signal, sequence: 0 };
   try {
     thread.postMessage({ type: "attach", id: link.id, memory, signal: signal.buffer });
   } catch {
@@ -195,7 +200,7 @@ export function tryPost(link: ThreadLink, job: ThreadAdd | ThreadSearch): number
   const code = Atomics.load(link.signal, 0) & CODE_MASK;
   const free =
     code === THREAD_STATE.idle || code === THREAD_STATE.failed || code === THREAD_STATE.claimed;
-  if (!free || worker === null) return null;
+  if (!free || worker === null || link.generation !== generation) return null;
   const sequence = (link.sequence % SEQUENCE_MAX) + 1;
   link.sequence = sequence;
   VECTOR_THREAD_COUNTS.posted += 1;
@@ -238,7 +243,7 @@ export function settle(link: ThreadLink, sequence: number): ThreadOutcome {
 
 /** Drops the helper's instance; the helper stops when no index is attached. */
 export function detachFromThread(link: ThreadLink): void {
-  if (worker === null) return;
+  if (worker === null || link.generation !== generation) return;
   worker.postMessage({ type: "detach", id: link.id });
   attached -= 1;
   if (attached === 0) {

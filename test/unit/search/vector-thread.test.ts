@@ -6,6 +6,7 @@ import {
   type VectorIndex,
 } from "../../../src/search/mod.ts";
 import { BACKGROUND_BATCH_MIN } from "../../../src/search/vector.ts";
+import { VECTOR_THREAD_COUNTS } from "../../../src/search/vector-thread.ts";
 import { clusteredSpace } from "./clustered.ts";
 
 const DIMENSIONS = 16;
@@ -82,6 +83,55 @@ describe("vector helper thread", () => {
       subspaceDimensions: 4,
     }).sample(20);
     expect(answers(background, queries)).toEqual(answers(inline, queries));
+  });
+
+  test("memory the helper grows is seen by the calling thread: same bytes as inline inserts", () => {
+    const dims = 64;
+    const space = clusteredSpace({
+      dimensions: dims,
+      seed: 21,
+      clusters: 16,
+      subspaceDimensions: 8,
+    });
+    const batches = Array.from({ length: 4 }, (_, b) => ({
+      keys: Array.from({ length: 1000 }, (_, i) => b * 1000 + i + 1),
+      vectors: space.sample(1000),
+    }));
+    // The inline index never gets a helper (attached while the helper is off); each of its
+    // batches is the other work during which the helper inserts the background index's batch.
+    // A job the helper has not started when it is needed is taken back, so a few tries at most.
+    let inline: VectorIndex | null = null;
+    let helperRan = false;
+    let background: VectorIndex | null = null;
+    for (let attempt = 0; attempt < 5 && !helperRan; attempt++) {
+      inline?.dispose();
+      setVectorThreadEnabled(false);
+      inline = createVectorIndex({ dimensions: dims, metric: "cos" });
+      // Asking for the helper while it is off fixes this index to its own thread for good.
+      expect(inline.searchInBackground(new Float32Array(dims).fill(1), 1)).toBeNull();
+      setVectorThreadEnabled(true);
+      background?.dispose();
+      background = createVectorIndex({ dimensions: dims, metric: "cos" });
+      const before = { ...VECTOR_THREAD_COUNTS };
+      for (const b of batches) {
+        background.addBatch(b.keys, b.vectors, { background: true });
+        inline.addBatch(b.keys, b.vectors, { background: true });
+      }
+      background.size();
+      const posted = VECTOR_THREAD_COUNTS.posted - before.posted;
+      helperRan = posted > VECTOR_THREAD_COUNTS.claimedBack - before.claimedBack;
+    }
+    open.push(inline as VectorIndex, background as VectorIndex);
+    expect(helperRan).toBe(true);
+    const grown = background as VectorIndex;
+    const startBytes = grown.memoryUsage().wasmMemoryBytes;
+    expect(startBytes).toBeGreaterThan(4 * 1000 * dims * 4);
+    const reference = inline as VectorIndex;
+    expect(grown.serialize()).toEqual(reference.serialize());
+    const query = space.sample(1);
+    expect(Array.from(grown.search(query, 10).keys)).toEqual(
+      Array.from(reference.search(query, 10).keys),
+    );
   });
 
   test("a background search returns what the same search returns on the calling thread", () => {
