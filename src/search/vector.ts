@@ -375,6 +375,10 @@ export class VectorIndex {
     const wasm = this.wasm;
     const dims = this.dimensions;
     const seen = new Set<bigint>();
+    // Nothing below allocates in the module, so its memory cannot grow: one pair of views
+    // serves the whole batch instead of a lookup of the memory's buffer per vector.
+    const u64 = wasm.u64();
+    const f32 = wasm.f32();
     for (let i = 0; i < keys.length; i++) {
       const k = toVectorKey(keys[i] as VectorKey, `keys[${i}]`);
       if (seen.has(k) || wasm.exports.usearch_contains(this.handle, k, wasm.errorSlot) !== 0) {
@@ -383,12 +387,12 @@ export class VectorIndex {
         });
       }
       seen.add(k);
-      wasm.u64()[(keysPointer >>> 3) + i] = k;
+      u64[(keysPointer >>> 3) + i] = k;
       const vector =
         vectors instanceof Float32Array
           ? vectors.subarray(i * dims, (i + 1) * dims)
           : (vectors[i] as VectorInput);
-      copyVectorIn(wasm.f32(), (vectorsPointer >>> 2) + i * dims, vector, dims, `vectors[${i}]`);
+      copyVectorIn(f32, (vectorsPointer >>> 2) + i * dims, vector, dims, `vectors[${i}]`);
     }
   }
 
