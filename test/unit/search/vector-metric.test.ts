@@ -172,20 +172,29 @@ describe("VectorIndex windowed save", () => {
   });
 });
 
+/**
+ * 3,000 random 24-d vectors in an index built and searched narrowly (expansionAdd 8,
+ * expansionSearch 4), and `queryCount` random queries, from `seed`.
+ */
+function narrowIndex(seed: number, queryCount: number) {
+  const random = seededRandom(seed);
+  const dims = 24;
+  const count = 3000;
+  const index = createVectorIndex({ dimensions: dims, expansionAdd: 8, expansionSearch: 4 });
+  open.push(index);
+  index.addBatch(
+    Array.from({ length: count }, (_, i) => i),
+    Float32Array.from({ length: count * dims }, () => random() - 0.5),
+  );
+  const queries = Array.from({ length: queryCount }, () =>
+    Float32Array.from({ length: dims }, () => random() - 0.5),
+  );
+  return { index, queries, count };
+}
+
 describe("VectorIndex.setExpansionSearch", () => {
   test("widens later searches, is validated, and shows in options", () => {
-    const random = seededRandom(9);
-    const dims = 24;
-    const count = 3000;
-    const index = createVectorIndex({ dimensions: dims, expansionAdd: 8, expansionSearch: 4 });
-    open.push(index);
-    index.addBatch(
-      Array.from({ length: count }, (_, i) => i),
-      Float32Array.from({ length: count * dims }, () => random() - 0.5),
-    );
-    const queries = Array.from({ length: 50 }, () =>
-      Float32Array.from({ length: dims }, () => random() - 0.5),
-    );
+    const { index, queries, count } = narrowIndex(9, 50);
     const recall = (): number => {
       let hits = 0;
       for (const query of queries) {
@@ -209,18 +218,7 @@ describe("VectorIndex.setExpansionSearch", () => {
 
 describe("search option expansionSearch", () => {
   test("applies to that call only and equals setting it on the index", () => {
-    const random = seededRandom(12);
-    const dims = 24;
-    const count = 3000;
-    const index = createVectorIndex({ dimensions: dims, expansionAdd: 8, expansionSearch: 4 });
-    open.push(index);
-    index.addBatch(
-      Array.from({ length: count }, (_, i) => i),
-      Float32Array.from({ length: count * dims }, () => random() - 0.5),
-    );
-    const queries = Array.from({ length: 30 }, () =>
-      Float32Array.from({ length: dims }, () => random() - 0.5),
-    );
+    const { index, queries } = narrowIndex(12, 30);
     const narrow = queries.map((query) => Array.from(index.search(query, 10).keys));
     const wideOnce = queries.map((query) =>
       Array.from(index.search(query, 10, { expansionSearch: 512 }).keys),
