@@ -23,6 +23,7 @@ import process from "node:process";
 import { hashEmbed } from "../src/context/mod.ts";
 import { assert } from "../src/core/mod.ts";
 import { createVectorIndex, loadVectorIndex } from "../src/search/mod.ts";
+import { seededRandom } from "../test/support/random.ts";
 import { clusteredSpace } from "../test/unit/search/clustered.ts";
 import { loadChunkCorpus } from "./search/mod.ts";
 
@@ -284,7 +285,7 @@ function hashCorpus(count: number): { data: Float32Array; queries: Float32Array 
   for (const [i, chunk] of chunks.entries()) {
     data.set(hashEmbed(chunk.text, DIMENSIONS), i * DIMENSIONS);
   }
-  const random = mulberry32(SEED);
+  const random = seededRandom(SEED);
   const queries = new Float32Array(HASH_QUERY_COUNT * DIMENSIONS);
   for (let q = 0; q < HASH_QUERY_COUNT; q++) {
     const chunk = chunks[Math.floor(random() * count)];
@@ -294,17 +295,6 @@ function hashCorpus(count: number): { data: Float32Array; queries: Float32Array 
     queries.set(hashEmbed(line.trim().slice(0, 80), DIMENSIONS), q * DIMENSIONS);
   }
   return { data, queries };
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const mib = (bytes: number): number => Number((bytes / 2 ** 20).toFixed(1));

@@ -98,17 +98,15 @@ function startDense(
 ): DenseMatches | null {
   const index = store.vectors;
   const query = plan.queryVector;
-  if (index === null || query === null || index.size() === 0) return null;
+  const size = index?.size() ?? 0;
+  if (index === null || query === null || size === 0) return null;
   if (query.length !== index.dimensions) return null;
   if (admit?.keys.size === 0) return null;
-  const k = Math.min(n, index.size());
+  const k = Math.min(n, size);
+  if (admit !== null) return index.search(query, k, { filter: { allowedKeys: admit.sorted() } });
   // Only a hybrid search has other work (the sparse half) to do meanwhile.
-  if (admit === null && plan.strategy === "hybrid") {
-    const collect = index.searchInBackground(query, k);
-    if (collect !== null) return collect;
-  }
-  if (admit === null) return index.search(query, k);
-  return index.search(query, k, { filter: { allowedKeys: admit.sorted() } });
+  const collect = plan.strategy === "hybrid" ? index.searchInBackground(query, k) : null;
+  return collect ?? index.search(query, k);
 }
 
 function denseHits(store: TenantStore, matches: VectorMatches | null, found: Found): HalfHit[] {
