@@ -3,6 +3,7 @@
  * and their resolution into one frozen, asserted value.
  */
 import { assert, VltairError } from "../core/mod.ts";
+import { ENFORCED_KEYS, type EnforcedKey } from "./schema.ts";
 
 /** A sandbox log event sink; fields are JSON-serialisable and never carry env values or stdin. */
 export type SandboxLogger = (
@@ -129,6 +130,8 @@ export interface SandboxTools {
   unshare: string;
   prlimit: string;
   sh: string;
+  /** The run's init (init-script.ts); without it no PID namespace is made by unshare. */
+  perl: string;
 }
 
 /** Options of {@link runSandboxed}: server configuration plus the per-call trace id and signal. */
@@ -161,6 +164,14 @@ export interface SandboxOptions {
   hiddenPaths?: readonly string[];
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
   networkAllowPermitted?: boolean;
+  /**
+   * Limits a run must have, else it is refused (`SANDBOX_DENIED`, nothing runs); default
+   * `DEFAULT_REQUIRE` (filesystem, pids, timeout, process_tree). `hidden_paths` is always
+   * required when hidden paths are configured.
+   */
+  require?: readonly EnforcedKey[];
+  /** Lets a request's `allow_partial:true` waive `require` (never `hidden_paths`); default false. */
+  allowPartial?: boolean;
   /** Trace id of the request (W3C trace-id, 32 hex); generated when absent. */
   traceId?: string;
   /** Aborting it kills the run (status `KILLED`, reason `cancelled`). */
@@ -251,4 +262,19 @@ export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): S
   }
   assert(merged.wallMsDefault <= merged.wallMsMax, "wall default within its maximum");
   return merged;
+}
+
+/** Checks a configured `require` list (known keys, no duplicates); throws `config_invalid`. */
+export function checkRequireList(keys: readonly string[]): EnforcedKey[] {
+  const known = new Set<string>(ENFORCED_KEYS);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (!known.has(key) || seen.has(key)) {
+      throw new VltairError("config_invalid", `sandbox_require: unknown or repeated limit ${key}`, {
+        details: { field: "sandbox_require", value: key, allowed: [...ENFORCED_KEYS] },
+      });
+    }
+    seen.add(key);
+  }
+  return [...seen] as EnforcedKey[];
 }

@@ -37,7 +37,8 @@ export interface RunTracker {
   /**
    * Sends `signal` to every live process of the run. With `spareWrappers` the leader is spared
    * when it is only a wrapper (bwrap, unshare), so that the command sees a plain SIGTERM
-   * rather than the SIGKILL its wrapper's death would cause.
+   * rather than the SIGKILL its wrapper's death would cause, and so is the run's init (it would
+   * forward a second SIGTERM to the command).
    */
   signalAll(signal: KillSignal, spareWrappers: boolean): Promise<void>;
   /** True when the kernel reported that the run hit its memory limit (cgroup OOM kill). */
@@ -53,7 +54,10 @@ export interface LaunchPlan {
   argv: readonly string[];
   /** Start the run in its own session and process group (POSIX `setsid`). */
   detached: boolean;
-  /** The innermost stage writes `R` to fd 3 right before exec-ing the command. */
+  /**
+   * The innermost stage writes `R` to fd 3 right before exec-ing the command; a run's init
+   * (init-script.ts) writes `X<wait status>\n` there when the command has ended.
+   */
   readyMarker: boolean;
   enforced: EnforcedReport;
   tracker: RunTracker;
