@@ -1,10 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   foreignNamespaces,
+  isWrapperProcess,
   type ProcEntry,
   parseStat,
   runMembers,
 } from "../../../src/sandbox/proc.ts";
+import { tempDir } from "../../support/tmp.ts";
 
 const p = (
   pid: number,
@@ -65,5 +69,27 @@ describe("runMembers", () => {
       p(202, 201, 200, "S", "pid:[9]"),
     ];
     expect(foreignNamespaces(tree, 200, "pid:[1]")).toEqual(["pid:[9]"]);
+  });
+});
+
+describe("isWrapperProcess", () => {
+  test("a process of the server's namespace or a namespace init is a wrapper; the command is not", () => {
+    const root = tempDir("vltair-proc-");
+    const status = (pid: number, nspid: string) => {
+      mkdirSync(join(root, String(pid)));
+      writeFileSync(join(root, String(pid), "status"), `Name:\tx\nNSpid:\t${nspid}\nNSpgid:\t1\n`);
+    };
+    status(10, "10"); // bwrap / unshare, in the server's namespace
+    status(11, "11\t1"); // the run's init
+    status(12, "12\t2"); // the command
+    status(13, "13\t7\t1"); // an init two namespaces down
+    // 99: gone (no status file)
+    expect([10, 11, 12, 13, 99].map((pid) => isWrapperProcess(root, pid))).toEqual([
+      true,
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 });
