@@ -1,13 +1,17 @@
 /**
  * The sandbox as the server offers it: config -> `SandboxOptions` per tenant, with the data
- * directory hidden from runs (it holds admin.token and the token store).
+ * directory and every other tenant's workspace hidden from runs (admin.token, the token store,
+ * the WAL and snapshots are there), the operator's required limits, and the host's capabilities.
  */
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Config, resolveLimitObject } from "./config/mod.ts";
+import { VltairError } from "./core/mod.ts";
 import type { Logger } from "./obs/mod.ts";
 import {
+  type CapabilityReport,
+  capabilityReport,
   resolveLimitConfig,
   runSandboxed,
   type SandboxLimitConfig,
@@ -18,12 +22,17 @@ import {
 
 /** Runs one sandboxed command for a tenant. */
 export interface SandboxService {
-  /** Removes run temp dirs and cgroups a crashed server left behind; once, at start. */
+  /**
+   * Start-up work, once: logs what the host can enforce (`sandbox.capabilities`), then removes
+   * run temp dirs and cgroups a crashed server left behind.
+   */
   sweep(): Promise<{ tempDirs: number; cgroups: number }>;
   exec(
     request: unknown,
     call: { tenant: string; traceId: string; signal?: AbortSignal },
   ): Promise<SandboxResult>;
+  /** What the sandbox can enforce on this host with this configuration. */
+  capabilities(): Promise<CapabilityReport>;
 }
 
 /** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
@@ -40,6 +49,29 @@ export function sandboxWorkspace(config: Config, tenant: string): string {
 }
 
 /**
+ * Paths no run may read: the data directory, and the directory holding every tenant's
+ * workspace (the part of `sandbox_workspace` before the `{tenant}` component; the run's own
+ * workspace is bound back on top). Throws config_invalid when that directory would be `/`.
+ */
+export function sandboxHiddenPaths(config: Config): string[] {
+  const hidden = [path.resolve(config.data_dir)];
+  const template = config.sandbox_workspace.replaceAll("{data_dir}", config.data_dir);
+  const parts = path.resolve(template).split(path.sep);
+  const at = parts.findIndex((part) => part.includes("{tenant}"));
+  if (at < 0) return hidden;
+  const tenants = parts.slice(0, at).join(path.sep) || path.sep;
+  if (tenants === path.sep) {
+    throw new VltairError(
+      "config_invalid",
+      "sandbox_workspace must keep the tenants' workspaces below a directory other than /",
+      { details: { field: "sandbox_workspace", value: config.sandbox_workspace } },
+    );
+  }
+  if (!hidden.includes(tenants)) hidden.push(tenants);
+  return hidden;
+}
+
+/**
  * Creates the sandbox service of a server.
  *
  * @example
@@ -51,24 +83,33 @@ export function sandboxWorkspace(config: Config, tenant: string): string {
 export function createSandboxService(config: Config, options: { log: Logger }): SandboxService {
   const limits = sandboxLimits(config);
   const tempRoot = path.resolve(config.sandbox_temp_dir ?? os.tmpdir());
-  // The data directory holds admin.token and the token store: runs never see it. A tenant's
-  // workspace inside it is bound back on top, so other tenants' workspaces stay hidden too.
-  const hiddenPaths = [path.resolve(config.data_dir)];
+  const hiddenPaths = sandboxHiddenPaths(config);
   const logger: SandboxOptions["logger"] = (level, event, fields) =>
     options.log[level](event, fields);
+  const shared = {
+    tempRoot,
+    limits,
+    hiddenPaths,
+    envPassthrough: config.sandbox_env_passthrough,
+    disable: config.sandbox_disable,
+    networkAllowPermitted: config.sandbox_network_allow,
+    require: config.sandbox_require,
+    allowPartial: config.sandbox_allow_partial,
+  } satisfies Partial<SandboxOptions>;
+  const capabilities = () =>
+    capabilityReport({ ...shared, workspaceRoot: sandboxWorkspace(config, "default") });
   return {
-    sweep: () => sweepLeftovers({ tempRoot, logger }),
+    async sweep() {
+      logCapabilities(await capabilities(), options.log);
+      return sweepLeftovers({ tempRoot, logger });
+    },
+    capabilities,
     async exec(request, call) {
       const workspaceRoot = sandboxWorkspace(config, call.tenant);
       await fs.mkdir(workspaceRoot, { recursive: true, mode: 0o700 });
       const sandboxOptions: SandboxOptions = {
+        ...shared,
         workspaceRoot,
-        tempRoot,
-        limits,
-        hiddenPaths,
-        envPassthrough: config.sandbox_env_passthrough,
-        disable: config.sandbox_disable,
-        networkAllowPermitted: config.sandbox_network_allow,
         traceId: call.traceId,
         logger: (level, event, fields) =>
           options.log[level](event, { tenant: call.tenant, ...fields }),
@@ -77,4 +118,31 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
       return runSandboxed(request, sandboxOptions);
     },
   };
+}
+
+/** One line: what is enforced and how, what is not, and whether runs are refused. */
+function logCapabilities(report: CapabilityReport, log: Logger): void {
+  const applied = Object.fromEntries(
+    Object.entries(report.enforced)
+      .filter(([, entry]) => entry.applied)
+      .map(([key, entry]) => [key, entry.mechanism]),
+  );
+  const notApplied = Object.fromEntries(
+    report.not_applied.map((key) => [key, report.enforced[key].reason]),
+  );
+  const fields = {
+    platform: report.platform,
+    mechanisms: Object.fromEntries(
+      Object.entries(report.mechanisms).map(([name, m]) => [name, m.available]),
+    ),
+    applied,
+    not_applied: notApplied,
+    require: report.require,
+    allow_partial: report.allow_partial,
+    missing: report.missing.map((m) => m.limit),
+    runs_refused: report.runs_refused,
+  };
+  if (report.runs_refused)
+    log.warn("sandbox.capabilities", { ...fields, missing_detail: report.missing });
+  else log.info("sandbox.capabilities", fields);
 }

@@ -340,7 +340,13 @@ function networkEntry(input: LinuxPlanInput, w: Wrapping): EnforcedEntry {
   return applied("deny", `${w.kind}_netns`, "empty network namespace: only a down loopback");
 }
 
-function processTreeEntry(w: Wrapping, cgroup: PlannedCgroup): EnforcedEntry {
+function processTreeEntry(
+  w: Wrapping,
+  cgroup: PlannedCgroup,
+  caps: SandboxCapabilities,
+): EnforcedEntry {
+  // The tracker reads /proc: a runtime that may not (Deno without --allow-all) cannot track.
+  if (!caps.procfs.available) return notApplied("no_survivors", caps.procfs.reason);
   const parts = ["process_group"];
   if (w.pidNamespace) parts.push("pid_namespace");
   if (cgroup.version !== null && cgroup.procsFiles.length > 0)
@@ -429,7 +435,7 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
     cpu: withTool(rl.cpu, tool),
     file_size: withTool(rl.file_size, tool),
     open_files: withTool(rl.open_files, tool),
-    process_tree: processTreeEntry(w, cgroup),
+    process_tree: processTreeEntry(w, cgroup, caps),
     hidden_paths: hiddenEntry(input, w),
   };
   // bwrap and a forking unshare stay as the leader (they wait for the command); otherwise the

@@ -84,9 +84,36 @@ async function makeCgroup(
   }
 }
 
+/** What the run's cgroup would be, creating nothing (for `describe`). */
+function plannedCgroup(choice: CgroupChoice): PlannedCgroup {
+  const memory = choice.memoryParent !== null;
+  const pids = choice.pidsParent !== null;
+  const procs = [choice.memoryParent, choice.pidsParent].filter((d): d is string => d !== null);
+  return {
+    version: choice.version,
+    memory,
+    pids,
+    procsFiles: [...new Set(procs)].map((dir) => `${dir}/vltair-describe/cgroup.procs`),
+    memoryReason: choice.memoryReason,
+    pidsReason: choice.pidsReason,
+  };
+}
+
 /** The Linux shim. */
 export const linuxShim: SandboxShim = {
   name: "linux",
+  async describe(input: ShimInput) {
+    return planLinux({
+      req: input.req,
+      cwd: input.cwd,
+      workspaceRoot: input.workspaceRoot,
+      runTempDir: input.temp.root,
+      caps: input.caps,
+      limits: input.limits,
+      cgroup: plannedCgroup(chooseCgroup(input.caps.cgroups)),
+      hidden: input.hidden,
+    }).enforced;
+  },
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const { cg, planned } = await makeCgroup(input, chooseCgroup(input.caps.cgroups));
     const plan = planLinux({

@@ -69,6 +69,13 @@ export interface LaunchPlan {
 export interface SandboxShim {
   readonly name: string;
   prepare(input: ShimInput): Promise<LaunchPlan>;
+  /** The report `prepare` would give for `input`, creating nothing (capabilities report). */
+  describe(input: ShimInput): Promise<EnforcedReport>;
+}
+
+/** `describe` of a shim whose `prepare` creates nothing. */
+export function describeByPreparing(this: SandboxShim, input: ShimInput): Promise<EnforcedReport> {
+  return this.prepare(input).then((plan) => plan.enforced);
 }
 
 /** The innermost stage: report ready on fd 3, close it, exec the command (exit 127 if absent). */

@@ -1,0 +1,152 @@
+/**
+ * The sandbox over HTTP, fail-closed (issue 13), in both modes: a writer of one tenant never
+ * reads the server's secrets or another tenant's workspace; `GET /v1/sandbox/capabilities`
+ * says what is enforced; without any filesystem view every run is refused, whatever the
+ * operator allows, and the start-up line says so.
+ */
+import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { CapabilityReport, SandboxResult } from "../../../src/sandbox/mod.ts";
+import { testApp } from "../../support/app.ts";
+import { tempDir } from "../../support/tmp.ts";
+import { sandboxModes } from "./harness.ts";
+
+const linux = process.platform === "linux";
+const TOKEN_TEXT = "admin-token-in-file-0123456789";
+
+function app(overrides: Record<string, string>) {
+  const sandboxTemp = tempDir("vltair-http-sbx-");
+  return testApp({ sandbox_temp_dir: sandboxTemp, ...overrides });
+}
+
+async function exec(
+  request: ReturnType<typeof testApp>["request"],
+  body: unknown,
+  token?: string,
+): Promise<SandboxResult> {
+  const response = await request("/v1/sandbox/exec", {
+    method: "POST",
+    body: JSON.stringify(body),
+    ...(token === undefined ? {} : { token }),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as SandboxResult;
+}
+
+for (const mode of sandboxModes("http.test.ts")) {
+  const on = linux && mode.available;
+  const disable = mode.disable.join(",");
+  describe(`over HTTP [${mode.name}]`, () => {
+    test.if(on)(
+      "a writer of acme reads neither the admin token, the token store, the WAL nor default's workspace",
+      async () => {
+        const { request, app: server, config } = app({ sandbox_disable: disable });
+        const data = path.resolve(config.data_dir);
+        fs.writeFileSync(path.join(data, "admin.token"), TOKEN_TEXT, { mode: 0o600 });
+        server.tokenStore.create({ subject: "x", tenant: "default", roles: ["reader"] });
+        await exec(request, { cmd: ["sh", "-c", "echo secret-of-default > s.txt"] });
+        const acme = server.tokenStore.create({ subject: "a", tenant: "acme", roles: ["writer"] });
+        const result = await exec(
+          request,
+          {
+            cmd: [
+              "sh",
+              "-c",
+              "cat ../../admin.token ../../tokens.jsonl ../default/s.txt; ls -A ../.. ../../wal; echo x > ../default/evil",
+            ],
+          },
+          acme.token,
+        );
+        expect(["FAILED", "SANDBOX_DENIED"]).toContain(result.status);
+        expect(result.stdout).not.toContain(TOKEN_TEXT);
+        expect(result.stdout).not.toContain("sha256");
+        expect(result.stdout).not.toContain("secret-of-default");
+        expect(result.stdout).not.toContain("tokens.jsonl");
+        expect(fs.existsSync(path.join(data, "workspaces", "default", "evil"))).toBe(false);
+        expect(result.enforced.hidden_paths).toMatchObject({ applied: true });
+      },
+    );
+    test.if(on)(
+      "workspaces outside the data directory: another tenant's is hidden too",
+      async () => {
+        const root = tempDir("vltair-http-ws-");
+        const { request, app: server } = app({
+          sandbox_disable: disable,
+          sandbox_workspace: path.join(root, "{tenant}", "work"),
+        });
+        const a = server.tokenStore.create({ subject: "a", tenant: "a", roles: ["writer"] });
+        const b = server.tokenStore.create({ subject: "b", tenant: "b", roles: ["writer"] });
+        await exec(request, { cmd: ["sh", "-c", "echo secret-of-a > a.txt"] }, a.token);
+        const seen = await exec(
+          request,
+          { cmd: ["sh", "-c", `cat ${root}/a/work/a.txt; ls -A ${root}`] },
+          b.token,
+        );
+        expect(seen.stdout).not.toContain("secret-of-a");
+        // Only the mount point of b's own workspace shows under the masked root.
+        expect(seen.stdout.trim()).toBe("b");
+        const own = await exec(request, { cmd: ["cat", "a.txt"] }, a.token);
+        expect(own).toMatchObject({ status: "OK", stdout: "secret-of-a\n" });
+      },
+    );
+    test.if(on)("GET /v1/sandbox/capabilities needs a token and reports this mode", async () => {
+      const { request, app: server } = app({ sandbox_disable: disable });
+      expect((await request("/v1/sandbox/capabilities", { token: null })).status).toBe(401);
+      const reader = server.tokenStore.create({ subject: "r", tenant: "acme", roles: ["reader"] });
+      const response = await request("/v1/sandbox/capabilities", { token: reader.token });
+      expect(response.status).toBe(200);
+      const report = (await response.json()) as CapabilityReport;
+      expect(report.require).toEqual(["filesystem", "pids", "timeout", "process_tree"]);
+      expect(report.mechanisms.bubblewrap?.available).toBe(mode.disable.length === 0);
+      expect(report.enforced.filesystem).toMatchObject({
+        applied: true,
+        mechanism: mode.disable.length === 0 ? "bubblewrap" : "unshare_mount",
+      });
+      expect(report.enforced.hidden_paths.applied).toBe(true);
+    });
+  });
+}
+
+describe("over HTTP without any filesystem view", () => {
+  test.if(linux)(
+    "every run is refused (allow_partial or not), the report and the start-up line say why",
+    async () => {
+      const {
+        request,
+        app: server,
+        config,
+        logs,
+      } = app({
+        sandbox_disable: "bubblewrap,unshare",
+        sandbox_allow_partial: "true",
+      });
+      const ws = path.resolve(config.data_dir, "workspaces", "default");
+      const result = await exec(request, {
+        cmd: ["sh", "-c", "echo ran > ran.txt"],
+        allow_partial: true,
+      });
+      expect(result).toMatchObject({ status: "SANDBOX_DENIED", rc: 1, stdout: "" });
+      expect(result.reason).toStartWith("required_not_applied:hidden_paths — ");
+      expect(result.reason).toContain("install bubblewrap");
+      expect(fs.existsSync(path.join(ws, "ran.txt"))).toBe(false);
+      const report = (await (await request("/v1/sandbox/capabilities")).json()) as CapabilityReport;
+      expect(report.runs_refused).toBe(true);
+      expect(report.missing.map((m) => m.limit)).toEqual(["filesystem", "hidden_paths"]);
+      expect(report.missing[1]?.hint).toContain("install bubblewrap");
+      await server.sandbox.sweep();
+      const line = logs.map((l) => JSON.parse(l)).find((l) => l.event === "sandbox.capabilities");
+      expect(line).toMatchObject({
+        level: "warn",
+        runs_refused: true,
+        missing: ["filesystem", "hidden_paths"],
+      });
+      expect(line.mechanisms).toMatchObject({ bubblewrap: false, unshare: false });
+    },
+  );
+  test.if(linux)("a tenant root of / is config_invalid at start", () => {
+    expect(() => app({ sandbox_workspace: "/{tenant}" })).toThrow(
+      expect.objectContaining({ code: "config_invalid" }),
+    );
+  });
+});
