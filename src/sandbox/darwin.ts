@@ -95,6 +95,7 @@ export const darwinShim: SandboxShim = {
         readyMarker: true,
         enforced,
         tracker,
+        wrapperExitStatus: false,
         mechanisms: ["process_group", "ulimit"],
       };
     }
@@ -127,6 +128,7 @@ export const darwinShim: SandboxShim = {
       readyMarker: true,
       enforced,
       tracker,
+      wrapperExitStatus: false,
       mechanisms: ["process_group", "sandbox_exec", "ulimit"],
     };
   },

@@ -239,19 +239,30 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
   await killing;
   result.survivors = await reap(input);
   await closeStreams(child, true);
-  takeInitStatus(result, parseInitStatus(marker));
+  commandStatus(result, parseInitStatus(marker), plan.wrapperExitStatus);
   return result;
 }
 
+/** Highest signal number a wrapper's 128 + n exit is read as (SIGRTMAX on Linux). */
+const SIGNAL_MAX = 64;
+
 /**
- * The init's report replaces the leader's exit: wrappers turn a signal death into 128 + n (or
- * worse, unshare 2.38 exits 1 when its child died of SIGKILL), the init saw the real status.
+ * How the command itself ended. The init's report replaces the leader's exit (it saw the real
+ * wait status; unshare 2.38 even exits 1 when its child died of SIGKILL). Without it, a
+ * wrapper's exit 128 + n is read as a death by signal n, as bash and bubblewrap spell it.
  */
-function takeInitStatus(result: Executed, status: number | null): void {
-  if (status === null) return;
-  const signo = status & 0x7f;
-  result.exitSignal = signo === 0 ? null : signalName(signo);
-  result.exitCode = signo === 0 ? (status >> 8) & 0xff : null;
+function commandStatus(result: Executed, status: number | null, wrapperExit: boolean): void {
+  if (status !== null) {
+    const signo = status & 0x7f;
+    result.exitSignal = signo === 0 ? null : signalName(signo);
+    result.exitCode = signo === 0 ? (status >> 8) & 0xff : null;
+    return;
+  }
+  const code = result.exitCode;
+  if (wrapperExit && code !== null && code > 128 && code <= 128 + SIGNAL_MAX) {
+    result.exitSignal = signalName(code - 128);
+    result.exitCode = null;
+  }
 }
 
 /** Kills whatever of the run is still alive after the leader exited; returns survivors. */

@@ -193,7 +193,7 @@ function rlimitTool(rl: Rlimits, caps: SandboxCapabilities): "none" | "ulimit" |
   return "prlimit";
 }
 
-function bwrapArgs(input: LinuxPlanInput, ownInit: boolean): string[] {
+function bwrapArgs(input: LinuxPlanInput): string[] {
   const { req, cwd, workspaceRoot, runTempDir, cgroup } = input;
   const args = [
     "--die-with-parent",
@@ -215,8 +215,6 @@ function bwrapArgs(input: LinuxPlanInput, ownInit: boolean): string[] {
     else if (step.hidden.kind === "dir") args.push("--tmpfs", step.hidden.real);
     else if (step.hidden.kind === "file") args.push("--ro-bind", "/dev/null", step.hidden.real);
   }
-  // Our init replaces bubblewrap's reaper as PID 1: it reports the command's real wait status.
-  if (ownInit) args.push("--as-pid-1");
   args.push("--chdir", cwd, "--");
   return args;
 }
@@ -278,7 +276,7 @@ function withTool(entry: EnforcedEntry, tool: "none" | "ulimit" | "prlimit"): En
 /** Which wrappers a run gets, from what the host offers. */
 export interface Wrapping {
   kind: "bubblewrap" | "unshare" | "none";
-  /** Our init (init-script.ts) is PID 1 of the run's PID namespace. */
+  /** Our init (init-script.ts) is PID 1 of the run's PID namespace (unshare only). */
   init: boolean;
   pidNamespace: boolean;
   /** The init builds the filesystem view (unshare, no bubblewrap). */
@@ -286,14 +284,16 @@ export interface Wrapping {
 }
 
 /**
- * bubblewrap when it works, else unshare, else nothing. unshare makes a PID namespace only when
- * the init can be its PID 1: a command that is PID 1 ignores its own `kill -9`, RLIMIT_CPU's
- * SIGXCPU and any TERM it has no handler for.
+ * bubblewrap when it works, else unshare, else nothing. bubblewrap's own reaper is PID 1 of its
+ * PID namespace: our init there cost 5–10 ms per run (measured, ADR 0008) only to tell an
+ * `exit 137` from a SIGKILL. unshare makes a PID namespace only when our init can be its PID 1:
+ * a command that is PID 1 ignores its own `kill -9`, RLIMIT_CPU's SIGXCPU and any TERM it has
+ * no handler for.
  */
 export function chooseWrapping(caps: SandboxCapabilities): Wrapping {
   const init = caps.perl.available && caps.perl.path !== null;
   if (caps.bubblewrap.available)
-    return { kind: "bubblewrap", init, pidNamespace: true, mountStage: false };
+    return { kind: "bubblewrap", init: false, pidNamespace: true, mountStage: false };
   if (caps.unshare.available) {
     const mountStage = init && caps.mountStage.available;
     return { kind: "unshare", init, pidNamespace: init, mountStage };
@@ -372,11 +372,10 @@ function processTreeEntry(
 function wrapperArgv(input: LinuxPlanInput, w: Wrapping): string[] {
   const { caps } = input;
   const argv: string[] = [];
-  if (w.kind === "bubblewrap")
-    argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input, w.init));
+  if (w.kind === "bubblewrap") argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
   if (w.kind === "unshare")
     argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input, w.pidNamespace));
-  if (w.init && w.pidNamespace) {
+  if (w.init) {
     const ops = w.mountStage
       ? mountOps({
           runTempDir: input.runTempDir,
@@ -411,7 +410,7 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
   const mechanisms: string[] = ["process_group"];
   if (cgroup.procsFiles.length > 0) mechanisms.push(`cgroup_v${cgroup.version}`);
   if (w.kind !== "none") mechanisms.push(w.kind);
-  if (w.init && w.pidNamespace) mechanisms.push(w.mountStage ? "init+mount_stage" : "init");
+  if (w.init) mechanisms.push(w.mountStage ? "init+mount_stage" : "init");
   const argv = wrapperArgv(input, w);
   if (tool === "prlimit") {
     argv.push(caps.prlimit.path ?? "prlimit", ...prlimitFlags(rlimits), "--");

@@ -141,6 +141,7 @@ export const linuxShim: SandboxShim = {
       readyMarker: true,
       enforced: plan.enforced,
       tracker,
+      wrapperExitStatus: plan.leaderIsWrapper,
       mechanisms: plan.mechanisms,
     };
   },

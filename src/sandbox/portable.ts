@@ -75,6 +75,7 @@ export const portableShim: SandboxShim = {
       readyMarker: true,
       enforced: shellOnlyReport(input, input.caps.platform),
       tracker,
+      wrapperExitStatus: false,
       mechanisms: ["process_group", "ulimit"],
     };
   },

@@ -48,7 +48,7 @@ const HINTS: Record<EnforcedKey, string> = {
 /** How to get `key` on this host; the runtime's own refusal comes first when it is the cause. */
 export function hintFor(key: EnforcedKey, caps: SandboxCapabilities): string {
   if (caps.platform === "linux" && !caps.procfs.available)
-    return `run Deno with --allow-all (-A): the sandbox reads /proc and /sys/fs/cgroup and starts helpers, which Deno allows only then (${caps.procfs.reason})`;
+    return "run Deno with --allow-all (-A): the sandbox reads /proc and /sys/fs/cgroup and starts helpers, which Deno allows only then";
   if (caps.platform !== "linux" && key !== "timeout")
     return `not available on ${caps.platform}: run the server on Linux for full isolation`;
   return HINTS[key];

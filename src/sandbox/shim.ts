@@ -61,6 +61,12 @@ export interface LaunchPlan {
   readyMarker: boolean;
   enforced: EnforcedReport;
   tracker: RunTracker;
+  /**
+   * The leader is a wrapper (bubblewrap, unshare + init) that passes a signal death of the
+   * command on as exit 128 + n, as bash does: such an exit is reported as that signal unless
+   * the init reported the exact status.
+   */
+  wrapperExitStatus: boolean;
   /** Which mechanisms the plan uses, for logs. */
   mechanisms: readonly string[];
 }

@@ -124,6 +124,7 @@ export const windowsShim: SandboxShim = {
       readyMarker: false,
       enforced: windowsReport(input, taskkill !== null),
       tracker: new WindowsTracker(taskkill),
+      wrapperExitStatus: false,
       mechanisms: taskkill === null ? ["process_kill"] : ["taskkill_tree"],
     };
   },
