@@ -108,7 +108,7 @@ for my $a (@ops) {
 if ($root ne '') { my ($dot, $dot2) = ('.', '.'); chdir $root or fail('chdir root');
   syscall($PIVOT, $dot, $dot2) == 0 or fail('pivot_root');
   syscall($UMOUNT2, $dot, 2) == 0 or fail('umount old root');
-  chdir $cwd or fail("chdir $cwd") }
+  chdir $cwd or fail("chdir $cwd"); rmdir $root }
 if ($drop) { fail('drop needs prctl') unless defined $PRCTL;
   prctl(24, $_) for 0 .. 63; prctl(47, 4); prctl(28, 0x2f) == 0 or fail('securebits');
   prctl(38, 1) == 0 or fail('no_new_privs') }
