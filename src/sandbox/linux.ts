@@ -99,33 +99,29 @@ function plannedCgroup(choice: CgroupChoice): PlannedCgroup {
   };
 }
 
+/** The plan of `input` with the run's cgroup as `cgroup`. */
+function planFor(input: ShimInput, cgroup: PlannedCgroup) {
+  return planLinux({
+    req: input.req,
+    cwd: input.cwd,
+    workspaceRoot: input.workspaceRoot,
+    runTempDir: input.temp.root,
+    caps: input.caps,
+    limits: input.limits,
+    cgroup,
+    hidden: input.hidden,
+  });
+}
+
 /** The Linux shim. */
 export const linuxShim: SandboxShim = {
   name: "linux",
   async describe(input: ShimInput) {
-    return planLinux({
-      req: input.req,
-      cwd: input.cwd,
-      workspaceRoot: input.workspaceRoot,
-      runTempDir: input.temp.root,
-      caps: input.caps,
-      limits: input.limits,
-      cgroup: plannedCgroup(chooseCgroup(input.caps.cgroups)),
-      hidden: input.hidden,
-    }).enforced;
+    return planFor(input, plannedCgroup(chooseCgroup(input.caps.cgroups))).enforced;
   },
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const { cg, planned } = await makeCgroup(input, chooseCgroup(input.caps.cgroups));
-    const plan = planLinux({
-      req: input.req,
-      cwd: input.cwd,
-      workspaceRoot: input.workspaceRoot,
-      runTempDir: input.temp.root,
-      caps: input.caps,
-      limits: input.limits,
-      cgroup: planned,
-      hidden: input.hidden,
-    });
+    const plan = planFor(input, planned);
     // Last step before the spawn: start the attach lock's grace period now (attach-prime.ts).
     const prime = input.caps.cgroups?.prime ?? null;
     if (planned.procsFiles.length > 0 && prime !== null) void primeAttach(prime);

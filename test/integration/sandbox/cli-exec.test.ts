@@ -26,24 +26,28 @@ async function cli(argv: string[]) {
   return { code, stdout, stderr };
 }
 
+/** `vltair exec` in a fresh workspace (data dir inside it) with `flags`, then `-- cmd`. */
+async function execIn(flags: string[], cmd: string[]) {
+  const ws = tempDir();
+  const out = await cli([
+    "exec",
+    "--workspace",
+    ws,
+    "--data-dir",
+    `${ws}/.vltair`,
+    ...flags,
+    "--",
+    ...cmd,
+  ]);
+  return { ws, ...out };
+}
+
 describe("vltair exec warnings", () => {
   test.if(linux)("one warning line per limit not applied; the run still happens", async () => {
-    const ws = tempDir();
-    const { code, stdout, stderr } = await cli([
-      "exec",
-      "--workspace",
-      ws,
-      "--data-dir",
-      `${ws}/.vltair`,
-      "--sandbox-disable",
-      "prlimit",
-      "--cpu-ms",
-      "1000",
-      "--",
-      "sh",
-      "-c",
-      "echo ok",
-    ]);
+    const { code, stdout, stderr } = await execIn(
+      ["--sandbox-disable", "prlimit", "--cpu-ms", "1000"],
+      ["sh", "-c", "echo ok"],
+    );
     expect(code).toBe(0);
     expect(stdout).toEndWith("status=OK rc=0\nok\n");
     const warnings = stderr.split("\n").filter((l) => l.startsWith("warning: "));
@@ -51,19 +55,10 @@ describe("vltair exec warnings", () => {
     expect(warnings[0]).toContain("prlimit (rlimits) disabled by configuration");
   });
   test.if(linux)("a refused run exits 1, names what is missing, and runs nothing", async () => {
-    const ws = tempDir();
-    const { code, stdout, stderr } = await cli([
-      "exec",
-      "--workspace",
-      ws,
-      "--data-dir",
-      `${ws}/.vltair`,
-      "--sandbox-disable",
-      "bubblewrap,unshare",
-      "--",
-      "touch",
-      "ran.txt",
-    ]);
+    const { ws, code, stdout, stderr } = await execIn(
+      ["--sandbox-disable", "bubblewrap,unshare"],
+      ["touch", "ran.txt"],
+    );
     expect(code).toBe(1);
     expect(stdout).toContain("status=SANDBOX_DENIED rc=1 reason=required_not_applied:");
     expect(stderr).toContain("warning: sandbox limit filesystem not applied: ");

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
+import { CONFIG_FIELDS } from "../../../src/config/mod.ts";
 import { applied, notApplied, notRequested } from "../../../src/sandbox/enforced.ts";
 import { checkRequireList } from "../../../src/sandbox/options.ts";
 import {
@@ -77,5 +79,14 @@ describe("checkRequireList", () => {
         expect.objectContaining({ code: "config_invalid" }),
       );
     }
+  });
+});
+
+describe("the sandbox_require option", () => {
+  test("accepts exactly the enforced keys, and defaults to DEFAULT_REQUIRE", () => {
+    const field = CONFIG_FIELDS.sandbox_require;
+    expect(v.safeParse(field.schema, [...ENFORCED_KEYS]).success).toBe(true);
+    expect(v.safeParse(field.schema, ["seccomp"]).success).toBe(false);
+    expect<string[]>([...field.default]).toEqual([...DEFAULT_REQUIRE]);
   });
 });
