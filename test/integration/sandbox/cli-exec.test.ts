@@ -2,12 +2,17 @@
  * `vltair exec` and the fail-closed sandbox: a warning line on stderr for every limit not
  * applied, refusals exit 1 naming what is missing. In-process (no child `vltair` process).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { runCli } from "../../../src/cli/mod.ts";
-import { tempDir } from "../../support/tmp.ts";
 
 const linux = process.platform === "linux";
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 async function cli(argv: string[]) {
   let stdout = "";
@@ -28,7 +33,8 @@ async function cli(argv: string[]) {
 
 /** `vltair exec` in a fresh workspace (data dir inside it) with `flags`, then `-- cmd`. */
 async function execIn(flags: string[], cmd: string[]) {
-  const ws = tempDir();
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), "vltair-cli-exec-"));
+  made.push(ws);
   const out = await cli([
     "exec",
     "--workspace",

@@ -4,19 +4,30 @@
  * says what is enforced; without any filesystem view every run is refused, whatever the
  * operator allows, and the start-up line says so.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { CapabilityReport, SandboxResult } from "../../../src/sandbox/mod.ts";
 import { testApp } from "../../support/app.ts";
-import { tempDir } from "../../support/tmp.ts";
 import { sandboxModes } from "./harness.ts";
 
 const linux = process.platform === "linux";
 const TOKEN_TEXT = "admin-token-in-file-0123456789";
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory removed when this file ends. */
+function scratch(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 function app(overrides: Record<string, string>) {
-  const sandboxTemp = tempDir("vltair-http-sbx-");
+  const sandboxTemp = scratch("vltair-http-sbx-");
   return testApp({ sandbox_temp_dir: sandboxTemp, ...overrides });
 }
 
@@ -70,7 +81,7 @@ for (const mode of sandboxModes("http.test.ts")) {
     test.if(on)(
       "workspaces outside the data directory: another tenant's is hidden too",
       async () => {
-        const root = tempDir("vltair-http-ws-");
+        const root = scratch("vltair-http-ws-");
         const { request, app: server } = app({
           sandbox_disable: disable,
           sandbox_workspace: path.join(root, "{tenant}", "work"),

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   foreignNamespaces,
@@ -8,7 +9,6 @@ import {
   parseStat,
   runMembers,
 } from "../../../src/sandbox/proc.ts";
-import { tempDir } from "../../support/tmp.ts";
 
 const p = (
   pid: number,
@@ -74,7 +74,7 @@ describe("runMembers", () => {
 
 describe("isWrapperProcess", () => {
   test("a process of the server's namespace or a namespace init is a wrapper; the command is not", () => {
-    const root = tempDir("vltair-proc-");
+    const root = mkdtempSync(join(tmpdir(), "vltair-proc-"));
     const status = (pid: number, nspid: string) => {
       mkdirSync(join(root, String(pid)));
       writeFileSync(join(root, String(pid), "status"), `Name:\tx\nNSpid:\t${nspid}\nNSpgid:\t1\n`);
@@ -84,12 +84,8 @@ describe("isWrapperProcess", () => {
     status(12, "12\t2"); // the command
     status(13, "13\t7\t1"); // an init two namespaces down
     // 99: gone (no status file)
-    expect([10, 11, 12, 13, 99].map((pid) => isWrapperProcess(root, pid))).toEqual([
-      true,
-      true,
-      false,
-      true,
-      false,
-    ]);
+    const found = [10, 11, 12, 13, 99].map((pid) => isWrapperProcess(root, pid));
+    rmSync(root, { recursive: true, force: true });
+    expect(found).toEqual([true, true, false, true, false]);
   });
 });
