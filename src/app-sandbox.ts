@@ -8,10 +8,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type Config, resolveLimitObject } from "./config/mod.ts";
 import { VltairError } from "./core/mod.ts";
-import type { Logger } from "./obs/mod.ts";
+import type { Counter, Histogram, Logger, MetricsRegistry } from "./obs/mod.ts";
 import {
   type CapabilityReport,
   capabilityReport,
+  RunSlots,
   resolveLimitConfig,
   runSandboxed,
   type SandboxLimitConfig,
@@ -33,7 +34,29 @@ export interface SandboxService {
   ): Promise<SandboxResult>;
   /** What the sandbox can enforce on this host with this configuration. */
   capabilities(): Promise<CapabilityReport>;
+  /** Registers the run metrics (runs by status, queue wait, duration, refusals, gauges). */
+  registerMetrics(registry: MetricsRegistry): void;
 }
+
+/** Upper bounds of the run duration histogram, in seconds (10 ms … 1 h, the longest run). */
+const RUN_SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+/** Upper bounds of the queue wait histogram, in seconds. */
+const WAIT_SECONDS_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+
+/** The service's metric handles; no-ops until registered. */
+interface RunMetrics {
+  runs: Counter;
+  duration: Histogram;
+  wait: Histogram;
+  refused: Counter;
+}
+
+const NO_METRICS: RunMetrics = {
+  runs: { inc: () => undefined },
+  duration: { observe: () => undefined },
+  wait: { observe: () => undefined },
+  refused: { inc: () => undefined },
+};
 
 /** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
 export function sandboxLimits(config: Config): SandboxLimitConfig {
@@ -98,7 +121,12 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
   } satisfies Partial<SandboxOptions>;
   const capabilities = () =>
     capabilityReport({ ...shared, workspaceRoot: sandboxWorkspace(config, "default") });
+  const slots = new RunSlots(limits);
+  let metrics = NO_METRICS;
   return {
+    registerMetrics(registry) {
+      metrics = registerRunMetrics(registry, slots);
+    },
     async sweep() {
       logCapabilities(await capabilities(), options.log);
       return sweepLeftovers({ tempRoot, logger });
@@ -107,6 +135,18 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
     async exec(request, call) {
       const workspaceRoot = sandboxWorkspace(config, call.tenant);
       await fs.mkdir(workspaceRoot, { recursive: true, mode: 0o700 });
+      const slot = await slots.acquire(call.tenant, call.signal).catch((error: unknown) => {
+        if (error instanceof VltairError && error.code === "queue_full") {
+          metrics.refused.inc({ reason: "queue_full", scope: String(error.details.scope) });
+          throw error;
+        }
+        // Aborted while queued: the client went away; nothing ran.
+        metrics.refused.inc({ reason: "cancelled", scope: "client" });
+        throw new VltairError("unavailable", "the client went away while the run was queued", {
+          cause: error,
+        });
+      });
+      metrics.wait.observe(slot.waitedMs / 1000);
       const sandboxOptions: SandboxOptions = {
         ...shared,
         workspaceRoot,
@@ -115,8 +155,42 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
           options.log[level](event, { tenant: call.tenant, ...fields }),
         ...(call.signal === undefined ? {} : { signal: call.signal }),
       };
-      return runSandboxed(request, sandboxOptions);
+      try {
+        const result = await runSandboxed(request, sandboxOptions);
+        metrics.runs.inc({ status: result.status });
+        metrics.duration.observe(result.duration_ms / 1000, { status: result.status });
+        return result;
+      } finally {
+        slot.release();
+      }
     },
+  };
+}
+
+/** Creates the run metrics in `registry`; the gauges read `slots`. */
+function registerRunMetrics(registry: MetricsRegistry, slots: RunSlots): RunMetrics {
+  registry.gauge("vltair_sandbox_runs_running", "Sandbox runs in progress.", () => slots.running);
+  registry.gauge(
+    "vltair_sandbox_runs_queued",
+    "Sandbox runs waiting for a slot.",
+    () => slots.queued,
+  );
+  return {
+    runs: registry.counter("vltair_sandbox_runs_total", "Sandbox runs that ended, by status."),
+    duration: registry.histogram(
+      "vltair_sandbox_run_duration_seconds",
+      "Duration of sandbox runs (spawn to exit), by status.",
+      RUN_SECONDS_BUCKETS,
+    ),
+    wait: registry.histogram(
+      "vltair_sandbox_queue_wait_seconds",
+      "Time sandbox runs waited for a slot.",
+      WAIT_SECONDS_BUCKETS,
+    ),
+    refused: registry.counter(
+      "vltair_sandbox_runs_refused_total",
+      "Sandbox runs that never started: queue_full (429; scope server or tenant) or cancelled while queued.",
+    ),
   };
 }
 

@@ -39,6 +39,8 @@ export {
   SANDBOX_MECHANISMS,
 } from "./options.ts";
 export { DEFAULT_REQUIRE } from "./requirements.ts";
+export type { RunSlot, RunSlotLimits } from "./run-slots.ts";
+export { QUEUE_FULL_RETRY_AFTER_SECONDS, RunSlots } from "./run-slots.ts";
 export { runSandboxed } from "./runner.ts";
 export type {
   EnforcedEntry,

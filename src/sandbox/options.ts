@@ -98,6 +98,32 @@ export const SANDBOX_LIMITS = {
     max: 60_000,
     reason: "how long the sandbox waits for killed processes to vanish before reporting survivors",
   },
+  runsMax: {
+    default: 16,
+    min: 1,
+    max: 1024,
+    reason:
+      "runs at once on the server (all tenants); each may hold mem_bytes and pids: 16 × 512 MiB = 8 GiB",
+  },
+  tenantRunsMax: {
+    default: 4,
+    min: 1,
+    max: 1024,
+    reason: "runs at once per tenant, so one tenant cannot take every slot",
+  },
+  queuedRunsMax: {
+    default: 64,
+    min: 0,
+    max: 10_000,
+    reason:
+      "runs waiting for a slot on the server; past it 429 queue_full with Retry-After (0: never wait)",
+  },
+  tenantQueuedRunsMax: {
+    default: 16,
+    min: 0,
+    max: 10_000,
+    reason: "runs waiting per tenant, so one tenant cannot fill the queue",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 /** Name of a configurable sandbox limit. */
@@ -122,6 +148,11 @@ export interface SandboxLimitConfig {
   stdinBytesMax: number;
   killGraceMs: number;
   reapTimeoutMs: number;
+  /** Server only (`RunSlots`): concurrent and waiting runs, in all and per tenant. */
+  runsMax: number;
+  tenantRunsMax: number;
+  queuedRunsMax: number;
+  tenantQueuedRunsMax: number;
 }
 
 /** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
@@ -204,6 +235,10 @@ function defaultLimitConfig(): SandboxLimitConfig {
     stdinBytesMax: L.stdinBytes.default,
     killGraceMs: L.killGraceMs.default,
     reapTimeoutMs: L.reapTimeoutMs.default,
+    runsMax: L.runsMax.default,
+    tenantRunsMax: L.tenantRunsMax.default,
+    queuedRunsMax: L.queuedRunsMax.default,
+    tenantQueuedRunsMax: L.tenantQueuedRunsMax.default,
   };
 }
 
@@ -223,6 +258,10 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
   stdinBytesMax: SANDBOX_LIMITS.stdinBytes,
   killGraceMs: SANDBOX_LIMITS.killGraceMs,
   reapTimeoutMs: SANDBOX_LIMITS.reapTimeoutMs,
+  runsMax: SANDBOX_LIMITS.runsMax,
+  tenantRunsMax: SANDBOX_LIMITS.tenantRunsMax,
+  queuedRunsMax: SANDBOX_LIMITS.queuedRunsMax,
+  tenantQueuedRunsMax: SANDBOX_LIMITS.tenantQueuedRunsMax,
 };
 
 /**
@@ -252,6 +291,8 @@ export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): S
     ["memBytesDefault", "memBytesMax"],
     ["outputBytesDefault", "outputBytesMax"],
     ["pidsDefault", "pidsMax"],
+    ["tenantRunsMax", "runsMax"],
+    ["tenantQueuedRunsMax", "queuedRunsMax"],
   ];
   for (const [def, max] of pairs) {
     if (merged[def] > merged[max]) {

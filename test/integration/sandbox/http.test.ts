@@ -161,3 +161,69 @@ describe("over HTTP without any filesystem view", () => {
     );
   });
 });
+
+describe("over HTTP: bounded concurrency", () => {
+  /** Polls /metrics until `line` shows, with a deadline. */
+  async function waitForMetric(request: ReturnType<typeof testApp>["request"], line: string) {
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      const text = await (await request("/metrics")).text();
+      if (text.includes(line)) return text;
+      if (performance.now() > deadline) throw new Error(`metric never showed: ${line}\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  test.if(linux)(
+    "past a tenant's runs and queue: 429 queue_full with Retry-After; other tenants run; metrics count",
+    async () => {
+      const {
+        request,
+        app: server,
+        config,
+      } = app({
+        sandbox_limits: '{"tenant_runs_max":1,"tenant_queued_runs_max":1}',
+      });
+      const other = server.tokenStore.create({ subject: "o", tenant: "other", roles: ["writer"] });
+      // In the workspace: the run has a private /tmp.
+      const ws = path.resolve(config.data_dir, "workspaces", "default");
+      fs.mkdirSync(ws, { recursive: true });
+      const go = path.join(ws, "go");
+      const slow = exec(request, {
+        cmd: ["sh", "-c", `while [ ! -e ${go} ]; do sleep 0.01; done; echo first`],
+        limits: { wall_ms: 20_000 },
+      });
+      await waitForMetric(request, "vltair_sandbox_runs_running 1");
+      const queued = exec(request, { cmd: ["echo", "second"] });
+      await waitForMetric(request, "vltair_sandbox_runs_queued 1");
+      const refused = await request("/v1/sandbox/exec", {
+        method: "POST",
+        body: JSON.stringify({ cmd: ["echo", "third"] }),
+      });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      const error = ((await refused.json()) as { error: { code: string; details: unknown } }).error;
+      expect(error).toMatchObject({ code: "queue_full", details: { scope: "tenant" } });
+      // Another tenant is not held up by this one.
+      expect(await exec(request, { cmd: ["echo", "elsewhere"] }, other.token)).toMatchObject({
+        status: "OK",
+        stdout: "elsewhere\n",
+      });
+      fs.writeFileSync(go, "");
+      expect(await slow).toMatchObject({ status: "OK", stdout: "first\n" });
+      expect(await queued).toMatchObject({ status: "OK", stdout: "second\n" });
+      const text = await waitForMetric(request, 'vltair_sandbox_runs_total{status="OK"} 3');
+      expect(text).toContain(
+        'vltair_sandbox_runs_refused_total{reason="queue_full",scope="tenant"} 1',
+      );
+      expect(text).toContain("vltair_sandbox_queue_wait_seconds_count 3");
+      expect(text).toContain('vltair_sandbox_run_duration_seconds_count{status="OK"} 3');
+      expect(text).toContain("vltair_sandbox_runs_running 0");
+    },
+    30_000,
+  );
+  test("a per-tenant bound above the server's is config_invalid", () => {
+    expect(() => app({ sandbox_limits: '{"tenant_runs_max":32}' })).toThrow(
+      expect.objectContaining({ code: "config_invalid" }),
+    );
+  });
+});
