@@ -104,6 +104,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const tokenStore = openTokenStore(config, clocks);
   const metrics = new MetricsRegistry();
   registerProcessMetrics(metrics, clocks);
+  sandbox.registerMetrics(metrics);
   let ready = false;
   const http = createHttpApp({
     version: VERSION,

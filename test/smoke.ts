@@ -6,13 +6,16 @@
  *   bun test/smoke.ts node dist/node/vltair.mjs   the Node bundle
  *
  * Each starts on port 0, checks /v1/health and /metrics (401, then 200 with the token), upserts
- * and finds a document with a hybrid search, sends SIGTERM, and expects exit 0. Prints one JSON line; exits 1 on failure.
+ * and finds a document with a hybrid search, runs one sandboxed command and one that times out,
+ * sends SIGTERM, and expects exit 0. Prints one JSON line; exits 1 on failure. Deno runs with
+ * `--allow-all`, as docs/quickstart.md says: the sandbox reads /proc and /sys/fs/cgroup and
+ * starts helpers, which Deno allows only then.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { DENO, DENO_RUN, MAIN } from "./support/process.ts";
+import { DENO, MAIN } from "./support/process.ts";
 import { smokeServe } from "./support/smoke.ts";
 
 async function main(): Promise<number> {
@@ -28,7 +31,7 @@ async function main(): Promise<number> {
       args = ["serve"];
     } else if (kind === "deno") {
       command = DENO;
-      args = [...DENO_RUN, MAIN, "serve"];
+      args = ["run", "--allow-all", MAIN, "serve"];
     } else if (kind === "node" && file !== undefined) {
       command = "node";
       args = [path.resolve(file), "serve"];
@@ -36,7 +39,7 @@ async function main(): Promise<number> {
       process.stderr.write("usage: bun test/smoke.ts binary FILE | deno | node FILE\n");
       return 2;
     }
-    const result = await smokeServe(command, args, { cwd });
+    const result = await smokeServe(command, args, { cwd, sandbox: true });
     const listening = result.lines.find((l) => l.event === "server.listening");
     const ok = result.exitCode === 0 && result.health.status === "ok";
     process.stdout.write(

@@ -186,6 +186,38 @@ export const CONFIG_FIELDS = {
       ),
     ),
   },
+  sandbox_require: {
+    flag: "sandbox-require",
+    env: "VLTAIR_SANDBOX_REQUIRE",
+    kind: "list",
+    default: ["filesystem", "pids", "timeout", "process_tree"],
+    doc: "Limits every sandbox run must have (comma-separated `enforced` keys: timeout, memory, pids, network, filesystem, cpu, file_size, open_files, process_tree, hidden_paths); a run for which one cannot be applied here is refused with SANDBOX_DENIED naming it and how to get it, and nothing runs. hidden_paths (the data directory) is always required.",
+    schema: v.array(
+      v.picklist(
+        [
+          "timeout",
+          "memory",
+          "pids",
+          "network",
+          "filesystem",
+          "cpu",
+          "file_size",
+          "open_files",
+          "process_tree",
+          "hidden_paths",
+        ],
+        "must be enforced keys: timeout, memory, pids, network, filesystem, cpu, file_size, open_files, process_tree, hidden_paths",
+      ),
+    ),
+  },
+  sandbox_allow_partial: {
+    flag: "sandbox-allow-partial",
+    env: "VLTAIR_SANDBOX_ALLOW_PARTIAL",
+    kind: "bool",
+    default: false,
+    doc: "Whether a request's `allow_partial:true` may waive `sandbox_require` (never the hidden data directory). false: every run has the required limits or is refused.",
+    schema: v.boolean("must be true or false"),
+  },
   sandbox_limits: {
     flag: "sandbox-limits",
     env: "VLTAIR_SANDBOX_LIMITS",

@@ -1,11 +1,16 @@
 /**
  * What this OS and kernel offer the sandbox, probed once per configuration and cached:
- * bubblewrap, unshare (PID + network namespaces), prlimit, the shell's `ulimit`, cgroup v2/v1,
- * sandbox-exec, taskkill.
+ * bubblewrap, unshare (PID + network namespaces), perl (the run's init, and with unshare the
+ * filesystem view), prlimit, the shell's `ulimit`, cgroup v2/v1, sandbox-exec, taskkill, and
+ * whether the runtime lets us read `/proc` at all (Deno does only with `--allow-all`).
  */
-import { readFile, readlink } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import os from "node:os";
+import { join } from "node:path";
 import { type CgroupLayout, probeCgroups } from "./cgroup.ts";
+import { initArgv, initSyscalls } from "./init-script.ts";
+import { mountOps } from "./mount-plan.ts";
 import type { SandboxMechanism, SandboxTools } from "./options.ts";
 import { findExecutable, probeCommand } from "./probe.ts";
 import { ULIMIT_PROBE_SCRIPT } from "./ulimit-script.ts";
@@ -20,12 +25,23 @@ export interface MechanismProbe {
 /** Capabilities of the host, as `detectCapabilities` reports them. */
 export interface SandboxCapabilities {
   platform: string;
+  /** `process.arch`: picks the system call numbers of the init's mount stage. */
+  arch: string;
   kernel: string;
   uid: number | null;
   /** Inode link of the server's own PID namespace (Linux), to tell run namespaces apart. */
   ownPidNamespace: string | null;
+  /** Whether this runtime may read `/proc` (the process tracker's ground truth on Linux). */
+  procfs: MechanismProbe;
   bubblewrap: MechanismProbe;
   unshare: MechanismProbe;
+  /** Perl runs the run's init (PID 1 of its namespace; see init-script.ts). */
+  perl: MechanismProbe;
+  /**
+   * The filesystem view without bubblewrap: unshare (user + mount + PID namespaces) with the
+   * init's mount stage, probed end to end (read-only root, tmpfs, pivot, capabilities dropped).
+   */
+  mountStage: MechanismProbe;
   prlimit: MechanismProbe;
   sh: MechanismProbe;
   /**
@@ -52,6 +68,7 @@ const DEFAULT_TOOLS: SandboxTools = {
   unshare: "unshare",
   prlimit: "prlimit",
   sh: "sh",
+  perl: "perl",
 };
 const cache = new Map<string, Promise<SandboxCapabilities>>();
 
@@ -63,7 +80,7 @@ const off = (reason: string, path: string | null = null): MechanismProbe => ({
 
 async function probeTool(
   name: string,
-  label: SandboxMechanism | "sh",
+  label: SandboxMechanism | "sh" | "perl",
   disabled: ReadonlySet<string>,
   pathValue: string,
   args: readonly string[] | null,
@@ -115,6 +132,60 @@ const BWRAP_PROBE = [
   "true",
 ];
 
+/** The probe's command: succeeds only when it runs without any capability. */
+const NO_CAPABILITIES_CHECK =
+  'while read -r k v; do [ "$k" = CapEff: ] && [ "$v" = 0000000000000000 ] && exit 0; done < /proc/self/status; exit 1';
+
+/** Runs the real unshare + init mount stage once (in a scratch dir) with a trivial plan. */
+async function probeMountStage(
+  unshare: MechanismProbe,
+  perl: MechanismProbe,
+  sh: MechanismProbe,
+  arch: string,
+): Promise<MechanismProbe> {
+  const syscalls = initSyscalls(arch);
+  if (syscalls === null) return off(`no system call table for architecture ${arch}`);
+  if (!unshare.available || unshare.path === null) return off(`needs unshare: ${unshare.reason}`);
+  if (!perl.available || perl.path === null) return off(`needs perl: ${perl.reason}`);
+  if (!sh.available || sh.path === null) return off(`needs sh: ${sh.reason}`);
+  let scratch: string;
+  try {
+    scratch = await mkdtemp(join(os.tmpdir(), "vltair-probe-"));
+  } catch (error) {
+    return off(`cannot create a probe directory: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  try {
+    const ops = mountOps({ runTempDir: scratch, cwd: "/", writable: [scratch], hidden: [] });
+    const args = [
+      ...UNSHARE_PROBE.slice(0, -1),
+      "--",
+      ...initArgv(perl.path, syscalls, { dropCapabilities: true, ops }),
+      sh.path,
+      "-c",
+      NO_CAPABILITIES_CHECK,
+    ];
+    const failure = await probeCommand(unshare.path, args);
+    if (failure !== null) return off(`mount stage probe failed: ${failure}`, perl.path);
+    return {
+      available: true,
+      path: perl.path,
+      reason: "read-only root, masks and private /tmp in a user + mount namespace, no capabilities",
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Whether `/proc` can be read by this runtime (Deno refuses without `--allow-all`). */
+function probeProcfs(): MechanismProbe {
+  try {
+    readFileSync("/proc/self/stat", "utf8");
+    return { available: true, path: "/proc", reason: "/proc is readable" };
+  } catch (error) {
+    return off(`cannot read /proc: ${String((error as Error).message ?? error).slice(0, 200)}`);
+  }
+}
+
 async function detectLinux(
   options: DetectOptions,
   base: SandboxCapabilities,
@@ -143,11 +214,16 @@ async function detectLinux(
     };
   }
   const sh = await probeTool(tools.sh, "sh", disabled, pathValue, null);
+  const unshare = await probeTool(tools.unshare, "unshare", disabled, pathValue, UNSHARE_PROBE);
+  const perl = await probeTool(tools.perl, "perl", disabled, pathValue, ["-e", "exit 0"]);
   return {
     ...base,
+    procfs: probeProcfs(),
     ownPidNamespace: await readlink("/proc/self/ns/pid").catch(() => null),
     bubblewrap: await probeTool(tools.bwrap, "bubblewrap", disabled, pathValue, BWRAP_PROBE),
-    unshare: await probeTool(tools.unshare, "unshare", disabled, pathValue, UNSHARE_PROBE),
+    unshare,
+    perl,
+    mountStage: await probeMountStage(unshare, perl, sh, base.arch),
     prlimit: await probeTool(tools.prlimit, "prlimit", disabled, pathValue, [
       "--nofile=256:256",
       "true",
@@ -163,11 +239,15 @@ async function detect(options: DetectOptions): Promise<SandboxCapabilities> {
   const notHere = off(`not applicable on ${platform}`);
   const base: SandboxCapabilities = {
     platform,
+    arch: process.arch,
     kernel: os.release(),
     uid: typeof process.getuid === "function" ? process.getuid() : null,
     ownPidNamespace: null,
+    procfs: notHere,
     bubblewrap: notHere,
     unshare: notHere,
+    perl: notHere,
+    mountStage: notHere,
     prlimit: notHere,
     sh: notHere,
     ulimit: notHere,

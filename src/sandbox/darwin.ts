@@ -14,7 +14,7 @@ import {
 } from "./hidden-paths.ts";
 import { shellOnlyReport, shellStage } from "./portable.ts";
 import { PosixTracker } from "./posix-tracker.ts";
-import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
+import { describeByPreparing, type LaunchPlan, type SandboxShim, type ShimInput } from "./shim.ts";
 
 /** Quotes a path as a sandbox profile (SBPL) string literal. */
 export function sbplString(value: string): string {
@@ -67,6 +67,7 @@ export function darwinProfile(options: {
 /** The macOS shim. */
 export const darwinShim: SandboxShim = {
   name: "darwin",
+  describe: describeByPreparing,
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const enforced = shellOnlyReport(input, "macOS");
     const tracker = new PosixTracker({
@@ -94,6 +95,7 @@ export const darwinShim: SandboxShim = {
         readyMarker: true,
         enforced,
         tracker,
+        wrapperExitStatus: false,
         mechanisms: ["process_group", "ulimit"],
       };
     }
@@ -126,6 +128,7 @@ export const darwinShim: SandboxShim = {
       readyMarker: true,
       enforced,
       tracker,
+      wrapperExitStatus: false,
       mechanisms: ["process_group", "sandbox_exec", "ulimit"],
     };
   },

@@ -5,10 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { parseInitStatus } from "./init-script.ts";
 import type { SandboxLogger } from "./options.ts";
 import { OutputCapture } from "./output.ts";
 import type { LaunchPlan } from "./shim.ts";
-import type { KillReason } from "./status.ts";
+import { type KillReason, signalName } from "./status.ts";
 
 /** Longest poll interval while waiting for killed processes to vanish. */
 const POLL_MS_MAX = 10;
@@ -19,6 +20,8 @@ function pollMs(attempt: number): number {
 }
 /** How long to wait for the pipes to close once no process of the run is alive. */
 const PIPE_DRAIN_MS = 1000;
+/** Most characters kept from fd 3: `R` and one `X<status>\n` record fit many times over. */
+const MARKER_CHARS_MAX = 256;
 
 /** Inputs of {@link execute}. */
 export interface ExecuteInput {
@@ -39,6 +42,7 @@ export interface ExecuteInput {
 export interface Executed {
   spawnError: string | null;
   ready: boolean;
+  /** The command's own exit: from the run's init when it reported one, else the leader's. */
   exitCode: number | null;
   exitSignal: string | null;
   killReason: KillReason | null;
@@ -204,8 +208,13 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
     // Awaited after the exit; the catch only avoids an "unhandled" report before then.
     ensureStarted().catch(() => undefined);
   };
-  if (plan.readyMarker) child.stdio[3]?.on("data", markReady);
-  else child.once("spawn", markReady);
+  let marker = "";
+  if (plan.readyMarker) {
+    child.stdio[3]?.on("data", (chunk: Uint8Array) => {
+      if (marker.length < MARKER_CHARS_MAX) marker += new TextDecoder().decode(chunk);
+      if (marker.includes("R")) markReady();
+    });
+  } else child.once("spawn", markReady);
   child.stdout?.on("data", (chunk: Uint8Array) => {
     if (result.stdout.push(chunk)) terminate("output_limit");
   });
@@ -230,7 +239,30 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
   await killing;
   result.survivors = await reap(input);
   await closeStreams(child, true);
+  commandStatus(result, parseInitStatus(marker), plan.wrapperExitStatus);
   return result;
+}
+
+/** Highest signal number a wrapper's 128 + n exit is read as (SIGRTMAX on Linux). */
+const SIGNAL_MAX = 64;
+
+/**
+ * How the command itself ended. The init's report replaces the leader's exit (it saw the real
+ * wait status; unshare 2.38 even exits 1 when its child died of SIGKILL). Without it, a
+ * wrapper's exit 128 + n is read as a death by signal n, as bash and bubblewrap spell it.
+ */
+function commandStatus(result: Executed, status: number | null, wrapperExit: boolean): void {
+  if (status !== null) {
+    const signo = status & 0x7f;
+    result.exitSignal = signo === 0 ? null : signalName(signo);
+    result.exitCode = signo === 0 ? (status >> 8) & 0xff : null;
+    return;
+  }
+  const code = result.exitCode;
+  if (wrapperExit && code !== null && code > 128 && code <= 128 + SIGNAL_MAX) {
+    result.exitSignal = signalName(code - 128);
+    result.exitCode = null;
+  }
 }
 
 /** Kills whatever of the run is still alive after the leader exited; returns survivors. */

@@ -1,7 +1,9 @@
 /**
  * Pure planning of a Linux run: which mechanism enforces each limit, the argv chain
- * `[bwrap | unshare] [prlimit] ready-sh CMD…` (the ready stage sets the rlimits with `ulimit`
- * when it can, joins the run's cgroup, reports ready, execs the command), and the honest report.
+ * `[bwrap | unshare] [init] [prlimit] ready-sh CMD…` (the init is PID 1 of the run's PID
+ * namespace and, without bubblewrap, builds its filesystem view; the ready stage sets the
+ * rlimits with `ulimit` when it can, joins the run's cgroup, reports ready, execs the command),
+ * and the honest report.
  */
 import type { SandboxCapabilities } from "./capabilities.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
@@ -12,6 +14,8 @@ import {
   orderMounts,
   shadowedHidden,
 } from "./hidden-paths.ts";
+import { initArgv, initSyscalls } from "./init-script.ts";
+import { mountOps } from "./mount-plan.ts";
 import type { SandboxLimitConfig } from "./options.ts";
 import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
 import { READY_SCRIPT } from "./shim.ts";
@@ -215,19 +219,25 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
   return args;
 }
 
-function unshareArgs(input: LinuxPlanInput): string[] {
+function unshareArgs(input: LinuxPlanInput, pidNamespace: boolean): string[] {
   // A user namespace even for root: the command's capabilities then stop at its own
   // namespaces, so it cannot setns() back into the host's network namespace.
   const args = ["--user", "--map-root-user"];
   if (input.req.network === "deny") args.push("--net");
-  args.push("--pid", "--fork", "--kill-child", "--mount-proc", "--");
+  // A PID namespace only with an init to be its PID 1 (--mount-proc implies --mount).
+  if (pidNamespace) args.push("--pid", "--fork", "--kill-child", "--mount-proc");
+  args.push("--");
   return args;
 }
 
-/** The `hidden_paths` entry of a bubblewrap run whose writable roots are `writable`. */
-export function bwrapHiddenEntry(
+/**
+ * The `hidden_paths` entry of a run whose filesystem view is built by `mechanism` (bubblewrap,
+ * or the init's mount stage) with `writable` roots.
+ */
+export function maskedHiddenEntry(
   hidden: readonly HiddenPath[],
   writable: readonly string[],
+  mechanism: "bubblewrap" | "unshare_mount",
 ): EnforcedEntry {
   if (hidden.length === 0) return notRequested();
   const shadowed = shadowedHidden(hidden, writable);
@@ -251,7 +261,7 @@ export function bwrapHiddenEntry(
   }
   return applied(
     hidden.map((h) => h.path),
-    "bubblewrap",
+    mechanism,
     parts.join("; "),
   );
 }
@@ -261,6 +271,123 @@ function withTool(entry: EnforcedEntry, tool: "none" | "ulimit" | "prlimit"): En
   if (!entry.applied || !entry.mechanism.startsWith("rlimit_") || tool === "none") return entry;
   const by = tool === "ulimit" ? "setrlimit by the ready stage's sh ulimit" : "set by prlimit";
   return { ...entry, reason: `${entry.reason}; ${by}` };
+}
+
+/** Which wrappers a run gets, from what the host offers. */
+export interface Wrapping {
+  kind: "bubblewrap" | "unshare" | "none";
+  /** Our init (init-script.ts) is PID 1 of the run's PID namespace (unshare only). */
+  init: boolean;
+  pidNamespace: boolean;
+  /** The init builds the filesystem view (unshare, no bubblewrap). */
+  mountStage: boolean;
+}
+
+/**
+ * bubblewrap when it works, else unshare, else nothing. bubblewrap's own reaper is PID 1 of its
+ * PID namespace: our init there cost 5–10 ms per run (measured, ADR 0008) only to tell an
+ * `exit 137` from a SIGKILL. unshare makes a PID namespace only when our init can be its PID 1:
+ * a command that is PID 1 ignores its own `kill -9`, RLIMIT_CPU's SIGXCPU and any TERM it has
+ * no handler for.
+ */
+export function chooseWrapping(caps: SandboxCapabilities): Wrapping {
+  const init = caps.perl.available && caps.perl.path !== null;
+  if (caps.bubblewrap.available)
+    return { kind: "bubblewrap", init: false, pidNamespace: true, mountStage: false };
+  if (caps.unshare.available) {
+    const mountStage = init && caps.mountStage.available;
+    return { kind: "unshare", init, pidNamespace: init, mountStage };
+  }
+  return { kind: "none", init: false, pidNamespace: false, mountStage: false };
+}
+
+/** Why there is no filesystem view here (bubblewrap, then the unshare mount stage). */
+function noViewReason(caps: SandboxCapabilities): string {
+  return `bubblewrap unavailable: ${caps.bubblewrap.reason}; unshare mount stage unavailable: ${caps.mountStage.reason}`;
+}
+
+function filesystemEntry(w: Wrapping, caps: SandboxCapabilities): EnforcedEntry {
+  const writable = "writable: workspace, run temp dir, private /tmp";
+  if (w.kind === "bubblewrap")
+    return applied("workspace_rw", "bubblewrap", `read-only root; ${writable}`);
+  if (w.mountStage) {
+    return applied(
+      "workspace_rw",
+      "unshare_mount",
+      `read-only root built by the run's init in a user + mount namespace; ${writable}; minimal /dev; no capabilities`,
+    );
+  }
+  return notApplied("workspace_rw", noViewReason(caps));
+}
+
+function hiddenEntry(input: LinuxPlanInput, w: Wrapping): EnforcedEntry {
+  const hidden = input.hidden ?? [];
+  const writable = [input.workspaceRoot, input.runTempDir];
+  if (w.kind === "bubblewrap") return maskedHiddenEntry(hidden, writable, "bubblewrap");
+  if (w.mountStage) return maskedHiddenEntry(hidden, writable, "unshare_mount");
+  return hiddenNotApplied(hidden, noViewReason(input.caps));
+}
+
+function networkEntry(input: LinuxPlanInput, w: Wrapping): EnforcedEntry {
+  const { req, caps } = input;
+  if (req.network === "allow") return applied("allow", "none", "network allowed by the request");
+  if (w.kind === "none") {
+    return notApplied(
+      "deny",
+      `no network namespace: ${caps.bubblewrap.reason}; ${caps.unshare.reason}`,
+    );
+  }
+  return applied("deny", `${w.kind}_netns`, "empty network namespace: only a down loopback");
+}
+
+function processTreeEntry(
+  w: Wrapping,
+  cgroup: PlannedCgroup,
+  caps: SandboxCapabilities,
+): EnforcedEntry {
+  // The tracker reads /proc: a runtime that may not (Deno without --allow-all) cannot track.
+  if (!caps.procfs.available) return notApplied("no_survivors", caps.procfs.reason);
+  const parts = ["process_group"];
+  if (w.pidNamespace) parts.push("pid_namespace");
+  if (cgroup.version !== null && cgroup.procsFiles.length > 0)
+    parts.push(`cgroup_v${cgroup.version}`);
+  if (parts.length > 1) {
+    return applied(
+      "no_survivors",
+      parts.join("+"),
+      "every process of the run is found and killed, setsid or not",
+    );
+  }
+  const why =
+    w.kind === "unshare" && !w.pidNamespace
+      ? " (no PID namespace without the init: perl missing)"
+      : "";
+  return notApplied(
+    "no_survivors",
+    `only the process group${why}: a setsid child whose parent exits could escape`,
+  );
+}
+
+/** The wrappers and the init: everything before the rlimit and ready stages. */
+function wrapperArgv(input: LinuxPlanInput, w: Wrapping): string[] {
+  const { caps } = input;
+  const argv: string[] = [];
+  if (w.kind === "bubblewrap") argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
+  if (w.kind === "unshare")
+    argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input, w.pidNamespace));
+  if (w.init) {
+    const ops = w.mountStage
+      ? mountOps({
+          runTempDir: input.runTempDir,
+          cwd: input.cwd,
+          writable: [input.workspaceRoot, input.runTempDir, ...input.cgroup.procsFiles],
+          hidden: input.hidden ?? [],
+        })
+      : [];
+    const stage = { dropCapabilities: w.mountStage, ops };
+    argv.push(...initArgv(caps.perl.path ?? "perl", initSyscalls(caps.arch), stage));
+  }
+  return argv;
 }
 
 /**
@@ -275,50 +402,16 @@ function withTool(entry: EnforcedEntry, tool: "none" | "ulimit" | "prlimit"): En
 export function planLinux(input: LinuxPlanInput): LinuxPlan {
   const { req, caps, cgroup } = input;
   const rlimits = noRlimits();
-  const mechanisms: string[] = ["process_group"];
   const memory = memoryEntry(input, rlimits);
   const pids = pidsEntry(input, rlimits);
   const rl = rlimitEntries(input, rlimits);
   const tool = rlimitTool(rlimits, caps);
-  const useBwrap = caps.bubblewrap.available;
-  const useUnshare = !useBwrap && caps.unshare.available;
-  const nsName = useBwrap ? "bubblewrap" : "unshare";
-  let network: EnforcedEntry;
-  if (req.network === "allow") network = applied("allow", "none", "network allowed by the request");
-  else if (useBwrap || useUnshare)
-    network = applied("deny", `${nsName}_netns`, "empty network namespace: only a down loopback");
-  else
-    network = notApplied(
-      "deny",
-      `no network namespace: ${caps.bubblewrap.reason}; ${caps.unshare.reason}`,
-    );
-  const filesystem = useBwrap
-    ? applied(
-        "workspace_rw",
-        "bubblewrap",
-        "read-only root; writable: workspace, run temp dir, private /tmp",
-      )
-    : notApplied("workspace_rw", `bubblewrap unavailable: ${caps.bubblewrap.reason}`);
-  const treeParts = ["process_group"];
-  if (useBwrap || useUnshare) treeParts.push("pid_namespace");
-  if (cgroup.version !== null && cgroup.procsFiles.length > 0)
-    treeParts.push(`cgroup_v${cgroup.version}`);
-  const process_tree =
-    treeParts.length > 1
-      ? applied(
-          "no_survivors",
-          treeParts.join("+"),
-          "every process of the run is found and killed, setsid or not",
-        )
-      : notApplied(
-          "no_survivors",
-          "only the process group: a setsid child whose parent exits could escape",
-        );
-  const argv: string[] = [];
+  const w = chooseWrapping(caps);
+  const mechanisms: string[] = ["process_group"];
   if (cgroup.procsFiles.length > 0) mechanisms.push(`cgroup_v${cgroup.version}`);
-  if (useBwrap) argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
-  if (useUnshare) argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input));
-  if (useBwrap || useUnshare) mechanisms.push(nsName);
+  if (w.kind !== "none") mechanisms.push(w.kind);
+  if (w.init) mechanisms.push(w.mountStage ? "init+mount_stage" : "init");
+  const argv = wrapperArgv(input, w);
   if (tool === "prlimit") {
     argv.push(caps.prlimit.path ?? "prlimit", ...prlimitFlags(rlimits), "--");
     mechanisms.push("prlimit");
@@ -336,18 +429,22 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
     timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
     memory: withTool(memory, tool),
     pids: withTool(pids, tool),
-    network,
-    filesystem,
+    network: networkEntry(input, w),
+    filesystem: filesystemEntry(w, caps),
     cpu: withTool(rl.cpu, tool),
     file_size: withTool(rl.file_size, tool),
     open_files: withTool(rl.open_files, tool),
-    process_tree,
-    hidden_paths: useBwrap
-      ? bwrapHiddenEntry(input.hidden ?? [], [input.workspaceRoot, input.runTempDir])
-      : hiddenNotApplied(input.hidden ?? [], `bubblewrap unavailable: ${caps.bubblewrap.reason}`),
+    process_tree: processTreeEntry(w, cgroup, caps),
+    hidden_paths: hiddenEntry(input, w),
   };
-  // bwrap and unshare stay as the leader (they wait for the command); otherwise the leader
-  // execs through prlimit (if any) and the ready stage into the command itself.
-  const wrapped = useBwrap || useUnshare;
-  return { argv, enforced, pidNamespace: wrapped, leaderIsWrapper: wrapped, mechanisms };
+  // bwrap and a forking unshare stay as the leader (they wait for the command); otherwise the
+  // leader execs through prlimit (if any) and the ready stage into the command itself.
+  const wrapped = w.kind === "bubblewrap" || (w.kind === "unshare" && w.pidNamespace);
+  return {
+    argv,
+    enforced,
+    pidNamespace: w.pidNamespace,
+    leaderIsWrapper: wrapped,
+    mechanisms,
+  };
 }

@@ -84,21 +84,44 @@ async function makeCgroup(
   }
 }
 
+/** What the run's cgroup would be, creating nothing (for `describe`). */
+function plannedCgroup(choice: CgroupChoice): PlannedCgroup {
+  const memory = choice.memoryParent !== null;
+  const pids = choice.pidsParent !== null;
+  const procs = [choice.memoryParent, choice.pidsParent].filter((d): d is string => d !== null);
+  return {
+    version: choice.version,
+    memory,
+    pids,
+    procsFiles: [...new Set(procs)].map((dir) => `${dir}/vltair-describe/cgroup.procs`),
+    memoryReason: choice.memoryReason,
+    pidsReason: choice.pidsReason,
+  };
+}
+
+/** The plan of `input` with the run's cgroup as `cgroup`. */
+function planFor(input: ShimInput, cgroup: PlannedCgroup) {
+  return planLinux({
+    req: input.req,
+    cwd: input.cwd,
+    workspaceRoot: input.workspaceRoot,
+    runTempDir: input.temp.root,
+    caps: input.caps,
+    limits: input.limits,
+    cgroup,
+    hidden: input.hidden,
+  });
+}
+
 /** The Linux shim. */
 export const linuxShim: SandboxShim = {
   name: "linux",
+  async describe(input: ShimInput) {
+    return planFor(input, plannedCgroup(chooseCgroup(input.caps.cgroups))).enforced;
+  },
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const { cg, planned } = await makeCgroup(input, chooseCgroup(input.caps.cgroups));
-    const plan = planLinux({
-      req: input.req,
-      cwd: input.cwd,
-      workspaceRoot: input.workspaceRoot,
-      runTempDir: input.temp.root,
-      caps: input.caps,
-      limits: input.limits,
-      cgroup: planned,
-      hidden: input.hidden,
-    });
+    const plan = planFor(input, planned);
     // Last step before the spawn: start the attach lock's grace period now (attach-prime.ts).
     const prime = input.caps.cgroups?.prime ?? null;
     if (planned.procsFiles.length > 0 && prime !== null) void primeAttach(prime);
@@ -114,6 +137,7 @@ export const linuxShim: SandboxShim = {
       readyMarker: true,
       enforced: plan.enforced,
       tracker,
+      wrapperExitStatus: plan.leaderIsWrapper,
       mechanisms: plan.mechanisms,
     };
   },

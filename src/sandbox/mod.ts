@@ -17,6 +17,8 @@
 export type { AttachPrime } from "./attach-prime.ts";
 export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
 export { detectCapabilities } from "./capabilities.ts";
+export type { CapabilityReport } from "./capability-report.ts";
+export { CapabilityReportSchema, capabilityReport } from "./capability-report.ts";
 export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
@@ -30,11 +32,15 @@ export type {
   SandboxTools,
 } from "./options.ts";
 export {
+  checkRequireList,
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
   SANDBOX_LIMITS,
   SANDBOX_MECHANISMS,
 } from "./options.ts";
+export { DEFAULT_REQUIRE } from "./requirements.ts";
+export type { RunSlot, RunSlotLimits } from "./run-slots.ts";
+export { QUEUE_FULL_RETRY_AFTER_SECONDS, RunSlots } from "./run-slots.ts";
 export { runSandboxed } from "./runner.ts";
 export type {
   EnforcedEntry,

@@ -3,6 +3,7 @@
  * and their resolution into one frozen, asserted value.
  */
 import { assert, VltairError } from "../core/mod.ts";
+import { ENFORCED_KEYS, type EnforcedKey } from "./schema.ts";
 
 /** A sandbox log event sink; fields are JSON-serialisable and never carry env values or stdin. */
 export type SandboxLogger = (
@@ -97,6 +98,32 @@ export const SANDBOX_LIMITS = {
     max: 60_000,
     reason: "how long the sandbox waits for killed processes to vanish before reporting survivors",
   },
+  runsMax: {
+    default: 16,
+    min: 1,
+    max: 1024,
+    reason:
+      "runs at once on the server (all tenants); each may hold mem_bytes and pids: 16 × 512 MiB = 8 GiB",
+  },
+  tenantRunsMax: {
+    default: 4,
+    min: 1,
+    max: 1024,
+    reason: "runs at once per tenant, so one tenant cannot take every slot",
+  },
+  queuedRunsMax: {
+    default: 64,
+    min: 0,
+    max: 10_000,
+    reason:
+      "runs waiting for a slot on the server; past it 429 queue_full with Retry-After (0: never wait)",
+  },
+  tenantQueuedRunsMax: {
+    default: 16,
+    min: 0,
+    max: 10_000,
+    reason: "runs waiting per tenant, so one tenant cannot fill the queue",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 /** Name of a configurable sandbox limit. */
@@ -121,6 +148,11 @@ export interface SandboxLimitConfig {
   stdinBytesMax: number;
   killGraceMs: number;
   reapTimeoutMs: number;
+  /** Server only (`RunSlots`): concurrent and waiting runs, in all and per tenant. */
+  runsMax: number;
+  tenantRunsMax: number;
+  queuedRunsMax: number;
+  tenantQueuedRunsMax: number;
 }
 
 /** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
@@ -129,6 +161,8 @@ export interface SandboxTools {
   unshare: string;
   prlimit: string;
   sh: string;
+  /** The run's init (init-script.ts); without it no PID namespace is made by unshare. */
+  perl: string;
 }
 
 /** Options of {@link runSandboxed}: server configuration plus the per-call trace id and signal. */
@@ -161,6 +195,14 @@ export interface SandboxOptions {
   hiddenPaths?: readonly string[];
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
   networkAllowPermitted?: boolean;
+  /**
+   * Limits a run must have, else it is refused (`SANDBOX_DENIED`, nothing runs); default
+   * `DEFAULT_REQUIRE` (filesystem, pids, timeout, process_tree). `hidden_paths` is always
+   * required when hidden paths are configured.
+   */
+  require?: readonly EnforcedKey[];
+  /** Lets a request's `allow_partial:true` waive `require` (never `hidden_paths`); default false. */
+  allowPartial?: boolean;
   /** Trace id of the request (W3C trace-id, 32 hex); generated when absent. */
   traceId?: string;
   /** Aborting it kills the run (status `KILLED`, reason `cancelled`). */
@@ -193,6 +235,10 @@ function defaultLimitConfig(): SandboxLimitConfig {
     stdinBytesMax: L.stdinBytes.default,
     killGraceMs: L.killGraceMs.default,
     reapTimeoutMs: L.reapTimeoutMs.default,
+    runsMax: L.runsMax.default,
+    tenantRunsMax: L.tenantRunsMax.default,
+    queuedRunsMax: L.queuedRunsMax.default,
+    tenantQueuedRunsMax: L.tenantQueuedRunsMax.default,
   };
 }
 
@@ -212,6 +258,10 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
   stdinBytesMax: SANDBOX_LIMITS.stdinBytes,
   killGraceMs: SANDBOX_LIMITS.killGraceMs,
   reapTimeoutMs: SANDBOX_LIMITS.reapTimeoutMs,
+  runsMax: SANDBOX_LIMITS.runsMax,
+  tenantRunsMax: SANDBOX_LIMITS.tenantRunsMax,
+  queuedRunsMax: SANDBOX_LIMITS.queuedRunsMax,
+  tenantQueuedRunsMax: SANDBOX_LIMITS.tenantQueuedRunsMax,
 };
 
 /**
@@ -241,6 +291,8 @@ export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): S
     ["memBytesDefault", "memBytesMax"],
     ["outputBytesDefault", "outputBytesMax"],
     ["pidsDefault", "pidsMax"],
+    ["tenantRunsMax", "runsMax"],
+    ["tenantQueuedRunsMax", "queuedRunsMax"],
   ];
   for (const [def, max] of pairs) {
     if (merged[def] > merged[max]) {
@@ -251,4 +303,19 @@ export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): S
   }
   assert(merged.wallMsDefault <= merged.wallMsMax, "wall default within its maximum");
   return merged;
+}
+
+/** Checks a configured `require` list (known keys, no duplicates); throws `config_invalid`. */
+export function checkRequireList(keys: readonly string[]): EnforcedKey[] {
+  const known = new Set<string>(ENFORCED_KEYS);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (!known.has(key) || seen.has(key)) {
+      throw new VltairError("config_invalid", `sandbox_require: unknown or repeated limit ${key}`, {
+        details: { field: "sandbox_require", value: key, allowed: [...ENFORCED_KEYS] },
+      });
+    }
+    seen.add(key);
+  }
+  return [...seen] as EnforcedKey[];
 }

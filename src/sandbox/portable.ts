@@ -7,7 +7,7 @@ import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
 import { hiddenNotApplied } from "./hidden-paths.ts";
 import { PosixTracker } from "./posix-tracker.ts";
 import type { EnforcedReport } from "./schema.ts";
-import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
+import { describeByPreparing, type LaunchPlan, type SandboxShim, type ShimInput } from "./shim.ts";
 import { ulimitReadyScript } from "./ulimit-script.ts";
 
 /** The report of a shell-only POSIX run; `platform` names the OS in the reasons. */
@@ -61,6 +61,7 @@ export function shellStage(input: ShimInput, sh: string): string[] {
 /** The portable POSIX shim. */
 export const portableShim: SandboxShim = {
   name: "portable",
+  describe: describeByPreparing,
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const tracker = new PosixTracker({
       procfs: false,
@@ -74,6 +75,7 @@ export const portableShim: SandboxShim = {
       readyMarker: true,
       enforced: shellOnlyReport(input, input.caps.platform),
       tracker,
+      wrapperExitStatus: false,
       mechanisms: ["process_group", "ulimit"],
     };
   },

@@ -14,6 +14,7 @@ import {
 import {
   foreignNamespaces,
   isSameLiveProcess,
+  isWrapperProcess,
   listProcesses,
   type ProcEntry,
   parseStat,
@@ -75,6 +76,11 @@ export class PosixTracker implements RunTracker {
   private readonly namespaces = new Set<string>();
   /** Wrapper processes outside the cgroup (pid → start time), seen when the command started. */
   private readonly wrappers = new Map<number, string>();
+  /**
+   * Processes the TERM phase spares (pid → start time): the wrappers and the run's init, so that
+   * the command gets exactly one SIGTERM (the init would forward a second one).
+   */
+  private readonly spared = new Map<number, string>();
 
   constructor(private readonly options: PosixTrackerOptions) {}
 
@@ -83,6 +89,11 @@ export class PosixTracker implements RunTracker {
     assert(Number.isInteger(leaderPid) && leaderPid > 1, "leader pid is a real process");
     this.leaderPid = leaderPid;
     if (!this.options.procfs) return;
+    if (this.options.leaderIsWrapper) {
+      for (const [pid, start] of treeMembers("/proc", leaderPid) ?? []) {
+        if (pid === leaderPid || isWrapperProcess("/proc", pid)) this.spared.set(pid, start);
+      }
+    }
     if (this.options.cgroup !== null) {
       // The kernel lists every process of the command; remember the wrappers around it, which
       // may be reparented away from the leader (bwrap's reaper outlives it for a moment).
@@ -151,6 +162,8 @@ export class PosixTracker implements RunTracker {
     const spareLeader = spareWrappers && this.options.leaderIsWrapper;
     for (const pid of await this.members()) {
       if (spareLeader && pid === this.leaderPid) continue;
+      const start = spareWrappers ? this.spared.get(pid) : undefined;
+      if (start !== undefined && isSameLiveProcess("/proc", pid, start)) continue;
       send(pid, signal);
     }
     assert(this.leaderPid > 1, "process group id is a real process");

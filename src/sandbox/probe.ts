@@ -44,7 +44,12 @@ export function probeCommand(file: string, args: readonly string[]): Promise<str
       (error, _stdout, stderr) => {
         if (error === null) return resolve(null);
         const text = String(stderr).trim().split("\n")[0] ?? "";
-        resolve(text === "" ? `exit ${String(error.code ?? error.signal)}` : text.slice(0, 200));
+        if (text !== "") return resolve(text.slice(0, 200));
+        const status = error.code ?? error.signal;
+        // No exit status at all: the runtime refused to spawn (Deno without --allow-run).
+        resolve(
+          status === undefined || status === null ? error.message.slice(0, 200) : `exit ${status}`,
+        );
       },
     );
   });

@@ -193,3 +193,21 @@ export function treeMembers(procRoot: string, leaderPid: number): Map<number, st
   }
   return found;
 }
+
+/**
+ * True for a process that only wraps the command: one in the server's own PID namespace (bwrap,
+ * unshare), or the init of a deeper one (NSpid's innermost entry is 1). False for the command
+ * and what it starts, and for a process that is gone or unreadable.
+ */
+export function isWrapperProcess(procRoot: string, pid: number): boolean {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/status`, "utf8");
+  } catch {
+    return false;
+  }
+  const line = /^NSpid:\s*(.*)$/m.exec(text)?.[1];
+  if (line === undefined) return false;
+  const levels = line.trim().split(/\s+/);
+  return levels.length === 1 || levels.at(-1) === "1";
+}

@@ -4,7 +4,7 @@
  */
 import { realpath } from "node:fs/promises";
 import { VltairError } from "../core/mod.ts";
-import { detectCapabilities } from "./capabilities.ts";
+import { detectCapabilities, type SandboxCapabilities } from "./capabilities.ts";
 import { notApplied, unappliedKeys } from "./enforced.ts";
 import { buildChildEnv } from "./env.ts";
 import { type Executed, execute } from "./execute.ts";
@@ -15,12 +15,19 @@ import {
   resolveHiddenPaths,
 } from "./hidden-paths.ts";
 import {
+  checkRequireList,
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
   type SandboxLogger,
   type SandboxOptions,
 } from "./options.ts";
-import { ENFORCED_KEYS, type EnforcedReport, type SandboxResult } from "./schema.ts";
+import { DEFAULT_REQUIRE, hintFor, missingRequired, refusalReason } from "./requirements.ts";
+import {
+  ENFORCED_KEYS,
+  type EnforcedKey,
+  type EnforcedReport,
+  type SandboxResult,
+} from "./schema.ts";
 import { selectShim } from "./select-shim.ts";
 import type { LaunchPlan } from "./shim.ts";
 import { classify, exitRc, looksLikeAllocationFailure } from "./status.ts";
@@ -111,6 +118,7 @@ export async function runSandboxed(
   options: SandboxOptions,
 ): Promise<SandboxResult> {
   const limits = resolveLimitConfig(options.limits);
+  const require = checkRequireList(options.require ?? DEFAULT_REQUIRE);
   const hiddenPaths = normalizeHiddenPaths(options.hiddenPaths);
   const req = validateRequest(request, limits);
   const workspaceRoot = await realDir(options.workspaceRoot, "sandbox.workspace_root");
@@ -148,6 +156,12 @@ export async function runSandboxed(
     ...(options.cgroupRoot === undefined ? {} : { cgroupRoot: options.cgroupRoot }),
     ...(options.disable === undefined ? {} : { disable: options.disable }),
   });
+  if (caps.platform === "linux" && !caps.procfs.available) {
+    // Without /proc the run's processes cannot be tracked nor killed: never run.
+    const reason = `required_not_applied:process_tree — process_tree: ${caps.procfs.reason}; to get it: ${hintFor("process_tree", caps)}`;
+    log("error", "sandbox.run.refused", { reason });
+    return nothingRan("SANDBOX_DENIED", reason, refusedReport(reason), traceId);
+  }
   const temp = await nextRunTempDir(tempRoot, traceId);
   const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
   const shim = selectShim(caps.platform);
@@ -182,6 +196,8 @@ export async function runSandboxed(
   try {
     return await runPlan({
       options,
+      caps,
+      require,
       limits,
       req,
       cwd,
@@ -205,6 +221,8 @@ async function disposePlan(plan: LaunchPlan, runName: string, log: SandboxLogger
 
 type RunContext = {
   options: SandboxOptions;
+  caps: SandboxCapabilities;
+  require: readonly EnforcedKey[];
   limits: ReturnType<typeof resolveLimitConfig>;
   req: ReturnType<typeof validateRequest>;
   cwd: string;
@@ -223,6 +241,13 @@ async function runPlan(ctx: RunContext): Promise<SandboxResult> {
   const unapplied = unappliedKeys(plan.enforced);
   for (const key of unapplied) {
     log("warn", "sandbox.limit.not_applied", { limit: key, reason: plan.enforced[key].reason });
+  }
+  const policy = { require: ctx.require, allowPartial: options.allowPartial === true };
+  const missing = missingRequired(plan.enforced, policy, req.allowPartial);
+  if (missing.length > 0) {
+    const reason = refusalReason(missing, plan.enforced, ctx.caps);
+    log("error", "sandbox.run.refused", { reason, missing });
+    return nothingRan("SANDBOX_DENIED", reason, plan.enforced, traceId);
   }
   if (!req.allowPartial && unapplied.length > 0) {
     const reason = `limit_not_applied:${unapplied.join(",")}`;

@@ -37,7 +37,8 @@ export interface RunTracker {
   /**
    * Sends `signal` to every live process of the run. With `spareWrappers` the leader is spared
    * when it is only a wrapper (bwrap, unshare), so that the command sees a plain SIGTERM
-   * rather than the SIGKILL its wrapper's death would cause.
+   * rather than the SIGKILL its wrapper's death would cause, and so is the run's init (it would
+   * forward a second SIGTERM to the command).
    */
   signalAll(signal: KillSignal, spareWrappers: boolean): Promise<void>;
   /** True when the kernel reported that the run hit its memory limit (cgroup OOM kill). */
@@ -53,10 +54,19 @@ export interface LaunchPlan {
   argv: readonly string[];
   /** Start the run in its own session and process group (POSIX `setsid`). */
   detached: boolean;
-  /** The innermost stage writes `R` to fd 3 right before exec-ing the command. */
+  /**
+   * The innermost stage writes `R` to fd 3 right before exec-ing the command; a run's init
+   * (init-script.ts) writes `X<wait status>\n` there when the command has ended.
+   */
   readyMarker: boolean;
   enforced: EnforcedReport;
   tracker: RunTracker;
+  /**
+   * The leader is a wrapper (bubblewrap, unshare + init) that passes a signal death of the
+   * command on as exit 128 + n, as bash does: such an exit is reported as that signal unless
+   * the init reported the exact status.
+   */
+  wrapperExitStatus: boolean;
   /** Which mechanisms the plan uses, for logs. */
   mechanisms: readonly string[];
 }
@@ -65,6 +75,13 @@ export interface LaunchPlan {
 export interface SandboxShim {
   readonly name: string;
   prepare(input: ShimInput): Promise<LaunchPlan>;
+  /** The report `prepare` would give for `input`, creating nothing (capabilities report). */
+  describe(input: ShimInput): Promise<EnforcedReport>;
+}
+
+/** `describe` of a shim whose `prepare` creates nothing. */
+export function describeByPreparing(this: SandboxShim, input: ShimInput): Promise<EnforcedReport> {
+  return this.prepare(input).then((plan) => plan.enforced);
 }
 
 /** The innermost stage: report ready on fd 3, close it, exec the command (exit 127 if absent). */

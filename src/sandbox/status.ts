@@ -3,6 +3,7 @@
  * `TIMEOUT` ⇒ rc 124; a run that outlived its wall limit is a timeout even when the timer did
  * not fire first (AR-8).
  */
+import { constants } from "node:os";
 import type { SandboxStatus } from "./schema.ts";
 
 /** Why the runner itself stopped a run. */
@@ -36,20 +37,39 @@ export interface Classified {
   reason: string | null;
 }
 
-/** Signal numbers used to turn a signal death into a shell-style rc (128 + n). */
+/** Signal numbers of this OS, with Linux's common ones when the runtime lacks the table. */
 const SIGNAL_NUMBERS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGABRT: 6,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
+  ...linuxSignals(),
+  ...(constants.signals as Record<string, number>),
 };
+
+/** Signal number → name (the first name the OS table gives). */
+const SIGNAL_NAMES = new Map<number, string>(
+  Object.entries(SIGNAL_NUMBERS)
+    .reverse()
+    .map(([name, signo]) => [signo, name]),
+);
+
+/** The name of signal `signo` (`SIGKILL`), or `SIG<n>` when unknown. */
+export function signalName(signo: number): string {
+  return SIGNAL_NAMES.get(signo) ?? `SIG${signo}`;
+}
+
+function linuxSignals(): Record<string, number> {
+  return {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGALRM: 14,
+    SIGTERM: 15,
+    SIGXCPU: 24,
+    SIGXFSZ: 25,
+  };
+}
 /** rc of a process that died of SIGXCPU behind a wrapper (RLIMIT_CPU). */
 const RC_SIGXCPU = 128 + 24;
 /** rc of a process that died of SIGXFSZ behind a wrapper (RLIMIT_FSIZE). */

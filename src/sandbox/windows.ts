@@ -9,7 +9,14 @@ import { assert } from "../core/mod.ts";
 import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
 import { hiddenNotApplied } from "./hidden-paths.ts";
 import type { EnforcedReport } from "./schema.ts";
-import type { KillSignal, LaunchPlan, RunTracker, SandboxShim, ShimInput } from "./shim.ts";
+import {
+  describeByPreparing,
+  type KillSignal,
+  type LaunchPlan,
+  type RunTracker,
+  type SandboxShim,
+  type ShimInput,
+} from "./shim.ts";
 
 /** Deadline of one `taskkill` call. */
 const TASKKILL_TIMEOUT_MS = 10_000;
@@ -108,6 +115,7 @@ class WindowsTracker implements RunTracker {
 /** The Windows shim. */
 export const windowsShim: SandboxShim = {
   name: "windows",
+  describe: describeByPreparing,
   async prepare(input: ShimInput): Promise<LaunchPlan> {
     const taskkill = input.caps.taskkill.available ? input.caps.taskkill.path : null;
     return {
@@ -116,6 +124,7 @@ export const windowsShim: SandboxShim = {
       readyMarker: false,
       enforced: windowsReport(input, taskkill !== null),
       tracker: new WindowsTracker(taskkill),
+      wrapperExitStatus: false,
       mechanisms: taskkill === null ? ["process_kill"] : ["taskkill_tree"],
     };
   },

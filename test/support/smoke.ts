@@ -2,7 +2,8 @@
  * The server smoke used by tests and by .ci/run: start a command on port 0 in an empty
  * directory, wait for `server.listening`, check /v1/health and an authenticated /metrics, once
  * ready upsert a document and find it with a hybrid search (WAL, text and WASM vector index on
- * this runtime), send SIGTERM and expect exit 0 with `server.stopped` logged.
+ * this runtime), with `sandbox: true` run one sandboxed command and one that times out, send
+ * SIGTERM and expect exit 0 with `server.stopped` logged.
  */
 import { type Child, jsonLines, listeningUrl, start } from "./process.ts";
 
@@ -17,7 +18,7 @@ export interface SmokeResult {
 export async function smokeServe(
   command: string,
   args: readonly string[],
-  options: { cwd: string; env?: Record<string, string | undefined> },
+  options: { cwd: string; env?: Record<string, string | undefined>; sandbox?: boolean },
 ): Promise<SmokeResult> {
   const token = "smoke-admin-token-0123456789";
   const child: Child = start(command, [...args, "--port", "0"], {
@@ -39,6 +40,7 @@ export async function smokeServe(
     fail(`/metrics with a token: ${metrics.status}`);
   }
   await contextSmoke(url, token).catch((e: Error) => fail(e.message));
+  if (options.sandbox === true) await sandboxSmoke(url, token).catch((e: Error) => fail(e.message));
   child.proc.kill("SIGTERM");
   const exitCode = await child.exited;
   return { url, health, exitCode, lines: jsonLines(child.stdout()) };
@@ -66,5 +68,28 @@ async function contextSmoke(url: string, token: string): Promise<void> {
   const body = (await search.json()) as { results?: { id: string }[] };
   if (search.status !== 200 || body.results?.[0]?.id !== "smoke") {
     throw new Error(`search: ${search.status} ${JSON.stringify(body)}`);
+  }
+}
+
+/** One sandboxed command (OK, its output) and one past its wall limit (TIMEOUT, rc 124, on time). */
+async function sandboxSmoke(url: string, token: string): Promise<void> {
+  const exec = async (body: unknown) => {
+    const response = await fetch(`${url}/v1/sandbox/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const result = (await response.json()) as Record<string, unknown>;
+    if (response.status !== 200)
+      throw new Error(`exec: ${response.status} ${JSON.stringify(result)}`);
+    return result;
+  };
+  const ok = await exec({ cmd: ["sh", "-c", "echo sandboxed"] });
+  if (ok.status !== "OK" || ok.stdout !== "sandboxed\n") {
+    throw new Error(`sandbox exec: ${JSON.stringify(ok).slice(0, 2000)}`);
+  }
+  const late = await exec({ cmd: ["sleep", "10"], limits: { wall_ms: 300 } });
+  if (late.status !== "TIMEOUT" || late.rc !== 124 || Number(late.duration_ms) > 3000) {
+    throw new Error(`sandbox timeout: ${JSON.stringify(late).slice(0, 2000)}`);
   }
 }

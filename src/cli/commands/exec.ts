@@ -2,13 +2,19 @@
  * `vltair exec [limits] -- CMD ARGS…`: runs one command in the sandbox on this machine (no
  * server needed) with the current directory (or `--workspace`) as its workspace. Text output
  * starts with `[sandbox] traceId=… duration_ms=…` (AR-13); `--json` prints the whole result.
+ * Every requested limit that was not applied gets a `warning:` line on stderr.
  * Exit 0 when the status is OK, 1 otherwise, 2 on usage errors.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { sandboxLimits } from "../../app-sandbox.ts";
-import { formatSandboxText, runSandboxed } from "../../sandbox/mod.ts";
+import {
+  ENFORCED_KEYS,
+  formatSandboxText,
+  runSandboxed,
+  type SandboxResult,
+} from "../../sandbox/mod.ts";
 import { COMMON_OPTIONS, cliConfig, configOptions, parseFlags, UsageError } from "../args.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
 
@@ -32,11 +38,14 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
     {
       ...COMMON_OPTIONS,
       ...configOptions([
+        "data_dir",
         "sandbox_temp_dir",
         "sandbox_network_allow",
         "sandbox_env_passthrough",
         "sandbox_disable",
         "sandbox_limits",
+        "sandbox_require",
+        "sandbox_allow_partial",
       ]),
       ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((f) => [f, { type: "string" as const }])),
       network: { type: "string" },
@@ -85,8 +94,18 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
     envPassthrough: config.sandbox_env_passthrough,
     disable: config.sandbox_disable,
     networkAllowPermitted: config.sandbox_network_allow,
+    require: config.sandbox_require,
+    allowPartial: config.sandbox_allow_partial,
     parentEnv: io.env,
   });
+  for (const line of notAppliedWarnings(result)) io.stderr(line);
   io.stdout(values.json === true ? `${JSON.stringify(result)}\n` : formatSandboxText(result));
   return result.status === "OK" ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** One `warning:` line per requested limit that was not applied, with why. */
+export function notAppliedWarnings(result: SandboxResult): string[] {
+  return ENFORCED_KEYS.filter(
+    (key) => result.enforced[key].requested !== null && !result.enforced[key].applied,
+  ).map((key) => `warning: sandbox limit ${key} not applied: ${result.enforced[key].reason}\n`);
 }

@@ -1,6 +1,13 @@
-/** `POST /v1/sandbox/exec`: run a command under hard limits in the caller's tenant workspace. */
+/**
+ * `POST /v1/sandbox/exec`: run a command under hard limits in the caller's tenant workspace;
+ * `GET /v1/sandbox/capabilities`: what the sandbox can enforce on this host.
+ */
 import type { SandboxService } from "../../app-sandbox.ts";
-import { SandboxRequestSchema, SandboxResultSchema } from "../../sandbox/mod.ts";
+import {
+  CapabilityReportSchema,
+  SandboxRequestSchema,
+  SandboxResultSchema,
+} from "../../sandbox/mod.ts";
 import { type AnyRoute, defineRoute } from "../route.ts";
 
 /** The sandbox routes. */
@@ -25,6 +32,18 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
         });
         return c.json(result);
       },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/sandbox/capabilities",
+      summary:
+        "What the sandbox can enforce on this host: mechanisms found, the report of a typical run, required limits missing and how to get them.",
+      tag: "sandbox",
+      access: "reader",
+      responses: {
+        200: { description: "The host's sandbox capabilities", schema: CapabilityReportSchema },
+      },
+      handler: async (c) => c.json(await deps.sandbox.capabilities()),
     }),
   ];
 }

@@ -1,12 +1,14 @@
 /**
- * `runSandboxed` end to end on this OS: statuses, allow_partial, kill path, temp dir cleanup,
- * clock injection, logging. Linux-only parts skip with a printed reason elsewhere.
+ * `runSandboxed` end to end on this OS: statuses, fail-closed refusals, allow_partial, kill path,
+ * temp dir cleanup, clock injection, logging. The status and kill-path tests run in both modes
+ * (with bubblewrap when installed, and without it); Linux-only parts skip with a printed reason
+ * elsewhere.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmod, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { detectCapabilities, runSandboxed, type SandboxResult } from "../../../src/sandbox/mod.ts";
-import { type Area, makeArea } from "./harness.ts";
+import { type Area, makeArea, modeCaps, sandboxModes } from "./harness.ts";
 
 const linux = process.platform === "linux";
 const caps = await detectCapabilities();
@@ -23,90 +25,137 @@ afterAll(async () => {
   await area.dispose();
 });
 
-async function tempIsEmpty(): Promise<void> {
-  expect(await readdir(area.temp)).toEqual([]);
+async function tempIsEmpty(dir = area.temp): Promise<void> {
+  expect(await readdir(dir)).toEqual([]);
 }
 
-describe("statuses", () => {
-  test.if(linux)(
-    "OK, FAILED with rc, command not found is rc 127, stdin reaches the child",
-    async () => {
-      const ok = await runSandboxed({ cmd: ["cat"], stdin: "from stdin" }, area.options());
-      expect(ok).toMatchObject({ status: "OK", rc: 0, stdout: "from stdin", reason: null });
-      const failed = await runSandboxed(
-        { cmd: ["sh", "-c", "echo oops >&2; exit 3"] },
-        area.options(),
-      );
-      expect(failed).toMatchObject({ status: "FAILED", rc: 3, stderr: "oops\n" });
-      const missing = await runSandboxed({ cmd: ["no-such-command-vltair"] }, area.options());
-      expect(missing).toMatchObject({ status: "FAILED", rc: 127 });
-      await tempIsEmpty();
-    },
-  );
-  test.if(linux)("TIMEOUT is rc 124; a TERM handler runs within the grace", async () => {
-    const result = await runSandboxed(
-      {
-        cmd: ["sh", "-c", "trap 'echo cleaned; exit 0' TERM; sleep 30 & wait"],
-        limits: { wall_ms: 300 },
+for (const mode of sandboxModes("runner.test.ts")) {
+  const on = linux && mode.available;
+  const mc = await modeCaps(mode);
+  describe(`statuses [${mode.name}]`, () => {
+    let a: Area;
+    beforeAll(async () => {
+      a = await makeArea(mode);
+    });
+    afterAll(async () => {
+      await a.dispose();
+    });
+    test.if(on)(
+      "OK, FAILED with rc, command not found is rc 127, stdin reaches the child",
+      async () => {
+        const ok = await runSandboxed({ cmd: ["cat"], stdin: "from stdin" }, a.options());
+        expect(ok).toMatchObject({ status: "OK", rc: 0, stdout: "from stdin", reason: null });
+        const failed = await runSandboxed(
+          { cmd: ["sh", "-c", "echo oops >&2; exit 3"] },
+          a.options(),
+        );
+        expect(failed).toMatchObject({ status: "FAILED", rc: 3, stderr: "oops\n" });
+        const missing = await runSandboxed({ cmd: ["no-such-command-vltair"] }, a.options());
+        expect(missing).toMatchObject({ status: "FAILED", rc: 127 });
+        await tempIsEmpty(a.temp);
       },
-      area.options(),
     );
-    expect(result).toMatchObject({ status: "TIMEOUT", rc: 124, reason: "wall_timeout" });
-    expect(result.stdout).toBe("cleaned\n");
-    expect(result.duration_ms).toBeGreaterThanOrEqual(300);
-    await tempIsEmpty();
-  });
-  test.if(linux)("a command ignoring TERM is killed after the grace", async () => {
-    const result = await runSandboxed(
-      { cmd: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], limits: { wall_ms: 200 } },
-      area.options({ limits: { killGraceMs: 200 } }),
-    );
-    expect(result.status).toBe("TIMEOUT");
-    expect(result.duration_ms).toBeGreaterThanOrEqual(400);
-    expect(result.duration_ms).toBeLessThan(5000);
-  });
-  test.if(linux)("an aborted signal kills the run: KILLED, reason cancelled", async () => {
-    const controller = new AbortController();
-    const pending = runSandboxed(
-      { cmd: ["sleep", "30"] },
-      area.options({ signal: controller.signal }),
-    );
-    setTimeout(() => controller.abort(), 100);
-    const result = await pending;
-    expect(result).toMatchObject({ status: "KILLED", reason: "cancelled" });
-    await tempIsEmpty();
-  });
-  test.if(linux && caps.prlimit.available)(
-    "cpu_ms is enforced through RLIMIT_CPU: KILLED, reason cpu_limit",
-    async () => {
+    test.if(on)("TIMEOUT is rc 124; a TERM handler runs within the grace, once", async () => {
       const result = await runSandboxed(
-        { cmd: ["sh", "-c", "while :; do :; done"], limits: { cpu_ms: 1000, wall_ms: 20_000 } },
-        area.options(),
+        {
+          cmd: ["sh", "-c", "trap 'echo cleaned; exit 0' TERM; sleep 30 & wait"],
+          limits: { wall_ms: 300 },
+        },
+        a.options({ limits: { killGraceMs: 5000 } }),
       );
-      expect(result).toMatchObject({ status: "KILLED", reason: "cpu_limit" });
-      expect(result.enforced.cpu).toMatchObject({
-        requested: 1000,
-        applied: true,
-        mechanism: "rlimit_cpu",
+      expect(result).toMatchObject({ status: "TIMEOUT", rc: 124, reason: "wall_timeout" });
+      expect(result.stdout).toBe("cleaned\n");
+      expect(result.duration_ms).toBeGreaterThanOrEqual(300);
+      // The command got SIGTERM at once: the run did not wait for the 5 s grace.
+      expect(result.duration_ms).toBeLessThan(3000);
+      await tempIsEmpty(a.temp);
+    });
+    test.if(on)("a command ignoring TERM is killed after the grace", async () => {
+      const result = await runSandboxed(
+        {
+          cmd: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"],
+          limits: { wall_ms: 200 },
+        },
+        a.options({ limits: { killGraceMs: 200 } }),
+      );
+      expect(result.status).toBe("TIMEOUT");
+      expect(result.duration_ms).toBeGreaterThanOrEqual(400);
+      expect(result.duration_ms).toBeLessThan(5000);
+    });
+    test.if(on)("an aborted signal kills the run: KILLED, reason cancelled", async () => {
+      const controller = new AbortController();
+      const pending = runSandboxed(
+        { cmd: ["sleep", "30"] },
+        a.options({ signal: controller.signal }),
+      );
+      setTimeout(() => controller.abort(), 100);
+      const result = await pending;
+      expect(result).toMatchObject({ status: "KILLED", reason: "cancelled" });
+      await tempIsEmpty(a.temp);
+    });
+    test.if(on && (mc.prlimit.available || mc.ulimit.available))(
+      "cpu_ms is enforced through RLIMIT_CPU: KILLED, reason cpu_limit",
+      async () => {
+        const result = await runSandboxed(
+          { cmd: ["sh", "-c", "while :; do :; done"], limits: { cpu_ms: 1000, wall_ms: 20_000 } },
+          a.options(),
+        );
+        expect(result).toMatchObject({ status: "KILLED", rc: 152, reason: "cpu_limit" });
+        // SIGXCPU reached the command (not a PID 1): no wrapper complained about its child.
+        expect(result.stderr).toBe("");
+        expect(result.enforced.cpu).toMatchObject({
+          requested: 1000,
+          applied: true,
+          mechanism: "rlimit_cpu",
+        });
+      },
+      20_000,
+    );
+    test.if(on)("eight runs at once each get their own HOME and all end OK", async () => {
+      const runs = Array.from({ length: 8 }, (_, i) =>
+        runSandboxed({ cmd: ["sh", "-c", `sleep 0.2; echo ${i} "$HOME"`] }, a.options()),
+      );
+      const results = await Promise.all(runs);
+      const homes = new Set<string>();
+      results.forEach((result, i) => {
+        expect(result.status).toBe("OK");
+        const [index, home] = result.stdout.trim().split(" ");
+        expect(index).toBe(String(i));
+        homes.add(home ?? "");
       });
-    },
-  );
-});
+      expect(homes.size).toBe(8);
+      await tempIsEmpty(a.temp);
+    });
+    test.if(on)("a failing logger does not break the run nor leave anything behind", async () => {
+      const result = await runSandboxed(
+        { cmd: ["sh", "-c", "sleep 5"], limits: { wall_ms: 200 } },
+        a.options({
+          logger: () => {
+            throw new Error("log sink down");
+          },
+        }),
+      );
+      expect(result).toMatchObject({ status: "TIMEOUT", rc: 124 });
+      await tempIsEmpty(a.temp);
+    });
+  });
+}
 
-describe("allow_partial", () => {
-  const noBwrap = { tools: { bwrap: "/nonexistent/vltair/bwrap" } };
+describe("fail closed", () => {
+  // Neither bubblewrap nor the init's mount stage: no filesystem view at all.
+  const noView = {
+    tools: { bwrap: "/nonexistent/vltair/bwrap", perl: "/nonexistent/vltair/perl" },
+  };
   test.if(linux)(
-    "false with bubblewrap absent: INTERNAL_ERROR with a stable reason, nothing runs",
+    "no filesystem view: SANDBOX_DENIED naming filesystem and how to get it; nothing runs",
     async () => {
       const result = await runSandboxed(
-        { cmd: ["touch", "ran.txt"], allow_partial: false },
-        area.options({ ...noBwrap, disable: ["unshare"] }),
+        { cmd: ["touch", "ran.txt"] },
+        area.options({ ...noView, disable: ["unshare"] }),
       );
-      expect(result.status).toBe("INTERNAL_ERROR");
-      expect(result.rc).toBe(1);
-      expect(result.reason).toStartWith("limit_not_applied:");
-      expect(result.reason).toContain("filesystem");
-      expect(result.reason).toContain("network");
+      expect(result).toMatchObject({ status: "SANDBOX_DENIED", rc: 1, stdout: "" });
+      expect(result.reason).toStartWith("required_not_applied:filesystem");
+      expect(result.reason).toContain("to get it: install bubblewrap");
       expect(result.enforced.filesystem).toMatchObject({ applied: false });
       expect(result.enforced.filesystem.reason).toContain("/nonexistent/vltair/bwrap not found");
       expect(await readdir(area.ws)).not.toContain("ran.txt");
@@ -114,22 +163,62 @@ describe("allow_partial", () => {
     },
   );
   test.if(linux)(
-    "true with bubblewrap absent: runs and reports filesystem as not applied",
+    "a request's allow_partial:true is honoured only when the operator allows partial runs",
     async () => {
-      const result = await runSandboxed({ cmd: ["true"] }, area.options(noBwrap));
-      expect(result.status).toBe("OK");
-      expect(result.enforced.filesystem.applied).toBe(false);
-      expect(result.enforced.network.mechanism).toBe(
-        caps.unshare.available ? "unshare_netns" : "none",
+      const request = { cmd: ["sh", "-c", "echo ran"], allow_partial: true };
+      const refused = await runSandboxed(request, area.options(noView));
+      expect(refused.status).toBe("SANDBOX_DENIED");
+      expect(refused.reason).toContain("filesystem");
+      const partial = await runSandboxed(request, area.options({ ...noView, allowPartial: true }));
+      expect(partial).toMatchObject({ status: "OK", stdout: "ran\n" });
+      expect(partial.enforced.filesystem.applied).toBe(false);
+      const strict = await runSandboxed(
+        { ...request, allow_partial: false },
+        area.options({ ...noView, allowPartial: true }),
+      );
+      expect(strict.status).toBe("SANDBOX_DENIED");
+    },
+  );
+  test.if(linux)("hidden paths are never waived, whatever the operator allows", async () => {
+    const secret = join(area.root, "secret");
+    await writeFile(secret, "s3cr3t");
+    const result = await runSandboxed(
+      { cmd: ["cat", secret] },
+      area.options({ ...noView, allowPartial: true, hiddenPaths: [secret] }),
+    );
+    expect(result).toMatchObject({ status: "SANDBOX_DENIED", stdout: "" });
+    expect(result.reason).toStartWith("required_not_applied:hidden_paths — ");
+  });
+  test.if(linux)("the operator's list decides: an unavailable required limit refuses", async () => {
+    const result = await runSandboxed(
+      { cmd: ["touch", "cpu.txt"], limits: { cpu_ms: 1000 } },
+      area.options({
+        require: ["cpu"],
+        disable: ["prlimit"],
+        tools: { prlimit: "/nonexistent/vltair/prlimit" },
+      }),
+    );
+    expect(result.status).toBe("SANDBOX_DENIED");
+    expect(result.reason).toStartWith("required_not_applied:cpu — ");
+    expect(result.reason).toContain("install prlimit");
+    expect(await readdir(area.ws)).not.toContain("cpu.txt");
+  });
+  test.if(linux)("an unknown name in the list is config_invalid", async () => {
+    const error = await runSandboxed(
+      { cmd: ["true"] },
+      area.options({ require: ["seccomp" as never] }),
+    ).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe("config_invalid");
+  });
+  test.if(linux && caps.bubblewrap.available)(
+    "allow_partial:false with everything available runs",
+    async () => {
+      const result = await runSandboxed({ cmd: ["true"], allow_partial: false }, area.options());
+      expect(result.status).toBe(
+        caps.cgroups?.v1Pids.available || caps.cgroups?.v2.available ? "OK" : "SANDBOX_DENIED",
       );
     },
   );
-  test.if(linux && caps.bubblewrap.available)("false with everything available runs", async () => {
-    const result = await runSandboxed({ cmd: ["true"], allow_partial: false }, area.options());
-    expect(result.status).toBe(
-      caps.cgroups?.v1Pids.available || caps.cgroups?.v2.available ? "OK" : "INTERNAL_ERROR",
-    );
-  });
   test.if(linux)("network allow refused by the server: SANDBOX_DENIED, nothing runs", async () => {
     const result = await runSandboxed(
       { cmd: ["touch", "denied.txt"], network: "allow" },
@@ -274,39 +363,6 @@ describe("options", () => {
       expect(await readdir(area.temp)).toEqual([]);
     },
   );
-});
-
-describe("concurrency", () => {
-  test.if(linux)("eight runs at once each get their own HOME and all end OK", async () => {
-    const runs = Array.from({ length: 8 }, (_, i) =>
-      runSandboxed({ cmd: ["sh", "-c", `sleep 0.2; echo ${i} "$HOME"`] }, area.options()),
-    );
-    const results = await Promise.all(runs);
-    const homes = new Set<string>();
-    results.forEach((result, i) => {
-      expect(result.status).toBe("OK");
-      const [index, home] = result.stdout.trim().split(" ");
-      expect(index).toBe(String(i));
-      homes.add(home ?? "");
-    });
-    expect(homes.size).toBe(8);
-    await tempIsEmpty();
-  });
-});
-
-describe("a failing logger", () => {
-  test.if(linux)("does not break the run nor leave anything behind", async () => {
-    const result = await runSandboxed(
-      { cmd: ["sh", "-c", "sleep 5"], limits: { wall_ms: 200 } },
-      area.options({
-        logger: () => {
-          throw new Error("log sink down");
-        },
-      }),
-    );
-    expect(result).toMatchObject({ status: "TIMEOUT", rc: 124 });
-    await tempIsEmpty();
-  });
 });
 
 describe("cgroups", () => {

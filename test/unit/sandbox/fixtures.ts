@@ -11,11 +11,15 @@ const no = (reason: string) => ({ available: false, path: null, reason });
 export function linuxCaps(overrides: Partial<SandboxCapabilities> = {}): SandboxCapabilities {
   return {
     platform: "linux",
+    arch: "x64",
     kernel: "6.18",
     uid: 0,
     ownPidNamespace: "pid:[1]",
+    procfs: yes("/proc"),
     bubblewrap: yes("/usr/bin/bwrap"),
     unshare: yes("/usr/bin/unshare"),
+    perl: yes("/usr/bin/perl"),
+    mountStage: yes("/usr/bin/perl"),
     prlimit: yes("/usr/bin/prlimit"),
     sh: yes("/bin/sh"),
     // Off by default so the plans spell rlimits as prlimit flags; tests of the ulimit stage set it.

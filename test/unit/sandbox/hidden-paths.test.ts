@@ -166,10 +166,27 @@ describe("planLinux with hidden paths", () => {
     expect(plan.enforced.hidden_paths).toMatchObject({ applied: false });
     expect(plan.enforced.hidden_paths.reason).toContain("stays visible: /srv/data/workspaces/t1");
   });
-  test("without bubblewrap the paths are reported as not applied, with why", () => {
+  test("without bubblewrap the init's mount stage masks them in the same order", () => {
+    const plan = linuxPlan(
+      [dir("/srv/data"), file("/srv/data/workspaces/t1/.env")],
+      linuxCaps({ bubblewrap: missing("bubblewrap disabled by configuration") }),
+    );
+    expect(plan.enforced.hidden_paths).toMatchObject({ applied: true, mechanism: "unshare_mount" });
+    const ops = plan.argv.filter((a) => /^[MFB]\//.test(a));
+    expect(ops).toEqual([
+      "M/srv/data",
+      "B/tmp/vltair-ab-1",
+      "B/srv/data/workspaces/t1",
+      "F/srv/data/workspaces/t1/.env",
+    ]);
+  });
+  test("with neither bubblewrap nor the mount stage the paths are not applied, with why", () => {
     const plan = linuxPlan(
       [dir("/srv/data")],
-      linuxCaps({ bubblewrap: missing("bubblewrap disabled by configuration") }),
+      linuxCaps({
+        bubblewrap: missing("bubblewrap disabled by configuration"),
+        mountStage: missing("needs perl: perl not found on PATH"),
+      }),
     );
     expect(plan.enforced.hidden_paths).toMatchObject({
       requested: ["/srv/data"],
@@ -177,6 +194,7 @@ describe("planLinux with hidden paths", () => {
       mechanism: "none",
     });
     expect(plan.enforced.hidden_paths.reason).toContain("bubblewrap disabled by configuration");
+    expect(plan.enforced.hidden_paths.reason).toContain("perl not found on PATH");
   });
 });
 

@@ -55,8 +55,10 @@ describe("planLinux", () => {
     expect(p.argv.join(" ")).toContain(
       "--bind /ws /ws --bind /tmp/vltair-ab-1 /tmp/vltair-ab-1 " +
         "--bind /cg/memory/r/cgroup.procs /cg/memory/r/cgroup.procs " +
-        "--bind /cg/pids/r/cgroup.procs /cg/pids/r/cgroup.procs --chdir /ws/sub",
+        "--bind /cg/pids/r/cgroup.procs /cg/pids/r/cgroup.procs --chdir /ws/sub --",
     );
+    // bubblewrap's own reaper is PID 1: no init of ours (it would cost a perl per run).
+    expect(p.argv).not.toContain("/usr/bin/perl");
     const prlimit = p.argv.indexOf("/usr/bin/prlimit");
     expect(p.argv.slice(prlimit + 1, prlimit + 4)).toEqual([
       "--cpu=2:3",
@@ -106,7 +108,7 @@ describe("planLinux", () => {
       mechanism: "none",
     });
   });
-  test("bwrap absent: unshare gives PID+net namespaces, filesystem is not applied with the reason", () => {
+  test("bwrap absent: unshare gives PID+net namespaces, the init builds the read-only view", () => {
     const caps = linuxCaps({ bubblewrap: missing("bwrap not found on PATH") });
     const p = plan({ cmd: ["x"] }, caps);
     expect(p.argv[0]).toBe("/usr/bin/unshare");
@@ -120,12 +122,63 @@ describe("planLinux", () => {
       "--mount-proc",
       "--",
     ]);
+    expect(p.argv.slice(9, 11)).toEqual(["/usr/bin/perl", "-e"]);
+    const ops = p.argv.slice(12, p.argv.indexOf("--", 12));
+    expect(ops).toEqual([
+      "S165,166,155,157",
+      "P",
+      "R/tmp/vltair-ab-1/root",
+      "D",
+      "T",
+      "B/ws",
+      "B/tmp/vltair-ab-1",
+      "C/ws/sub",
+    ]);
     expect(p.enforced.network.mechanism).toBe("unshare_netns");
+    expect(p.enforced.filesystem).toMatchObject({ applied: true, mechanism: "unshare_mount" });
+    expect(p.enforced.process_tree.mechanism).toBe("process_group+pid_namespace");
+    expect(p.leaderIsWrapper).toBe(true);
+  });
+  test("bwrap absent and no mount stage: filesystem not applied, naming both reasons", () => {
+    const caps = linuxCaps({
+      bubblewrap: missing("bwrap not found on PATH"),
+      mountStage: missing("mount stage probe failed: EPERM"),
+    });
+    const p = plan({ cmd: ["x"] }, caps);
     expect(p.enforced.filesystem).toEqual({
       requested: "workspace_rw",
       applied: false,
       mechanism: "none",
-      reason: "bubblewrap unavailable: bwrap not found on PATH",
+      reason:
+        "bubblewrap unavailable: bwrap not found on PATH; unshare mount stage unavailable: mount stage probe failed: EPERM",
+    });
+    // The init still runs as PID 1, without mounts and without dropping capabilities.
+    expect(p.argv).toContain("S165,166,155,157");
+    expect(p.argv).not.toContain("P");
+    expect(p.argv.some((a) => a.startsWith("R/"))).toBe(false);
+  });
+  test("no perl: unshare makes no PID namespace (the command would be its PID 1)", () => {
+    const caps = linuxCaps({
+      bubblewrap: missing("bwrap not found on PATH"),
+      perl: missing("perl not found on PATH"),
+      mountStage: missing("needs perl"),
+    });
+    const bare = plan({ cmd: ["x"] }, caps);
+    expect(bare.argv.slice(0, 5)).toEqual([
+      "/usr/bin/unshare",
+      "--user",
+      "--map-root-user",
+      "--net",
+      "--",
+    ]);
+    expect(bare.leaderIsWrapper).toBe(false);
+    expect(bare.enforced.process_tree).toMatchObject({ applied: false });
+    expect(bare.enforced.process_tree.reason).toContain("perl missing");
+    // With a cgroup the tree is still found through cgroup.procs.
+    const withCgroup = plan({ cmd: ["x"] }, caps, v1);
+    expect(withCgroup.enforced.process_tree).toMatchObject({
+      applied: true,
+      mechanism: "process_group+cgroup_v1",
     });
   });
   test("as root bwrap drops every capability; unprivileged it needs not", () => {

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   foreignNamespaces,
+  isWrapperProcess,
   type ProcEntry,
   parseStat,
   runMembers,
@@ -65,5 +69,23 @@ describe("runMembers", () => {
       p(202, 201, 200, "S", "pid:[9]"),
     ];
     expect(foreignNamespaces(tree, 200, "pid:[1]")).toEqual(["pid:[9]"]);
+  });
+});
+
+describe("isWrapperProcess", () => {
+  test("a process of the server's namespace or a namespace init is a wrapper; the command is not", () => {
+    const root = mkdtempSync(join(tmpdir(), "vltair-proc-"));
+    const status = (pid: number, nspid: string) => {
+      mkdirSync(join(root, String(pid)));
+      writeFileSync(join(root, String(pid), "status"), `Name:\tx\nNSpid:\t${nspid}\nNSpgid:\t1\n`);
+    };
+    status(10, "10"); // bwrap / unshare, in the server's namespace
+    status(11, "11\t1"); // the run's init
+    status(12, "12\t2"); // the command
+    status(13, "13\t7\t1"); // an init two namespaces down
+    // 99: gone (no status file)
+    const found = [10, 11, 12, 13, 99].map((pid) => isWrapperProcess(root, pid));
+    rmSync(root, { recursive: true, force: true });
+    expect(found).toEqual([true, true, false, true, false]);
   });
 });
