@@ -54,11 +54,63 @@ const COMPOUND = /[\p{L}\p{M}\p{N}_]+/gu;
 const WORD =
   /\p{Lu}+(?=\p{Lu}[\p{Ll}\p{Lo}\p{Lm}\p{M}])|\p{Lu}?[\p{Ll}\p{Lo}\p{Lm}\p{Lt}\p{M}]+|\p{Lu}+|\p{N}+/gu;
 
-/** Summed weights by feature hash, for one text; reused across texts. */
-const features = new Map<number, number>();
+/**
+ * Summed weights by feature hash for the text being embedded: an open-addressing table reused
+ * across texts (a slot is taken when its stamp is the current text's), with the taken slots
+ * listed in first-seen order, so the sums reach the vector in a fixed order.
+ */
+let slotHashes = new Int32Array(4096);
+let slotSums = new Float64Array(4096);
+let slotStamps = new Uint32Array(4096);
+let taken = new Int32Array(2048);
+let takenCount = 0;
+let stamp = 0;
+
+function resetFeatures(): void {
+  takenCount = 0;
+  stamp += 1;
+  if (stamp === 0xffffffff) {
+    slotStamps.fill(0);
+    stamp = 1;
+  }
+}
+
+function slotOf(hash: number): number {
+  const mask = slotHashes.length - 1;
+  let slot = Math.imul(hash, 0x9e3779b1) >>> 0;
+  for (;;) {
+    slot &= mask;
+    if (slotStamps[slot] !== stamp || slotHashes[slot] === hash) return slot;
+    slot += 1;
+  }
+}
+
+/** Doubles the table (keeping the taken slots' order) once it is half full. */
+function growFeatures(): void {
+  const hashes = Array.from(taken.subarray(0, takenCount), (slot) => slotHashes[slot] as number);
+  const sums = Array.from(taken.subarray(0, takenCount), (slot) => slotSums[slot] as number);
+  const size = slotHashes.length * 2;
+  slotHashes = new Int32Array(size);
+  slotSums = new Float64Array(size);
+  slotStamps = new Uint32Array(size);
+  taken = new Int32Array(size / 2);
+  takenCount = 0;
+  stamp = 1;
+  hashes.forEach((hash, i) => addFeature(hash, sums[i] as number));
+}
 
 function addFeature(hash: number, weight: number): void {
-  features.set(hash, (features.get(hash) ?? 0) + weight);
+  const key = hash | 0;
+  const slot = slotOf(key);
+  if (slotStamps[slot] === stamp) {
+    slotSums[slot] = (slotSums[slot] as number) + weight;
+    return;
+  }
+  slotStamps[slot] = stamp;
+  slotHashes[slot] = key;
+  slotSums[slot] = weight;
+  taken[takenCount++] = slot;
+  if (takenCount >= taken.length) growFeatures();
 }
 
 /** Lowercased code units of the compound being embedded, and its words' [start, end) pairs. */
@@ -98,18 +150,22 @@ function addTrigrams(start: number, end: number): void {
  */
 function addCompound(length: number): void {
   if (wordCount === 0) return;
-  const whole = hashRange(WORD_SEED, 0, length);
   if (wordCount === 1) {
-    const word = hashRange(WORD_SEED, wordBounds[0] as number, wordBounds[1] as number);
+    const start = wordBounds[0] as number;
+    const end = wordBounds[1] as number;
+    const word = hashRange(WORD_SEED, start, end);
     if (STOP_HASHES.has(word)) return;
+    addFeature(start === 0 && end === length ? word : hashRange(WORD_SEED, 0, length), WORD_WEIGHT);
+    addTrigrams(start, end);
+    return;
   }
-  addFeature(whole, WORD_WEIGHT);
+  addFeature(hashRange(WORD_SEED, 0, length), WORD_WEIGHT);
   for (let w = 0; w < wordCount; w++) {
     const start = wordBounds[2 * w] as number;
     const end = wordBounds[2 * w + 1] as number;
     const word = hashRange(WORD_SEED, start, end);
     if (STOP_HASHES.has(word)) continue;
-    if (wordCount > 1) addFeature(word, WORD_WEIGHT);
+    addFeature(word, WORD_WEIGHT);
     addTrigrams(start, end);
   }
 }
@@ -225,11 +281,13 @@ export function hashEmbed(text: string, dimensions: number): Float32Array {
 export function hashEmbedWith(text: string, dimensions: number, ascii: boolean): Float32Array {
   const vector = new Float32Array(dimensions);
   const cut = text.slice(0, HASH_TEXT_CHARS_MAX);
-  features.clear();
+  resetFeatures();
   if (ascii) addAscii(cut);
   else addUnicode(cut);
-  for (const [hash, weight] of features) addHashed(vector, hash, Math.log1p(weight));
-  features.clear();
+  for (let i = 0; i < takenCount; i++) {
+    const slot = taken[i] as number;
+    addHashed(vector, (slotHashes[slot] as number) >>> 0, Math.log1p(slotSums[slot] as number));
+  }
   // A text without any feature still gets a unit vector, so cosine distance stays defined.
   if (vector.every((x) => x === 0)) vector[0] = 1;
   return normaliseL2(vector);
