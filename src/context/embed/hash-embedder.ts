@@ -96,7 +96,7 @@ function growFeatures(): void {
   taken = new Int32Array(size / 2);
   takenCount = 0;
   stamp = 1;
-  hashes.forEach((hash, i) => addFeature(hash, sums[i] as number));
+  for (const [i, hash] of hashes.entries()) addFeature(hash, sums[i] as number);
 }
 
 function addFeature(hash: number, weight: number): void {
