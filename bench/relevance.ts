@@ -34,23 +34,17 @@ import {
 } from "../src/context/mod.ts";
 import { type FusionOptions, fuse } from "../src/search/mod.ts";
 import { fts5Query } from "../test/integration/search/text/corpus.ts";
-import { buildCodeSearchSet, type CodeSearchSet } from "./relevance/corpus.ts";
+import { buildCodeSearchSet, type CodeSearchSet, RELEVANCE_SET } from "./relevance/corpus.ts";
 import { runLanceDb } from "./relevance/lancedb.ts";
 import { rankOf, summariseSplit, versus } from "./relevance/metrics.ts";
 import { openRelevanceEngine, type RelevanceEngine, TENANT } from "./relevance/vltair.ts";
 import { buildFts5 } from "./search/peers.ts";
 import { round } from "./search/stats.ts";
 
-const SEED = 20_261_125;
-const QUERY_COUNT = 1000;
 const DOCS_MIN = 20_000;
 const K = 10;
-const DIMENSIONS = 384;
+const { dimensions: DIMENSIONS, seed: SEED } = RELEVANCE_SET;
 const SWEEP_DEPTH = 100;
-const ROOTS = [
-  { dir: `${import.meta.dir}/../node_modules`, label: "node_modules" },
-  { dir: "/usr/lib/node_modules", label: "usr/lib/node_modules" },
-];
 
 const log = (message: string) => process.stderr.write(`[relevance] ${message}\n`);
 
@@ -206,7 +200,7 @@ function optionalEmbedder(): Embedder | null {
 async function main() {
   const startedMs = performance.now();
   log("building the set");
-  const set = buildCodeSearchSet(ROOTS, QUERY_COUNT, SEED);
+  const set = buildCodeSearchSet();
   if (set.docs.length < DOCS_MIN) throw new Error(`only ${set.docs.length} documents`);
   const cases: Record<string, ReturnType<typeof summariseSplit>> = {};
   const ranksByCase: Record<string, number[]> = {};

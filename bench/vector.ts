@@ -21,10 +21,12 @@
 import { arch, cpus, platform } from "node:os";
 import process from "node:process";
 import { hashEmbed } from "../src/context/mod.ts";
+import { TENANT_VECTOR_OPTIONS } from "../src/context/store/tenant.ts";
 import { assert } from "../src/core/mod.ts";
 import {
   createVectorIndex,
   loadVectorIndex,
+  VECTOR_INDEX_DEFAULTS,
   type VectorIndex,
   WIDEN_STEPS_DEFAULT,
   widenSearch,
@@ -273,13 +275,18 @@ function benchSize(count: number, native: NativeModule | undefined) {
 }
 
 /**
- * The context engine's HNSW options (TENANT_VECTOR_OPTIONS): connectivity 16, expansionAdd 64;
- * `--graph M,EF_ADD` measures other graph options.
+ * The context engine's HNSW options (TENANT_VECTOR_OPTIONS: connectivity 16, expansionAdd
+ * 128); `--graph M,EF_ADD` measures other graph options.
  */
 const TENANT_HNSW = graphOption(process.argv.indexOf("--graph"));
 
 function graphOption(at: number): { connectivity: number; expansionAdd: number } {
-  if (at < 0) return { connectivity: 16, expansionAdd: 64 };
+  if (at < 0) {
+    return {
+      connectivity: VECTOR_INDEX_DEFAULTS.connectivity,
+      expansionAdd: TENANT_VECTOR_OPTIONS.expansionAdd,
+    };
+  }
   const [connectivity, expansionAdd] = (process.argv[at + 1] ?? "").split(",").map(Number);
   assert(Number.isInteger(connectivity) && Number.isInteger(expansionAdd), "--graph M,EF_ADD");
   return { connectivity: connectivity as number, expansionAdd: expansionAdd as number };

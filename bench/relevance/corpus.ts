@@ -60,6 +60,17 @@ export interface CorpusRoot {
   label: string;
 }
 
+/** The benchmark's set: these roots, this seed, this many queries (the fixture is drawn from it). */
+export const RELEVANCE_SET = {
+  seed: 20_261_125,
+  queryCount: 1000,
+  dimensions: 384,
+  roots: [
+    { dir: join(import.meta.dir, "../../node_modules"), label: "node_modules" },
+    { dir: "/usr/lib/node_modules", label: "usr/lib/node_modules" },
+  ],
+} as const;
+
 const EXTENSIONS = [".js", ".mjs", ".cjs", ".ts"];
 const FILE_BYTES_MAX = 16 * 1024 * 1024;
 const MEAN_LINE_CHARS_MAX = 200;
@@ -206,9 +217,9 @@ const wordCount = (text: string): number => text.match(/[\p{L}\p{N}_]+/gu)?.leng
 
 /** Builds the set from the roots (sorted walk), drawing `queryCount` queries with `seed`. */
 export function buildCodeSearchSet(
-  roots: readonly CorpusRoot[],
-  queryCount: number,
-  seed: number,
+  roots: readonly CorpusRoot[] = RELEVANCE_SET.roots,
+  queryCount: number = RELEVANCE_SET.queryCount,
+  seed: number = RELEVANCE_SET.seed,
 ): CodeSearchSet {
   const docs: CodeDoc[] = [];
   const sentenceOf = new Map<string, string>();

@@ -9,21 +9,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHashEmbedder, hashEmbed } from "../../src/context/mod.ts";
-import { buildCodeSearchSet } from "./corpus.ts";
+import { buildCodeSearchSet, RELEVANCE_SET } from "./corpus.ts";
 import { openRelevanceEngine } from "./vltair.ts";
 
-const SEED = 20_261_125;
-const QUERY_COUNT = 1000;
 const QUERIES = 60;
 const DEPTH = 6;
-const DIMENSIONS = 384;
-const ROOTS = [
-  { dir: `${import.meta.dir}/../../node_modules`, label: "node_modules" },
-  { dir: "/usr/lib/node_modules", label: "usr/lib/node_modules" },
-];
+const { dimensions: DIMENSIONS, seed: SEED } = RELEVANCE_SET;
 const OUT = join(import.meta.dir, "../../test/integration/context/relevance-fixture.json");
 
-const set = buildCodeSearchSet(ROOTS, QUERY_COUNT, SEED);
+const set = buildCodeSearchSet();
 const engine = await openRelevanceEngine(set.docs, createHashEmbedder({ dimensions: DIMENSIONS }));
 const queries = set.queries.slice(0, QUERIES);
 const keep = new Set<string>();

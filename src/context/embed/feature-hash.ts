@@ -23,3 +23,22 @@ export function addHashed(vector: Float32Array, hash: number, weight: number): v
   const mixed = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
   vector[bucket] = (vector[bucket] as number) + ((mixed ^ (mixed >>> 12)) & 1 ? -weight : weight);
 }
+
+/** FNV-1a state after the trigram feature prefix `t:`. */
+const TRIGRAM_SEED = fnv1a("t:", 0);
+const CARET = 0x5e; // "^": a trigram at a word's start
+const DOLLAR = 0x24; // "$": a trigram at a word's end
+
+/**
+ * The hash of the trigram at padded position `i` (start − 1 … end − 3) of `^word$`, the word
+ * being `codes[start..end)` (lowercased code units).
+ */
+export function trigramHash(codes: Uint16Array, start: number, end: number, i: number): number {
+  const a = i < start ? CARET : (codes[i] as number);
+  const b = codes[i + 1] as number;
+  const c = i + 2 === end ? DOLLAR : (codes[i + 2] as number);
+  let t = Math.imul(TRIGRAM_SEED ^ a, FNV_PRIME);
+  t = Math.imul(t ^ b, FNV_PRIME);
+  t = Math.imul(t ^ c, FNV_PRIME);
+  return t >>> 0;
+}

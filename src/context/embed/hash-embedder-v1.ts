@@ -6,7 +6,14 @@
  */
 import { assert } from "../../core/mod.ts";
 import { normaliseL2 } from "./embedder.ts";
-import { addHashed, FNV_PRIME, fnv1a, HASH_TEXT_CHARS_MAX, NON_ASCII } from "./feature-hash.ts";
+import {
+  addHashed,
+  FNV_PRIME,
+  fnv1a,
+  HASH_TEXT_CHARS_MAX,
+  NON_ASCII,
+  trigramHash,
+} from "./feature-hash.ts";
 
 const WORD = /[\p{L}\p{N}_]+/gu;
 const WORD_WEIGHT = 1;
@@ -14,9 +21,6 @@ const TRIGRAM_WEIGHT = 0.5;
 
 /** FNV-1a states after the feature prefixes `w:` (words) and `t:` (trigrams). */
 const WORD_SEED = fnv1a("w:", 0);
-const TRIGRAM_SEED = fnv1a("t:", 0);
-const CARET = 0x5e; // "^": a trigram at a word's start
-const DOLLAR = 0x24; // "$": a trigram at a word's end
 
 /** The word `codes[start..end)` and the trigrams of `^word$`, hashed in place (no substrings). */
 function addWord(vector: Float32Array, codes: Uint16Array, start: number, end: number): void {
@@ -25,13 +29,7 @@ function addWord(vector: Float32Array, codes: Uint16Array, start: number, end: n
   addHashed(vector, hash, WORD_WEIGHT);
   // ^word$ has (end - start) trigrams: positions start-1 .. end-2 of the padded word.
   for (let i = start - 1; i + 2 <= end; i++) {
-    const a = i < start ? CARET : (codes[i] as number);
-    const b = codes[i + 1] as number;
-    const c = i + 2 === end ? DOLLAR : (codes[i + 2] as number);
-    let t = Math.imul(TRIGRAM_SEED ^ a, FNV_PRIME);
-    t = Math.imul(t ^ b, FNV_PRIME);
-    t = Math.imul(t ^ c, FNV_PRIME);
-    addHashed(vector, t, TRIGRAM_WEIGHT);
+    addHashed(vector, trigramHash(codes, start, end, i), TRIGRAM_WEIGHT);
   }
 }
 

@@ -16,7 +16,14 @@
  */
 import { assert } from "../../core/mod.ts";
 import { type Embedder, normaliseL2 } from "./embedder.ts";
-import { addHashed, FNV_PRIME, fnv1a, HASH_TEXT_CHARS_MAX, NON_ASCII } from "./feature-hash.ts";
+import {
+  addHashed,
+  FNV_PRIME,
+  fnv1a,
+  HASH_TEXT_CHARS_MAX,
+  NON_ASCII,
+  trigramHash,
+} from "./feature-hash.ts";
 import { hashEmbedV1 } from "./hash-embedder-v1.ts";
 
 /** The hash embedders' models (the identity of their vectors); the default is the last. */
@@ -44,10 +51,7 @@ const fnvFrom = (state: number, text: string): number => {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
   return hash >>> 0;
 };
-const TRIGRAM_SEED = fnv1a("t:", 0);
 const STOP_HASHES = new Set(STOP_WORDS.map((word) => fnvFrom(WORD_SEED, word)));
-const CARET = 0x5e; // "^": a trigram at a word's start
-const DOLLAR = 0x24; // "$": a trigram at a word's end
 const UNDERSCORE = 0x5f;
 const COMPOUND = /[\p{L}\p{M}\p{N}_]+/gu;
 /** A compound's words: as the code tokenizer cuts them (case changes, letters and digits). */
@@ -134,13 +138,7 @@ function hashRange(seed: number, start: number, end: number): number {
 /** The trigrams of `^word$` for the word at `lower[start..end)`. */
 function addTrigrams(start: number, end: number): void {
   for (let i = start - 1; i + 2 <= end; i++) {
-    const a = i < start ? CARET : (lower[i] as number);
-    const b = lower[i + 1] as number;
-    const c = i + 2 === end ? DOLLAR : (lower[i + 2] as number);
-    let t = Math.imul(TRIGRAM_SEED ^ a, FNV_PRIME);
-    t = Math.imul(t ^ b, FNV_PRIME);
-    t = Math.imul(t ^ c, FNV_PRIME);
-    addFeature(t >>> 0, TRIGRAM_WEIGHT);
+    addFeature(trigramHash(lower, start, end, i), TRIGRAM_WEIGHT);
   }
 }
 

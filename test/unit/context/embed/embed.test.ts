@@ -69,6 +69,20 @@ describe("hash embedder", () => {
     }
   });
 
+  test("golden vectors: a model's output never changes (stored vectors depend on it)", () => {
+    const text =
+      "export function parseKeywordArguments(kwargs) { return getHTTP2Server(kwargs.__init__, 'Été ＡＢＣ'); }";
+    const sha256 = (v: Float32Array) =>
+      new Bun.CryptoHasher("sha256").update(new Uint8Array(v.buffer)).digest("hex");
+    // hash-v1's as of c2015a9 (before hash-v2); hash-v2's as first released.
+    expect(sha256(hashEmbedV1(text, 384))).toBe(
+      "e07cc2cac251a7c8b535701f84e746ca85fc5e0c12c5d21022cdc95d03991da6",
+    );
+    expect(sha256(hashEmbed(text, 384))).toBe(
+      "375e7c759a6ae32d4daad52a12e451710dfafa85837411dd149409286ec9f56b",
+    );
+  });
+
   test("the model names the feature set: hash-v2 by default, hash-v1 on request", async () => {
     const v2 = createHashEmbedder({ dimensions: 64 });
     const v1 = createHashEmbedder({ dimensions: 64, model: "hash-v1" });
