@@ -31,14 +31,14 @@ export type FusionOptions =
 /**
  * RRF's k when a request names none. The original paper and most engines use 60; on the labeled
  * code-search set of bench/relevance.ts (chosen on its tune half) 5 ranked better: MRR@10
- * 0.296 vs 0.288 with 20 candidates per half (docs/search.md, "Relevance").
+ * 0.305 vs 0.297 with 20 candidates per half (docs/benchmarks.md, "Relevance").
  */
 export const RRF_K_DEFAULT = 5;
 
 /**
  * The fusion of a hybrid search that names none: weighted, dense 0.6 / sparse 0.4, the best
- * setting on the tune half of bench/relevance.ts's set (MRR@10 0.301; RRF at its best k 0.296,
- * RRF k = 60 0.288, the sparse half alone 0.232). See ADR 0007.
+ * setting on the tune half of bench/relevance.ts's set (MRR@10 0.311; RRF at its best k 0.305,
+ * RRF k = 60 0.297, the sparse half alone 0.232). See ADR 0007.
  */
 export const FUSION_DEFAULT = { method: "weighted", denseWeight: 0.6, sparseWeight: 0.4 } as const;
 
