@@ -19,9 +19,9 @@ export interface WidenStep {
   expansionSearch: number;
 }
 
-/** The engine's steps: far k-th matches (distance > 0.55) are searched again at ef 256. */
+/** The engine's steps: far k-th matches (distance > 0.6) are searched again at ef 256. */
 export const WIDEN_STEPS_DEFAULT: readonly WidenStep[] = [
-  { distanceOver: 0.55, expansionSearch: 256 },
+  { distanceOver: 0.6, expansionSearch: 256 },
 ];
 
 /** The distance of the `rank`-th match (1-based), or Infinity when fewer came back. */

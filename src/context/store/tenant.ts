@@ -21,7 +21,7 @@ import { decodeVector, type UpsertItemRecord } from "./record.ts";
  * insertion width 128 (ADR 0007; ADR 0005 decision 10 had halved it while insertion ran on the
  * main thread). At 100k hash-v2 chunks, width 64 left recall@10 at 0.76 (ef 64) and short of
  * 0.95 below ef 512; width 128 gives 0.865 at ef 64 and, with the adaptive depth of the search,
- * 0.96. It costs ~2.4× insertion CPU, on the helper thread beside the text index (ingest of
+ * 0.951. It costs ~2.4× insertion CPU, on the helper thread beside the text index (ingest of
  * 100k chunks on the shared 2-core VM: 2,323 → 1,694 and 1,840 → 1,514 chunks/s).
  */
 export const TENANT_VECTOR_OPTIONS = {

@@ -3,7 +3,6 @@ import {
   createVectorIndex,
   type VectorIndex,
   type VectorMatches,
-  WIDEN_STEPS_DEFAULT,
   widenSearch,
 } from "../../../src/search/mod.ts";
 import { seededRandom } from "../../support/random.ts";
@@ -74,9 +73,5 @@ describe("widenSearch (adaptive search depth)", () => {
     expect(keys(widenSearch(index, q, 3, 10, index.search(q, 3), steps.slice(0, 1)))).toEqual(
       keys(index.search(q, 3, { expansionSearch: 64 })),
     );
-  });
-
-  test("the engine's default widens once, to ef 256, past cosine distance 0.55", () => {
-    expect(WIDEN_STEPS_DEFAULT).toEqual([{ distanceOver: 0.55, expansionSearch: 256 }]);
   });
 });
