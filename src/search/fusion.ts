@@ -1,10 +1,11 @@
 /**
  * Fusion of the dense and sparse halves of a hybrid search (ARCHITECTURE.md decision 4).
  *
- * - `rrf`: reciprocal rank fusion, `fused = Σ 1 / (rrf_k + rank)` over the halves a
- *   hit appears in (rank from 1). Scale-free, so cosine similarities and BM25 scores mix safely.
- * - `weighted` (the default, {@link FUSION_DEFAULT}): each half's scores min-max normalised to [0, 1] (all equal -> 1), then
- *   `fused = dense_weight × dense_norm + sparse_weight × sparse_norm`; absent from a half -> 0.
+ * - `rrf`: reciprocal rank fusion, `fused = Σ 1 / (rrf_k + rank)` over the halves a hit
+ *   appears in (rank from 1). Scale-free, so cosine similarities and BM25 scores mix safely.
+ * - `weighted` (the default, {@link FUSION_DEFAULT}): each half's scores min-max normalised
+ *   to [0, 1] (all equal -> 1), then `fused = dense_weight × dense_norm + sparse_weight ×
+ *   sparse_norm`; absent from a half -> 0.
  *
  * Output order is `fused` descending, then `id` ascending (CE-7), identical across runs.
  */
