@@ -6,6 +6,9 @@
  * runs: ContextService with the default `hash` embedder and `code` tokenizer.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   ContextService,
   createContextMachine,
@@ -13,7 +16,6 @@ import {
   resolveContextLimits,
 } from "../../../src/context/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../../../src/storage/mod.ts";
-import { tempDir } from "../../support/tmp.ts";
 import fixture from "./relevance-fixture.json";
 
 const TENANT = "relevance";
@@ -34,9 +36,11 @@ function summarise(ranks: readonly number[]): Summary {
 
 let storage: Storage;
 let context: ContextService;
+// Removed after the storage is closed (closing may still write to it).
+const dir = mkdtempSync(join(tmpdir(), "vltair-relevance-"));
 
 beforeAll(async () => {
-  storage = createStorage(openDataDir(tempDir("vltair-relevance-")), { fsync: "none" });
+  storage = createStorage(openDataDir(dir), { fsync: "none" });
   storage.register(createContextMachine());
   await storage.recover();
   context = new ContextService({
@@ -52,7 +56,10 @@ beforeAll(async () => {
   }));
   await context.upsert(TENANT, { items });
 });
-afterAll(() => storage.close());
+afterAll(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function ranks(strategy: "sparse" | "auto"): Promise<{ ranks: number[]; used: string[] }> {
   const out: number[] = [];
