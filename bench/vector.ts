@@ -21,8 +21,16 @@
 import { arch, cpus, platform } from "node:os";
 import process from "node:process";
 import { hashEmbed } from "../src/context/mod.ts";
+import { TENANT_VECTOR_OPTIONS } from "../src/context/store/tenant.ts";
 import { assert } from "../src/core/mod.ts";
-import { createVectorIndex, loadVectorIndex } from "../src/search/mod.ts";
+import {
+  createVectorIndex,
+  loadVectorIndex,
+  VECTOR_INDEX_DEFAULTS,
+  type VectorIndex,
+  WIDEN_STEPS_DEFAULT,
+  widenSearch,
+} from "../src/search/mod.ts";
 import { seededRandom } from "../test/support/random.ts";
 import { clusteredSpace } from "../test/unit/search/clustered.ts";
 import { loadChunkCorpus } from "./search/mod.ts";
@@ -266,8 +274,25 @@ function benchSize(count: number, native: NativeModule | undefined) {
   };
 }
 
-/** The context engine's HNSW options (TENANT_VECTOR_OPTIONS): connectivity 16, expansionAdd 64. */
-const TENANT_HNSW = { connectivity: 16, expansionAdd: 64 } as const;
+/**
+ * The context engine's HNSW options (TENANT_VECTOR_OPTIONS: connectivity 16, expansionAdd
+ * 128); `--graph M,EF_ADD` measures other graph options.
+ */
+const TENANT_HNSW = graphOption(process.argv.indexOf("--graph"));
+
+function graphOption(at: number): { connectivity: number; expansionAdd: number } {
+  if (at < 0) {
+    return {
+      connectivity: VECTOR_INDEX_DEFAULTS.connectivity,
+      expansionAdd: TENANT_VECTOR_OPTIONS.expansionAdd,
+    };
+  }
+  const [connectivity, expansionAdd] = (process.argv[at + 1] ?? "").split(",").map(Number);
+  assert(Number.isInteger(connectivity) && Number.isInteger(expansionAdd), "--graph M,EF_ADD");
+  return { connectivity: connectivity as number, expansionAdd: expansionAdd as number };
+}
+/** Fixed widths timed beside the adaptive depth (WIDEN_STEPS_DEFAULT) in one interleaved loop. */
+const ADAPTIVE_PEERS = [64, 256, 512];
 const HASH_QUERY_COUNT = 500;
 const HASH_SWEEP_EXPANSIONS = [32, 64, 96, 128, 256];
 const HASH_SWEEP_KS = [10, 20, 40];
@@ -370,6 +395,7 @@ function hashSize(
       });
     }
   }
+  const adaptive = adaptiveDepth(index, queries, exact);
   index.dispose();
 
   let nativeResult: Record<string, unknown> = { available: false };
@@ -430,6 +456,45 @@ function hashSize(
     },
     native: nativeResult,
     sweep,
+    adaptive,
+  };
+}
+
+/**
+ * k = 10: the adaptive depth (the first walk at the index's width, repeated wider per
+ * WIDEN_STEPS_DEFAULT while the 10th match is far) against fixed widths, timed in one
+ * interleaved loop; recall@10 by distance against the exact scan.
+ */
+function adaptiveDepth(
+  index: VectorIndex,
+  queries: Float32Array,
+  exact: { distances: Float32Array }[],
+) {
+  index.setExpansionSearch(64);
+  const fixed = (ef: number) => (q: Float32Array) => index.search(q, 10, { expansionSearch: ef });
+  const adaptive = (q: Float32Array) =>
+    widenSearch(index, q, 10, 10, index.search(q, 10), WIDEN_STEPS_DEFAULT);
+  const searches = [...ADAPTIVE_PEERS.map(fixed), adaptive];
+  const timed = timeQueries(
+    queries,
+    HASH_QUERY_COUNT,
+    searches.map((search) => (q: Float32Array) => search(q).keys),
+  );
+  const kth = exact.map((e) => e.distances[9] ?? 0);
+  const query = (q: number) => queries.subarray(q * DIMENSIONS, (q + 1) * DIMENSIONS);
+  const names = [...ADAPTIVE_PEERS.map((ef) => `ef${ef}`), "adaptive"];
+  return {
+    steps: WIDEN_STEPS_DEFAULT,
+    first_expansion_search: 64,
+    cases: searches.map((search, i) => ({
+      name: names[i],
+      p50_us: timed[i]?.p50Us,
+      p95_us: timed[i]?.p95Us,
+      recall_by_distance: recallByDistance(
+        Array.from({ length: HASH_QUERY_COUNT }, (_, q) => search(query(q)).distances),
+        kth,
+      ),
+    })),
   };
 }
 

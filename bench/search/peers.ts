@@ -10,7 +10,7 @@ import type { BenchChunk } from "./corpus.ts";
 import { DIMENSIONS } from "./vltair.ts";
 
 /** FTS5 over the chunks (rowid = chunk rowid); `search` takes a prepared MATCH expression. */
-export function buildFts5(chunks: readonly BenchChunk[]) {
+export function buildFts5(chunks: readonly Pick<BenchChunk, "rowid" | "text">[]) {
   const db = new Database(":memory:");
   db.run("CREATE VIRTUAL TABLE docs USING fts5(body)");
   const insert = db.prepare("INSERT INTO docs(rowid, body) VALUES (?, ?)");

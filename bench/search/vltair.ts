@@ -42,6 +42,7 @@ export interface VltairEngine {
 function timedEmbedder(inner: Embedder, m: Meter): Embedder {
   return {
     provider: inner.provider,
+    model: inner.model,
     dimensions: inner.dimensions,
     embed: async (texts, options) => {
       const start = performance.now();

@@ -9,7 +9,14 @@
  * admitting only its keys otherwise. Order: score descending, then document id ascending, then
  * scope ascending (CE-7).
  */
-import { type FusionOptions, fuse, type HalfHit, type VectorMatches } from "../search/mod.ts";
+import {
+  type FusionOptions,
+  fuse,
+  type HalfHit,
+  type VectorMatches,
+  WIDEN_STEPS_DEFAULT,
+  widenSearch,
+} from "../search/mod.ts";
 import type { FilterTarget } from "./filters/mod.ts";
 import type { AdmitView } from "./store/admit-view.ts";
 import type { StoredDoc } from "./store/doc.ts";
@@ -109,6 +116,25 @@ function startDense(
   return collect ?? index.search(query, k);
 }
 
+/**
+ * An unfiltered walk whose `plan.k`-th match is far is repeated wider (adaptive depth, see
+ * src/search/vector-widen.ts); filtered searches are exact or already walk past refusals.
+ */
+function widened(
+  store: TenantStore,
+  plan: SearchPlan,
+  admit: AdmitView | null,
+  matches: VectorMatches | null,
+): VectorMatches | null {
+  const index = store.vectors;
+  if (matches === null || admit !== null || index === null || plan.queryVector === null) {
+    return matches;
+  }
+  const k = matches.keys.length;
+  if (k === 0) return matches;
+  return widenSearch(index, plan.queryVector, k, plan.k, matches, WIDEN_STEPS_DEFAULT);
+}
+
 function denseHits(store: TenantStore, matches: VectorMatches | null, found: Found): HalfHit[] {
   if (matches === null) return [];
   const { keys, distances } = matches;
@@ -135,7 +161,7 @@ export function executeSearch(store: TenantStore | undefined, plan: SearchPlan):
     // Collected even when the sparse half threw: the index refuses calls until it is.
     if (typeof started === "function") started = started();
   }
-  const dense = denseHits(store, started, found);
+  const dense = denseHits(store, widened(store, plan, admit, started), found);
   const hits: ExecutedHit[] = [];
   const docOf = (id: string) => found.get(id) as StoredDoc;
   if (plan.strategy === "hybrid") {

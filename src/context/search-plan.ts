@@ -4,7 +4,7 @@
  * of executed hits to the wire shape.
  */
 import { VltairError } from "../core/mod.ts";
-import { type FusionOptions, RRF_K_DEFAULT } from "../search/mod.ts";
+import { FUSION_DEFAULT, type FusionOptions, RRF_K_DEFAULT } from "../search/mod.ts";
 import type { Embedder } from "./embed/mod.ts";
 import type { FilterTarget } from "./filters/mod.ts";
 import type { ContextLimits } from "./limits.ts";
@@ -21,23 +21,34 @@ export interface SearchWarning {
 const invalid = (field: string, message: string, extra: Record<string, unknown> = {}) =>
   new VltairError("validation_failed", `${field}: ${message}`, { details: { field, ...extra } });
 
+/** The request's fusion: {@link FUSION_DEFAULT} when it names none, each field's default else. */
 function fusionOf(request: SearchRequest): FusionOptions {
   const f = request.fusion;
-  if (f?.method === "weighted") {
-    const denseWeight = f.dense_weight ?? 0.5;
-    const sparseWeight = f.sparse_weight ?? 0.5;
+  if (f === undefined) return FUSION_DEFAULT;
+  if (f.method === "weighted") {
+    const denseWeight = f.dense_weight ?? FUSION_DEFAULT.denseWeight;
+    const sparseWeight = f.sparse_weight ?? FUSION_DEFAULT.sparseWeight;
     if (denseWeight === 0 && sparseWeight === 0) {
       throw invalid("fusion", "dense_weight and sparse_weight must not both be 0");
     }
     return { method: "weighted", denseWeight, sparseWeight };
   }
-  return { method: "rrf", rrfK: f?.rrf_k ?? RRF_K_DEFAULT };
+  return { method: "rrf", rrfK: f.rrf_k ?? RRF_K_DEFAULT };
 }
+
+/**
+ * Embedders whose vectors made hybrid rank below the sparse half alone on bench/relevance.ts's
+ * set (hash-v1, MRR@10: RRF k = 60 0.208, weighted 0.5 0.222, sparse 0.237; only a dense weight
+ * of 0.3 or less came out above, 0.244): `auto` searches text with the sparse half only when
+ * the query vector would come from one of them.
+ */
+const AUTO_SPARSE_MODELS: ReadonlySet<string> = new Set(["hash-v1"]);
 
 /**
  * Validates limits and resolves the strategy. `auto` is hybrid when there is text and a vector
  * (given, or embedded from the text), else whichever half has input; when the embedder fails,
- * `auto` falls back to sparse with a warning, while `dense` and `hybrid` fail with 503.
+ * `auto` falls back to sparse with a warning, while `dense` and `hybrid` fail with 503. With
+ * text, no vector and an embedder of `AUTO_SPARSE_MODELS`, `auto` is sparse.
  */
 export async function planSearch(
   request: SearchRequest,
@@ -80,7 +91,13 @@ export async function planSearch(
   }
   let queryVector: Float32Array | null =
     request.vector === undefined ? null : Float32Array.from(request.vector);
-  const wantsDense = strategy !== "sparse";
+  const autoSparse =
+    strategy === "auto" &&
+    hasText &&
+    queryVector === null &&
+    embedder !== null &&
+    AUTO_SPARSE_MODELS.has(embedder.model);
+  const wantsDense = strategy !== "sparse" && !autoSparse;
   if (wantsDense && queryVector === null) {
     if (embedder === null) {
       if (strategy !== "auto") {

@@ -15,7 +15,7 @@
  */
 
 export type { FusedHit, FusionOptions, HalfHit } from "./fusion.ts";
-export { byScoreThenId, fuse, RRF_K_DEFAULT } from "./fusion.ts";
+export { byScoreThenId, FUSION_DEFAULT, fuse, RRF_K_DEFAULT } from "./fusion.ts";
 export type { SerializedHeader } from "./serialized-header.ts";
 export { readSerializedHeader } from "./serialized-header.ts";
 export type {
@@ -49,3 +49,5 @@ export type {
 } from "./vector-options.ts";
 export { VECTOR_INDEX_DEFAULTS, VECTOR_LIMITS } from "./vector-options.ts";
 export { setVectorThreadEnabled } from "./vector-thread.ts";
+export type { WidenStep } from "./vector-widen.ts";
+export { WIDEN_STEPS_DEFAULT, widenSearch } from "./vector-widen.ts";

@@ -16,6 +16,11 @@ export interface EmbedOptions {
 /** Turns texts into vectors. */
 export interface Embedder {
   readonly provider: EmbedderProvider;
+  /**
+   * Which model made the vectors (`hash-v2`, or the configured remote model): vectors of two
+   * models never mix, so a tenant records it with the dimension.
+   */
+  readonly model: string;
   /** Dimension of every vector this embedder returns. */
   readonly dimensions: number;
   /** One vector per text, in order. */

@@ -122,6 +122,7 @@ async function withRetries(
 export function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Embedder {
   return {
     provider: "openai",
+    model: options.model,
     dimensions: options.dimensions,
     async embed(texts: readonly string[], call: EmbedOptions = {}): Promise<Float32Array[]> {
       const out: Float32Array[] = [];
