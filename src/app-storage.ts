@@ -14,7 +14,9 @@ import {
   type Storage,
   type StorageLimits,
   type StorageLog,
+  type StorageOptions,
 } from "./storage/mod.ts";
+import { VERSION } from "./version.ts";
 
 /** The validated storage settings of a config. */
 export interface StorageSettings {
@@ -61,14 +63,17 @@ export function storageLog(log: Logger): StorageLog {
 export function openStorage(
   config: Config,
   settings: StorageSettings,
-  options: { log: Logger; nowMs: () => number },
+  options: { log: Logger; nowMs: () => number; monotonicMs?: () => number },
 ): Storage {
   const log = storageLog(options.log);
   const dataDir = openDataDir(config.data_dir, { log, nowMs: options.nowMs });
-  return createStorage(dataDir, {
+  const storageOptions: StorageOptions = {
     fsync: settings.fsync,
     limits: settings.limits,
     log,
     nowMs: options.nowMs,
-  });
+    binaryVersion: VERSION,
+  };
+  if (options.monotonicMs !== undefined) storageOptions.monotonicMs = options.monotonicMs;
+  return createStorage(dataDir, storageOptions);
 }

@@ -89,7 +89,11 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const contextConfig = contextSettings(config);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
-  const storage = openStorage(config, settings, { log, nowMs: clocks.nowMs });
+  const storage = openStorage(config, settings, {
+    log,
+    nowMs: clocks.nowMs,
+    monotonicMs: clocks.monotonicMs,
+  });
   for (const machine of stateMachines()) storage.register(machine);
   const context = createContextService(contextConfig, storage, clocks.monotonicMs);
   const admin = config.no_auth

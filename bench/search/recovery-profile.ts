@@ -31,8 +31,8 @@ export function profileRecovery(dir: string): Record<string, number> {
   const decoded = decodeSnapshot(bytes);
   out.checksumAndHeaderMs = lapMs(t);
   if (!decoded.ok) return out;
-  const blob = decoded.data.machines.get("context");
-  if (blob === undefined) return out;
+  const blob = decoded.data.machines.get("context")?.state;
+  if (blob === undefined || blob === null) return out;
   t = performance.now();
   const state = decodeContextState(blob);
   out.decodeContextStateMs = lapMs(t);

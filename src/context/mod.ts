@@ -13,8 +13,22 @@
  * ```
  */
 export { contentHash } from "./content-hash.ts";
-export type { Embedder, EmbedderProvider, OpenAiEmbedderOptions } from "./embed/mod.ts";
-export { createHashEmbedder, createOpenAiEmbedder, hashEmbed } from "./embed/mod.ts";
+export type {
+  Embedder,
+  EmbedderIdentity,
+  EmbedderProvider,
+  HashModel,
+  OpenAiEmbedderOptions,
+} from "./embed/mod.ts";
+export {
+  createHashEmbedder,
+  createOpenAiEmbedder,
+  describeIdentity,
+  HASH_MODEL_DEFAULT,
+  HASH_MODELS,
+  hashEmbed,
+  identityOf,
+} from "./embed/mod.ts";
 export type { FilterLimits, FilterTarget, PreparedFilter } from "./filters/mod.ts";
 export { canonicalJson, FILTER_OPS, prepareFilter } from "./filters/mod.ts";
 export type { Chunk, ChunkOptions, WalkedFile, WalkOptions } from "./ingest/mod.ts";
@@ -65,6 +79,8 @@ export type { Scope } from "./scope.ts";
 export { DOC_ID_CHARS_MAX, isValidId, parseScopeParam, SCOPE_KINDS, scopeKey } from "./scope.ts";
 export type { ContextServiceOptions } from "./service.ts";
 export { ContextService } from "./service.ts";
+export type { StatsResponse } from "./stats.ts";
+export { StatsResponseSchema } from "./stats.ts";
 export { createContextMachine } from "./store/machine.ts";
 export { CONTEXT_MACHINE } from "./store/record.ts";
 export type { ContextState } from "./store/state.ts";

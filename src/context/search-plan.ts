@@ -60,7 +60,7 @@ export async function planSearch(
     canonicalFilter: string | null;
     signal: AbortSignal | undefined;
   },
-): Promise<{ plan: SearchPlan; warnings: SearchWarning[] }> {
+): Promise<{ plan: SearchPlan; warnings: SearchWarning[]; embedded: boolean }> {
   const { limits, embedder } = context;
   if (request.k > limits.kMax)
     throw invalid("k", `must be at most ${limits.kMax}`, { limit: limits.kMax });
@@ -91,6 +91,7 @@ export async function planSearch(
   }
   let queryVector: Float32Array | null =
     request.vector === undefined ? null : Float32Array.from(request.vector);
+  let embedded = false;
   const autoSparse =
     strategy === "auto" &&
     hasText &&
@@ -107,6 +108,7 @@ export async function planSearch(
       try {
         const options = context.signal === undefined ? {} : { signal: context.signal };
         queryVector = (await embedder.embed([queryText], options))[0] ?? null;
+        embedded = queryVector !== null;
       } catch (error) {
         if (strategy !== "auto" || !(error instanceof VltairError)) throw error;
         warnings.push({
@@ -139,6 +141,7 @@ export async function planSearch(
       fusion: fusionOf(request),
     },
     warnings,
+    embedded,
   };
 }
 

@@ -7,10 +7,11 @@ import { VltairError } from "../core/mod.ts";
 import type { TokenizerName } from "../search/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { contentHash } from "./content-hash.ts";
-import type { Embedder } from "./embed/mod.ts";
+import { checkEmbedder, type Embedder, type EmbedderIdentity, identityOf } from "./embed/mod.ts";
 import { prepareFilter } from "./filters/mod.ts";
 import { type ContextLimits, filterLimitsOf } from "./limits.ts";
 import { merge3 } from "./merge.ts";
+import { checkQueryVector } from "./query-vector-check.ts";
 import type {
   DeleteBatchRequest,
   DeleteBatchResponse,
@@ -25,8 +26,14 @@ import type {
 import { type Scope, scopeKey } from "./scope.ts";
 import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
+import { type StatsResponse, tenantStats } from "./stats.ts";
 import { currentVersion, docRef, type StoredDoc } from "./store/doc.ts";
-import { CONTEXT_MACHINE, encodeVector, type UpsertItemRecord } from "./store/record.ts";
+import {
+  CONTEXT_MACHINE,
+  type ContextRecord,
+  encodeVector,
+  type UpsertItemRecord,
+} from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
 import { compareRefs, type TenantStore } from "./store/tenant.ts";
 import { TenantLock } from "./tenant-lock.ts";
@@ -119,6 +126,8 @@ export class ContextService {
     checkUpsertLimits(request.items, this.#limits, this.#embedder);
     const hashes = request.items.map((item) => contentHash(item.text, item.metadata, item.vector));
     const embed = request.embed ?? this.#embedder !== null;
+    // Refused before any embedding call: a tenant's vectors come from one embedder.
+    if (embed) this.#checkTenantEmbedder(this.#tenant(tenant), tenant);
     // Embed outside the tenant lock what the current state says will be written.
     const early = planUpsert(this.#tenant(tenant), request.items, hashes, { checkVersions: false });
     const vectors = new Map<number, Float32Array>();
@@ -126,6 +135,7 @@ export class ContextService {
     return this.#lock.run(tenant, async () => {
       const store = this.#tenant(tenant);
       const plan = planUpsert(store, request.items, hashes, { checkVersions: true });
+      if (embed) this.#checkTenantEmbedder(store, tenant);
       await this.#embedMissing(request, plan.written, embed, vectors, options.signal);
       const records: UpsertItemRecord[] = [];
       for (const index of plan.written) {
@@ -145,16 +155,37 @@ export class ContextService {
       checkVectorDimensions(store, request, plan.written, vectors);
       let walIndex = this.#storage.lastIndex;
       if (records.length > 0) {
-        const result = await this.#storage.append([
-          {
-            machine: CONTEXT_MACHINE,
-            body: { op: "upsert", tenant, tokenizer: this.#tokenizer, items: records },
-          },
-        ]);
+        const body: ContextRecord = {
+          op: "upsert",
+          tenant,
+          tokenizer: this.#tokenizer,
+          items: records,
+        };
+        const identity = this.#identityToRecord(store, vectors.size > 0);
+        if (identity !== null) body.embedder = identity;
+        const result = await this.#storage.append([{ machine: CONTEXT_MACHINE, body }]);
         walIndex = result.lastIndex;
       }
       return { ...plan.summary, wal_index: walIndex };
     });
+  }
+
+  /** 409 `embedder_mismatch` when the tenant recorded another embedder than this service's. */
+  #checkTenantEmbedder(store: TenantStore | undefined, tenant: string): void {
+    if (this.#embedder === null || store === undefined) return;
+    checkEmbedder(store.embedder, identityOf(this.#embedder), tenant);
+  }
+
+  /**
+   * The identity an upsert records: this service's embedder when it embedded part of the batch
+   * and the tenant has either no vectors yet or the same identity recorded. A tenant whose
+   * vectors predate the record (or were all sent by clients) stays unrecorded: claiming an
+   * identity for vectors of unknown origin would hide the very mismatch the record exists for.
+   */
+  #identityToRecord(store: TenantStore | undefined, embeddedAny: boolean): EmbedderIdentity | null {
+    if (!embeddedAny || this.#embedder === null) return null;
+    if (store?.vectors != null && store.embedder === null) return null;
+    return identityOf(this.#embedder);
   }
 
   async #embedMissing(
@@ -329,6 +360,16 @@ export class ContextService {
     return merge3({ base, ours, theirs: request.theirs });
   }
 
+  /** What the tenant holds: documents, versions, scopes, embedder, index sizes. */
+  stats(tenant: string): StatsResponse {
+    return tenantStats(this.#tenant(tenant), {
+      tenant,
+      embedder: this.#embedder,
+      tokenizer: this.#tokenizer,
+      walIndex: this.#storage.lastIndex,
+    });
+  }
+
   /** Searches the caller's tenant (live, or as it stood at `at`). */
   async search(
     tenant: string,
@@ -348,7 +389,22 @@ export class ContextService {
       signal: options.signal,
     });
     const { state, walIndex } = this.#stateAt(request.at);
-    const hits = executeSearch(state.tenant(tenant), planned.plan);
+    const store = state.tenant(tenant);
+    const queryVector = planned.plan.queryVector;
+    if (queryVector !== null && store !== undefined) {
+      checkQueryVector(store, {
+        tenant,
+        queryVector,
+        embedder: planned.embedded ? this.#embedder : null,
+      });
+      if (planned.embedded && store.vectors !== null && store.embedder === null) {
+        planned.warnings.push({
+          code: "embedder_unrecorded",
+          message: `tenant ${tenant}'s vectors predate the embedder record (or came from clients), so the query vector's embedder cannot be checked against them`,
+        });
+      }
+    }
+    const hits = executeSearch(store, planned.plan);
     const response: SearchResponse = {
       results: renderHits(hits, request.include),
       strategy_used: planned.plan.strategy,

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   version_conflict: 409,
   idempotency_conflict: 409,
+  embedder_mismatch: 409,
   payload_too_large: 413,
   rate_limited: 429,
   queue_full: 429,

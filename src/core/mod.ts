@@ -9,3 +9,5 @@
 export { AssertionError, assert } from "./assert.ts";
 export type { ErrorCode, ErrorDetails, VltairErrorOptions } from "./errors.ts";
 export { ERROR_CODES, ERROR_STATUS, isErrorCode, statusOf, VltairError } from "./errors.ts";
+export type { Steps, YieldingOptions } from "./steps.ts";
+export { runSteps, runStepsYielding, yieldToEventLoop } from "./steps.ts";

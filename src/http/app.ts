@@ -2,7 +2,7 @@
  * The Hono app: middleware order, routes, and the error paths (envelope, 404, 405).
  *
  * Order: request context (ids, logs, metrics) → 405 detection → auth (before routing) →
- * body limit → routes. Errors thrown anywhere render through the one envelope.
+ * readiness gate (503 while recovering) → body limit → routes. Errors thrown anywhere render through the one envelope.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -15,9 +15,10 @@ import type { Authenticator, TokenStore } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
 import { auth } from "./middleware/auth.ts";
+import { readiness } from "./middleware/readiness.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { buildOpenApi } from "./openapi.ts";
-import { type AnyRoute, mountRoutes, publicPaths } from "./route.ts";
+import { type AnyRoute, mountRoutes, publicPaths, whileRecoveringPaths } from "./route.ts";
 import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
@@ -94,6 +95,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }),
   );
   app.use(auth({ authenticator: deps.authenticator, publicPaths: publicPaths(routes) }));
+  app.use(readiness({ isReady: deps.isReady, openPaths: whileRecoveringPaths(routes) }));
   app.use(
     bodyLimit({
       maxSize: deps.bodyBytesMax,

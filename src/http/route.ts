@@ -38,6 +38,11 @@ export interface RouteSpec<
   tag: string;
   /** `public` needs no token; a role needs a token holding it (or a higher one). */
   access: "public" | Role;
+  /**
+   * True for routes that read nothing recovered (health, readiness, metrics, OpenAPI): they
+   * answer while the server recovers; every other route is 503 `recovering` until it is ready.
+   */
+  whileRecovering?: boolean;
   body?: B;
   query?: Q;
   responses: Record<number, ResponseSpec>;
@@ -80,6 +85,11 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[]): voi
       return route.handler(c, { body, query });
     });
   }
+}
+
+/** Paths of routes that answer during recovery (see {@link RouteSpec.whileRecovering}). */
+export function whileRecoveringPaths(routes: readonly AnyRoute[]): Set<string> {
+  return new Set(routes.filter((r) => r.whileRecovering === true).map((r) => r.path));
 }
 
 /** Paths of public routes: the auth middleware lets these through without a token. */

@@ -27,6 +27,7 @@ export type {
 export {
   createTextIndex,
   loadTextIndex,
+  loadTextIndexSteps,
   TEXT_INDEX_DEFAULTS,
   TOKENIZER_NAMES,
 } from "./text/mod.ts";

@@ -16,7 +16,8 @@ export type StorageErrorReason =
   | "io_failed"
   | "closed"
   | "failed"
-  | "history_unavailable";
+  | "history_unavailable"
+  | "machine_format_newer";
 
 /**
  * A 503-class storage error (`unavailable`) with a stable reason.

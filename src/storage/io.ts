@@ -3,6 +3,7 @@
  * failures (a full disk, a failing fsync) without touching the real file system.
  */
 import * as fs from "node:fs";
+import type { Steps } from "../core/mod.ts";
 
 /** File operations of the WAL write path; every method fails by throwing (or rejecting). */
 export interface WalFileIo {
@@ -112,4 +113,27 @@ export function isCode(error: unknown, codes: readonly string[]): boolean {
 export function readFileBytes(path: string): Uint8Array {
   const buffer = fs.readFileSync(path);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** Bytes read between two pause points of {@link readFileBytesSteps}. */
+const READ_SLICE_BYTES = 4 * 1024 * 1024;
+
+/** {@link readFileBytes} as steps: the file is read in slices of a few MiB, pausing after each. */
+export function* readFileBytesSteps(path: string): Steps<Uint8Array> {
+  const fd = fs.openSync(path, "r");
+  try {
+    const sizeBytes = fs.fstatSync(fd).size;
+    const out = new Uint8Array(sizeBytes);
+    let at = 0;
+    while (at < sizeBytes) {
+      const read = fs.readSync(fd, out, at, Math.min(READ_SLICE_BYTES, sizeBytes - at), at);
+      // The file shrank under us (a concurrent truncation): what was read is what there is.
+      if (read === 0) return out.subarray(0, at);
+      at += read;
+      yield;
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

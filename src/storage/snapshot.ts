@@ -4,40 +4,73 @@
  * verified snapshot or none.
  *
  * Layout: `[magic "VLTSNAP1"][crc32c u32 of everything after it][headerLen u32][header JSON]
- * [machine blobs in header order]`. The header names each machine and its blob size.
+ * [machine parts in header order]`. The header names each machine, its format and the sizes of
+ * its state part and (for a carried machine, carried.ts) its records part.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as v from "valibot";
-import { assert } from "../core/mod.ts";
+import { assert, runSteps, type Steps } from "../core/mod.ts";
 import { mapFileForReading } from "../platform/mod.ts";
 import { fsyncDir } from "./io.ts";
-import { crc32c } from "./wal/crc32c.ts";
+import { crc32c, crc32cUpdate } from "./wal/crc32c.ts";
 
 const MAGIC = new TextEncoder().encode("VLTSNAP1");
 const PREFIX_BYTES = 16;
-/** Version of the snapshot layout written by this code. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Version of the snapshot layout written by this code. Version 2 adds each machine's format,
+ * the writing binary's version, and the records parts of carried machines (carried.ts); a
+ * binary that reads only version 1 skips a version-2 file (it never drops what it cannot read).
+ */
+export const SNAPSHOT_VERSION = 2;
 /** Bound on the JSON header, which only lists machine names and sizes. */
 const HEADER_BYTES_MAX = 1024 * 1024;
+/** The checksum is computed in slices of this size, with a pause point after each. */
+const CHECKSUM_SLICE_BYTES = 4 * 1024 * 1024;
 
-const HeaderSchema = v.object({
-  version: v.literal(SNAPSHOT_VERSION),
-  walIndex: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
-  wallMs: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+const Size = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const HeaderV1Schema = v.object({
+  version: v.literal(1),
+  walIndex: Size,
+  wallMs: Size,
+  machines: v.pipe(v.array(v.object({ name: v.string(), sizeBytes: Size })), v.maxLength(1024)),
+});
+const HeaderV2Schema = v.object({
+  version: v.literal(2),
+  walIndex: Size,
+  wallMs: Size,
+  writtenBy: v.nullable(v.string()),
   machines: v.pipe(
     v.array(
-      v.object({ name: v.string(), sizeBytes: v.pipe(v.number(), v.safeInteger(), v.minValue(0)) }),
+      v.object({
+        name: v.string(),
+        format: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+        stateBytes: v.nullable(Size),
+        recordsBytes: v.nullable(Size),
+      }),
     ),
     v.maxLength(1024),
   ),
 });
+const HeaderSchema = v.variant("version", [HeaderV1Schema, HeaderV2Schema]);
+
+/** One machine's part of a snapshot. */
+export interface SnapshotMachine {
+  /** The machine's snapshot format (1 for version-1 files). */
+  format: number;
+  /** Its state bytes; null for a carried machine that had none. */
+  state: Uint8Array | null;
+  /** Records of a carried machine after `state` (carried.ts layout); null otherwise. */
+  records: Uint8Array | null;
+}
 
 /** The content of a snapshot: the state of every machine after record `walIndex`. */
 export interface SnapshotData {
   walIndex: number;
   wallMs: number;
-  machines: Map<string, Uint8Array>;
+  /** Version of the binary that wrote it (null for version-1 files). */
+  writtenBy: string | null;
+  machines: Map<string, SnapshotMachine>;
 }
 
 /** A snapshot file on disk. */
@@ -65,45 +98,65 @@ export function snapshotFileName(walIndex: number): string {
  *
  * @example
  * ```ts
- * const bytes = encodeSnapshot({ walIndex: 10, wallMs: 0, machines: new Map([["kv", blob]]) });
+ * const state = { format: 1, state: blob, records: null };
+ * const bytes = encodeSnapshot({ walIndex: 10, wallMs: 0, writtenBy: "0.1.0", machines: new Map([["kv", state]]) });
  * ```
  */
 export function encodeSnapshot(data: SnapshotData): Uint8Array {
-  const machines = [...data.machines].map(([name, bytes]) => ({ name, sizeBytes: bytes.length }));
+  const machines = [...data.machines].map(([name, m]) => ({
+    name,
+    format: m.format,
+    stateBytes: m.state?.length ?? null,
+    recordsBytes: m.records?.length ?? null,
+  }));
   const header = new TextEncoder().encode(
     JSON.stringify({
       version: SNAPSHOT_VERSION,
       walIndex: data.walIndex,
       wallMs: data.wallMs,
+      writtenBy: data.writtenBy,
       machines,
     }),
   );
   assert(header.length <= HEADER_BYTES_MAX, "snapshot header within its bound");
   let total = PREFIX_BYTES + header.length;
-  for (const m of machines) total += m.sizeBytes;
+  for (const m of machines) total += (m.stateBytes ?? 0) + (m.recordsBytes ?? 0);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   view.setUint32(12, header.length, true);
   out.set(header, PREFIX_BYTES);
   let offset = PREFIX_BYTES + header.length;
-  for (const bytes of data.machines.values()) {
-    out.set(bytes, offset);
-    offset += bytes.length;
+  for (const m of data.machines.values()) {
+    for (const part of [m.state, m.records]) {
+      if (part === null) continue;
+      out.set(part, offset);
+      offset += part.length;
+    }
   }
   view.setUint32(8, crc32c(out, 12, out.length), true);
   return out;
 }
 
-/** Parses and verifies a snapshot; blobs are views into `bytes`. */
-export function decodeSnapshot(
-  bytes: Uint8Array,
-): { ok: true; data: SnapshotData } | { ok: false; problem: SnapshotProblem } {
+type Decoded = { ok: true; data: SnapshotData } | { ok: false; problem: SnapshotProblem };
+
+/** Parses and verifies a snapshot; parts are views into `bytes`. */
+export function decodeSnapshot(bytes: Uint8Array): Decoded {
+  return runSteps(decodeSnapshotSteps(bytes));
+}
+
+/** {@link decodeSnapshot} as steps: the checksum pauses every few MiB. */
+export function* decodeSnapshotSteps(bytes: Uint8Array): Steps<Decoded> {
   if (bytes.length < PREFIX_BYTES) return { ok: false, problem: "too_short" };
   for (let i = 0; i < MAGIC.length; i++)
     if (bytes[i] !== MAGIC[i]) return { ok: false, problem: "magic_invalid" };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(8, true) !== crc32c(bytes, 12, bytes.length))
+  let register = -1;
+  for (let at = 12; at < bytes.length; at += CHECKSUM_SLICE_BYTES) {
+    register = crc32cUpdate(register, bytes, at, Math.min(bytes.length, at + CHECKSUM_SLICE_BYTES));
+    yield;
+  }
+  if (view.getUint32(8, true) !== ~register >>> 0)
     return { ok: false, problem: "checksum_mismatch" };
   const headerBytes = view.getUint32(12, true);
   if (headerBytes > HEADER_BYTES_MAX || PREFIX_BYTES + headerBytes > bytes.length) {
@@ -120,15 +173,28 @@ export function decodeSnapshot(
   } catch {
     return { ok: false, problem: "header_invalid" };
   }
-  const machines = new Map<string, Uint8Array>();
+  const machines = new Map<string, SnapshotMachine>();
   let offset = PREFIX_BYTES + headerBytes;
+  const take = (size: number | null): Uint8Array | null | "short" => {
+    if (size === null) return null;
+    if (offset + size > bytes.length) return "short";
+    offset += size;
+    return bytes.subarray(offset - size, offset);
+  };
   for (const m of header.machines) {
-    if (offset + m.sizeBytes > bytes.length) return { ok: false, problem: "size_mismatch" };
-    machines.set(m.name, bytes.subarray(offset, offset + m.sizeBytes));
-    offset += m.sizeBytes;
+    const parts = "sizeBytes" in m ? { format: 1, stateBytes: m.sizeBytes, recordsBytes: null } : m;
+    const state = take(parts.stateBytes);
+    const records = take(parts.recordsBytes);
+    if (state === "short" || records === "short") return { ok: false, problem: "size_mismatch" };
+    if (machines.has(m.name)) return { ok: false, problem: "header_invalid" };
+    machines.set(m.name, { format: parts.format, state, records });
   }
   if (offset !== bytes.length) return { ok: false, problem: "size_mismatch" };
-  return { ok: true, data: { walIndex: header.walIndex, wallMs: header.wallMs, machines } };
+  const writtenBy = header.version === 1 ? null : header.writtenBy;
+  return {
+    ok: true,
+    data: { walIndex: header.walIndex, wallMs: header.wallMs, writtenBy, machines },
+  };
 }
 
 /** Snapshot files in `dir`, newest (highest index) first. */
@@ -170,13 +236,22 @@ export async function writeSnapshot(dir: string, data: SnapshotData): Promise<Sn
 export function readSnapshot(
   file: SnapshotFile,
 ): { ok: true; data: SnapshotData } | { ok: false; problem: SnapshotProblem | "unreadable" } {
+  return runSteps(readSnapshotSteps(file));
+}
+
+/** {@link readSnapshot} as steps. */
+export function* readSnapshotSteps(
+  file: SnapshotFile,
+): Steps<
+  { ok: true; data: SnapshotData } | { ok: false; problem: SnapshotProblem | "unreadable" }
+> {
   let bytes: Uint8Array;
   try {
     bytes = mapFileForReading(file.path);
   } catch {
     return { ok: false, problem: "unreadable" };
   }
-  const decoded = decodeSnapshot(bytes);
+  const decoded = yield* decodeSnapshotSteps(bytes);
   if (decoded.ok && decoded.data.walIndex !== file.walIndex)
     return { ok: false, problem: "header_invalid" };
   return decoded;

@@ -4,7 +4,7 @@
  * `snapshot`/`restore` to serialise its state (derived indexes may put their own bytes there).
  */
 import * as v from "valibot";
-import { VltairError } from "../core/mod.ts";
+import { type Steps, VltairError } from "../core/mod.ts";
 import { storageUnavailable } from "./errors.ts";
 import { MACHINE_NAME_PATTERN } from "./wal/frame.ts";
 
@@ -44,6 +44,16 @@ export interface StateMachine<S, B> {
   snapshot(state: S): Uint8Array;
   /** Rebuilds a state from `snapshot`'s bytes (a new object, never shared). */
   restore(bytes: Uint8Array): S;
+  /**
+   * `restore` as steps that may pause (recovery serves `/v1/health` meanwhile); optional for
+   * machines whose state restores quickly.
+   */
+  restoreSteps?(bytes: Uint8Array): Steps<S>;
+  /**
+   * Version of what `snapshot` writes (default 1). Raise it when the layout changes in a way
+   * older code cannot read: a binary refuses a snapshot whose format is newer than its own.
+   */
+  format?: number;
 }
 
 /** A state machine with its types erased, as the registry holds it. */
@@ -68,6 +78,16 @@ export class MachineRegistry {
       throw new VltairError("conflict", `state machine ${machine.name} is already registered`);
     }
     this.machines.set(machine.name, machine as unknown as AnyStateMachine);
+  }
+
+  /** Whether a machine of this name is registered. */
+  has(name: string): boolean {
+    return this.machines.has(name);
+  }
+
+  /** The machine registered under `name`, if any. */
+  get(name: string): AnyStateMachine | undefined {
+    return this.machines.get(name);
   }
 
   /** The registered machines, in registration order. */
@@ -116,7 +136,8 @@ export class MachineRegistry {
 
   /**
    * Decodes and validates a body read from the log, then folds it into `states`.
-   * Records of machines not registered are skipped and counted (a removed subsystem).
+   * Returns false, folding nothing, for a record of a machine that is not registered: the
+   * caller carries it (carried.ts) or, in a read-only replay, leaves it out.
    * Throws `unavailable` (`wal_record_invalid`) when a checksummed body no longer parses.
    */
   applyRecord(

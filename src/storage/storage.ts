@@ -5,7 +5,8 @@
  * once durable, applied in index order by the single writer loop before the append resolves.
  * Snapshots are taken automatically by log size or time, and on request.
  */
-import { assert, VltairError } from "../core/mod.ts";
+import { assert, VltairError, type YieldingOptions } from "../core/mod.ts";
+import { type CarriedMachine, encodeCarriedRecords } from "./carried.ts";
 import type { DataDir } from "./data-dir.ts";
 import { storageUnavailable } from "./errors.ts";
 import { nodeWalIo, type WalFileIo } from "./io.ts";
@@ -17,9 +18,15 @@ import {
   type StorageLog,
   silentLog,
 } from "./options.ts";
-import { type RecoveryReport, recover } from "./recovery.ts";
+import { type Recovered, type RecoveryReport, recover } from "./recovery.ts";
 import { type ReplayResult, type ReplayTarget, replay } from "./replay.ts";
-import { pruneSnapshots, type SnapshotFile, writeSnapshot } from "./snapshot.ts";
+import {
+  pruneSnapshots,
+  type SnapshotData,
+  type SnapshotFile,
+  type SnapshotMachine,
+  writeSnapshot,
+} from "./snapshot.ts";
 import { MachineRegistry, type StateMachine } from "./state-machine.ts";
 import type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
 import type { LogReader, Wal } from "./wal/wal.ts";
@@ -35,7 +42,19 @@ export interface StorageOptions {
   nowMs?: () => number;
   /** File operations of the write path; tests inject failures here. */
   io?: WalFileIo;
+  /** Version of this binary, written into snapshots (names the writer in later refusals). */
+  binaryVersion?: string;
+  /**
+   * Longest stretch of recovery work between two returns to the event loop, in ms (default 5):
+   * the server answers `/v1/health` and `/v1/ready` while it recovers.
+   */
+  recoverySliceMs?: number;
+  /** Monotonic clock (ms) that times recovery's slices. */
+  monotonicMs?: () => number;
 }
+
+/** Default of {@link StorageOptions.recoverySliceMs}. */
+export const RECOVERY_SLICE_MS_DEFAULT = 5;
 
 /** One record to append: the machine it is for, its JSON body and, optionally, its time. */
 export interface AppendInput {
@@ -90,8 +109,12 @@ export class Storage {
   private readonly log: StorageLog;
   private readonly nowMs: () => number;
   private readonly io: WalFileIo;
+  private readonly binaryVersion: string | null;
+  private readonly yielding: YieldingOptions;
   private current: Wal | null = null;
   private states = new Map<string, unknown>();
+  /** Machines this binary does not know, carried into every snapshot (carried.ts). */
+  private carried = new Map<string, CarriedMachine>();
   private appliedIndex = 0;
   private appliedWallMs = 0;
   private snapshotBytesMark = 0;
@@ -111,6 +134,10 @@ export class Storage {
     this.log = options.log ?? silentLog;
     this.nowMs = options.nowMs ?? Date.now;
     this.io = options.io ?? nodeWalIo;
+    this.binaryVersion = options.binaryVersion ?? null;
+    const sliceMs = options.recoverySliceMs ?? RECOVERY_SLICE_MS_DEFAULT;
+    assert(Number.isFinite(sliceMs) && sliceMs >= 0, "recoverySliceMs >= 0");
+    this.yielding = { sliceMs, monotonicMs: options.monotonicMs ?? (() => performance.now()) };
   }
 
   /** Adds a state machine; only before {@link Storage.recover}. */
@@ -133,9 +160,12 @@ export class Storage {
       io: this.io,
       log: this.log,
     };
-    let result: Awaited<ReturnType<typeof recover>>;
+    let result: Recovered;
     try {
-      result = await recover(this.registry, walOptions, this.dataDir.snapshotDir, this.nowMs);
+      result = await recover(this.registry, walOptions, this.dataDir.snapshotDir, {
+        clockMs: this.nowMs,
+        yielding: this.yielding,
+      });
     } catch (error) {
       // Nothing was opened for writing; release the lock so `wal repair` can run at once.
       this.closed = true;
@@ -144,6 +174,7 @@ export class Storage {
     }
     this.current = result.wal;
     this.states = result.states;
+    this.carried = result.carried;
     this.appliedIndex = result.wal.lastIndex;
     this.appliedWallMs = result.wallMs;
     this.lastSnapshotMs = this.nowMs();
@@ -233,9 +264,24 @@ export class Storage {
     const wal = this.openWal();
     while (this.snapshotting) await this.snapshotting.catch(() => undefined);
     const walIndex = this.appliedIndex;
-    const machines = new Map<string, Uint8Array>();
-    for (const m of this.registry.list()) machines.set(m.name, m.snapshot(this.states.get(m.name)));
-    const data = { walIndex, wallMs: this.appliedWallMs, machines };
+    const machines = new Map<string, SnapshotMachine>();
+    for (const m of this.registry.list()) {
+      const state = m.snapshot(this.states.get(m.name));
+      machines.set(m.name, { format: m.format ?? 1, state, records: null });
+    }
+    for (const [name, c] of this.carried) {
+      machines.set(name, {
+        format: c.format,
+        state: c.state,
+        records: encodeCarriedRecords(c.records),
+      });
+    }
+    const data: SnapshotData = {
+      walIndex,
+      wallMs: this.appliedWallMs,
+      writtenBy: this.binaryVersion,
+      machines,
+    };
     this.snapshotBytesMark = wal.committedBytes;
     this.lastSnapshotMs = this.nowMs();
     const run = async (): Promise<SnapshotReport> => {
@@ -245,7 +291,8 @@ export class Storage {
       const oldest = kept.at(-1) as SnapshotFile;
       const segmentsRemoved = wal.removeSegmentsThrough(oldest.walIndex);
       let sizeBytes = 0;
-      for (const b of machines.values()) sizeBytes += b.length;
+      for (const m of machines.values())
+        sizeBytes += (m.state?.length ?? 0) + (m.records?.length ?? 0);
       const report = {
         walIndex,
         path: file.path,

@@ -1,7 +1,7 @@
 /** Every acknowledged upsert survives SIGKILL of the server mid-stream; nothing half-applied appears. */
 import { describe, expect, test } from "bun:test";
 import { hasPosixSignals } from "../../src/platform/mod.ts";
-import { BUN, listeningUrl, MAIN, poll, start } from "../support/process.ts";
+import { BUN, MAIN, poll, readyUrl, start } from "../support/process.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "context-crash-admin-token-0123456789";
@@ -11,7 +11,7 @@ const BATCH_ITEMS = 5;
 
 async function serve(cwd: string): Promise<{ child: ReturnType<typeof start>; url: string }> {
   const child = start(BUN, [MAIN, "serve", "--port", "0"], { cwd, env });
-  const url = await listeningUrl(child);
+  const url = await readyUrl(child);
   await poll(() => (child.stdout().includes('"server.ready"') ? true : undefined), 20_000, "ready");
   return { child, url };
 }

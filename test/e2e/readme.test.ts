@@ -49,9 +49,9 @@ describe.if(hasPosixSignals())("README quickstart", () => {
       serverOut += chunk.toString("utf8");
     });
     await poll(
-      () => (serverOut.includes('"server.listening"') ? true : undefined),
+      () => (serverOut.includes('"server.ready"') ? true : undefined),
       30_000,
-      "npm start",
+      "npm start (server.ready)",
     );
   });
 

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import process from "node:process";
 import { hasPosixSignals } from "../../src/platform/mod.ts";
 import type { Json } from "../support/context.ts";
-import { BUN, listeningUrl, MAIN, ROOT, run, start } from "../support/process.ts";
+import { BUN, MAIN, ROOT, readyUrl, run, start } from "../support/process.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "search-docs-admin-token-0123456789";
@@ -62,7 +62,7 @@ describe.if(hasPosixSignals())("docs/search.md examples", () => {
       cwd: tempDir(),
       env: { VLTAIR_ADMIN_TOKEN: TOKEN },
     });
-    url = await listeningUrl(server);
+    url = await readyUrl(server);
   });
   afterAll(async () => {
     server.proc.kill("SIGTERM");

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { hasPosixFileModes, hasPosixSignals } from "../../src/platform/mod.ts";
-import { BUN, jsonLines, listeningUrl, MAIN, run, start } from "../support/process.ts";
+import { BUN, jsonLines, MAIN, readyUrl, run, start } from "../support/process.ts";
 import { smokeServe } from "../support/smoke.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -28,7 +28,7 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
 
   test("SIGINT stops it gracefully too", async () => {
     const child = start(BUN, [MAIN, "serve", "--port", "0"], { cwd: tempDir() });
-    const url = await listeningUrl(child);
+    const url = await readyUrl(child);
     expect((await fetch(`${url}/v1/health`)).status).toBe(200);
     child.proc.kill("SIGINT");
     expect(await child.exited).toBe(0);
@@ -43,7 +43,7 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
       cwd,
       env: NO_ADMIN_ENV,
     });
-    const url = await listeningUrl(child);
+    const url = await readyUrl(child);
     const file = path.join(cwd, "data", "admin.token");
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const token = fs.readFileSync(file, "utf8").trim();
@@ -62,7 +62,7 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
   test("a token made by `vltair token create` while the server runs works at once, and revoke ends it", async () => {
     const cwd = tempDir();
     const child = start(BUN, [MAIN, "serve", "--port", "0"], { cwd });
-    const url = await listeningUrl(child);
+    const url = await readyUrl(child);
     const created = await run(
       BUN,
       [MAIN, "token", "create", "--tenant", "acme", "--role", "reader", "--json"],
@@ -98,7 +98,7 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("no_auth: is only allowed on a loopback host");
     const child = start(BUN, [MAIN, "serve", "--no-auth", "--port", "0"], { cwd: tempDir() });
-    const url = await listeningUrl(child);
+    const url = await readyUrl(child);
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     child.proc.kill("SIGTERM");
     expect(await child.exited).toBe(0);
@@ -127,7 +127,7 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
         env: { VLTAIR_DATA_DIR: "from-env" },
       },
     );
-    const url = await listeningUrl(child);
+    const url = await readyUrl(child);
     expect(url).toStartWith("http://127.0.0.1:");
     child.proc.kill("SIGTERM");
     expect(await child.exited).toBe(0);

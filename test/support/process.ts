@@ -116,6 +116,20 @@ export async function listeningUrl(child: Child, deadlineMs = 20_000): Promise<s
   );
 }
 
+/**
+ * Waits for `server.listening` and then `server.ready` (recovery finished: data routes answer
+ * instead of 503 `recovering`), and returns the URL.
+ */
+export async function readyUrl(child: Child, deadlineMs = 20_000): Promise<string> {
+  const url = await listeningUrl(child, deadlineMs);
+  await poll(
+    () => (child.stdout().includes('"server.ready"') ? true : undefined),
+    deadlineMs,
+    "server.ready",
+  );
+  return url;
+}
+
 async function withDeadline(
   exited: Promise<number>,
   timeoutMs: number,

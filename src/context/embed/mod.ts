@@ -17,5 +17,14 @@ export {
   hashEmbed,
 } from "./hash-embedder.ts";
 export { hashEmbedV1 } from "./hash-embedder-v1.ts";
+export type { EmbedderIdentity } from "./identity.ts";
+export {
+  checkEmbedder,
+  describeIdentity,
+  EMBEDDER_NORMALIZERS,
+  EmbedderIdentitySchema,
+  identityOf,
+  sameIdentity,
+} from "./identity.ts";
 export type { OpenAiEmbedderOptions } from "./openai-embedder.ts";
 export { createOpenAiEmbedder } from "./openai-embedder.ts";

@@ -4,7 +4,7 @@
  *
  * ```
  * "VCTX" u32 format, u32 tenants, then per tenant five length-prefixed (u32 LE) blobs:
- *   header JSON {tenant, next_key}, documents JSON (each text replaced by its UTF-8 length),
+ *   header JSON {tenant, next_key, embedder}, documents JSON (each text replaced by its UTF-8 length),
  *   the current texts as one UTF-8 blob, text index bytes, vector index bytes (may be empty)
  * ```
  *
@@ -16,8 +16,9 @@
  * Formats 1 (texts inline in the JSON) and 2 (one blob, UTF-16 lengths) still load.
  */
 import { Buffer } from "node:buffer";
-import { VltairError } from "../../core/mod.ts";
-import { loadTextIndex, loadVectorIndex } from "../../search/mod.ts";
+import { runSteps, type Steps, VltairError } from "../../core/mod.ts";
+import { loadTextIndexSteps, loadVectorIndex } from "../../search/mod.ts";
+import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type Scope, scopeOfKey } from "../scope.ts";
 import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
 import { LoadedDoc, type LoadedDocFields } from "./loaded-doc.ts";
@@ -32,6 +33,13 @@ const FORMAT_INLINE_TEXTS = 1;
 const FORMAT_UTF16_LENGTHS = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** A tenant's header blob; `embedder` is absent in snapshots written before it was recorded. */
+interface TenantHeader {
+  tenant: string;
+  next_key: number;
+  embedder?: EmbedderIdentity | null;
+}
 
 type PastTuple = [number, string, number, number, string];
 type DocTuple = [
@@ -137,7 +145,8 @@ export function encodeContextState(state: ContextState): Uint8Array {
     const stored = [...t.docs.values()];
     const sizesBytes = stored.map(textSizeBytes);
     const docs = stored.map((d, i) => docTuple(d, sizesBytes[i] as number));
-    blobs.push(encoder.encode(JSON.stringify({ tenant: t.tenant, next_key: t.nextKey })));
+    const header: TenantHeader = { tenant: t.tenant, next_key: t.nextKey, embedder: t.embedder };
+    blobs.push(encoder.encode(JSON.stringify(header)));
     blobs.push(encoder.encode(JSON.stringify(docs)));
     blobs.push(textsBlob(stored, sizesBytes));
     blobs.push(t.text.serialize());
@@ -167,6 +176,17 @@ function corrupt(why: string): VltairError {
 
 /** Rebuilds a state from {@link encodeContextState}'s bytes. */
 export function decodeContextState(bytes: Uint8Array): ContextState {
+  return runSteps(decodeContextStateSteps(bytes));
+}
+
+/** Documents restored between two pause points of {@link decodeContextStateSteps}. */
+const DOCS_PER_STEP = 2048;
+
+/**
+ * {@link decodeContextState} as steps: it may pause between a tenant's parts, inside the text
+ * index's postings and every few thousand documents (recovery keeps answering health checks).
+ */
+export function* decodeContextStateSteps(bytes: Uint8Array): Steps<ContextState> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC) throw corrupt("bad magic");
   const format = view.getUint32(4, true);
@@ -186,21 +206,30 @@ export function decodeContextState(bytes: Uint8Array): ContextState {
   const state = new ContextState();
   const scopes: ScopeCache = new Map();
   for (let i = 0; i < tenants; i++) {
-    const header = JSON.parse(decoder.decode(next())) as { tenant: string; next_key: number };
+    const header = JSON.parse(decoder.decode(next())) as TenantHeader;
     const docs = JSON.parse(decoder.decode(next())) as DocTuple[];
+    yield;
     const textBytes = format === FORMAT_INLINE_TEXTS ? null : next();
     const texts = format === FORMAT_UTF16_LENGTHS ? decoder.decode(textBytes ?? undefined) : null;
-    const text = loadTextIndex(next());
+    const text = yield* loadTextIndexSteps(next());
+    yield;
     const vectorBytes = next();
     const store = new TenantStore(header.tenant, text.options.tokenizer, text);
     store.nextKey = header.next_key;
+    store.embedder = header.embedder ?? null;
     if (vectorBytes.length > 0) {
       store.vectors = loadVectorIndex(vectorBytes, TENANT_VECTOR_LOAD_OPTIONS);
     }
     // Format 3 texts stay bytes (see LoadedDoc): one copy, so the snapshot's buffer is freed.
     const ownTexts = format === FORMAT && textBytes !== null ? textBytes.slice() : null;
+    yield;
     let textAt = 0;
+    let docsInStep = 0;
     for (const tuple of docs) {
+      if (++docsInStep === DOCS_PER_STEP) {
+        docsInStep = 0;
+        yield;
+      }
       const length = tuple[3];
       let doc: StoredDoc;
       if (ownTexts !== null) {

@@ -1,6 +1,6 @@
 /** The `context` state machine: documents and indexes folded from the WAL. */
 import type { StateMachine } from "../../storage/mod.ts";
-import { decodeContextState, encodeContextState } from "./codec.ts";
+import { decodeContextState, decodeContextStateSteps, encodeContextState } from "./codec.ts";
 import { CONTEXT_MACHINE, type ContextRecord, ContextRecordSchema } from "./record.ts";
 import { ContextState } from "./state.ts";
 
@@ -19,5 +19,6 @@ export function createContextMachine(): StateMachine<ContextState, ContextRecord
     },
     snapshot: encodeContextState,
     restore: decodeContextState,
+    restoreSteps: decodeContextStateSteps,
   };
 }

@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { TOKENIZER_NAMES } from "../../search/mod.ts";
+import { EmbedderIdentitySchema } from "../embed/mod.ts";
 
 /** Name of the state machine and of its records. */
 export const CONTEXT_MACHINE = "context";
@@ -34,6 +35,11 @@ export const ContextRecordSchema = v.variant("op", [
     tenant: v.string(),
     /** Tokenizer of the tenant's text index when this record creates it. */
     tokenizer: v.picklist(TOKENIZER_NAMES),
+    /**
+     * The embedder that made the server-embedded vectors of this batch; the tenant records the
+     * first one it sees (embed/identity.ts). Absent when the server embedded nothing.
+     */
+    embedder: v.optional(EmbedderIdentitySchema),
     items: v.array(UpsertItemSchema),
   }),
   v.object({ op: v.literal("delete"), tenant: v.string(), items: v.array(DeleteItemSchema) }),

@@ -14,11 +14,10 @@ export class ContextState {
   /** Folds one record (the state machine's `apply`). */
   apply(record: ContextRecord, walIndex: number, wallMs: number): void {
     if (record.op === "upsert") {
-      this.ensureTenant(record.tenant, record.tokenizer).applyUpsert(
-        record.items,
-        walIndex,
-        wallMs,
-      );
+      const store = this.ensureTenant(record.tenant, record.tokenizer);
+      // The first identity a tenant sees is its embedder; the service refuses any other.
+      if (record.embedder !== undefined) store.embedder ??= record.embedder;
+      store.applyUpsert(record.items, walIndex, wallMs);
     } else {
       this.tenants.get(record.tenant)?.applyDelete(record.items);
     }

@@ -11,6 +11,7 @@ import {
   VECTOR_INDEX_DEFAULTS,
   type VectorIndex,
 } from "../../search/mod.ts";
+import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
 import { AdmitViews } from "./admit-view.ts";
 import { currentVersion, docRef, type StoredDoc } from "./doc.ts";
@@ -41,6 +42,8 @@ export class TenantStore {
   readonly byKey = new Map<number, StoredDoc>();
   text: TextIndex;
   vectors: VectorIndex | null = null;
+  /** The embedder that made the tenant's server-embedded vectors (null: none recorded yet). */
+  embedder: EmbedderIdentity | null = null;
   nextKey = 1;
   /** Admitted-key sets of recent (scope, filter) pairs, maintained by the fold. */
   readonly admitViews = new AdmitViews();

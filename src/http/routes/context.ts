@@ -15,6 +15,7 @@ import {
   parseScopeParam,
   SearchRequestSchema,
   SearchResponseSchema,
+  StatsResponseSchema,
   UpsertRequestSchema,
   UpsertResponseSchema,
   VersionsResponseSchema,
@@ -102,6 +103,16 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
             cursor: query.cursor ?? null,
           }),
         ),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/context/stats",
+      summary:
+        "What the caller's tenant holds: documents, versions, documents per scope, the recorded and configured embedder, tokenizer, index sizes, last wal_index.",
+      tag: TAG,
+      access: "reader",
+      responses: { 200: { description: "The tenant's stats", schema: StatsResponseSchema } },
+      handler: (c) => c.json(context.stats(c.var.principal.tenant)),
     }),
     defineRoute({
       method: "POST",

@@ -1,7 +1,7 @@
 /** Meta routes: health, readiness, metrics, OpenAPI. */
 import * as v from "valibot";
-import { VltairError } from "../../core/mod.ts";
 import type { MetricsRegistry } from "../../obs/mod.ts";
+import { recoveringError } from "../middleware/readiness.ts";
 import { type AnyRoute, defineRoute } from "../route.ts";
 
 /** What the meta routes read. */
@@ -32,6 +32,7 @@ export function metaRoutes(deps: MetaDeps): AnyRoute[] {
       summary: "Liveness: the process answers. HEAD works too.",
       tag: "meta",
       access: "public",
+      whileRecovering: true,
       responses: { 200: { description: "Alive", schema: HealthSchema } },
       handler: (c) =>
         c.json({ status: "ok", version: deps.version, uptime_ms: deps.nowMs() - deps.startedAtMs }),
@@ -42,13 +43,10 @@ export function metaRoutes(deps: MetaDeps): AnyRoute[] {
       summary: "Readiness: 200 once recovery has finished, 503 before.",
       tag: "meta",
       access: "public",
+      whileRecovering: true,
       responses: { 200: { description: "Ready", schema: ReadySchema } },
       handler: (c) => {
-        if (!deps.isReady()) {
-          throw new VltairError("unavailable", "recovery has not finished", {
-            headers: { "retry-after": "1" },
-          });
-        }
+        if (!deps.isReady()) throw recoveringError();
         return c.json({ status: "ready" });
       },
     }),
@@ -58,6 +56,7 @@ export function metaRoutes(deps: MetaDeps): AnyRoute[] {
       summary: "Prometheus text exposition: request counts, latency histograms, process memory.",
       tag: "meta",
       access: "reader",
+      whileRecovering: true,
       responses: {
         200: {
           description: "Metrics",
@@ -76,6 +75,7 @@ export function metaRoutes(deps: MetaDeps): AnyRoute[] {
       summary: "OpenAPI 3.1 of every route, generated from the routes' schemas.",
       tag: "meta",
       access: "reader",
+      whileRecovering: true,
       responses: {
         200: { description: "OpenAPI document", schema: v.record(v.string(), v.unknown()) },
       },

@@ -1,7 +1,8 @@
 /**
  * Creating and loading text indexes.
  */
-import { decodeTextIndex } from "./serialize.ts";
+import { runSteps, type Steps } from "../../core/mod.ts";
+import { decodeTextIndexSteps } from "./serialize.ts";
 import { TextIndex } from "./text-index.ts";
 import type { TextIndexOptions } from "./text-index-options.ts";
 
@@ -29,7 +30,13 @@ export function createTextIndex(options: TextIndexOptions = {}): TextIndex {
  * ```
  */
 export function loadTextIndex(bytes: Uint8Array): TextIndex {
-  const contents = decodeTextIndex(bytes);
+  return runSteps(loadTextIndexSteps(bytes));
+}
+
+/** {@link loadTextIndex} as steps that may pause while the postings are decoded. */
+export function* loadTextIndexSteps(bytes: Uint8Array): Steps<TextIndex> {
+  const contents = yield* decodeTextIndexSteps(bytes);
+  yield;
   const index = new TextIndex(contents.options);
   index.adopt(contents);
   return index;

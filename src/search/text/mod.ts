@@ -16,7 +16,7 @@
  */
 export type { Bm25Params, Bm25TermStats } from "./bm25.ts";
 export { BM25_DEFAULTS, BM25_IDF_FLOOR, bm25Idf, bm25Term } from "./bm25.ts";
-export { createTextIndex, loadTextIndex } from "./load-text-index.ts";
+export { createTextIndex, loadTextIndex, loadTextIndexSteps } from "./load-text-index.ts";
 export type { QueryTerm } from "./query.ts";
 export { parseQuery } from "./query.ts";
 export type { TextIndex, TextIndexStats, TextMatch, TextSearchOptions } from "./text-index.ts";

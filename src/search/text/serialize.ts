@@ -19,6 +19,7 @@
  * The bytes depend only on the index's state, and the state only on the sequence of
  * operations, so the same inserts in the same order give identical bytes.
  */
+import { runSteps, type Steps } from "../../core/mod.ts";
 import { ByteReader, ByteWriter, malformed } from "./byte-codec.ts";
 import { TEXT_LIMITS } from "./text-limits.ts";
 import { TOKENIZER_NAMES, type TokenizerName } from "./tokenizer.ts";
@@ -134,6 +135,14 @@ function readDocs(
  * (the structural invariants are checked again by the index that adopts the contents).
  */
 export function decodeTextIndex(bytes: Uint8Array): TextIndexContents {
+  return runSteps(decodeTextIndexSteps(bytes));
+}
+
+/** Terms decoded between two pause points of {@link decodeTextIndexSteps}. */
+const TERMS_PER_STEP = 4096;
+
+/** {@link decodeTextIndex} as steps: it may pause every few thousand terms. */
+export function* decodeTextIndexSteps(bytes: Uint8Array): Steps<TextIndexContents> {
   if (bytes.length > SERIALIZED_BYTES_MAX) throw malformed("too large");
   const reader = new ByteReader(bytes);
   if (reader.u32() !== MAGIC) throw malformed("magic");
@@ -166,6 +175,7 @@ export function decodeTextIndex(bytes: Uint8Array): TextIndexContents {
     termCounts[i] = count;
     reader.postings(count, pool, used, docKeys.length);
     used += 2 * count;
+    if (i % TERMS_PER_STEP === TERMS_PER_STEP - 1) yield;
   }
   if (!reader.isAtEnd) throw malformed("trailing bytes");
   return { options, docKeys, docLengths, terms, termOffsets, termCounts, pool, rankOfSlot: null };

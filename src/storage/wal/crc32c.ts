@@ -35,7 +35,20 @@ const T = buildTables();
  * ```
  */
 export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length): number {
-  let crc = -1;
+  return ~crc32cUpdate(-1, bytes, start, end) >>> 0;
+}
+
+/**
+ * Folds `bytes[start, end)` into a running CRC-32C register (start from -1; the checksum is
+ * `~register >>> 0`), so a large buffer can be checked in slices.
+ */
+export function crc32cUpdate(
+  register: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  let crc = register;
   let i = start;
   const fastEnd = end - ((end - start) & 7);
   while (i < fastEnd) {
@@ -65,5 +78,5 @@ export function crc32c(bytes: Uint8Array, start = 0, end: number = bytes.length)
     crc = (T[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
     i++;
   }
-  return ~crc >>> 0;
+  return crc;
 }

@@ -5,11 +5,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { runStepsYielding, type Steps, type YieldingOptions } from "../../core/mod.ts";
 import { corruptionError, storageUnavailable } from "../errors.ts";
 import { fsyncDir } from "../io.ts";
 import type { StorageLog } from "../options.ts";
 import { type DecodedFrame, frameSizeBytes, payloadBytesMaxOf } from "./frame.ts";
-import { scanLog, type TornTail } from "./scan-log.ts";
+import { scanLogSteps, type TornTail } from "./scan-log.ts";
 import { listSegments, segmentFileName } from "./segment.ts";
 import { Wal, type WalOptions } from "./wal.ts";
 
@@ -31,26 +32,39 @@ export interface WalOpenReport {
  *
  * @example
  * ```ts
- * const { wal } = await openWal(options, { fromIndex: 1, minLastIndex: 0, onBatch: () => {} });
+ * const { wal } = await openWal(options, {
+ *   fromIndex: 1,
+ *   minLastIndex: 0,
+ *   *onBatch(frames) { for (const f of frames) { fold(f); yield; } },
+ *   yielding: { sliceMs: 5, monotonicMs: () => performance.now() },
+ * });
  * ```
  */
 export async function openWal(
   options: WalOptions,
-  recovery: { fromIndex: number; minLastIndex: number; onBatch: (frames: DecodedFrame[]) => void },
+  recovery: {
+    fromIndex: number;
+    minLastIndex: number;
+    /** Folds one batch; its steps may pause (see `yielding`). */
+    onBatch: (frames: DecodedFrame[]) => Steps<void>;
+    /** How often the scan and the fold hand the event loop back. */
+    yielding: YieldingOptions;
+  },
 ): Promise<{ wal: Wal; report: WalOpenReport }> {
   fs.mkdirSync(options.walDir, { recursive: true });
   let replayedRecords = 0;
   let replayedBytes = 0;
-  const scan = scanLog(options.walDir, {
+  const steps = scanLogSteps(options.walDir, {
     payloadBytesMax: payloadBytesMaxOf(options.limits),
     fromIndex: recovery.fromIndex,
-    onBatch(frames) {
+    *onBatchSteps(frames) {
       const wanted = frames.filter((f) => f.walIndex >= recovery.fromIndex);
       replayedRecords += wanted.length;
       for (const f of wanted) replayedBytes += frameSizeBytes(f.machine.length, f.body.length);
-      if (wanted.length > 0) recovery.onBatch(wanted);
+      if (wanted.length > 0) yield* recovery.onBatch(wanted);
     },
   });
+  const scan = await runStepsYielding(steps, recovery.yielding);
   if (scan.corruption) throw corruptionError(scan.corruption);
   if (scan.tail) cutTail(scan.tail, options.log);
   if (scan.lastIndex < recovery.minLastIndex) {

@@ -2,9 +2,18 @@
  * Scans the whole log (every segment from a starting index) and classifies its end:
  * clean, a torn tail that recovery may cut, or corruption before the tail that needs a human.
  */
-import { readFileBytes } from "../io.ts";
+
+import { runSteps, type Steps } from "../../core/mod.ts";
+import { readFileBytesSteps } from "../io.ts";
 import type { DecodedFrame } from "./frame.ts";
-import { listSegments, type SegmentFile, type SegmentScan, scanSegment } from "./segment.ts";
+import {
+  listSegments,
+  type ScanSegmentOptions,
+  type SegmentFile,
+  type SegmentScan,
+  scanSegment,
+  scanSegmentSteps,
+} from "./segment.ts";
 
 /** Where and how the log is damaged before its tail: recovery refuses to start. */
 export interface LogCorruption {
@@ -57,6 +66,8 @@ export interface ScanLogOptions {
   /** Stop reading once the batch holding this index is read (damage after it is not seen). */
   toIndex?: number;
   onBatch?: (frames: DecodedFrame[]) => void;
+  /** Like `onBatch`, as steps that run (and may pause) before the scan goes on. */
+  onBatchSteps?: (frames: DecodedFrame[]) => Steps<void>;
 }
 
 function countAfter(bytes: Uint8Array, scan: SegmentScan, payloadBytesMax: number): number {
@@ -79,6 +90,11 @@ function countAfter(bytes: Uint8Array, scan: SegmentScan, payloadBytesMax: numbe
  * ```
  */
 export function scanLog(walDir: string, options: ScanLogOptions): LogScan {
+  return runSteps(scanLogSteps(walDir, options));
+}
+
+/** {@link scanLog} as steps: it may pause after each batch (recovery keeps serving meanwhile). */
+export function* scanLogSteps(walDir: string, options: ScanLogOptions): Steps<LogScan> {
   const files = listSegments(walDir);
   const result: LogScan = {
     segments: files.map((f) => ({ ...f, scan: null })),
@@ -101,13 +117,12 @@ export function scanLog(walDir: string, options: ScanLogOptions): LogScan {
       result.corruption = gap(file, expected, files.length - i - 1);
       return result;
     }
-    const bytes = readFileBytes(file.path);
-    const scanOptions: Parameters<typeof scanSegment>[2] = {
-      payloadBytesMax: options.payloadBytesMax,
-    };
+    const bytes = yield* readFileBytesSteps(file.path);
+    const scanOptions: ScanSegmentOptions = { payloadBytesMax: options.payloadBytesMax };
     if (options.onBatch) scanOptions.onBatch = options.onBatch;
+    if (options.onBatchSteps) scanOptions.onBatchSteps = options.onBatchSteps;
     if (options.toIndex !== undefined) scanOptions.stopAfterIndex = options.toIndex;
-    const scan = scanSegment(bytes, file.firstIndex, scanOptions);
+    const scan = yield* scanSegmentSteps(bytes, file.firstIndex, scanOptions);
     (result.segments[i] as { scan: SegmentScan | null }).scan = scan;
     result.firstIndex ??= file.firstIndex;
     result.recordCount += scan.recordCount;

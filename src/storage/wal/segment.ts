@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assert } from "../../core/mod.ts";
+import { assert, runSteps, type Steps } from "../../core/mod.ts";
 import type { FrameProblem } from "./frame.ts";
 import {
   type DecodedFrame,
@@ -96,13 +96,28 @@ function resync(
 export function scanSegment(
   bytes: Uint8Array,
   firstIndex: number,
-  options: {
-    payloadBytesMax: number;
-    onBatch?: (frames: DecodedFrame[]) => void;
-    /** Stop after the complete batch holding this index (the rest of the segment is not read). */
-    stopAfterIndex?: number;
-  },
+  options: ScanSegmentOptions,
 ): SegmentScan {
+  return runSteps(scanSegmentSteps(bytes, firstIndex, options));
+}
+
+/** Options of {@link scanSegment}. */
+export interface ScanSegmentOptions {
+  payloadBytesMax: number;
+  /** Called with each complete batch. */
+  onBatch?: (frames: DecodedFrame[]) => void;
+  /** Like `onBatch`, as steps that run (and may pause) before the scan goes on. */
+  onBatchSteps?: (frames: DecodedFrame[]) => Steps<void>;
+  /** Stop after the complete batch holding this index (the rest of the segment is not read). */
+  stopAfterIndex?: number;
+}
+
+/** {@link scanSegment} as steps: it may pause after each batch and inside `onBatch`'s steps. */
+export function* scanSegmentSteps(
+  bytes: Uint8Array,
+  firstIndex: number,
+  options: ScanSegmentOptions,
+): Steps<SegmentScan> {
   const scan: SegmentScan = {
     firstIndex,
     recordCount: 0,
@@ -143,7 +158,9 @@ export function scanSegment(
       scan.lastWallMs = read.wallMs;
       scan.completeEndBytes = offset;
       options.onBatch?.(batch);
+      if (options.onBatchSteps !== undefined) yield* options.onBatchSteps(batch);
       batch = [];
+      yield;
       if (options.stopAfterIndex !== undefined && scan.lastIndex >= options.stopAfterIndex) break;
     }
   }

@@ -2,8 +2,6 @@
  * Temp data directories and a storage opener shared by the storage unit tests.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import {
   createStorage,
   nodeWalIo,
@@ -13,10 +11,11 @@ import {
   type WalFileIo,
 } from "../../../src/storage/mod.ts";
 import { kvMachine } from "../../fixtures/storage/kv-machine.ts";
+import { tempDir as makeTempDir } from "../../support/tmp.ts";
 
-/** A fresh empty directory under the OS temp dir. */
+/** A fresh empty directory under the run's temp root, removed after the run. */
 export function tempDir(prefix = "vltair-storage-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return makeTempDir(prefix);
 }
 
 /** Log lines captured from storage. */
