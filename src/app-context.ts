@@ -10,7 +10,12 @@ import {
   ContextService,
   createHashEmbedder,
   createOpenAiEmbedder,
+  describeIdentity,
   type Embedder,
+  type EmbedderIdentity,
+  HASH_MODEL_DEFAULT,
+  HASH_MODELS,
+  type HashModel,
   resolveContextLimits,
 } from "./context/mod.ts";
 import { VltairError } from "./core/mod.ts";
@@ -30,7 +35,14 @@ const PositiveInt = (max: number) =>
 
 const EmbedderSchema = v.variant("provider", [
   v.strictObject({ provider: v.literal("none") }),
-  v.strictObject({ provider: v.literal("hash"), dimensions: v.optional(Dimensions, 384) }),
+  v.strictObject({
+    provider: v.literal("hash"),
+    dimensions: v.optional(Dimensions, 384),
+    model: v.optional(
+      v.picklist(HASH_MODELS, `must be one of ${HASH_MODELS.join(", ")}`),
+      HASH_MODEL_DEFAULT,
+    ),
+  }),
   v.strictObject({
     provider: v.literal("openai"),
     base_url: v.pipe(v.string(), v.url("must be a URL")),
@@ -55,7 +67,8 @@ function embedderOf(config: Config): Embedder | null {
   }
   const e = parsed.output;
   if (e.provider === "none") return null;
-  if (e.provider === "hash") return createHashEmbedder({ dimensions: e.dimensions });
+  if (e.provider === "hash")
+    return createHashEmbedder({ dimensions: e.dimensions, model: e.model });
   return createOpenAiEmbedder({
     baseUrl: e.base_url,
     model: e.model,
@@ -88,4 +101,25 @@ export function createContextService(
   monotonicMs: () => number,
 ): ContextService {
   return new ContextService({ storage, ...settings, monotonicMs });
+}
+
+/**
+ * The embedder that made a data directory's vectors, rebuilt from its recorded identity, for
+ * the CLI's in-process path when no embedder is configured: `vltair search DIR` needs no
+ * `--embedder`. Only the offline hash embedders can be rebuilt from an identity; a remote model
+ * needs its URL, so that case is a usage error naming the flag.
+ */
+export function embedderOfIdentity(identity: EmbedderIdentity): Embedder {
+  if (identity.provider === "hash" && (HASH_MODELS as readonly string[]).includes(identity.model)) {
+    return createHashEmbedder({
+      dimensions: identity.dimensions,
+      model: identity.model as HashModel,
+    });
+  }
+  throw new VltairError(
+    "embedder_mismatch",
+    `the data directory's vectors were made by ${describeIdentity(identity)}; pass ` +
+      "--embedder with that model's provider, base_url, model and dimensions",
+    { details: { field: "embedder", recorded: identity } },
+  );
 }

@@ -9,7 +9,12 @@ import { contextSettings, createContextService } from "./app-context.ts";
 import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import type { Config } from "./config/mod.ts";
-import { type ContextService, createContextMachine } from "./context/mod.ts";
+import {
+  type ContextService,
+  createContextMachine,
+  describeIdentity,
+  identityOf,
+} from "./context/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
 import { collectGarbage } from "./platform/mod.ts";
@@ -148,6 +153,15 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     start: async () => {
       // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
       await storage.recover();
+      const configured = context.embedder === null ? null : identityOf(context.embedder);
+      for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
+        log.warn("context.embedder_mismatch", {
+          tenant,
+          recorded: describeIdentity(recorded),
+          configured: configured === null ? null : describeIdentity(configured),
+          effect: "requests of this tenant that embed answer 409 embedder_mismatch",
+        });
+      }
       // The snapshot's bytes and decoding temporaries are garbage now; return them before
       // serving instead of at the runtime's next collection.
       collectGarbage();

@@ -9,24 +9,27 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureDataDir, stateMachines } from "../app.ts";
-import { contextSettings, createContextService } from "../app-context.ts";
+import { contextSettings, createContextService, embedderOfIdentity } from "../app-context.ts";
 import { readServerInfo } from "../app-discovery.ts";
 import { storageSettings } from "../app-storage.ts";
 import type { Config } from "../config/mod.ts";
-import type {
-  ContextService,
-  DeleteBatchRequest,
-  DeleteBatchResponse,
-  ListResponse,
-  Scope,
-  SearchRequest,
-  SearchResponse,
-  UpsertRequest,
-  UpsertResponse,
+import {
+  type ContextService,
+  type DeleteBatchRequest,
+  type DeleteBatchResponse,
+  identityOf,
+  type ListResponse,
+  type Scope,
+  type SearchRequest,
+  type SearchResponse,
+  sameIdentity,
+  type UpsertRequest,
+  type UpsertResponse,
 } from "../context/mod.ts";
 import { ERROR_CODES, type ErrorCode, VltairError } from "../core/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
+import { VERSION } from "../version.ts";
 import { UsageError } from "./args.ts";
 
 /** Tenant of the in-process path (the admin token's tenant on a server). */
@@ -248,7 +251,16 @@ function serverUrl(raw: string): string {
 export async function openContextClient(
   config: Config,
   env: Record<string, string | undefined>,
-  options: { create: boolean; monotonicMs: () => number; nowMs: () => number },
+  options: {
+    create: boolean;
+    monotonicMs: () => number;
+    nowMs: () => number;
+    /**
+     * No embedder was configured: in-process, embed with the one the data directory recorded
+     * (so `vltair search` needs no `--embedder`); a server uses its own either way.
+     */
+    embedderFromDataDir?: boolean;
+  },
 ): Promise<ContextClient> {
   const url = env.VLTAIR_URL;
   if (url !== undefined && url !== "") {
@@ -272,6 +284,7 @@ export async function openContextClient(
       fsync: settings.fsync,
       limits: settings.limits,
       nowMs: options.nowMs,
+      binaryVersion: VERSION,
     });
   } catch (error) {
     if (!(error instanceof VltairError) || error.details.reason !== "locked") throw withCode(error);
@@ -287,9 +300,21 @@ export async function openContextClient(
   try {
     for (const machine of stateMachines()) storage.register(machine);
     await storage.recover();
+    const service = createContextService(context, storage, options.monotonicMs);
+    if (options.embedderFromDataDir !== true) return new LocalClient(storage, service);
+    const recorded = service.stats(LOCAL_TENANT).embedder;
+    const configured = context.embedder === null ? null : identityOf(context.embedder);
+    if (recorded === null || (configured !== null && sameIdentity(recorded, configured))) {
+      return new LocalClient(storage, service);
+    }
+    service.close();
+    const embedder = embedderOfIdentity(recorded);
+    return new LocalClient(
+      storage,
+      createContextService({ ...context, embedder }, storage, options.monotonicMs),
+    );
   } catch (error) {
     await storage.close().catch(() => {});
     throw withCode(error);
   }
-  return new LocalClient(storage, createContextService(context, storage, options.monotonicMs));
 }

@@ -28,6 +28,7 @@ export {
   HASH_MODELS,
   hashEmbed,
   identityOf,
+  sameIdentity,
 } from "./embed/mod.ts";
 export type { FilterLimits, FilterTarget, PreparedFilter } from "./filters/mod.ts";
 export { canonicalJson, FILTER_OPS, prepareFilter } from "./filters/mod.ts";

@@ -7,7 +7,13 @@ import { VltairError } from "../core/mod.ts";
 import type { TokenizerName } from "../search/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { contentHash } from "./content-hash.ts";
-import { checkEmbedder, type Embedder, type EmbedderIdentity, identityOf } from "./embed/mod.ts";
+import {
+  checkEmbedder,
+  type Embedder,
+  type EmbedderIdentity,
+  identityOf,
+  sameIdentity,
+} from "./embed/mod.ts";
 import { prepareFilter } from "./filters/mod.ts";
 import { type ContextLimits, filterLimitsOf } from "./limits.ts";
 import { merge3 } from "./merge.ts";
@@ -358,6 +364,18 @@ export class ContextService {
     const base = this.version(tenant, request.scope, request.id, request.base_version).text;
     const ours = this.version(tenant, request.scope, request.id, request.ours_version).text;
     return merge3({ base, ours, theirs: request.theirs });
+  }
+
+  /** Tenants whose recorded embedder is not this service's: their embedding requests are 409. */
+  tenantsWithOtherEmbedder(): { tenant: string; recorded: EmbedderIdentity }[] {
+    const configured = this.#embedder === null ? null : identityOf(this.#embedder);
+    const out: { tenant: string; recorded: EmbedderIdentity }[] = [];
+    for (const store of this.#live().tenants.values()) {
+      const recorded = store.embedder;
+      if (recorded === null || configured === null || sameIdentity(recorded, configured)) continue;
+      out.push({ tenant: store.tenant, recorded });
+    }
+    return out;
   }
 
   /** What the tenant holds: documents, versions, scopes, embedder, index sizes. */

@@ -233,7 +233,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
     max: BATCH_ITEMS_MAX,
     fallback: BATCH_ITEMS_DEFAULT,
   });
-  const { config } = cliConfig(values, io);
+  const { config, origins } = cliConfig(values, io);
   const startedMs = io.clocks.monotonicMs();
   const include = (values.include as string[] | undefined) ?? [];
   const walk = {
@@ -244,6 +244,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
   const sources = listSources(positionals, { cwd: process.cwd(), walk, dataDir: config.data_dir });
   const client = await openContextClient(config, io.env, {
     create: true,
+    embedderFromDataDir: origins.embedder === "default",
     monotonicMs: io.clocks.monotonicMs,
     nowMs: io.clocks.nowMs,
   });

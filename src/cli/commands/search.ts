@@ -70,9 +70,10 @@ export async function searchCommand(argv: readonly string[], io: CliIo): Promise
   if (filters !== undefined) request.filters = filters;
   const scope = scopeFlag(values.scope);
   if (scope !== undefined) request.scope = scope;
-  const { config } = cliConfig(values, io);
+  const { config, origins } = cliConfig(values, io);
   const client = await openContextClient(config, io.env, {
     create: false,
+    embedderFromDataDir: origins.embedder === "default",
     monotonicMs: io.clocks.monotonicMs,
     nowMs: io.clocks.nowMs,
   });

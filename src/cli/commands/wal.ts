@@ -13,6 +13,7 @@ import { VltairError } from "../../core/mod.ts";
 import { createLogger } from "../../obs/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../../policy/mod.ts";
 import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
+import { VERSION } from "../../version.ts";
 import {
   cliConfig,
   configOptions,
@@ -159,6 +160,7 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
       machines: stateMachines(),
       fsync: settings.fsync,
       limits: settings.limits,
+      binaryVersion: VERSION,
     });
     result = { via: "data_dir", ...(snakeKeys(snapshot) as Record<string, unknown>) };
   } catch (error) {
