@@ -17,6 +17,7 @@ import {
   type ContextService,
   type DeleteBatchRequest,
   type DeleteBatchResponse,
+  type DocumentView,
   identityOf,
   type ListResponse,
   type Scope,
@@ -54,6 +55,10 @@ export interface ContextClient {
    * nothing come back in `missing`. More items than the engine's batch limit is 413 `payload_too_large`.
    */
   deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse>;
+  /** One document's current version (404 `not_found` when there is none). */
+  get(scope: Scope, id: string): Promise<DocumentView>;
+  /** Deletes one document (404 `not_found` when there is none). */
+  delete(scope: Scope, id: string): Promise<{ deleted: boolean; wal_index: number }>;
   close(): Promise<void>;
 }
 
@@ -111,18 +116,63 @@ export function serverToken(
   }
 }
 
+/** Longest wait for a recovering server to become ready before a command gives up. */
+export const READY_WAIT_MS = 60_000;
+/** Pause between two `/v1/ready` probes while a server recovers. */
+const READY_POLL_MS = 200;
+
 class RemoteClient implements ContextClient {
   readonly via = "server" as const;
   readonly batchItemsMax = null;
   readonly url: string;
   readonly #token: string;
+  readonly #onWait: (line: string) => void;
+  #waited = false;
 
-  constructor(url: string, token: string) {
+  constructor(url: string, token: string, onWait: (line: string) => void) {
     this.url = url;
     this.#token = token;
+    this.#onWait = onWait;
   }
 
+  /** A request; a server still recovering (503 `recovering`) is waited for, bounded, once. */
   async #call(method: string, route: string, body?: unknown): Promise<unknown> {
+    try {
+      return await this.#callOnce(method, route, body);
+    } catch (error) {
+      if (!(error instanceof VltairError) || error.details.reason !== "recovering" || this.#waited)
+        throw error;
+      this.#waited = true;
+      await this.#waitReady();
+      return this.#callOnce(method, route, body);
+    }
+  }
+
+  async #waitReady(): Promise<void> {
+    this.#onWait(
+      `vltair: the server at ${this.url} is recovering its data; waiting up to ${READY_WAIT_MS / 1000} s\n`,
+    );
+    const deadline = performance.now() + READY_WAIT_MS;
+    while (performance.now() < deadline) {
+      const status = await fetch(`${this.url}/v1/ready`, {
+        signal: AbortSignal.timeout(READY_POLL_MS * 5),
+      })
+        .then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        })
+        .catch(() => 0);
+      if (status === 200) return;
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+    }
+    throw new VltairError(
+      "unavailable",
+      `unavailable: the server at ${this.url} was still recovering after ${READY_WAIT_MS / 1000} s`,
+      { details: { reason: "recovering" } },
+    );
+  }
+
+  async #callOnce(method: string, route: string, body?: unknown): Promise<unknown> {
     let response: Response;
     try {
       const init: RequestInit = {
@@ -174,6 +224,16 @@ class RemoteClient implements ContextClient {
     return (await this.#call("POST", "/v1/context/docs:delete", request)) as DeleteBatchResponse;
   }
 
+  async get(scope: Scope, id: string): Promise<DocumentView> {
+    const route = `/v1/context/docs/${encodeURIComponent(id)}?scope=${encodeURIComponent(scopeParam(scope))}`;
+    return (await this.#call("GET", route)) as DocumentView;
+  }
+
+  async delete(scope: Scope, id: string): Promise<{ deleted: boolean; wal_index: number }> {
+    const route = `/v1/context/docs/${encodeURIComponent(id)}?scope=${encodeURIComponent(scopeParam(scope))}`;
+    return (await this.#call("DELETE", route)) as { deleted: boolean; wal_index: number };
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -208,6 +268,14 @@ class LocalClient implements ContextClient {
 
   deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
     return coded(() => this.#service.deleteBatch(LOCAL_TENANT, request));
+  }
+
+  get(scope: Scope, id: string): Promise<DocumentView> {
+    return coded(async () => this.#service.get(LOCAL_TENANT, scope, id));
+  }
+
+  delete(scope: Scope, id: string): Promise<{ deleted: boolean; wal_index: number }> {
+    return coded(() => this.#service.delete(LOCAL_TENANT, scope, id));
   }
 
   /**
@@ -260,12 +328,15 @@ export async function openContextClient(
      * (so `vltair search` needs no `--embedder`); a server uses its own either way.
      */
     embedderFromDataDir?: boolean;
+    /** Where a line saying the command waits for a recovering server goes (stderr). */
+    onWait?: (line: string) => void;
   },
 ): Promise<ContextClient> {
+  const onWait = options.onWait ?? (() => {});
   const url = env.VLTAIR_URL;
   if (url !== undefined && url !== "") {
     const base = serverUrl(url);
-    return new RemoteClient(base, serverToken(config, env, base));
+    return new RemoteClient(base, serverToken(config, env, base), onWait);
   }
   // Both settings are checked first: a bad option exits 2 before anything is opened.
   const settings = storageSettings(config);
@@ -295,7 +366,7 @@ export async function openContextClient(
         `unavailable: ${config.data_dir} is locked by another process and no server.json names its server`,
       );
     }
-    return new RemoteClient(server.url, serverToken(config, env, server.url));
+    return new RemoteClient(server.url, serverToken(config, env, server.url), onWait);
   }
   try {
     for (const machine of stateMachines()) storage.register(machine);

@@ -27,7 +27,8 @@ const CONTEXT_FLAGS = `  --scope S                  global (default), session:ID
 
 /** Help of each command path. */
 export const HELP: Record<string, () => string> = {
-  "": () => `vltair — context engine, sandbox, durable orchestrator and policy in one binary.
+  "": () => `vltair — a context engine and a sandbox for AI coding agents, with an HTTP API, in one
+binary. (A durable orchestrator, policies and an MCP server are on the roadmap.)
 
 Usage: vltair <command> [flags]
 
@@ -36,6 +37,8 @@ Commands:
   exec             Run a command in the sandbox on this machine
   ingest PATH…     Chunk a source tree and upsert it into the context engine
   search QUERY     Search the context engine; prints path:lines and scores
+  get ID           Print one document's text (ids as ingest makes them: path#n)
+  rm ID            Delete one document
   token create     Create an API token (printed once)
   token list       List API tokens
   token revoke     Revoke an API token
@@ -45,12 +48,14 @@ Commands:
   snapshot         Take a snapshot now (through the running server when one holds the dir)
   version          Print the version
 
-Run 'vltair <command> --help' for a command's flags.
-Exit codes: 0 success, 1 failure, 2 usage error.`,
+Run 'vltair <command> --help' for a command's flags. 'vltair --version' prints the version.
+Exit codes: 0 success, 1 failure, 2 usage error. Boolean flags also take --flag=false and --no-flag.`,
   serve: () => `Usage: vltair serve [flags]
 
-Recovers the data directory, then serves the HTTP API. When listening it prints one JSON line
-with "event":"server.listening" and "url". SIGTERM/SIGINT stop it gracefully (exit 0).
+Binds the port, prints one JSON line with "event":"server.listening" and "url", recovers the
+data directory (health and ready answer meanwhile; other routes answer 503 "recovering"), then
+prints "server.ready". SIGTERM/SIGINT stop it gracefully (exit 0). A busy port exits 1 before
+anything is created.
 
 Flags (precedence: defaults < --config file < VLTAIR_* environment < flags):
   --config FILE              JSON config file with any of the options below (snake_case keys)
@@ -74,6 +79,9 @@ Exit 0 when the status is OK, 1 otherwise (the rc is in the output), 2 on usage 
   --strict                   allow_partial:false: refuse to run when a limit cannot be applied
   --sandbox-disable LIST     Mechanisms to switch off (bubblewrap, unshare, cgroup_v2, cgroup_v1, prlimit = all rlimits)
   --sandbox-limits JSON      Limit defaults and ceilings (see docs/configuration.md)
+  --sandbox-require LIST     Limits a run must get, else it is refused (default filesystem,pids,timeout,process_tree)
+  --sandbox-allow-partial    Let --strict-less runs go ahead without a required limit (operator's choice)
+  --data-dir DIR             Data directory hidden from the command (default ./.vltair)
   --json                     Print the whole result as JSON
   -h, --help                 Show this help`,
   ingest:
@@ -147,6 +155,22 @@ Takes a snapshot now. When a server holds the data directory, asks it (POST /v1/
 with VLTAIR_ADMIN_TOKEN or DATA_DIR/admin.token); otherwise opens the directory itself.
   --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
   --json                     Print {"wal_index","path","size_bytes",…,"via"}
+  -h, --help                 Show this help`,
+  get: () => `Usage: vltair get ID [--scope S] [--json] [flags]
+
+Prints the current text of one document (--json: the whole document with metadata and
+version). Ids are taken as they are (ingest's "src/a.ts#0" included; no encoding needed).
+Talks to the server holding the data directory, else opens it (as ingest and search do).
+Exit 1 with not_found when there is no such document.
+${CONTEXT_FLAGS}
+  --json                     Print the document as JSON
+  -h, --help                 Show this help`,
+  rm: () => `Usage: vltair rm ID [--scope S] [--json] [flags]
+
+Deletes one document (its versions stay visible to time travel). Exit 1 with not_found when
+there is no such document.
+${CONTEXT_FLAGS}
+  --json                     Print {"deleted":true,"wal_index":N}
   -h, --help                 Show this help`,
   version: () => `Usage: vltair version [--json]
 

@@ -4,6 +4,7 @@
  */
 import { VltairError } from "../core/mod.ts";
 import { UsageError } from "./args.ts";
+import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { searchCommand } from "./commands/search.ts";
@@ -21,6 +22,8 @@ const COMMANDS: Record<string, Command> = {
   exec: execCommand,
   ingest: ingestCommand,
   search: searchCommand,
+  get: getCommand,
+  rm: rmCommand,
   version: versionCommand,
   "token create": tokenCreate,
   "token list": tokenList,
@@ -48,6 +51,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(`${HELP[""]?.() ?? ""}\n`);
     return first === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  // `vltair --version` and `-V` are `vltair version` (with its flags: `--version --json`).
+  if (first === "--version" || first === "-V") return runCli(["version", ...argv.slice(1)], io);
   const name =
     GROUPS.has(first) && second !== undefined && !second.startsWith("-")
       ? `${first} ${second}`

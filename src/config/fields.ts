@@ -120,7 +120,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_STORAGE_LIMITS",
     kind: "json",
     default: {},
-    doc: 'WAL and snapshot sizes and thresholds as a JSON object, e.g. `{"snapshot_every_bytes":0}`; keys and bounds in the table below.',
+    doc: 'WAL and snapshot sizes and thresholds as a JSON object, e.g. `{"snapshot_every_bytes":0}`; keys and bounds in docs/configuration.md.',
     schema: v.record(
       v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
       v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
@@ -223,7 +223,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_SANDBOX_LIMITS",
     kind: "json",
     default: {},
-    doc: 'Sandbox limit defaults and ceilings as a JSON object, e.g. `{"wall_ms_max":60000}`; keys and bounds in the table below.',
+    doc: 'Sandbox limit defaults and ceilings as a JSON object, e.g. `{"wall_ms_max":60000}`; keys and bounds in docs/configuration.md.',
     schema: v.record(
       v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
       v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
@@ -251,7 +251,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_EMBEDDER",
     kind: "json",
     default: {},
-    doc: 'Embedder as a JSON object: `{"provider":"hash","dimensions":384}` (default: offline, lexical), `{"provider":"none"}` (clients send vectors) or `{"provider":"openai","base_url":"http://127.0.0.1:11434","model":"nomic-embed-text","dimensions":768}` with optional `batch_size`, `timeout_ms`, `retries`, `backoff_ms`; keys in the table below.',
+    doc: 'Embedder as a JSON object: `{"provider":"hash","dimensions":384}` (default: offline, lexical), `{"provider":"none"}` (clients send vectors) or `{"provider":"openai","base_url":"http://127.0.0.1:11434","model":"nomic-embed-text","dimensions":768}` with optional `batch_size`, `timeout_ms`, `retries`, `backoff_ms`, and for hash `model` (hash-v2 default, hash-v1); keys in docs/configuration.md.',
     schema: v.record(
       v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
       v.union([v.string(), v.number()], "values are strings or numbers"),
@@ -277,7 +277,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_CONTEXT_LIMITS",
     kind: "json",
     default: {},
-    doc: 'Context engine limits as a JSON object, e.g. `{"batch_items_max":500,"k_max":100}`; keys and bounds in the table below.',
+    doc: 'Context engine limits as a JSON object, e.g. `{"batch_items_max":500,"k_max":100}`; keys and bounds in docs/configuration.md.',
     schema: v.record(
       v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
       v.pipe(v.number("values must be integers"), v.integer("values must be integers")),

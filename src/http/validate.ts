@@ -1,11 +1,13 @@
 /**
  * Reading request input at the edge: JSON bodies and query strings through valibot schemas.
  * A body that is not JSON is `bad_request`; one that does not fit the schema is
- * `validation_failed` with `details.field` (dot path) and `details.issues`.
+ * `validation_failed` with `details.field` and `details.path` (the same dot path) and
+ * `details.issues`, each in plain language (issue-message.ts).
  */
 import * as v from "valibot";
 import { VltairError } from "../core/mod.ts";
 import type { AppContext } from "./env.ts";
+import { jsonTypeOf, plainIssueMessage } from "./issue-message.ts";
 
 /** Issues listed in `details.issues`; the rest are counted, not listed. */
 const ISSUES_LISTED_MAX = 20;
@@ -29,6 +31,16 @@ export async function readJsonBody<S extends v.GenericSchema>(
       },
     );
   }
+  // Every body is a JSON object: say so, rather than what the first key check would say of an array.
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new VltairError(
+      "validation_failed",
+      `body: must be a JSON object, got ${jsonTypeOf(json)}`,
+      {
+        details: { in: "body", field: "", path: "", issues: [], issue_count: 1 },
+      },
+    );
+  }
   return check(schema, json, "body");
 }
 
@@ -46,13 +58,14 @@ function check<S extends v.GenericSchema>(
   if (parsed.success) return parsed.output;
   const issues = parsed.issues.slice(0, ISSUES_LISTED_MAX).map((issue) => ({
     field: v.getDotPath(issue) ?? "",
-    message: issue.message,
+    message: plainIssueMessage(issue),
   }));
   const first = issues[0] ?? { field: "", message: "is invalid" };
   const label = first.field === "" ? where : first.field;
   const details: Record<string, unknown> = {
     in: where,
     field: first.field,
+    path: first.field,
     issues,
     issue_count: parsed.issues.length,
   };

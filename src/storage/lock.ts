@@ -61,7 +61,8 @@ function lockedError(lockPath: string, holder: LockContent): Error {
   return storageUnavailable(
     "locked",
     `data directory is locked by pid ${holder.pid} on ${holder.hostname} (${lockPath}); ` +
-      "is another vltair running on it? If that process is gone, delete the LOCK file",
+      "another vltair is running on it: stop that one first (a lock left by a process that is " +
+      "gone is taken over at the next start; one held from another host must be released there)",
     { details: { lock_path: lockPath, pid: holder.pid, hostname: holder.hostname } },
   );
 }

@@ -79,14 +79,18 @@ describe.if(posix)("vltair serve (Bun, real process)", () => {
     expect(await child.exited).toBe(0);
   });
 
-  test("a port in use exits 1 with server.bind_failed", async () => {
+  test("a port in use exits 1 with server.bind_failed, no stack trace, and creates nothing", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    const result = await run(BUN, [MAIN, "serve", "--port", String(port)], { cwd: tempDir() });
+    const cwd = tempDir();
+    const result = await run(BUN, [MAIN, "serve", "--port", String(port)], { cwd });
     blocker.close();
     expect(result.code).toBe(1);
-    expect(jsonLines(result.stdout).some((l) => l.event === "server.bind_failed")).toBe(true);
+    const failed = jsonLines(result.stdout).find((l) => l.event === "server.bind_failed");
+    expect(failed?.reason).toBeString();
+    expect(result.stdout + result.stderr).not.toContain("    at ");
+    expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
   test("--no-auth on a non-loopback host exits 2 naming the field; on loopback it warns", async () => {

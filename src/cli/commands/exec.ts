@@ -26,10 +26,22 @@ const LIMIT_FLAGS = {
   "cpu-ms": "cpu_ms",
 } as const;
 
-function integerFlag(flag: string, raw: string): number {
-  if (!/^\d{1,16}$/.test(raw))
-    throw new UsageError(`--${flag}`, `--${flag} must be a positive integer`);
-  return Number(raw);
+/** The largest value of each limit flag the configured `sandbox_limits` allow. */
+const LIMIT_MAX_KEYS = {
+  "wall-ms": "wallMsMax",
+  "mem-bytes": "memBytesMax",
+  "output-bytes": "outputBytesMax",
+  pids: "pidsMax",
+  "cpu-ms": "cpuMsMax",
+} as const;
+
+/** A limit flag's integer in 1..max; a usage error (exit 2) stating the range otherwise. */
+function integerFlag(flag: keyof typeof LIMIT_FLAGS, raw: string, max: number): number {
+  const value = /^-?\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(`--${flag}`, `--${flag} must be an integer in 1..${max}, got '${raw}'`);
+  }
+  return value;
 }
 
 export async function execCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -60,10 +72,12 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
   if (positionals.length === 0)
     throw new UsageError("CMD", "the command to run is required after --");
   const { config } = cliConfig(values, io);
+  const limitConfig = sandboxLimits(config);
   const limits: Record<string, number> = {};
-  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+  for (const [flag, key] of Object.entries(LIMIT_FLAGS) as [keyof typeof LIMIT_FLAGS, string][]) {
     const raw = values[flag];
-    if (typeof raw === "string") limits[key] = integerFlag(flag, raw);
+    if (typeof raw === "string")
+      limits[key] = integerFlag(flag, raw, limitConfig[LIMIT_MAX_KEYS[flag]]);
   }
   const env: Record<string, string> = {};
   for (const pair of (values.env as string[] | undefined) ?? []) {
@@ -88,7 +102,7 @@ export async function execCommand(argv: readonly string[], io: CliIo): Promise<n
   const result = await runSandboxed(request, {
     workspaceRoot: workspace,
     tempRoot: path.resolve(config.sandbox_temp_dir ?? os.tmpdir()),
-    limits: sandboxLimits(config),
+    limits: limitConfig,
     // The data directory (admin.token, tokens) stays hidden from the command.
     hiddenPaths: [path.resolve(config.data_dir)],
     envPassthrough: config.sandbox_env_passthrough,

@@ -245,6 +245,7 @@ export async function ingestCommand(argv: readonly string[], io: CliIo): Promise
   const client = await openContextClient(config, io.env, {
     create: true,
     embedderFromDataDir: origins.embedder === "default",
+    onWait: io.stderr,
     monotonicMs: io.clocks.monotonicMs,
     nowMs: io.clocks.nowMs,
   });

@@ -74,6 +74,7 @@ export async function searchCommand(argv: readonly string[], io: CliIo): Promise
   const client = await openContextClient(config, io.env, {
     create: false,
     embedderFromDataDir: origins.embedder === "default",
+    onWait: io.stderr,
     monotonicMs: io.clocks.monotonicMs,
     nowMs: io.clocks.nowMs,
   });

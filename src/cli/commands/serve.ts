@@ -25,6 +25,21 @@ export function listenUrl(host: string, port: number): string {
   return `http://${bare.includes(":") ? `[${bare}]` : bare}:${port}`;
 }
 
+/** The answer while the port is bound but the app is not built yet. */
+function notYetServing(): Response {
+  const body = {
+    error: {
+      code: "unavailable",
+      message: "the server is starting; retry shortly",
+      details: { reason: "recovering" },
+    },
+  };
+  return new Response(JSON.stringify(body), {
+    status: 503,
+    headers: { "content-type": "application/json", "retry-after": "1" },
+  });
+}
+
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { ...COMMON_OPTIONS, ...configOptions() }, 0);
   const loaded = cliConfig(values, io);
@@ -35,15 +50,32 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     nowMs: io.clocks.nowMs,
   });
   for (const warning of loaded.warnings) log.warn("config.warning", { message: warning });
-  const app = createApp(config, { log, clocks: io.clocks });
+  // The port is bound first: a busy port exits 1 before anything is created in the data
+  // directory (no admin.token, no LOCK). Until the app exists (a few ms), requests get 503.
+  let fetchHandler: (request: Request) => Response | Promise<Response> = notYetServing;
   let server: RunningServer;
   try {
-    server = await serve({ fetch: app.http.app.fetch, hostname: config.host, port: config.port });
+    server = await serve({
+      fetch: (request) => fetchHandler(request),
+      hostname: config.host,
+      port: config.port,
+    });
   } catch (error) {
-    log.error("server.bind_failed", { host: config.host, port: config.port, error });
-    await app.close();
+    log.error("server.bind_failed", {
+      host: config.host,
+      port: config.port,
+      reason: error instanceof Error ? error.message : String(error),
+    });
     return EXIT_FAILURE;
   }
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(config, { log, clocks: io.clocks });
+  } catch (error) {
+    await server.stop(0);
+    throw error;
+  }
+  fetchHandler = app.http.app.fetch;
   const startedMs = io.clocks.monotonicMs();
   let starting: Promise<void> = Promise.resolve();
   // Signals are handled from the moment the port is bound (before start runs any code); a

@@ -98,6 +98,8 @@ function fakeClient(ids: string[], batchItemsMax: number | null, refuseAbove = I
     batchItemsMax,
     upsert: () => Promise.reject(new Error("unused")),
     search: () => Promise.reject(new Error("unused")),
+    get: () => Promise.reject(new Error("unused")),
+    delete: () => Promise.reject(new Error("unused")),
     close: () => Promise.resolve(),
     list: (query: ListQuery): Promise<ListPage> => {
       calls.list.push(query);

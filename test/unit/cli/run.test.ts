@@ -65,6 +65,15 @@ describe("vltair help and version", () => {
     expect(json.runtime).toStartWith("bun ");
   });
 
+  test("--version and -V are `version`, flags included", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const text = await cli([flag]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toStartWith(`vltair ${VERSION} (`);
+    }
+    expect(JSON.parse((await cli(["--version", "--json"])).stdout).version).toBe(VERSION);
+  });
+
   test("the version matches package.json", () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(import.meta.dirname, "../../../package.json"), "utf8"),
@@ -81,7 +90,13 @@ describe("usage errors exit 2 naming the field", () => {
     [["serve", "--port", "99999"], "port: must be <= 65535"],
     [["serve", "--port", "abc"], "port: must be an integer"],
     [["serve", "--no-auth", "--host", "0.0.0.0"], "no_auth: is only allowed on a loopback host"],
-    [["serve", "--no-auth=yes"], "flag --no-auth does not take a value"],
+    [["serve", "--no-auth=maybe"], "flag --no-auth takes true or false, got 'maybe'"],
+    [["serve", "--vector-thread=2"], "flag --vector-thread takes true or false"],
+    [["serve", "--help=false", "--json"], "unknown flag --json"],
+    [
+      ["serve", "--data-dir", "-x"],
+      "flag --data-dir needs a value (for one starting with '-', write --data-dir=-VALUE)",
+    ],
     [["serve", "extra"], "unexpected argument 'extra'"],
     [["version", "--bogus"], "unknown flag --bogus"],
     [["token", "create", "--role", "reader"], "--tenant is required"],
@@ -229,7 +244,20 @@ describe("vltair exec", () => {
   test("usage errors exit 2 naming the flag", async () => {
     const cases: [string[], string][] = [
       [["exec"], "the command to run is required"],
-      [["exec", "--wall-ms", "soon", "--", "true"], "--wall-ms must be a positive integer"],
+      [
+        ["exec", "--wall-ms", "soon", "--", "true"],
+        "--wall-ms must be an integer in 1..3600000, got 'soon'",
+      ],
+      [
+        ["exec", "--wall-ms", "-5", "--", "true"],
+        "--wall-ms must be an integer in 1..3600000, got '-5'",
+      ],
+      [["exec", "--wall-ms=-5", "--", "true"], "--wall-ms must be an integer in 1..3600000"],
+      [
+        ["exec", "--wall-ms", "99999999", "--", "true"],
+        "--wall-ms must be an integer in 1..3600000, got '99999999'",
+      ],
+      [["exec", "--pids", "0", "--", "true"], "--pids must be an integer in 1.."],
       [["exec", "--network", "maybe", "--", "true"], "--network must be deny or allow"],
       [["exec", "--env", "NOEQUALS", "--", "true"], "--env takes NAME=VALUE"],
       [

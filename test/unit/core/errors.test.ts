@@ -8,7 +8,8 @@ const API_TABLE: Record<number, string[]> = {
   403: ["forbidden", "policy_denied"],
   404: ["not_found"],
   405: ["method_not_allowed"],
-  409: ["conflict", "version_conflict", "idempotency_conflict"],
+  // embedder_mismatch: issue 12 adds it (a tenant's vectors and the configured embedder differ).
+  409: ["conflict", "version_conflict", "idempotency_conflict", "embedder_mismatch"],
   413: ["payload_too_large"],
   429: ["rate_limited", "queue_full", "budget_exceeded"],
   500: ["internal"],
