@@ -3,21 +3,13 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hasPosixSignals } from "../../src/platform/mod.ts";
-import { BUN, jsonLines, listeningUrl, MAIN, poll, run, start } from "../support/process.ts";
+import { BUN, jsonLines, MAIN, readyUrl, run, start } from "../support/process.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "storage-admin-token-0123456789";
 const env = { VLTAIR_ADMIN_TOKEN: TOKEN };
 
-async function ready(child: ReturnType<typeof start>): Promise<string> {
-  const url = await listeningUrl(child);
-  await poll(
-    () => (child.stdout().includes('"server.ready"') ? true : undefined),
-    20_000,
-    "server.ready",
-  );
-  return url;
-}
+const ready = (child: ReturnType<typeof start>): Promise<string> => readyUrl(child);
 
 describe.if(hasPosixSignals())("data directory under a server", () => {
   test("a second server on the same directory exits 1 naming the lock; /v1/ready is 200 after recovery", async () => {

@@ -2,7 +2,7 @@
  * Crash test: a child process appends with fsync `always` and streams acknowledgements; the
  * parent SIGKILLs it at a random moment (seeded), recovers the directory and checks that every
  * acknowledged record is present, at its acknowledged index, with identical bytes, and that no
- * record exists that was not written whole. 50 rounds by default, 1000 with VLTAIR_SLOW=1.
+ * record exists that was not written whole. 20 rounds by default, 1000 with VLTAIR_SLOW=1.
  */
 
 import { expect, test } from "bun:test";
@@ -17,7 +17,7 @@ import { seededRandom } from "../../support/random.ts";
 
 const CHILD = path.join(import.meta.dir, "../../fixtures/storage/crash-child.ts");
 const SLOW = process.env.VLTAIR_SLOW === "1";
-const ROUNDS = SLOW ? 1000 : 50;
+const ROUNDS = SLOW ? 1000 : 20;
 const KILL_AFTER_ACKS_MAX = 150;
 
 interface Acked {

@@ -57,7 +57,7 @@ describe("MetricsRegistry", () => {
   test("a metric name is defined once and must be valid", () => {
     const registry = new MetricsRegistry();
     registry.counter("x_total", "X.");
-    expect(() => registry.counter("x_total", "X.")).toThrow();
-    expect(() => registry.counter("1bad", "X.")).toThrow();
+    expect(() => registry.counter("x_total", "X.")).toThrow("metric x_total defined twice");
+    expect(() => registry.counter("1bad", "X.")).toThrow("invalid metric name 1bad");
   });
 });
