@@ -24,6 +24,7 @@
  *
  * Prints exactly one JSON object (progress goes to stderr).
  */
+
 import { cpus, loadavg } from "node:os";
 import process from "node:process";
 import {
@@ -34,6 +35,7 @@ import {
 } from "../src/context/mod.ts";
 import { type FusionOptions, fuse } from "../src/search/mod.ts";
 import { fts5Query } from "../test/integration/search/text/corpus.ts";
+import { callAs } from "../test/support/call.ts";
 import { buildCodeSearchSet, type CodeSearchSet, RELEVANCE_SET } from "./relevance/corpus.ts";
 import { runLanceDb } from "./relevance/lancedb.ts";
 import { rankOf, summariseSplit, versus } from "./relevance/metrics.ts";
@@ -75,7 +77,11 @@ async function serviceRanks(
   for (const [name, fields] of Object.entries(cases)) {
     ranks[name] = [];
     for (const q of set.queries) {
-      const response = await engine.context.search(TENANT, { query: q.text, k: K, ...fields });
+      const response = await engine.context.search(callAs(TENANT), {
+        query: q.text,
+        k: K,
+        ...fields,
+      });
       ranks[name]?.push(
         rankOf(
           response.results.map((r) => r.id),

@@ -18,6 +18,7 @@
  *
  * Prints exactly one JSON object.
  */
+
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -28,6 +29,7 @@ import type { ContextState } from "../src/context/store/state.ts";
 import type { TenantStore } from "../src/context/store/tenant.ts";
 import { VECTOR_THREAD_COUNTS } from "../src/search/vector-thread.ts";
 import { fts5Query, sampleQueries } from "../test/integration/search/text/corpus.ts";
+import { callAs } from "../test/support/call.ts";
 import {
   type BenchChunk,
   buildFts5,
@@ -139,7 +141,7 @@ function vltairEngines(engine: VltairEngine, queries: readonly string[]): Engine
         search: async (q) => {
           const request = { query: queries[q] ?? "", k: K, strategy };
           const response = await engine.context.search(
-            TENANT,
+            callAs(TENANT),
             filters === undefined ? request : { ...request, filters },
           );
           return response.results.map((r) => r.id);
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
   const rssAfterIngestBytes = process.memoryUsage().rss;
   const rssAfterIngestGcBytes = gcRss();
   const walBytes = dirBytes(join(root, "code"));
-  const store = engine.storage.state<ContextState>("context").tenant(TENANT) as TenantStore;
+  const store = (engine.storage.stateOf("context") as ContextState).tenant(TENANT) as TenantStore;
   progress(`ingest: ${Math.round(ingested.ms)} ms`);
 
   // The unicode61 tenant (text only) in its own data directory, for the FTS5 overlap.
@@ -279,7 +281,11 @@ async function main(): Promise<void> {
       name: "vltair.sparse.unicode61",
       search: async (i) =>
         (
-          await u61.context.search(TENANT, { query: list[i] ?? "", k: K, strategy: "sparse" })
+          await u61.context.search(callAs(TENANT), {
+            query: list[i] ?? "",
+            k: K,
+            strategy: "sparse",
+          })
         ).results.map((r) => r.id),
     },
     {

@@ -172,7 +172,7 @@ async function benchRecovery(records: number): Promise<Record<string, number>> {
   const recoverMs = performance.now() - t0;
   // CPU time is reported beside wall time: on a shared machine the wall figure includes waiting.
   const cpu = process.cpuUsage(cpu0);
-  const count = storage.state<{ count: number }>("bench").count;
+  const count = (storage.stateOf("bench") as { count: number }).count;
   await storage.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (count !== records || report.replayedRecords !== records)

@@ -7,7 +7,9 @@ import * as v from "valibot";
 import { type Config, resolveLimitObject } from "./config/mod.ts";
 import {
   type ContextLimits,
+  type ContextRecord,
   ContextService,
+  type ContextState,
   createHashEmbedder,
   createOpenAiEmbedder,
   describeIdentity,
@@ -20,7 +22,7 @@ import {
 } from "./context/mod.ts";
 import { VltairError } from "./core/mod.ts";
 import { setVectorThreadEnabled } from "./search/mod.ts";
-import type { Storage } from "./storage/mod.ts";
+import type { MachineHandle, Storage } from "./storage/mod.ts";
 
 /** The validated context settings of a config. */
 export interface ContextSettings {
@@ -94,13 +96,16 @@ export function contextSettings(config: Config): ContextSettings {
   };
 }
 
-/** The context service over a storage that has the context machine registered. */
+/** The context service over a storage and the handle of its registered `context` machine. */
 export function createContextService(
   settings: ContextSettings,
-  storage: Storage,
-  monotonicMs: () => number,
+  wiring: {
+    storage: Storage;
+    machine: MachineHandle<ContextState, ContextRecord>;
+    monotonicMs: () => number;
+  },
 ): ContextService {
-  return new ContextService({ storage, ...settings, monotonicMs });
+  return new ContextService({ ...wiring, ...settings });
 }
 
 /**

@@ -10,7 +10,9 @@ import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import type { Config } from "./config/mod.ts";
 import {
+  type ContextRecord,
   type ContextService,
+  type ContextState,
   createContextMachine,
   describeIdentity,
   identityOf,
@@ -24,18 +26,23 @@ import {
   ensureAdminToken,
   TokenStore,
 } from "./policy/mod.ts";
-import type { AnyStateMachine, Storage } from "./storage/mod.ts";
+import type { MachineHandle, Storage } from "./storage/mod.ts";
 import { VERSION } from "./version.ts";
 
 /** File of the token store inside the data directory. */
 export const TOKENS_FILE = "tokens.jsonl";
 
+/** The handles of the state machines folded from the WAL. */
+export interface MachineHandles {
+  context: MachineHandle<ContextState, ContextRecord>;
+}
+
 /**
- * The state machines folded from the WAL, in registration order. The server and the offline
- * tools (`vltair snapshot`) register the same list.
+ * Registers every state machine folded from the WAL, in one order: the server, the CLI's
+ * in-process path and the offline tools (`vltair snapshot`) all call this.
  */
-export function stateMachines(): AnyStateMachine[] {
-  return [createContextMachine() as unknown as AnyStateMachine];
+export function registerMachines(storage: Storage): MachineHandles {
+  return { context: storage.register(createContextMachine()) };
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -99,8 +106,12 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     monotonicMs: clocks.monotonicMs,
   });
-  for (const machine of stateMachines()) storage.register(machine);
-  const context = createContextService(contextConfig, storage, clocks.monotonicMs);
+  const machines = registerMachines(storage);
+  const context = createContextService(contextConfig, {
+    storage,
+    machine: machines.context,
+    monotonicMs: clocks.monotonicMs,
+  });
   const admin = config.no_auth
     ? null
     : ensureAdminToken({ envToken: config.admin_token, dataDir: config.data_dir });

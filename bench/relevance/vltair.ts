@@ -4,6 +4,7 @@
  * through the whole service path (`search` with a strategy and fusion) or straight from the
  * tenant's two indexes with deep candidate lists (for the fusion sweep).
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import {
 import type { ContextState } from "../../src/context/store/state.ts";
 import type { HalfHit } from "../../src/search/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../../src/storage/mod.ts";
+import { callAs } from "../../test/support/call.ts";
 import type { CodeDoc } from "./corpus.ts";
 
 export const TENANT = "relevance";
@@ -41,9 +43,10 @@ export async function openRelevanceEngine(
 ): Promise<RelevanceEngine> {
   const dir = mkdtempSync(join(tmpdir(), "vltair-relevance-"));
   const storage = createStorage(openDataDir(dir, {}), { fsync: "none" });
-  storage.register(createContextMachine());
+  const machine = storage.register(createContextMachine());
   await storage.recover();
   const context = new ContextService({
+    machine,
     storage,
     embedder,
     limits: resolveContextLimits(),
@@ -56,10 +59,10 @@ export async function openRelevanceEngine(
       text: d.text,
       metadata: { path: d.path, name: d.name, line: d.line },
     }));
-    await context.upsert(TENANT, { items });
+    await context.upsert(callAs(TENANT), { items });
   }
   const store = () => {
-    const tenant = storage.state<ContextState>("context").tenant(TENANT);
+    const tenant = (storage.stateOf("context") as ContextState).tenant(TENANT);
     if (tenant === undefined) throw new Error("the relevance tenant is missing");
     return tenant;
   };

@@ -10,6 +10,7 @@ import { candidatesFor, executeSearch, type SearchPlan } from "../../src/context
 import { admitKeyOf, renderHits } from "../../src/context/search-plan.ts";
 import type { TenantStore } from "../../src/context/store/tenant.ts";
 import { fuse, type HalfHit, RRF_K_DEFAULT } from "../../src/search/mod.ts";
+import { callAs } from "../../test/support/call.ts";
 import { percentiles } from "./stats.ts";
 import { DIMENSIONS, type VltairEngine } from "./vltair.ts";
 
@@ -107,7 +108,7 @@ export async function profileHybrid(
     t = lap(samples, "render", t);
     const request = { query, k, strategy: "hybrid" as const };
     await engine.context.search(
-      "default",
+      callAs("default"),
       filter === null ? request : { ...request, filters: filter },
     );
     lap(samples, "service", t);

@@ -6,6 +6,7 @@
  *
  *   bun bench/search/restart.ts DATA_DIR QUERY
  */
+
 import process from "node:process";
 import {
   ContextService,
@@ -15,6 +16,7 @@ import {
 } from "../../src/context/mod.ts";
 import { collectGarbage } from "../../src/platform/mod.ts";
 import { createStorage, openDataDir } from "../../src/storage/mod.ts";
+import { callAs } from "../../test/support/call.ts";
 import { profileRecovery } from "./recovery-profile.ts";
 
 async function main(): Promise<void> {
@@ -26,18 +28,19 @@ async function main(): Promise<void> {
   const rssStartBytes = process.memoryUsage().rss;
   const start = performance.now();
   const storage = createStorage(openDataDir(dir, {}), { fsync: "always" });
-  storage.register(createContextMachine());
+  const machine = storage.register(createContextMachine());
   const report = await storage.recover();
   const recoveredMs = performance.now() - start;
   collectGarbage();
   const collectedMs = performance.now() - start;
   const context = new ContextService({
+    machine,
     storage,
     embedder: createHashEmbedder({ dimensions: 384 }),
     limits: resolveContextLimits(),
     tokenizer: "code",
   });
-  const response = await context.search("default", { query, k: 10, strategy: "hybrid" });
+  const response = await context.search(callAs("default"), { query, k: 10, strategy: "hybrid" });
   const readyMs = performance.now() - start;
   const rssReadyBytes = process.memoryUsage().rss;
   collectGarbage();

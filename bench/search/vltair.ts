@@ -5,6 +5,7 @@
  * (of which the vector index's `addBatch`), snapshots, and the rest (hashing, planning,
  * record encoding and validation, decode and validation on apply).
  */
+
 import {
   ContextService,
   createContextMachine,
@@ -15,6 +16,7 @@ import {
 import type { ContextState } from "../../src/context/store/state.ts";
 import type { TokenizerName } from "../../src/search/mod.ts";
 import { createStorage, nodeWalIo, openDataDir, type Storage } from "../../src/storage/mod.ts";
+import { callAs } from "../../test/support/call.ts";
 import type { BenchChunk } from "./corpus.ts";
 import { type Meter, meter, round } from "./stats.ts";
 
@@ -117,7 +119,7 @@ export async function openVltair(
       add(meters.snapshotEncode, start);
     }
   };
-  storage.register(machine);
+  const handle = storage.register(machine);
   await storage.recover();
   const append = storage.append.bind(storage);
   storage.append = async (records) => {
@@ -132,6 +134,7 @@ export async function openVltair(
     ? timedEmbedder(createHashEmbedder({ dimensions: DIMENSIONS }), meters.embed)
     : null;
   const context = new ContextService({
+    machine: handle,
     storage,
     embedder,
     limits: resolveContextLimits(),
@@ -142,7 +145,7 @@ export async function openVltair(
 
 /** Wraps the tenant's vector index `addBatch` (once the tenant exists) to time it. */
 function meterVectorAdds(engine: VltairEngine, tenant: string): boolean {
-  const store = engine.storage.state<ContextState>("context").tenant(tenant);
+  const store = (engine.storage.stateOf("context") as ContextState).tenant(tenant);
   const vectors = store?.vectors;
   if (vectors === null || vectors === undefined) return false;
   const addBatch = vectors.addBatch.bind(vectors);
@@ -207,7 +210,7 @@ export async function ingest(
       at += 1;
     }
     const batchStart = performance.now();
-    const result = await engine.context.upsert(tenant, { items, embed });
+    const result = await engine.context.upsert(callAs(tenant), { items, embed });
     if (batches === 0) firstBatchMs = performance.now() - batchStart;
     inserted += result.inserted;
     batches += 1;

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ensureDataDir, stateMachines } from "../app.ts";
+import { ensureDataDir, registerMachines } from "../app.ts";
 import { contextSettings, createContextService, embedderOfIdentity } from "../app-context.ts";
 import { readServerInfo } from "../app-discovery.ts";
 import { storageSettings } from "../app-storage.ts";
@@ -27,7 +27,7 @@ import {
   type UpsertRequest,
   type UpsertResponse,
 } from "../context/mod.ts";
-import { ERROR_CODES, type ErrorCode, VltairError } from "../core/mod.ts";
+import { type Call, ERROR_CODES, type ErrorCode, localCall, VltairError } from "../core/mod.ts";
 import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
@@ -35,6 +35,15 @@ import { UsageError } from "./args.ts";
 
 /** Tenant of the in-process path (the admin token's tenant on a server). */
 export const LOCAL_TENANT = "default";
+
+/**
+ * The call of the in-process path: whoever can open the data directory is its operator, so
+ * the CLI acts as the admin of tenant `default` (as the bootstrap admin token does on a server).
+ */
+const LOCAL_CALL: Call = localCall(
+  { subject: "cli", tenant: LOCAL_TENANT, roles: ["admin"], tokenId: null },
+  "00000000000000000000000000000000",
+);
 /** Longest wait for one request to the server (an upsert embeds its batch first). */
 export const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -255,27 +264,27 @@ class LocalClient implements ContextClient {
   }
 
   upsert(request: UpsertRequest): Promise<UpsertResponse> {
-    return coded(() => this.#service.upsert(LOCAL_TENANT, request));
+    return coded(() => this.#service.upsert(LOCAL_CALL, request));
   }
 
   search(request: SearchRequest): Promise<SearchResponse> {
-    return coded(() => this.#service.search(LOCAL_TENANT, request));
+    return coded(() => this.#service.search(LOCAL_CALL, request));
   }
 
   list(query: ListQuery): Promise<ListPage> {
-    return coded(async () => this.#service.list(LOCAL_TENANT, query));
+    return coded(async () => this.#service.list(LOCAL_CALL, query));
   }
 
   deleteBatch(request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
-    return coded(() => this.#service.deleteBatch(LOCAL_TENANT, request));
+    return coded(() => this.#service.deleteBatch(LOCAL_CALL, request));
   }
 
   get(scope: Scope, id: string): Promise<DocumentView> {
-    return coded(async () => this.#service.get(LOCAL_TENANT, scope, id));
+    return coded(async () => this.#service.get(LOCAL_CALL, scope, id));
   }
 
   delete(scope: Scope, id: string): Promise<{ deleted: boolean; wal_index: number }> {
-    return coded(() => this.#service.delete(LOCAL_TENANT, scope, id));
+    return coded(() => this.#service.delete(LOCAL_CALL, scope, id));
   }
 
   /**
@@ -369,21 +378,19 @@ export async function openContextClient(
     return new RemoteClient(server.url, serverToken(config, env, server.url), onWait);
   }
   try {
-    for (const machine of stateMachines()) storage.register(machine);
+    const { context: machine } = registerMachines(storage);
     await storage.recover();
-    const service = createContextService(context, storage, options.monotonicMs);
+    const wiring = { storage, machine, monotonicMs: options.monotonicMs };
+    const service = createContextService(context, wiring);
     if (options.embedderFromDataDir !== true) return new LocalClient(storage, service);
-    const recorded = service.stats(LOCAL_TENANT).embedder;
+    const recorded = service.stats(LOCAL_CALL).embedder;
     const configured = context.embedder === null ? null : identityOf(context.embedder);
     if (recorded === null || (configured !== null && sameIdentity(recorded, configured))) {
       return new LocalClient(storage, service);
     }
     service.close();
     const embedder = embedderOfIdentity(recorded);
-    return new LocalClient(
-      storage,
-      createContextService({ ...context, embedder }, storage, options.monotonicMs),
-    );
+    return new LocalClient(storage, createContextService({ ...context, embedder }, wiring));
   } catch (error) {
     await storage.close().catch(() => {});
     throw withCode(error);

@@ -83,5 +83,6 @@ export { ContextService } from "./service.ts";
 export type { StatsResponse } from "./stats.ts";
 export { StatsResponseSchema } from "./stats.ts";
 export { createContextMachine } from "./store/machine.ts";
+export type { ContextRecord } from "./store/record.ts";
 export { CONTEXT_MACHINE } from "./store/record.ts";
 export type { ContextState } from "./store/state.ts";

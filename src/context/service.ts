@@ -3,9 +3,15 @@
  * `context` state machine. Routes and the CLI call this; it alone touches storage and search.
  */
 import { Buffer } from "node:buffer";
-import { VltairError } from "../core/mod.ts";
+import { authorize, type Call, VltairError } from "../core/mod.ts";
 import type { TokenizerName } from "../search/mod.ts";
-import type { Storage } from "../storage/mod.ts";
+import {
+  type AppendInput,
+  commitPrepared,
+  type MachineHandle,
+  type PreparedWrite,
+  type Storage,
+} from "../storage/mod.ts";
 import { contentHash } from "./content-hash.ts";
 import {
   checkEmbedder,
@@ -34,12 +40,7 @@ import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
 import { type StatsResponse, tenantStats } from "./stats.ts";
 import { currentVersion, docRef, type StoredDoc } from "./store/doc.ts";
-import {
-  CONTEXT_MACHINE,
-  type ContextRecord,
-  encodeVector,
-  type UpsertItemRecord,
-} from "./store/record.ts";
+import { type ContextRecord, encodeVector, type UpsertItemRecord } from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
 import { compareRefs, type TenantStore } from "./store/tenant.ts";
 import { TenantLock } from "./tenant-lock.ts";
@@ -49,6 +50,8 @@ import { PastViews } from "./views.ts";
 /** What the service needs. */
 export interface ContextServiceOptions {
   storage: Storage;
+  /** The `context` machine's handle (what `storage.register(createContextMachine())` returned). */
+  machine: MachineHandle<ContextState, ContextRecord>;
   /** `null` for the `none` provider: clients send vectors. */
   embedder: Embedder | null;
   limits: ContextLimits;
@@ -84,6 +87,7 @@ function notFound(scope: Scope, id: string): VltairError {
 /** The context engine. */
 export class ContextService {
   readonly #storage: Storage;
+  readonly #machine: MachineHandle<ContextState, ContextRecord>;
   readonly #embedder: Embedder | null;
   readonly #limits: ContextLimits;
   readonly #tokenizer: TokenizerName;
@@ -93,6 +97,7 @@ export class ContextService {
 
   constructor(options: ContextServiceOptions) {
     this.#storage = options.storage;
+    this.#machine = options.machine;
     this.#embedder = options.embedder;
     this.#limits = options.limits;
     this.#tokenizer = options.tokenizer;
@@ -113,7 +118,7 @@ export class ContextService {
   }
 
   #live(): ContextState {
-    return this.#storage.state<ContextState>(CONTEXT_MACHINE);
+    return this.#machine.state();
   }
 
   #tenant(tenant: string): TenantStore | undefined {
@@ -122,13 +127,24 @@ export class ContextService {
 
   /**
    * Upserts a batch atomically: validation, version checks and embedding happen before the one
-   * WAL record is appended; any failure rejects the whole batch with nothing applied.
+   * WAL record is committed; any failure rejects the whole batch with nothing applied.
    */
-  async upsert(
-    tenant: string,
-    request: UpsertRequest,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<UpsertResponse> {
+  async upsert(call: Call, request: UpsertRequest): Promise<UpsertResponse> {
+    const [response] = await commitPrepared(this.#storage, call, [
+      await this.prepareUpsert(call, request),
+    ]);
+    return response;
+  }
+
+  /**
+   * Plans an upsert (validation, embedding, version checks) and holds the tenant's write lock
+   * until the returned write is committed with {@link commitPrepared} (possibly in one batch with
+   * other records). Nothing is written here.
+   */
+  async prepareUpsert(call: Call, request: UpsertRequest): Promise<PreparedWrite<UpsertResponse>> {
+    authorize(call, "writer", "context.write");
+    const tenant = call.principal.tenant;
+    const signal = call.signal;
     checkUpsertLimits(request.items, this.#limits, this.#embedder);
     const hashes = request.items.map((item) => contentHash(item.text, item.metadata, item.vector));
     const embed = request.embed ?? this.#embedder !== null;
@@ -137,12 +153,12 @@ export class ContextService {
     // Embed outside the tenant lock what the current state says will be written.
     const early = planUpsert(this.#tenant(tenant), request.items, hashes, { checkVersions: false });
     const vectors = new Map<number, Float32Array>();
-    await this.#embedMissing(request, early.written, embed, vectors, options.signal);
-    return this.#lock.run(tenant, async () => {
+    await this.#embedMissing(request, early.written, embed, vectors, signal);
+    return this.#underLock(tenant, async () => {
       const store = this.#tenant(tenant);
       const plan = planUpsert(store, request.items, hashes, { checkVersions: true });
       if (embed) this.#checkTenantEmbedder(store, tenant);
-      await this.#embedMissing(request, plan.written, embed, vectors, options.signal);
+      await this.#embedMissing(request, plan.written, embed, vectors, signal);
       const records: UpsertItemRecord[] = [];
       for (const index of plan.written) {
         const item = request.items[index] as UpsertRequest["items"][number];
@@ -159,7 +175,7 @@ export class ContextService {
         records.push(record);
       }
       checkVectorDimensions(store, request, plan.written, vectors);
-      let walIndex = this.#storage.lastIndex;
+      const out: AppendInput[] = [];
       if (records.length > 0) {
         const body: ContextRecord = {
           op: "upsert",
@@ -169,11 +185,27 @@ export class ContextService {
         };
         const identity = this.#identityToRecord(store, vectors.size > 0);
         if (identity !== null) body.embedder = identity;
-        const result = await this.#storage.append([{ machine: CONTEXT_MACHINE, body }]);
-        walIndex = result.lastIndex;
+        out.push(this.#machine.record(body));
       }
-      return { ...plan.summary, wal_index: walIndex };
+      return { records: out, result: (walIndex) => ({ ...plan.summary, wal_index: walIndex }) };
     });
+  }
+
+  /**
+   * Runs `plan` under the tenant's write lock and returns its write holding the lock; the lock
+   * is released at once when planning throws.
+   */
+  async #underLock<R>(
+    tenant: string,
+    plan: () => Promise<{ records: AppendInput[]; result: (walIndex: number) => R }>,
+  ): Promise<PreparedWrite<R>> {
+    const release = await this.#lock.acquire(tenant);
+    try {
+      return { ...(await plan()), release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** 409 `embedder_mismatch` when the tenant recorded another embedder than this service's. */
@@ -212,8 +244,9 @@ export class ContextService {
   }
 
   /** The current version of a document. */
-  get(tenant: string, scope: Scope, id: string): DocumentView {
-    return docView(this.#doc(tenant, scope, id));
+  get(call: Call, scope: Scope, id: string): DocumentView {
+    authorize(call, "reader", "context.read");
+    return docView(this.#doc(call.principal.tenant, scope, id));
   }
 
   /** The current version of a document; 404 `not_found` when the tenant has none. */
@@ -224,17 +257,31 @@ export class ContextService {
   }
 
   /** Deletes a document (404 when it does not exist). */
-  delete(
-    tenant: string,
+  async delete(
+    call: Call,
     scope: Scope,
     id: string,
   ): Promise<{ deleted: boolean; wal_index: number }> {
-    return this.#lock.run(tenant, async () => {
+    const [response] = await commitPrepared(this.#storage, call, [
+      await this.prepareDelete(call, scope, id),
+    ]);
+    return response;
+  }
+
+  /** Plans the deletion of one document (404 when it does not exist), holding the tenant's lock. */
+  prepareDelete(
+    call: Call,
+    scope: Scope,
+    id: string,
+  ): Promise<PreparedWrite<{ deleted: boolean; wal_index: number }>> {
+    authorize(call, "writer", "context.write");
+    const tenant = call.principal.tenant;
+    return this.#underLock(tenant, async () => {
       this.#doc(tenant, scope, id);
-      const result = await this.#storage.append([
-        { machine: CONTEXT_MACHINE, body: { op: "delete", tenant, items: [{ id, scope }] } },
-      ]);
-      return { deleted: true, wal_index: result.lastIndex };
+      return {
+        records: [this.#machine.record({ op: "delete", tenant, items: [{ id, scope }] })],
+        result: (walIndex) => ({ deleted: true, wal_index: walIndex }),
+      };
     });
   }
 
@@ -242,7 +289,20 @@ export class ContextService {
    * Deletes a batch of documents atomically (one record); items naming no document are listed
    * as `missing`, not an error, so pruning is idempotent. Nothing is written when none exists.
    */
-  deleteBatch(tenant: string, request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
+  async deleteBatch(call: Call, request: DeleteBatchRequest): Promise<DeleteBatchResponse> {
+    const [response] = await commitPrepared(this.#storage, call, [
+      await this.prepareDeleteBatch(call, request),
+    ]);
+    return response;
+  }
+
+  /** Plans {@link ContextService.deleteBatch}, holding the tenant's lock. */
+  prepareDeleteBatch(
+    call: Call,
+    request: DeleteBatchRequest,
+  ): Promise<PreparedWrite<DeleteBatchResponse>> {
+    authorize(call, "writer", "context.write");
+    const tenant = call.principal.tenant;
     if (request.items.length > this.#limits.batchItemsMax) {
       throw new VltairError(
         "payload_too_large",
@@ -256,7 +316,7 @@ export class ContextService {
         },
       );
     }
-    return this.#lock.run(tenant, async () => {
+    return this.#underLock(tenant, async () => {
       const store = this.#tenant(tenant);
       const present: DeleteBatchRequest["items"] = [];
       const missing: DeleteBatchRequest["items"] = [];
@@ -267,24 +327,25 @@ export class ContextService {
         else if (!seen.has(key)) missing.push(item);
         seen.add(key);
       }
-      let walIndex = this.#storage.lastIndex;
-      if (present.length > 0) {
-        const result = await this.#storage.append([
-          { machine: CONTEXT_MACHINE, body: { op: "delete", tenant, items: present } },
-        ]);
-        walIndex = result.lastIndex;
-      }
-      return { deleted: present.length, missing, wal_index: walIndex };
+      const records =
+        present.length === 0
+          ? []
+          : [this.#machine.record({ op: "delete", tenant, items: present })];
+      return {
+        records,
+        result: (walIndex) => ({ deleted: present.length, missing, wal_index: walIndex }),
+      };
     });
   }
 
   /** A page of the tenant's documents in (scope, id) order, optionally under one scope and id prefix. */
   list(
-    tenant: string,
+    call: Call,
     query: { scope: Scope | null; prefix: string; limit: number; cursor: string | null },
   ): ListResponse {
+    authorize(call, "reader", "context.read");
     const walIndex = this.#storage.lastIndex;
-    const store = this.#tenant(tenant);
+    const store = this.#tenant(call.principal.tenant);
     const after = query.cursor === null ? null : decodeCursor(query.cursor);
     const wanted = query.scope === null ? null : scopeKey(query.scope);
     const sorted = store?.sortedDocs() ?? [];
@@ -323,8 +384,9 @@ export class ContextService {
   }
 
   /** Every version of a document, newest first. */
-  versions(tenant: string, scope: Scope, id: string) {
-    const doc = this.#doc(tenant, scope, id);
+  versions(call: Call, scope: Scope, id: string) {
+    authorize(call, "reader", "context.read");
+    const doc = this.#doc(call.principal.tenant, scope, id);
     const entries = [...(doc.past ?? []), currentVersion(doc)].reverse();
     return {
       id: doc.id,
@@ -339,7 +401,9 @@ export class ContextService {
   }
 
   /** One version of a document, with its text. */
-  version(tenant: string, scope: Scope, id: string, version: number) {
+  version(call: Call, scope: Scope, id: string, version: number) {
+    authorize(call, "reader", "context.read");
+    const tenant = call.principal.tenant;
     const doc = this.#doc(tenant, scope, id);
     const entry =
       version === doc.version ? currentVersion(doc) : doc.past?.find((p) => p.version === version);
@@ -359,10 +423,11 @@ export class ContextService {
   }
 
   /** Three-way merge of strings, or of two versions of a document against a new text. */
-  merge(tenant: string, request: MergeRequest) {
+  merge(call: Call, request: MergeRequest) {
+    authorize(call, "reader", "context.read");
     if ("base" in request) return merge3(request);
-    const base = this.version(tenant, request.scope, request.id, request.base_version).text;
-    const ours = this.version(tenant, request.scope, request.id, request.ours_version).text;
+    const base = this.version(call, request.scope, request.id, request.base_version).text;
+    const ours = this.version(call, request.scope, request.id, request.ours_version).text;
     return merge3({ base, ours, theirs: request.theirs });
   }
 
@@ -379,7 +444,9 @@ export class ContextService {
   }
 
   /** What the tenant holds: documents, versions, scopes, embedder, index sizes. */
-  stats(tenant: string): StatsResponse {
+  stats(call: Call): StatsResponse {
+    authorize(call, "reader", "context.read");
+    const tenant = call.principal.tenant;
     return tenantStats(this.#tenant(tenant), {
       tenant,
       embedder: this.#embedder,
@@ -389,11 +456,9 @@ export class ContextService {
   }
 
   /** Searches the caller's tenant (live, or as it stood at `at`). */
-  async search(
-    tenant: string,
-    request: SearchRequest,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<SearchResponse> {
+  async search(call: Call, request: SearchRequest): Promise<SearchResponse> {
+    authorize(call, "reader", "context.read");
+    const tenant = call.principal.tenant;
     const startedMs = this.#monotonicMs();
     const filter =
       request.filters === undefined
@@ -404,7 +469,7 @@ export class ContextService {
       embedder: this.#embedder,
       predicate: filter?.predicate ?? null,
       canonicalFilter: filter?.canonical ?? null,
-      signal: options.signal,
+      signal: call.signal,
     });
     const { state, walIndex } = this.#stateAt(request.at);
     const store = state.tenant(tenant);

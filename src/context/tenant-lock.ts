@@ -8,19 +8,33 @@ export class TenantLock {
 
   /** Runs `work` after every earlier holder of `tenant` has finished. */
   async run<T>(tenant: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(tenant) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => mine);
-    this.#tails.set(tenant, tail);
-    await previous;
+    const release = await this.acquire(tenant);
     try {
       return await work();
     } finally {
       release();
-      if (this.#tails.get(tenant) === tail) this.#tails.delete(tenant);
     }
+  }
+
+  /**
+   * Waits for every earlier holder of `tenant`, then holds the lock until the returned function
+   * is called (a prepared write holds it until its commit). Releasing twice is harmless.
+   */
+  async acquire(tenant: string): Promise<() => void> {
+    const previous = this.#tails.get(tenant) ?? Promise.resolve();
+    let resolveMine = (): void => undefined;
+    const mine = new Promise<void>((resolve) => {
+      resolveMine = resolve;
+    });
+    const tail = previous.then(() => mine);
+    this.#tails.set(tenant, tail);
+    await previous;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      resolveMine();
+      if (this.#tails.get(tenant) === tail) this.#tails.delete(tenant);
+    };
   }
 }

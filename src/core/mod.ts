@@ -7,6 +7,8 @@
  * ```
  */
 export { AssertionError, assert } from "./assert.ts";
+export type { Call, Principal, Role } from "./call.ts";
+export { authorize, hasRole, localCall, ROLES } from "./call.ts";
 export type { ErrorCode, ErrorDetails, VltairErrorOptions } from "./errors.ts";
 export { ERROR_CODES, ERROR_STATUS, isErrorCode, statusOf, VltairError } from "./errors.ts";
 export type { Steps, YieldingOptions } from "./steps.ts";

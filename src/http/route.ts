@@ -5,8 +5,8 @@
  */
 import type { Hono } from "hono";
 import type * as v from "valibot";
-import { VltairError } from "../core/mod.ts";
-import { hasRole, type Role } from "../policy/mod.ts";
+import { authorize, type Call } from "../core/mod.ts";
+import type { Role } from "../policy/mod.ts";
 import type { AppContext, AppEnv } from "./env.ts";
 import { readJsonBody, readQuery } from "./validate.ts";
 
@@ -67,19 +67,22 @@ export function defineRoute<
   return spec;
 }
 
+/**
+ * The service call of a request: its principal (set by auth), trace id and abort signal (the
+ * client going away aborts the call).
+ */
+export function callOf(c: AppContext): Call {
+  return { principal: c.var.principal, traceId: c.var.traceId, signal: c.req.raw.signal };
+}
+
 /** Registers every route on the app, wrapping each handler with access and input checks. */
 export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[]): void {
   for (const route of routes) {
     app.on(route.method, route.path, async function routeHandler(c) {
       c.set("route", route.path);
-      if (route.access !== "public") {
-        const principal = c.get("principal");
-        if (!hasRole(principal, route.access)) {
-          throw new VltairError("forbidden", `this route needs the ${route.access} role`, {
-            details: { role_needed: route.access },
-          });
-        }
-      }
+      // The same authorizer the services call (they check again, for every entry point).
+      if (route.access !== "public")
+        authorize(callOf(c), route.access, `${route.method} ${route.path}`);
       const query = route.query === undefined ? undefined : readQuery(c, route.query);
       const body = route.body === undefined ? undefined : await readJsonBody(c, route.body);
       return route.handler(c, { body, query });

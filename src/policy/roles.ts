@@ -3,11 +3,12 @@
  * `writer` what `reader` can.
  */
 import * as v from "valibot";
+import { ROLES } from "../core/mod.ts";
 
-/** The roles a token can carry, least to most privileged. */
-export const ROLES = ["reader", "writer", "admin"] as const;
+export type { Principal, Role } from "../core/mod.ts";
+export { hasRole, ROLES } from "../core/mod.ts";
+
 export const RoleSchema = v.picklist(ROLES, `must be one of ${ROLES.join(", ")}`);
-export type Role = v.InferOutput<typeof RoleSchema>;
 
 /** Tenant names: lowercase identifiers, so they are safe in paths and metric labels. */
 export const TenantSchema = v.pipe(
@@ -24,20 +25,5 @@ export const SubjectSchema = v.pipe(
   v.regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters"),
 );
 
-/** The caller of a request, resolved from its token. */
-export interface Principal {
-  subject: string;
-  tenant: string;
-  roles: readonly Role[];
-  /** Id of the stored token, or null for the bootstrap admin token and `--no-auth`. */
-  tokenId: string | null;
-}
-
 /** The tenant of the bootstrap admin token and of `--no-auth`. */
 export const DEFAULT_TENANT = "default";
-
-/** True when one of `principal`'s roles is `needed` or above it. */
-export function hasRole(principal: Principal, needed: Role): boolean {
-  const rank = ROLES.indexOf(needed);
-  return principal.roles.some((role) => ROLES.indexOf(role) >= rank);
-}

@@ -28,12 +28,20 @@ export {
   resolveLimits,
   STORAGE_LIMITS,
 } from "./options.ts";
+export type { PreparedWrite } from "./prepared.ts";
+export { commitPrepared } from "./prepared.ts";
 export type { RecoveryReport } from "./recovery.ts";
 export type { RepairOptions, RepairReport } from "./repair.ts";
 export { repairWal } from "./repair.ts";
 export type { ReplayResult, ReplayTarget } from "./replay.ts";
 export type { AnyStateMachine, AppliedRecord, StateMachine } from "./state-machine.ts";
-export type { AppendInput, SnapshotReport, StorageOptions } from "./storage.ts";
+export type {
+  AppendInput,
+  CommitHook,
+  MachineHandle,
+  SnapshotReport,
+  StorageOptions,
+} from "./storage.ts";
 export { createStorage, Storage } from "./storage.ts";
 export { takeSnapshot } from "./take-snapshot.ts";
 export type { VerifyReport } from "./verify.ts";

@@ -5,7 +5,7 @@
  * once durable, applied in index order by the single writer loop before the append resolves.
  * Snapshots are taken automatically by log size or time, and on request.
  */
-import { assert, VltairError, type YieldingOptions } from "../core/mod.ts";
+import { assert, type Call, VltairError, type YieldingOptions } from "../core/mod.ts";
 import { type CarriedMachine, encodeCarriedRecords } from "./carried.ts";
 import type { DataDir } from "./data-dir.ts";
 import { storageUnavailable } from "./errors.ts";
@@ -64,6 +64,24 @@ export interface AppendInput {
   wallMs?: number;
 }
 
+/** A registered machine: its live state, and records addressed to it. */
+export interface MachineHandle<S, B> {
+  readonly name: string;
+  /** The live state (the fold of every committed record); only after recovery. */
+  state(): S;
+  /** A record of this machine for {@link Storage.commit}. */
+  record(body: B, wallMs?: number): AppendInput;
+}
+
+/**
+ * A pre-commit hook: sees the batch about to be committed and the call committing it; throws
+ * to refuse the whole batch (fail closed), or returns records to add to it.
+ */
+export type CommitHook = (
+  batch: readonly AppendInput[],
+  call: Call,
+) => readonly AppendInput[] | undefined;
+
 /** What {@link Storage.takeSnapshot} wrote and cleaned. */
 export interface SnapshotReport {
   walIndex: number;
@@ -115,6 +133,7 @@ export class Storage {
   private states = new Map<string, unknown>();
   /** Machines this binary does not know, carried into every snapshot (carried.ts). */
   private carried = new Map<string, CarriedMachine>();
+  private readonly hooks: { name: string; hook: CommitHook }[] = [];
   private appliedIndex = 0;
   private appliedWallMs = 0;
   private snapshotBytesMark = 0;
@@ -140,10 +159,45 @@ export class Storage {
     this.yielding = { sliceMs, monotonicMs: options.monotonicMs ?? (() => performance.now()) };
   }
 
-  /** Adds a state machine; only before {@link Storage.recover}. */
-  register<S, B>(machine: StateMachine<S, B>): void {
+  /**
+   * Adds a state machine (only before {@link Storage.recover}) and returns its typed handle:
+   * the machine's live state and records for {@link Storage.commit}, without casts.
+   */
+  register<S, B>(machine: StateMachine<S, B>): MachineHandle<S, B> {
     assert(this.current === null, "register state machines before recover()");
     this.registry.register(machine);
+    const name = machine.name;
+    return {
+      name,
+      state: () => this.#stateOf(name) as S,
+      record: (body: B, wallMs?: number) =>
+        wallMs === undefined ? { machine: name, body } : { machine: name, body, wallMs },
+    };
+  }
+
+  /**
+   * Adds a pre-commit hook; hooks run in the order they were added, on every
+   * {@link Storage.commit}. The order the composition root adds them in is the contract:
+   * policy, then budgets, then audit (ADR 0010).
+   */
+  addHook(name: string, hook: CommitHook): void {
+    assert(!this.hooks.some((h) => h.name === name), "hook names are unique");
+    this.hooks.push({ name, hook });
+  }
+
+  /**
+   * The one write path of every service: runs the pre-commit hooks in order over the batch
+   * (each sees the records of the hooks before it and may add its own, e.g. an audit record),
+   * then appends the whole batch atomically. A hook that throws aborts the commit: nothing is
+   * appended, no state changes. Resolves once the batch is durable and applied.
+   */
+  async commit(records: readonly AppendInput[], call: Call): Promise<AppendResult> {
+    let batch: readonly AppendInput[] = records;
+    for (const { hook } of this.hooks) {
+      const added = hook(batch, call);
+      if (added !== undefined && added.length > 0) batch = [...batch, ...added];
+    }
+    return this.append(batch);
   }
 
   /**
@@ -238,12 +292,21 @@ export class Storage {
     }
   }
 
-  /** The live state of machine `name` (the fold of every committed record). */
-  state<S>(name: string): S {
+  #stateOf(name: string): unknown {
+    this.openWal();
+    assert(this.states.has(name), "the machine of a handle is registered");
+    return this.states.get(name);
+  }
+
+  /**
+   * The live state of machine `name`, untyped, for tools and tests that inspect a fold;
+   * services read theirs through the handle `register` returned. `not_found` when unknown.
+   */
+  stateOf(name: string): unknown {
     this.openWal();
     if (!this.states.has(name))
       throw new VltairError("not_found", `no state machine named ${name}`);
-    return this.states.get(name) as S;
+    return this.states.get(name);
   }
 
   /** Index of the last applied record (0 when the log is empty). */

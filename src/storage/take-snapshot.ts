@@ -5,25 +5,29 @@
  */
 import { openDataDir } from "./data-dir.ts";
 import type { RecoveryReport } from "./recovery.ts";
-import type { AnyStateMachine } from "./state-machine.ts";
-import { createStorage, type SnapshotReport, type StorageOptions } from "./storage.ts";
+import {
+  createStorage,
+  type SnapshotReport,
+  type Storage,
+  type StorageOptions,
+} from "./storage.ts";
 
 /**
- * Recovers `dir` with `machines` and writes a snapshot at its last index.
+ * Recovers `dir` with the machines `register` adds and writes a snapshot at its last index.
  *
  * @example
  * ```ts
- * const { snapshot } = await takeSnapshot("./.vltair", { machines: [counter] });
+ * const { snapshot } = await takeSnapshot("./.vltair", { register: (s) => s.register(counter) });
  * ```
  */
 export async function takeSnapshot(
   dir: string,
-  options: StorageOptions & { machines: readonly AnyStateMachine[] },
+  options: StorageOptions & { register: (storage: Storage) => unknown },
 ): Promise<{ recovery: RecoveryReport; snapshot: SnapshotReport }> {
   const dataDirOptions = options.log === undefined ? {} : { log: options.log };
   const storage = createStorage(openDataDir(dir, dataDirOptions), options);
   try {
-    for (const m of options.machines) storage.register(m);
+    options.register(storage);
     const recovery = await storage.recover();
     const snapshot = await storage.takeSnapshot();
     return { recovery, snapshot };

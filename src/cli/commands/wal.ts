@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stateMachines } from "../../app.ts";
+import { registerMachines } from "../../app.ts";
 import { readServerInfo } from "../../app-discovery.ts";
 import { storageLog, storageSettings } from "../../app-storage.ts";
 import type { Config } from "../../config/mod.ts";
@@ -157,7 +157,7 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
   let result: unknown;
   try {
     const { snapshot } = await takeSnapshot(cfg.data_dir, {
-      machines: stateMachines(),
+      register: registerMachines,
       fsync: settings.fsync,
       limits: settings.limits,
       binaryVersion: VERSION,

@@ -23,7 +23,7 @@ import {
 } from "../../context/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import type { AppContext } from "../env.ts";
-import { type AnyRoute, defineRoute } from "../route.ts";
+import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 
 const ScopeQuerySchema = v.strictObject({
   /** `global` (default), `session:<id>` or `task:<id>`. */
@@ -70,8 +70,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       access: "writer",
       body: UpsertRequestSchema,
       responses: { 200: { description: "What each item became", schema: UpsertResponseSchema } },
-      handler: async (c, { body }) =>
-        c.json(await context.upsert(c.var.principal.tenant, body, { signal: c.req.raw.signal })),
+      handler: async (c, { body }) => c.json(await context.upsert(callOf(c), body)),
     }),
     defineRoute({
       method: "POST",
@@ -82,8 +81,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       access: "writer",
       body: DeleteBatchRequestSchema,
       responses: { 200: { description: "What was deleted", schema: DeleteBatchResponseSchema } },
-      handler: async (c, { body }) =>
-        c.json(await context.deleteBatch(c.var.principal.tenant, body)),
+      handler: async (c, { body }) => c.json(await context.deleteBatch(callOf(c), body)),
     }),
     defineRoute({
       method: "GET",
@@ -96,7 +94,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       responses: { 200: { description: "A page of documents", schema: ListResponseSchema } },
       handler: (c, { query }) =>
         c.json(
-          context.list(c.var.principal.tenant, {
+          context.list(callOf(c), {
             scope: query.scope === undefined ? null : parseScopeParam(query.scope),
             prefix: query.prefix ?? "",
             limit: query.limit ?? 100,
@@ -112,7 +110,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       tag: TAG,
       access: "reader",
       responses: { 200: { description: "The tenant's stats", schema: StatsResponseSchema } },
-      handler: (c) => c.json(context.stats(c.var.principal.tenant)),
+      handler: (c) => c.json(context.stats(callOf(c))),
     }),
     defineRoute({
       method: "POST",
@@ -122,8 +120,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       access: "reader",
       body: SearchRequestSchema,
       responses: { 200: { description: "Results, best first", schema: SearchResponseSchema } },
-      handler: async (c, { body }) =>
-        c.json(await context.search(c.var.principal.tenant, body, { signal: c.req.raw.signal })),
+      handler: async (c, { body }) => c.json(await context.search(callOf(c), body)),
     }),
     defineRoute({
       method: "POST",
@@ -133,7 +130,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       access: "reader",
       body: MergeRequestSchema,
       responses: { 200: { description: "The merge", schema: MergeResponseSchema } },
-      handler: (c, { body }) => c.json(context.merge(c.var.principal.tenant, body)),
+      handler: (c, { body }) => c.json(context.merge(callOf(c), body)),
     }),
     defineRoute({
       method: "GET",
@@ -144,7 +141,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       query: ScopeQuerySchema,
       responses: { 200: { description: "The document", schema: DocumentSchema } },
       handler: (c, { query }) =>
-        c.json(context.get(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c))),
+        c.json(context.get(callOf(c), parseScopeParam(query.scope), docIdParam(c))),
     }),
     defineRoute({
       method: "DELETE",
@@ -155,9 +152,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       query: ScopeQuerySchema,
       responses: { 200: { description: "Deleted", schema: DeleteResponseSchema } },
       handler: async (c, { query }) =>
-        c.json(
-          await context.delete(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c)),
-        ),
+        c.json(await context.delete(callOf(c), parseScopeParam(query.scope), docIdParam(c))),
     }),
     defineRoute({
       method: "GET",
@@ -168,9 +163,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       query: ScopeQuerySchema,
       responses: { 200: { description: "The versions", schema: VersionsResponseSchema } },
       handler: (c, { query }) =>
-        c.json(
-          context.versions(c.var.principal.tenant, parseScopeParam(query.scope), docIdParam(c)),
-        ),
+        c.json(context.versions(callOf(c), parseScopeParam(query.scope), docIdParam(c))),
     }),
     defineRoute({
       method: "GET",
@@ -183,7 +176,7 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
       handler: (c, { query }) =>
         c.json(
           context.version(
-            c.var.principal.tenant,
+            callOf(c),
             parseScopeParam(query.scope),
             docIdParam(c),
             versionParam(c.req.param("version")),

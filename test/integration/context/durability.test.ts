@@ -3,6 +3,7 @@
  * re-indexing, time travel answers as the store stood, concurrent writers never expose half a
  * batch and do not change the final ranking (CE-7, CE-12, CE-15).
  */
+
 import { describe, expect, test } from "bun:test";
 import {
   ContextService,
@@ -12,6 +13,7 @@ import {
   type SearchRequest,
 } from "../../../src/context/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../../../src/storage/mod.ts";
+import { callAs } from "../../support/call.ts";
 import { seededRandom } from "../../support/random.ts";
 import { tempDir } from "../../support/tmp.ts";
 
@@ -24,9 +26,10 @@ async function open(
   dir: string,
 ): Promise<{ storage: Storage; context: ContextService; replayedRecords: number }> {
   const storage = createStorage(openDataDir(dir), { fsync: "none" });
-  storage.register(createContextMachine());
+  const machine = storage.register(createContextMachine());
   const { replayedRecords } = await storage.recover();
   const context = new ContextService({
+    machine,
     storage,
     embedder: createHashEmbedder({ dimensions: 32 }),
     limits: resolveContextLimits(),
@@ -61,7 +64,7 @@ const QUERIES: SearchRequest[] = [
 async function answers(context: ContextService, tenant: string, at?: SearchRequest["at"]) {
   const out = [];
   for (const q of QUERIES) {
-    const r = await context.search(tenant, at === undefined ? q : { ...q, at });
+    const r = await context.search(callAs(tenant), at === undefined ? q : { ...q, at });
     out.push({ results: r.results, strategy_used: r.strategy_used, wal_index: r.wal_index });
   }
   return out;
@@ -79,10 +82,10 @@ describe("fold, snapshot and replay", () => {
         text: sentence(random, 12),
         metadata: { n: batch * 20 + i },
       }));
-      await context.upsert("t1", { items });
+      await context.upsert(callAs("t1"), { items });
       if (batch === 3) await storage.takeSnapshot();
     }
-    await context.delete("t1", { kind: "global" }, "doc-5");
+    await context.delete(callAs("t1"), { kind: "global" }, "doc-5");
     const before = await answers(context, "t1");
     const walIndex = storage.lastIndex;
     await storage.close();
@@ -112,10 +115,10 @@ describe("fold, snapshot and replay", () => {
         text: sentence(random, 10),
         metadata: { n: step * 10 + i },
       }));
-      await context.upsert("t1", { items });
+      await context.upsert(callAs("t1"), { items });
       if (step === 4) await storage.takeSnapshot();
       if (step % 3 === 2)
-        await context.delete("t1", { kind: "global" }, `d${step}`).catch(() => undefined);
+        await context.delete(callAs("t1"), { kind: "global" }, `d${step}`).catch(() => undefined);
       recorded.set(storage.lastIndex, await answers(context, "t1"));
     }
     for (const [walIndex, expected] of recorded) {
@@ -143,8 +146,8 @@ describe("8 concurrent writers", () => {
     const observed: { walIndex: number; results: unknown }[] = [];
     const writers = plans.map(async (batches) => {
       for (const items of batches) {
-        await context.upsert("t1", { items });
-        const r = await context.search("t1", {
+        await context.upsert(callAs("t1"), { items });
+        const r = await context.search(callAs("t1"), {
           query: "cache token",
           k: 400,
           strategy: "sparse",
@@ -152,7 +155,7 @@ describe("8 concurrent writers", () => {
         });
         observed.push({ walIndex: r.wal_index, results: r.results });
         // Every batch is whole in every answer: 8 documents per batch, all or none.
-        const all = await context.search("t1", {
+        const all = await context.search(callAs("t1"), {
           query: "batch",
           k: 1000,
           strategy: "sparse",
@@ -164,7 +167,7 @@ describe("8 concurrent writers", () => {
     await Promise.all(writers);
     let checks = 0;
     for (const o of observed.slice(0, 12)) {
-      const again = await context.search("t1", {
+      const again = await context.search(callAs("t1"), {
         query: "cache token",
         k: 400,
         strategy: "sparse",
@@ -174,7 +177,7 @@ describe("8 concurrent writers", () => {
       expect(again.results).toEqual(o.results as typeof again.results);
       checks += 1;
     }
-    const final = await context.search("t1", {
+    const final = await context.search(callAs("t1"), {
       query: "cache token kettle",
       k: 50,
       strategy: "sparse",

@@ -3,6 +3,7 @@
  * exactly the documents a brute-force reference selects, and every document reads back as the
  * reference holds it. Dense runs with k = all documents, so its answer is a set.
  */
+
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import {
@@ -11,6 +12,7 @@ import {
   resolveContextLimits,
 } from "../../../src/context/mod.ts";
 import { createStorage, openDataDir } from "../../../src/storage/mod.ts";
+import { callAs } from "../../support/call.ts";
 import { tempDir } from "../../support/tmp.ts";
 
 const WORDS = ["alpha", "beta", "gamma", "delta", "omega"];
@@ -117,9 +119,10 @@ test("search and get agree with a brute-force reference", async () => {
       fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 2 }),
       async (batches, f, queryWords) => {
         const storage = createStorage(openDataDir(tempDir()), { fsync: "none" });
-        storage.register(createContextMachine());
+        const machine = storage.register(createContextMachine());
         await storage.recover();
         const context = new ContextService({
+          machine,
           storage,
           embedder: null,
           limits: resolveContextLimits(),
@@ -131,7 +134,7 @@ test("search and get agree with a brute-force reference", async () => {
           for (const batch of batches) {
             const upserts = batch.filter((o) => o.kind === "upsert");
             if (upserts.length > 0) {
-              await context.upsert("t", {
+              await context.upsert(callAs("t"), {
                 items: upserts.map((o) => ({
                   id: o.id,
                   scope: o.scope,
@@ -162,7 +165,7 @@ test("search and get agree with a brute-force reference", async () => {
             for (const o of batch.filter((x) => x.kind === "delete")) {
               const k = key(o.scope, o.id);
               if (!ref.has(k)) continue;
-              await context.delete("t", o.scope, o.id);
+              await context.delete(callAs("t"), o.scope, o.id);
               ref.delete(k);
             }
           }
@@ -173,14 +176,14 @@ test("search and get agree with a brute-force reference", async () => {
             .filter((d) => d.text.split(" ").some((w) => queryWords.includes(w)))
             .map(label)
             .sort();
-          const sparse = await context.search("t", {
+          const sparse = await context.search(callAs("t"), {
             query: queryWords.join(" "),
             k: 100,
             strategy: "sparse",
             filters: f,
           });
           expect(sparse.results.map(label).sort()).toEqual(sparseRef);
-          const dense = await context.search("t", {
+          const dense = await context.search(callAs("t"), {
             vector: [1, 2, 3, 4],
             k: 100,
             strategy: "dense",
@@ -196,7 +199,7 @@ test("search and get agree with a brute-force reference", async () => {
             const listed: string[] = [];
             let cursor: string | null = null;
             do {
-              const page = context.list("t", { scope, prefix, limit: 3, cursor });
+              const page = context.list(callAs("t"), { scope, prefix, limit: 3, cursor });
               listed.push(...page.documents.map(label));
               cursor = page.next_cursor;
             } while (cursor !== null);
@@ -215,7 +218,7 @@ test("search and get agree with a brute-force reference", async () => {
             expect(listed).toEqual(expected);
           }
           for (const d of docs) {
-            const got = context.get("t", d.scope, d.id);
+            const got = context.get(callAs("t"), d.scope, d.id);
             expect({ text: got.text, metadata: got.metadata, version: got.version }).toEqual({
               text: d.text,
               metadata: d.metadata,

@@ -5,6 +5,7 @@
  * function and the documents either half ranks near the top for it). The whole service path
  * runs: ContextService with the default `hash` embedder and `code` tokenizer.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import {
   resolveContextLimits,
 } from "../../../src/context/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../../../src/storage/mod.ts";
+import { callAs } from "../../support/call.ts";
 import fixture from "./relevance-fixture.json";
 
 const TENANT = "relevance";
@@ -41,9 +43,10 @@ const dir = mkdtempSync(join(tmpdir(), "vltair-relevance-"));
 
 beforeAll(async () => {
   storage = createStorage(openDataDir(dir), { fsync: "none" });
-  storage.register(createContextMachine());
+  const machine = storage.register(createContextMachine());
   await storage.recover();
   context = new ContextService({
+    machine,
     storage,
     embedder: createHashEmbedder({ dimensions: 384 }),
     limits: resolveContextLimits(),
@@ -54,7 +57,7 @@ beforeAll(async () => {
     scope: { kind: "global" as const },
     text: d.text,
   }));
-  await context.upsert(TENANT, { items });
+  await context.upsert(callAs(TENANT), { items });
 });
 afterAll(async () => {
   await storage.close();
@@ -65,7 +68,7 @@ async function ranks(strategy: "sparse" | "auto"): Promise<{ ranks: number[]; us
   const out: number[] = [];
   const used: string[] = [];
   for (const q of fixture.queries) {
-    const response = await context.search(TENANT, { query: q.text, k: K, strategy });
+    const response = await context.search(callAs(TENANT), { query: q.text, k: K, strategy });
     out.push(response.results.findIndex((r) => r.id === q.target) + 1);
     used.push(response.strategy_used);
   }

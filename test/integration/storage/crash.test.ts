@@ -87,7 +87,7 @@ async function verify(dir: string, acked: Map<string, Acked>): Promise<number> {
   storage.register(kvMachine());
   try {
     await storage.recover();
-    const state = storage.state<KvState>("kv");
+    const state = storage.stateOf("kv") as KvState;
     // Every acknowledged record is in the state with its exact value.
     for (const [key, want] of acked) {
       if (state.entries[key] !== want.value)

@@ -66,8 +66,8 @@ test.if(hasPrlimit)(
     const storage = createStorage(openDataDir(dir), { fsync: "always" });
     storage.register(kvMachine());
     await storage.recover();
-    expect(storage.state<KvState>("kv").applied).toBe(acked + 3);
-    expect(storage.state<KvState>("kv").entries.after2).toBe("x");
+    expect((storage.stateOf("kv") as KvState).applied).toBe(acked + 3);
+    expect((storage.stateOf("kv") as KvState).entries.after2).toBe("x");
     await storage.close();
     fs.rmSync(dir, { recursive: true, force: true });
   },

@@ -83,9 +83,9 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
 
     // The newer binary again: `runs` is as it was, `kv` has the older binary's writes.
     const back = await openWith(dir, [kv(), runs()], "0.3.0");
-    expect(back.storage.state<KvState>("runs").entries).toEqual({ r1: "done" });
-    expect(back.storage.state<KvState>("runs").applied).toBe(2);
-    expect(back.storage.state<KvState>("kv").entries).toEqual({ a: "1", b: "2", c: "3" });
+    expect((back.storage.stateOf("runs") as KvState).entries).toEqual({ r1: "done" });
+    expect((back.storage.stateOf("runs") as KvState).applied).toBe(2);
+    expect((back.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1", b: "2", c: "3" });
     expect(back.lines.some((l) => l.event === "storage.machines_carried")).toBe(false);
     await back.storage.close();
     expect(segmentCount(dir)).toBeGreaterThan(0);
@@ -112,8 +112,11 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     expect(decodeCarriedRecords(part?.records as Uint8Array)).toHaveLength(1);
 
     const back = await openWith(dir, [kv(), runs()], "0.3.0");
-    expect(back.storage.state<KvState>("runs").entries).toEqual({ r1: "queued", r2: "queued" });
-    expect(back.storage.state<KvState>("kv").entries).toEqual({ a: "1", b: "2" });
+    expect((back.storage.stateOf("runs") as KvState).entries).toEqual({
+      r1: "queued",
+      r2: "queued",
+    });
+    expect((back.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1", b: "2" });
     // Its next snapshot holds `runs` as an ordinary machine again.
     await back.storage.takeSnapshot();
     await back.storage.close();
@@ -137,7 +140,7 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     });
     // Nothing was removed: the newer binary still opens it.
     const back = await openWith(dir, [{ ...kv(), format: 2 }], "0.4.0");
-    expect(back.storage.state<KvState>("kv").entries).toEqual({ a: "1" });
+    expect((back.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1" });
     await back.storage.close();
   });
 
@@ -166,7 +169,7 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     view.setUint32(8, crc32c(bytes, 12, bytes.length), true);
     fs.writeFileSync(path.join(dir, "snapshots", `${"1".padStart(20, "0")}.snap`), bytes);
     const again = await openWith(dir, [kv()], "0.2.0");
-    expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "1" });
+    expect((again.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1" });
     const recovered = again.lines.find((l) => l.event === "storage.recovered");
     expect(recovered?.fields.snapshotIndex).toBe(1);
     await again.storage.close();

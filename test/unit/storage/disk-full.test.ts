@@ -87,8 +87,8 @@ describe("disk full and fs errors during append", () => {
     });
     await storage.close();
     const again = await openKv(dir);
-    expect(again.storage.state<KvState>("kv").applied).toBe(acked + 1);
-    expect(again.storage.state<KvState>("kv").entries.later).toBe("x");
+    expect((again.storage.stateOf("kv") as KvState).applied).toBe(acked + 1);
+    expect((again.storage.stateOf("kv") as KvState).entries.later).toBe("x");
     await again.storage.close();
   });
 
@@ -99,12 +99,12 @@ describe("disk full and fs errors during append", () => {
     await storage.append([set("a", "1")]);
     disk.failSync = true;
     await expect(storage.append([set("b", "2")])).rejects.toMatchObject({ code: "unavailable" });
-    expect(storage.state<KvState>("kv").entries).toEqual({ a: "1" });
+    expect((storage.stateOf("kv") as KvState).entries).toEqual({ a: "1" });
     disk.failSync = false;
     expect((await storage.append([set("c", "3")])).firstIndex).toBe(2);
     await storage.close();
     const again = await openKv(dir);
-    expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "1", c: "3" });
+    expect((again.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1", c: "3" });
     await again.storage.close();
   });
 });

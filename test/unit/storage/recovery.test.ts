@@ -50,7 +50,7 @@ describe("recovery of the WAL tail", () => {
     fs.truncateSync(seg as string, Math.floor(size - recordBytes / 2));
     const { storage, lines } = await openKv(dir);
     expect(storage.lastIndex).toBe(9);
-    expect(storage.state<KvState>("kv").applied).toBe(9);
+    expect((storage.stateOf("kv") as KvState).applied).toBe(9);
     const cut = lines.find((l) => l.event === "wal.tail_truncated");
     expect(cut?.level).toBe("warn");
     expect(cut?.fields.dropped_bytes).toBe(recordBytes - Math.ceil(recordBytes / 2));
@@ -134,7 +134,7 @@ describe("recovery of the WAL tail", () => {
     fs.truncateSync(seg as string, dataEnd(seg as string) - 5);
     const again = await openKv(dir);
     expect(again.storage.lastIndex).toBe(1);
-    expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "1" });
+    expect((again.storage.stateOf("kv") as KvState).entries).toEqual({ a: "1" });
     const cut = again.lines.find((l) => l.event === "wal.tail_truncated");
     expect(cut?.fields.dropped_records).toBe(2);
     await again.storage.close();
@@ -187,7 +187,7 @@ describe("recovery from snapshots", () => {
     const report = lines.find((l) => l.event === "storage.recovered")?.fields;
     expect(report?.snapshotIndex).toBe(30);
     expect(report?.replayedRecords).toBe(1);
-    expect(storage.state<KvState>("kv").applied).toBe(31);
+    expect((storage.stateOf("kv") as KvState).applied).toBe(31);
     await storage.close();
   });
 
@@ -201,8 +201,8 @@ describe("recovery from snapshots", () => {
     expect(
       lines.some((l) => l.event === "snapshot.invalid" && l.fields.problem === "checksum_mismatch"),
     ).toBe(true);
-    expect(storage.state<KvState>("kv").applied).toBe(31);
-    expect(storage.state<KvState>("kv").entries.k0).toBe("r3");
+    expect((storage.stateOf("kv") as KvState).applied).toBe(31);
+    expect((storage.stateOf("kv") as KvState).entries.k0).toBe("r3");
     await storage.close();
   });
 
@@ -215,7 +215,7 @@ describe("recovery from snapshots", () => {
     const report = lines.find((l) => l.event === "storage.recovered")?.fields;
     expect(report?.snapshotIndex).toBe(0);
     expect(report?.replayedRecords).toBe(31);
-    expect(storage.state<KvState>("kv").entries).toMatchObject({ k0: "r3", tail: "t" });
+    expect((storage.stateOf("kv") as KvState).entries).toMatchObject({ k0: "r3", tail: "t" });
     await storage.close();
   });
 
@@ -223,7 +223,7 @@ describe("recovery from snapshots", () => {
     const { dir } = await withSnapshots();
     fs.writeFileSync(path.join(dir, "snapshots", `${"9".padStart(20, "0")}9.snap.tmp`), "partial");
     const { storage } = await openKv(dir);
-    expect(storage.state<KvState>("kv").applied).toBe(31);
+    expect((storage.stateOf("kv") as KvState).applied).toBe(31);
     await storage.close();
   });
 

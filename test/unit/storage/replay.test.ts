@@ -40,7 +40,7 @@ describe("Storage.replayTo", () => {
           };
           const { storage } = await openKv(dir, { limits, nowMs: () => now });
           const live: { state: string; wallMs: number }[] = [
-            { state: JSON.stringify(storage.state<KvState>("kv")), wallMs: 0 },
+            { state: JSON.stringify(storage.stateOf("kv") as KvState), wallMs: 0 },
           ];
           for (const s of steps) {
             if (s.kind === "snapshot") {
@@ -51,7 +51,7 @@ describe("Storage.replayTo", () => {
             // One record per append here so every index has a live state to compare with.
             for (const body of s.ops) {
               await storage.append([{ machine: "kv", body: body satisfies KvBody }]);
-              live.push({ state: JSON.stringify(storage.state<KvState>("kv")), wallMs: now });
+              live.push({ state: JSON.stringify(storage.stateOf("kv") as KvState), wallMs: now });
             }
           }
           const last = storage.lastIndex;
@@ -73,7 +73,7 @@ describe("Storage.replayTo", () => {
           );
           // Replay has no side effects: the live state and the log are untouched.
           expect(storage.lastIndex).toBe(last);
-          expect(JSON.stringify(storage.state<KvState>("kv"))).toBe(
+          expect(JSON.stringify(storage.stateOf("kv") as KvState)).toBe(
             (live[last] as { state: string }).state,
           );
           await storage.close();
@@ -89,7 +89,7 @@ describe("Storage.replayTo", () => {
     await storage.takeSnapshot();
     const past = storage.replayTo({ walIndex: 1 });
     (past.states.get("kv") as KvState).entries.a = "changed";
-    expect(storage.state<KvState>("kv").entries.a).toBe("1");
+    expect((storage.stateOf("kv") as KvState).entries.a).toBe("1");
     await storage.close();
   });
 

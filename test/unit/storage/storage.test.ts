@@ -15,11 +15,11 @@ describe("Storage.append", () => {
       firstIndex: 2,
       lastIndex: 3,
     });
-    expect(storage.state<KvState>("kv").entries).toEqual({ a: "3", b: "2" });
+    expect((storage.stateOf("kv") as KvState).entries).toEqual({ a: "3", b: "2" });
     await storage.close();
     const again = await openKv(dir);
     expect(again.storage.lastIndex).toBe(3);
-    expect(again.storage.state<KvState>("kv").entries).toEqual({ a: "3", b: "2" });
+    expect((again.storage.stateOf("kv") as KvState).entries).toEqual({ a: "3", b: "2" });
     await again.storage.close();
   });
 
@@ -68,7 +68,7 @@ describe("Storage.append", () => {
     // The first append starts a group alone; the other 63 arrive while it is in flight and share one.
     expect(counts.writes).toBeLessThanOrEqual(2);
     expect(counts.syncs).toBeLessThanOrEqual(2);
-    expect(storage.state<KvState>("kv").applied).toBe(64);
+    expect((storage.stateOf("kv") as KvState).applied).toBe(64);
     await storage.close();
   });
 
@@ -103,7 +103,7 @@ describe("Storage.append", () => {
     const { storage } = await openKv(tempDir());
     await storage.append([{ ...set("a", "1"), wallMs: 5_000 }]);
     await storage.append([{ ...set("b", "1"), wallMs: 4_000 }]);
-    expect(storage.state<KvState>("kv").lastWallMs).toBe(5_000);
+    expect((storage.stateOf("kv") as KvState).lastWallMs).toBe(5_000);
     const records = storage.wal.read(1, { limit: 10 });
     expect(records.map((r) => r.wallMs)).toEqual([5_000, 5_000]);
     await storage.close();
@@ -138,7 +138,7 @@ describe("Storage failures in folds and subscribers", () => {
     expect(await outcome(storage.append([{ machine: "fragile", body: { n: 2 } }]))).toBe(
       "unavailable/failed",
     );
-    expect(storage.state<number>("fragile")).toBe(1);
+    expect(storage.stateOf("fragile") as number).toBe(1);
     await storage.close();
   });
 
@@ -171,7 +171,7 @@ describe("Storage segments and snapshots", () => {
     );
     await storage.close();
     const again = await openKv(dir, { limits: { segmentBytes: 65536, recordBytesMax: 4096 } });
-    expect(again.storage.state<KvState>("kv").applied).toBe(200);
+    expect((again.storage.stateOf("kv") as KvState).applied).toBe(200);
     await again.storage.close();
   });
 
@@ -203,8 +203,8 @@ describe("Storage segments and snapshots", () => {
     const again = await openKv(dir, { limits });
     const report = again.lines.find((l) => l.event === "storage.recovered")?.fields;
     expect(report?.snapshotIndex).toBe(Math.max(...snaps.map((n) => Number(n.slice(0, 20)))));
-    expect(again.storage.state<KvState>("kv").applied).toBe(600);
-    expect(again.storage.state<KvState>("kv").entries.k49).toBe(`599-${"y".repeat(900)}`);
+    expect((again.storage.stateOf("kv") as KvState).applied).toBe(600);
+    expect((again.storage.stateOf("kv") as KvState).entries.k49).toBe(`599-${"y".repeat(900)}`);
     await again.storage.close();
   });
 

@@ -46,7 +46,10 @@ describe("verifyWal", () => {
 
   test("reports a torn tail without failing and lists snapshot validity", async () => {
     const dir = await logOf(5);
-    await takeSnapshot(dir, { machines: [kvMachine()], fsync: "none" });
+    await takeSnapshot(dir, {
+      register: (storage) => storage.register(kvMachine()),
+      fsync: "none",
+    });
     const seg = path.join(dir, "wal", fs.readdirSync(path.join(dir, "wal"))[0] as string);
     writeAt(seg, dataEnd(seg), new Uint8Array([1, 2, 3]));
     const report = verifyWal(dir);
@@ -114,7 +117,7 @@ describe("repairWal and takeSnapshot", () => {
   test("takeSnapshot recovers, writes one snapshot at the last index and releases the lock", async () => {
     const dir = await logOf(7);
     const { snapshot, recovery } = await takeSnapshot(dir, {
-      machines: [kvMachine()],
+      register: (storage) => storage.register(kvMachine()),
       fsync: "none",
     });
     expect(recovery.lastIndex).toBe(7);
