@@ -269,7 +269,7 @@ export class ContextService {
   }
 
   /** Plans the deletion of one document (404 when it does not exist), holding the tenant's lock. */
-  prepareDelete(
+  async prepareDelete(
     call: Call,
     scope: Scope,
     id: string,
@@ -297,7 +297,7 @@ export class ContextService {
   }
 
   /** Plans {@link ContextService.deleteBatch}, holding the tenant's lock. */
-  prepareDeleteBatch(
+  async prepareDeleteBatch(
     call: Call,
     request: DeleteBatchRequest,
   ): Promise<PreparedWrite<DeleteBatchResponse>> {
