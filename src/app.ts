@@ -17,14 +17,19 @@ import {
   describeIdentity,
   identityOf,
 } from "./context/mod.ts";
+import { type Call, localCall } from "./core/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
 import { collectGarbage } from "./platform/mod.ts";
 import {
+  ADMIN_PRINCIPAL,
   type AdminToken,
   createAuthenticator,
+  createTokensMachine,
   ensureAdminToken,
-  TokenStore,
+  type TokenRecord,
+  TokenService,
+  type TokensState,
 } from "./policy/mod.ts";
 import type { MachineHandle, Storage } from "./storage/mod.ts";
 import { VERSION } from "./version.ts";
@@ -35,6 +40,7 @@ export const TOKENS_FILE = "tokens.jsonl";
 /** The handles of the state machines folded from the WAL. */
 export interface MachineHandles {
   context: MachineHandle<ContextState, ContextRecord>;
+  tokens: MachineHandle<TokensState, TokenRecord>;
 }
 
 /**
@@ -42,7 +48,10 @@ export interface MachineHandles {
  * in-process path and the offline tools (`vltair snapshot`) all call this.
  */
 export function registerMachines(storage: Storage): MachineHandles {
-  return { context: storage.register(createContextMachine()) };
+  return {
+    context: storage.register(createContextMachine()),
+    tokens: storage.register(createTokensMachine()),
+  };
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -54,15 +63,13 @@ export interface Clocks {
 /** The running application, before and after it is bound to a port. */
 export interface App {
   http: HttpApp;
-  tokenStore: TokenStore;
+  tokens: TokenService;
   sandbox: SandboxService;
   context: ContextService;
   storage: Storage;
   admin: AdminToken | null;
   /** Recovery and start-up housekeeping; `/v1/ready` answers 200 once it has resolved. */
   start(): Promise<void>;
-  /** Marks the app ready without `start` (tests of the HTTP layer). */
-  markReady(): void;
   /** Flushes and closes every service (called on shutdown, after the server stopped). */
   close(): Promise<void>;
 }
@@ -75,13 +82,21 @@ export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
-/** Opens the token store of a data directory. */
-export function openTokenStore(config: Config, clocks: Clocks): TokenStore {
-  ensureDataDir(config.data_dir);
-  return new TokenStore(path.join(config.data_dir, TOKENS_FILE), {
-    nowMs: clocks.nowMs,
-    tokensMax: config.tokens_max,
-  });
+/** The operator's call for start-up work (importing a legacy tokens file). */
+const STARTUP_CALL: Call = localCall(ADMIN_PRINCIPAL, "00000000000000000000000000000000");
+
+/**
+ * Imports `DATA_DIR/tokens.jsonl` of an older vltair into the `tokens` machine, once (the file
+ * is renamed afterwards); logs what it did.
+ */
+export async function importLegacyTokens(
+  tokens: TokenService,
+  dataDir: string,
+  log: Logger,
+): Promise<void> {
+  const file = path.join(dataDir, TOKENS_FILE);
+  const done = await tokens.importLegacy(STARTUP_CALL, file);
+  if (done !== null) log.info("tokens.imported", { path: file, records: done.imported });
 }
 
 /**
@@ -107,6 +122,12 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     monotonicMs: clocks.monotonicMs,
   });
   const machines = registerMachines(storage);
+  const tokens = new TokenService({
+    storage,
+    machine: machines.tokens,
+    nowMs: clocks.nowMs,
+    tokensMax: config.tokens_max,
+  });
   const context = createContextService(contextConfig, {
     storage,
     machine: machines.context,
@@ -121,7 +142,6 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       log.warn("auth.admin_token_mode_fixed", { path: admin.path, mode: "0600" });
   }
   if (config.no_auth) log.warn("auth.disabled", { host: config.host, reason: "--no-auth" });
-  const tokenStore = openTokenStore(config, clocks);
   const metrics = new MetricsRegistry();
   registerProcessMetrics(metrics, clocks);
   sandbox.registerMetrics(metrics);
@@ -132,10 +152,10 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     metrics,
     authenticator: createAuthenticator({
       adminToken: admin?.token ?? null,
-      store: tokenStore,
+      store: tokens,
       open: config.no_auth,
     }),
-    tokenStore,
+    tokens,
     sandbox,
     context,
     takeSnapshot: async () => {
@@ -156,7 +176,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   });
   return {
     http,
-    tokenStore,
+    tokens,
     sandbox,
     context,
     storage,
@@ -164,6 +184,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     start: async () => {
       // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
       await storage.recover();
+      await importLegacyTokens(tokens, config.data_dir, log);
       const configured = context.embedder === null ? null : identityOf(context.embedder);
       for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
         log.warn("context.embedder_mismatch", {
@@ -177,9 +198,6 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       // serving instead of at the runtime's next collection.
       collectGarbage();
       await sandbox.sweep();
-      ready = true;
-    },
-    markReady: () => {
       ready = true;
     },
     close: async () => {

@@ -1,17 +1,4 @@
-/**
- * The context engine as `vltair ingest` and `vltair search` reach it: the server at VLTAIR_URL
- * when that is set; else the server that holds the data directory's lock (its URL from
- * DATA_DIR/server.json); else, when no process holds the lock, in-process over the data
- * directory itself (tenant `default`). A server gets the token from VLTAIR_TOKEN, else
- * VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token. Errors of every path are `VltairError`s whose
- * message starts with their stable code.
- */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { ensureDataDir, registerMachines } from "../app.ts";
 import { contextSettings, createContextService, embedderOfIdentity } from "../app-context.ts";
-import { readServerInfo } from "../app-discovery.ts";
-import { storageSettings } from "../app-storage.ts";
 import type { Config } from "../config/mod.ts";
 import {
   type ContextService,
@@ -27,11 +14,10 @@ import {
   type UpsertRequest,
   type UpsertResponse,
 } from "../context/mod.ts";
-import { type Call, ERROR_CODES, type ErrorCode, localCall, VltairError } from "../core/mod.ts";
-import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
-import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
-import { VERSION } from "../version.ts";
-import { UsageError } from "./args.ts";
+import { type Call, localCall, VltairError } from "../core/mod.ts";
+import type { Storage } from "../storage/mod.ts";
+import { openDataDirAccess, withCode } from "./data-dir-access.ts";
+import { type ServerTarget, serverRequest } from "./server-request.ts";
 
 /** Tenant of the in-process path (the admin token's tenant on a server). */
 export const LOCAL_TENANT = "default";
@@ -44,8 +30,6 @@ const LOCAL_CALL: Call = localCall(
   { subject: "cli", tenant: LOCAL_TENANT, roles: ["admin"], tokenId: null },
   "00000000000000000000000000000000",
 );
-/** Longest wait for one request to the server (an upsert embeds its batch first). */
-export const REQUEST_TIMEOUT_MS = 120_000;
 
 /** What the CLI needs of the context engine. */
 export interface ContextClient {
@@ -82,17 +66,6 @@ export interface ListQuery {
 export type ListPage = ListResponse;
 export type { DeleteBatchRequest, DeleteBatchResponse };
 
-const KNOWN_CODES = new Set<string>(ERROR_CODES);
-
-/** The same error with its code at the front of the message, so the CLI prints it. */
-function withCode(error: unknown): unknown {
-  if (!(error instanceof VltairError) || error.message.startsWith(`${error.code}:`)) return error;
-  return new VltairError(error.code, `${error.code}: ${error.message}`, {
-    details: error.details,
-    cause: error,
-  });
-}
-
 async function coded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -103,26 +76,6 @@ async function coded<T>(work: () => Promise<T>): Promise<T> {
 
 function scopeParam(scope: Scope): string {
   return scope.kind === "global" ? "global" : `${scope.kind}:${scope.id}`;
-}
-
-/** The bearer token for the server: VLTAIR_TOKEN, VLTAIR_ADMIN_TOKEN, DATA_DIR/admin.token. */
-export function serverToken(
-  config: Config,
-  env: Record<string, string | undefined>,
-  url: string,
-): string {
-  const token = env.VLTAIR_TOKEN;
-  if (token !== undefined && token !== "") return token;
-  if (config.admin_token !== null) return config.admin_token;
-  const file = path.join(config.data_dir, ADMIN_TOKEN_FILE);
-  try {
-    return fs.readFileSync(file, "utf8").trim();
-  } catch {
-    throw new VltairError(
-      "unauthorized",
-      `unauthorized: no token for the server at ${url}: set VLTAIR_TOKEN (or VLTAIR_ADMIN_TOKEN) or make ${file} readable`,
-    );
-  }
 }
 
 /** Longest wait for a recovering server to become ready before a command gives up. */
@@ -138,9 +91,9 @@ class RemoteClient implements ContextClient {
   readonly #onWait: (line: string) => void;
   #waited = false;
 
-  constructor(url: string, token: string, onWait: (line: string) => void) {
-    this.url = url;
-    this.#token = token;
+  constructor(server: ServerTarget, onWait: (line: string) => void) {
+    this.url = server.url;
+    this.#token = server.token;
     this.#onWait = onWait;
   }
 
@@ -181,35 +134,8 @@ class RemoteClient implements ContextClient {
     );
   }
 
-  async #callOnce(method: string, route: string, body?: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      const init: RequestInit = {
-        method,
-        headers: { authorization: `Bearer ${this.#token}`, "content-type": "application/json" },
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      };
-      if (body !== undefined) init.body = JSON.stringify(body);
-      response = await fetch(`${this.url}${route}`, init);
-    } catch (cause) {
-      throw new VltairError(
-        "unavailable",
-        `unavailable: the server at ${this.url} does not answer`,
-        {
-          cause,
-        },
-      );
-    }
-    const json = (await response.json().catch(() => null)) as {
-      error?: { code?: string; message?: string; details?: Record<string, unknown> };
-    } | null;
-    if (response.ok) return json;
-    const raw = json?.error?.code ?? "";
-    const code: ErrorCode = KNOWN_CODES.has(raw) ? (raw as ErrorCode) : "unavailable";
-    const message = json?.error?.message ?? `HTTP ${response.status}`;
-    throw new VltairError(code, `${raw === "" ? code : raw}: ${message}`, {
-      details: { ...json?.error?.details, status: response.status },
-    });
+  #callOnce(method: string, route: string, body?: unknown): Promise<unknown> {
+    return serverRequest({ url: this.url, token: this.#token }, method, route, body);
   }
 
   async upsert(request: UpsertRequest): Promise<UpsertResponse> {
@@ -301,19 +227,6 @@ class LocalClient implements ContextClient {
   }
 }
 
-/** `VLTAIR_URL` without a trailing slash; a usage error naming it when it is not an http(s) URL. */
-function serverUrl(raw: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new UsageError("VLTAIR_URL", "VLTAIR_URL must be an http:// or https:// URL");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-    throw new UsageError("VLTAIR_URL", "VLTAIR_URL must be an http:// or https:// URL");
-  return raw.replace(/\/+$/, "");
-}
-
 /**
  * With `VLTAIR_URL` set, the server at that URL. Otherwise opens the data directory
  * in-process, or, when another process holds its lock, the server named by its server.json. `create` makes a missing data directory (ingest); without it a
@@ -342,45 +255,13 @@ export async function openContextClient(
   },
 ): Promise<ContextClient> {
   const onWait = options.onWait ?? (() => {});
-  const url = env.VLTAIR_URL;
-  if (url !== undefined && url !== "") {
-    const base = serverUrl(url);
-    return new RemoteClient(base, serverToken(config, env, base), onWait);
-  }
-  // Both settings are checked first: a bad option exits 2 before anything is opened.
-  const settings = storageSettings(config);
+  // Checked first: a bad option exits 2 before anything is opened.
   const context = contextSettings(config);
-  if (options.create) ensureDataDir(config.data_dir);
-  else if (!fs.existsSync(config.data_dir)) {
-    throw new VltairError(
-      "not_found",
-      `not_found: data directory ${config.data_dir} does not exist (run 'vltair ingest' first)`,
-      { details: { field: "data_dir" } },
-    );
-  }
-  let storage: Storage;
+  const access = await openDataDirAccess(config, env, options);
+  if (access.kind === "server") return new RemoteClient(access.server, onWait);
+  const { storage, machines } = access;
   try {
-    storage = createStorage(openDataDir(config.data_dir, { nowMs: options.nowMs }), {
-      fsync: settings.fsync,
-      limits: settings.limits,
-      nowMs: options.nowMs,
-      binaryVersion: VERSION,
-    });
-  } catch (error) {
-    if (!(error instanceof VltairError) || error.details.reason !== "locked") throw withCode(error);
-    const server = readServerInfo(config.data_dir);
-    if (server === null) {
-      throw new VltairError(
-        "unavailable",
-        `unavailable: ${config.data_dir} is locked by another process and no server.json names its server`,
-      );
-    }
-    return new RemoteClient(server.url, serverToken(config, env, server.url), onWait);
-  }
-  try {
-    const { context: machine } = registerMachines(storage);
-    await storage.recover();
-    const wiring = { storage, machine, monotonicMs: options.monotonicMs };
+    const wiring = { storage, machine: machines.context, monotonicMs: options.monotonicMs };
     const service = createContextService(context, wiring);
     if (options.embedderFromDataDir !== true) return new LocalClient(storage, service);
     const recorded = service.stats(LOCAL_CALL).embedder;

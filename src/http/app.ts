@@ -1,8 +1,8 @@
 /**
  * The Hono app: middleware order, routes, and the error paths (envelope, 404, 405).
  *
- * Order: request context (ids, logs, metrics) → 405 detection → auth (before routing) →
- * readiness gate (503 while recovering) → body limit → routes. Errors thrown anywhere render through the one envelope.
+ * Order: request context (ids, logs, metrics) → 405 detection → readiness gate (503 while
+ * recovering) → auth (before routing) → body limit → routes. Errors thrown anywhere render through the one envelope.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -11,7 +11,7 @@ import type { SandboxService } from "../app-sandbox.ts";
 import type { ContextService } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import type { Logger, MetricsRegistry } from "../obs/mod.ts";
-import type { Authenticator, TokenStore } from "../policy/mod.ts";
+import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
 import { auth } from "./middleware/auth.ts";
@@ -31,7 +31,7 @@ export interface HttpDeps {
   log: Logger;
   metrics: MetricsRegistry;
   authenticator: Authenticator;
-  tokenStore: TokenStore;
+  tokens: TokenService;
   sandbox: SandboxService;
   context: ContextService;
   takeSnapshot: () => Promise<SnapshotSummary>;
@@ -73,7 +73,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         return openApi;
       },
     }),
-    ...tokenRoutes({ store: deps.tokenStore }),
+    ...tokenRoutes({ tokens: deps.tokens }),
     ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
@@ -94,8 +94,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         ),
     }),
   );
-  app.use(auth({ authenticator: deps.authenticator, publicPaths: publicPaths(routes) }));
+  // Before auth: stored tokens are WAL records, resolvable only once recovery has finished.
   app.use(readiness({ isReady: deps.isReady, openPaths: whileRecoveringPaths(routes) }));
+  app.use(auth({ authenticator: deps.authenticator, publicPaths: publicPaths(routes) }));
   app.use(
     bodyLimit({
       maxSize: deps.bodyBytesMax,

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../core/mod.ts";
 import { hasPosixFileModes } from "../platform/mod.ts";
-import { TOKEN_PREFIX } from "./token-store.ts";
+import { TOKEN_PREFIX } from "./token-service.ts";
 
 /** Where the admin token came from; `path` is set for the file. */
 export interface AdminToken {

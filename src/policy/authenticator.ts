@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { DEFAULT_TENANT, type Principal } from "./roles.ts";
-import { hashToken, type TokenStore } from "./token-store.ts";
+import { hashToken } from "./token-service.ts";
 
 /** Turns a presented token into a principal, or null. */
 export interface Authenticator {
@@ -35,7 +35,7 @@ const TOKEN_CHARS_MAX = 512;
  */
 export function createAuthenticator(options: {
   adminToken: string | null;
-  store: TokenStore | null;
+  store: { resolve(token: string): Principal | null } | null;
   open: boolean;
 }): Authenticator {
   const adminHash = options.adminToken === null ? null : hashToken(options.adminToken);

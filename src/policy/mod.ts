@@ -1,5 +1,5 @@
 /**
- * Policy: roles, principals, API tokens and their bootstrap.
+ * Policy: roles, principals, API tokens (the `tokens` machine) and their bootstrap.
  *
  * @example
  * ```ts
@@ -19,5 +19,7 @@ export {
   SubjectSchema,
   TenantSchema,
 } from "./roles.ts";
-export type { TokenInfo, TokenStoreOptions } from "./token-store.ts";
-export { TOKEN_PREFIX, TokenStore } from "./token-store.ts";
+export type { TokenServiceOptions } from "./token-service.ts";
+export { hashToken, isOperator, TOKEN_PREFIX, TokenService } from "./token-service.ts";
+export type { TokenInfo, TokenRecord, TokensState } from "./tokens-machine.ts";
+export { createTokensMachine, TOKENS_MACHINE } from "./tokens-machine.ts";

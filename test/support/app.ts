@@ -1,10 +1,15 @@
 /** An in-process app for HTTP tests: real config defaults, a temp data dir, captured logs. */
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config/mod.ts";
+import { type Call, localCall, type Role } from "../../src/core/mod.ts";
 import { createLogger } from "../../src/obs/mod.ts";
+import { ADMIN_PRINCIPAL, type TokenInfo } from "../../src/policy/mod.ts";
 import { tempDir } from "./tmp.ts";
 
 export const ADMIN = "test-admin-token-0123456789";
+
+/** The start (recovery) of each test app, so helpers can wait for it. */
+const startedApps = new WeakMap<App, Promise<void>>();
 
 /** A test app with its log lines and a fixed clock. */
 export interface TestApp {
@@ -30,12 +35,27 @@ export function testApp(
     log: createLogger({ level: "debug", write: (line) => logs.push(line), nowMs: () => nowMs }),
     clocks: { nowMs: () => (nowMs += 1), monotonicMs: () => performance.now() },
   });
-  if (options.ready !== false) app.markReady();
-  const request = (path: string, init: RequestInit & { token?: string | null } = {}) => {
+  // Ready by default: recovery (of an empty directory) runs before the first request.
+  const started = options.ready === false ? Promise.resolve() : app.start();
+  startedApps.set(app, started);
+  const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    await started;
     const { token = ADMIN, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (token !== null) headers.set("authorization", `Bearer ${token}`);
-    return Promise.resolve(app.http.app.request(`http://localhost${path}`, { ...rest, headers }));
+    return app.http.app.request(`http://localhost${path}`, { ...rest, headers });
   };
   return { app, config, logs, request };
+}
+
+/** The operator's call (the bootstrap admin), for tests that set up tokens in-process. */
+const OPERATOR: Call = localCall(ADMIN_PRINCIPAL, "0123456789abcdef0123456789abcdef");
+
+/** Creates a token in `app` (any tenant) as the operator, once the app has recovered. */
+export async function createToken(
+  app: App,
+  input: { subject: string; tenant: string; roles: Role[] },
+): Promise<{ token: string; info: TokenInfo }> {
+  await startedApps.get(app);
+  return app.tokens.create(OPERATOR, input);
 }

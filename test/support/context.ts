@@ -1,6 +1,6 @@
 /** An in-process app with the context engine recovered, and JSON helpers for its routes. */
 import type { Role } from "../../src/policy/mod.ts";
-import { type TestApp, testApp } from "./app.ts";
+import { createToken, type TestApp, testApp } from "./app.ts";
 
 /** A parsed JSON answer; tests read fields they assert on, so its type stays open. */
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
@@ -12,7 +12,7 @@ export interface ContextTestApp extends TestApp {
   /** GETs (or another method without a body); returns the status and parsed body. */
   call: (method: string, path: string, token?: string) => Promise<{ status: number; body: Json }>;
   /** A new token of `tenant` holding `role`. */
-  tokenFor: (tenant: string, role: Role) => string;
+  tokenFor: (tenant: string, role: Role) => Promise<string>;
 }
 
 async function parsed(response: Response): Promise<{ status: number; body: Json }> {
@@ -41,7 +41,7 @@ export async function contextApp(
       ),
     call: async (method, path, token) =>
       parsed(await t.request(path, { method, ...withToken(token) })),
-    tokenFor: (tenant, role) =>
-      t.app.tokenStore.create({ subject: `${tenant}-${role}`, tenant, roles: [role] }).token,
+    tokenFor: async (tenant, role) =>
+      (await createToken(t.app, { subject: `${tenant}-${role}`, tenant, roles: [role] })).token,
   };
 }

@@ -1,15 +1,25 @@
 /** `vltair token create|list|revoke`: operator management of API tokens on a data directory. */
 import * as v from "valibot";
-import { openTokenStore } from "../../app.ts";
-import { RoleSchema, SubjectSchema, TenantSchema, type TokenStore } from "../../policy/mod.ts";
+import { RoleSchema, SubjectSchema, TenantSchema } from "../../policy/mod.ts";
 import { cliConfig, dataDirOptions, type Parsed, parseFlags, UsageError } from "../args.ts";
-import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
+import type { CliIo } from "../io.ts";
+import { EXIT_FAILURE, EXIT_OK } from "../io.ts";
+import { openTokenClient, type TokenClient } from "../token-client.ts";
 
 const STORE_OPTIONS = dataDirOptions();
 
-function openStore(values: Parsed["values"], io: CliIo): TokenStore {
+async function withTokens<T>(
+  values: Parsed["values"],
+  io: CliIo,
+  work: (client: TokenClient) => Promise<T>,
+): Promise<T> {
   const { config } = cliConfig(values, io);
-  return openTokenStore(config, io.clocks);
+  const client = await openTokenClient(config, io.env, { nowMs: io.clocks.nowMs });
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
 }
 
 function field<S extends v.GenericSchema>(
@@ -23,7 +33,7 @@ function field<S extends v.GenericSchema>(
   return parsed.output;
 }
 
-export function tokenCreate(argv: readonly string[], io: CliIo): number {
+export async function tokenCreate(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(
     argv,
     {
@@ -40,7 +50,7 @@ export function tokenCreate(argv: readonly string[], io: CliIo): number {
   const tenant = field("--tenant", TenantSchema, values.tenant);
   const roles = rawRoles.map((role) => field("--role", RoleSchema, role.trim()));
   const subject = field("--subject", SubjectSchema, values.subject ?? `token-${roles.join("-")}`);
-  const { token, info } = openStore(values, io).create({ subject, tenant, roles });
+  const { token, info } = await withTokens(values, io, (c) => c.create({ subject, tenant, roles }));
   if (values.json === true) {
     io.stdout(`${JSON.stringify({ token, id: info.id, subject, tenant, roles: info.roles })}\n`);
   } else {
@@ -52,13 +62,10 @@ export function tokenCreate(argv: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
-export function tokenList(argv: readonly string[], io: CliIo): number {
+export async function tokenList(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { ...STORE_OPTIONS, tenant: { type: "string" } }, 0);
-  const tenant =
-    values.tenant === undefined ? null : field("--tenant", TenantSchema, values.tenant);
-  const tokens = openStore(values, io)
-    .list()
-    .filter((t) => tenant === null || t.tenant === tenant);
+  const tenant = values.tenant === undefined ? "*" : field("--tenant", TenantSchema, values.tenant);
+  const tokens = await withTokens(values, io, (c) => c.list(tenant));
   if (values.json === true) {
     io.stdout(`${JSON.stringify({ tokens })}\n`);
     return EXIT_OK;
@@ -72,11 +79,11 @@ export function tokenList(argv: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
-export function tokenRevoke(argv: readonly string[], io: CliIo): number {
+export async function tokenRevoke(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(argv, STORE_OPTIONS, 1);
   const id = positionals[0];
   if (id === undefined) throw new UsageError("ID", "the token id to revoke is required");
-  const revoked = openStore(values, io).revoke(id, null);
+  const revoked = await withTokens(values, io, (c) => c.revoke(id));
   if (values.json === true) io.stdout(`${JSON.stringify({ revoked, id })}\n`);
   else io.stderr(revoked ? `revoked ${id}\n` : `no active token ${id}\n`);
   return revoked ? EXIT_OK : EXIT_FAILURE;

@@ -1,12 +1,12 @@
 /**
- * Token routes: an admin manages the tokens of their own tenant. Tokens of other tenants are
- * invisible (404, never 403, so their existence is not revealed). Creating tokens for another
- * tenant is an operator task: `vltair token create --tenant T` on the data directory.
+ * Token routes: an admin manages the tokens of their own tenant; the operator (an admin of
+ * tenant `default`) those of any tenant (`tenant` in the body, `?tenant=T` or `?tenant=*`).
+ * Tokens of other tenants are invisible to everyone else (404, never 403, so their existence is
+ * not revealed). Every change is a record of the `tokens` machine in the WAL.
  */
 import * as v from "valibot";
-import { VltairError } from "../../core/mod.ts";
-import { RoleSchema, SubjectSchema, type TokenStore } from "../../policy/mod.ts";
-import { type AnyRoute, defineRoute } from "../route.ts";
+import { RoleSchema, SubjectSchema, TenantSchema, type TokenService } from "../../policy/mod.ts";
+import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 
 const TokenInfoSchema = v.object({
   id: v.string(),
@@ -24,6 +24,13 @@ const CreateTokenBody = v.strictObject({
     v.minLength(1, "must name at least one role"),
     v.maxLength(3, "must name at most 3 roles"),
   ),
+  /** Operator only: the tenant of the new token (default: the caller's). */
+  tenant: v.optional(TenantSchema),
+});
+
+const ListTokensQuery = v.strictObject({
+  /** Operator only: another tenant, or `*` for every tenant. */
+  tenant: v.optional(v.union([TenantSchema, v.literal("*")], "must be a tenant name or *")),
 });
 
 const CreatedTokenSchema = v.object({
@@ -33,60 +40,64 @@ const CreatedTokenSchema = v.object({
   tenant: v.string(),
   roles: v.array(RoleSchema),
   created_at: v.string(),
+  wal_index: v.number(),
 });
 
 /** The token routes. */
-export function tokenRoutes(deps: { store: TokenStore }): AnyRoute[] {
+export function tokenRoutes(deps: { tokens: TokenService }): AnyRoute[] {
   return [
     defineRoute({
       method: "POST",
       path: "/v1/tokens",
-      summary: "Create a token in the caller's tenant. The token is shown once.",
+      summary:
+        "Create a token in the caller's tenant (the operator: any tenant). The token is shown once.",
       tag: "tokens",
       access: "admin",
       body: CreateTokenBody,
       responses: { 201: { description: "Created", schema: CreatedTokenSchema } },
-      handler: (c, { body }) => {
-        const tenant = c.var.principal.tenant;
+      handler: async (c, { body }) => {
         const subject = body.subject ?? `token-${body.roles.join("-")}`;
-        const { token, info } = deps.store.create({ subject, tenant, roles: body.roles });
-        c.var.log.info("token.created", { id: info.id, tenant, roles: info.roles });
+        const input = {
+          subject,
+          roles: body.roles,
+          ...(body.tenant === undefined ? {} : { tenant: body.tenant }),
+        };
+        const { token, info, walIndex } = await deps.tokens.create(callOf(c), input);
+        c.var.log.info("token.created", { id: info.id, tenant: info.tenant, roles: info.roles });
         const { revoked_at: _revoked, ...rest } = info;
-        return c.json({ ...rest, token }, 201);
+        return c.json({ ...rest, token, wal_index: walIndex }, 201);
       },
     }),
     defineRoute({
       method: "GET",
       path: "/v1/tokens",
-      summary: "List the tokens of the caller's tenant (never the tokens themselves).",
+      summary:
+        "List the tokens of the caller's tenant (the operator: ?tenant=T or ?tenant=*), never the tokens themselves.",
       tag: "tokens",
       access: "admin",
+      query: ListTokensQuery,
       responses: {
         200: { description: "Tokens", schema: v.object({ tokens: v.array(TokenInfoSchema) }) },
       },
-      handler: (c) => {
-        const tenant = c.var.principal.tenant;
-        return c.json({ tokens: deps.store.list().filter((t) => t.tenant === tenant) });
-      },
+      handler: (c, { query }) => c.json({ tokens: deps.tokens.list(callOf(c), query.tenant) }),
     }),
     defineRoute({
       method: "DELETE",
       path: "/v1/tokens/:id",
-      summary: "Revoke a token of the caller's tenant.",
+      summary: "Revoke a token of the caller's tenant (the operator: any tenant).",
       tag: "tokens",
       access: "admin",
       responses: {
-        200: { description: "Revoked", schema: v.object({ revoked: v.literal(true) }) },
+        200: {
+          description: "Revoked",
+          schema: v.object({ revoked: v.literal(true), wal_index: v.number() }),
+        },
       },
-      handler: (c) => {
+      handler: async (c) => {
         const id = c.req.param("id") ?? "";
-        if (!deps.store.revoke(id, c.var.principal.tenant)) {
-          throw new VltairError("not_found", "no such active token in this tenant", {
-            details: { id },
-          });
-        }
+        const { walIndex } = await deps.tokens.revoke(callOf(c), id);
         c.var.log.info("token.revoked", { id });
-        return c.json({ revoked: true });
+        return c.json({ revoked: true, wal_index: walIndex });
       },
     }),
   ];

@@ -161,7 +161,7 @@ describe("upsert", () => {
   });
 
   test("a reader cannot write", async () => {
-    const reader = t.tokenFor("default", "reader");
+    const reader = await t.tokenFor("default", "reader");
     const response = await t.post(UPSERT, { items: [{ id: "r", text: "x" }] }, reader);
     expect(response.status).toBe(403);
     expect(response.body.error.code).toBe("forbidden");

@@ -46,7 +46,7 @@ describe("recorded embedder", () => {
     expect(body.text_index.terms).toBeGreaterThan(5);
     expect(body.vector_index).toMatchObject({ vectors: 3, dimensions: 384 });
     // Another tenant sees only its own (empty) store.
-    const other = await t.call("GET", "/v1/context/stats", t.tokenFor("acme", "reader"));
+    const other = await t.call("GET", "/v1/context/stats", await t.tokenFor("acme", "reader"));
     expect(other.body).toMatchObject({
       tenant: "acme",
       documents: 0,

@@ -8,8 +8,8 @@ let tokenB: string;
 
 beforeAll(async () => {
   t = await contextApp();
-  tokenA = t.tokenFor("tenant-a", "writer");
-  tokenB = t.tokenFor("tenant-b", "writer");
+  tokenA = await t.tokenFor("tenant-a", "writer");
+  tokenB = await t.tokenFor("tenant-b", "writer");
   const items = [
     { id: "secret", text: "tenant a secret plans about zeppelins", metadata: { owner: "a" } },
     { id: "secret", scope: { kind: "session", id: "s" }, text: "zeppelins in a session" },

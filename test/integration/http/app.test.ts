@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ERROR_CODES } from "../../../src/core/mod.ts";
 import { openApiPath } from "../../../src/http/mod.ts";
-import { ADMIN, testApp } from "../../support/app.ts";
+import { ADMIN, createToken, testApp } from "../../support/app.ts";
+import { tempDir } from "../../support/tmp.ts";
 
 type Envelope = {
   error: { code: string; message: string; details: Record<string, unknown>; trace_id: string };
@@ -41,7 +45,7 @@ describe("meta routes", () => {
     const before = await request("/v1/ready", { token: null });
     await envelope(before, 503, "unavailable");
     expect(before.headers.get("retry-after")).toBe("1");
-    app.markReady();
+    await app.start();
     const after = await request("/v1/ready", { token: null });
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: "ready" });
@@ -177,12 +181,12 @@ describe("error paths", () => {
     const extra = await envelope(
       await request("/v1/tokens", {
         method: "POST",
-        body: JSON.stringify({ roles: ["reader"], tenant: "x" }),
+        body: JSON.stringify({ roles: ["reader"], tenants: "x" }),
       }),
       400,
       "validation_failed",
     );
-    expect(extra.error.details.field).toBe("tenant");
+    expect(extra.error.details.field).toBe("tenants");
   });
 
   test("an unexpected exception is 500 internal without its message; the log keeps it, redacted", async () => {
@@ -231,6 +235,38 @@ describe("error paths", () => {
   });
 });
 
+describe("tokens.jsonl of an older vltair", () => {
+  test("is imported into the WAL at start, then renamed; its tokens work, its revocations hold", async () => {
+    const dir = tempDir();
+    const record = (token: string, id: string) => ({
+      op: "create",
+      id,
+      sha256: createHash("sha256").update(token).digest("hex"),
+      subject: "old",
+      tenant: "acme",
+      roles: ["reader"],
+      created_at: "2025-01-01T00:00:00.000Z",
+    });
+    const lines = [
+      record("vlt_kept", "tok_0000000000000001"),
+      record("vlt_revoked", "tok_0000000000000002"),
+      { op: "revoke", id: "tok_0000000000000002", revoked_at: "2025-02-01T00:00:00.000Z" },
+    ];
+    fs.writeFileSync(
+      path.join(dir, "tokens.jsonl"),
+      lines.map((l) => `${JSON.stringify(l)}\n`).join(""),
+    );
+    const { request, logs } = testApp({ data_dir: dir });
+    expect((await request("/v1/context/stats", { token: "vlt_kept" })).status).toBe(200);
+    expect((await request("/v1/context/stats", { token: "vlt_revoked" })).status).toBe(401);
+    expect(fs.existsSync(path.join(dir, "tokens.jsonl"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "tokens.jsonl.imported"))).toBe(true);
+    expect(logs.some((l) => l.includes('"tokens.imported"') && l.includes('"records":3'))).toBe(
+      true,
+    );
+  });
+});
+
 describe("token routes and tenancy", () => {
   async function tokenFor(request: ReturnType<typeof testApp>["request"], roles: string[]) {
     const response = await request("/v1/tokens", {
@@ -255,7 +291,7 @@ describe("token routes and tenancy", () => {
     expect(list.tokens.map((t) => t.id)).toEqual([reader.id]);
     expect(JSON.stringify(list)).not.toContain(reader.token);
     const revoked = await request(`/v1/tokens/${reader.id}`, { method: "DELETE" });
-    expect(await revoked.json()).toEqual({ revoked: true });
+    expect(await revoked.json()).toEqual({ revoked: true, wal_index: 2 });
     await envelope(await request("/metrics", { token: reader.token }), 401, "unauthorized");
   });
 
@@ -271,7 +307,7 @@ describe("token routes and tenancy", () => {
   test("an admin of tenant B never sees, lists or revokes tenant A's tokens", async () => {
     const { request, app } = testApp();
     const a = await tokenFor(request, ["reader"]);
-    const b = app.tokenStore.create({ subject: "b-admin", tenant: "tenant-b", roles: ["admin"] });
+    const b = await createToken(app, { subject: "b-admin", tenant: "tenant-b", roles: ["admin"] });
     const listB = (await (await request("/v1/tokens", { token: b.token })).json()) as {
       tokens: { id: string; tenant: string }[];
     };
@@ -328,7 +364,7 @@ describe("operator routes", () => {
     const ok = await request("/v1/admin/snapshot", { method: "POST" });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ wal_index: 0, snapshots_kept: 1 });
-    const otherAdmin = app.tokenStore.create({
+    const otherAdmin = await createToken(app, {
       subject: "b",
       tenant: "tenant-b",
       roles: ["admin"],
@@ -338,7 +374,7 @@ describe("operator routes", () => {
       403,
       "forbidden",
     );
-    const writer = app.tokenStore.create({ subject: "w", tenant: "default", roles: ["writer"] });
+    const writer = await createToken(app, { subject: "w", tenant: "default", roles: ["writer"] });
     await envelope(
       await request("/v1/admin/snapshot", { method: "POST", token: writer.token }),
       403,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { testApp } from "../../support/app.ts";
+import { createToken, testApp } from "../../support/app.ts";
 
 type Result = {
   status: string;
@@ -73,16 +73,16 @@ describe("POST /v1/sandbox/exec", () => {
 
   test("a reader may not run commands (403); a writer may", async () => {
     const { request, app } = testApp();
-    const reader = app.tokenStore.create({ subject: "r", tenant: "default", roles: ["reader"] });
-    const writer = app.tokenStore.create({ subject: "w", tenant: "default", roles: ["writer"] });
+    const reader = await createToken(app, { subject: "r", tenant: "default", roles: ["reader"] });
+    const writer = await createToken(app, { subject: "w", tenant: "default", roles: ["writer"] });
     expect((await post(request, { cmd: ["true"] }, reader.token)).status).toBe(403);
     expect((await post(request, { cmd: ["true"] }, writer.token)).status).toBe(200);
   });
 
   test("tenants have separate workspaces: B never sees A's files", async () => {
     const { request, app } = testApp();
-    const a = app.tokenStore.create({ subject: "a", tenant: "tenant-a", roles: ["writer"] });
-    const b = app.tokenStore.create({ subject: "b", tenant: "tenant-b", roles: ["writer"] });
+    const a = await createToken(app, { subject: "a", tenant: "tenant-a", roles: ["writer"] });
+    const b = await createToken(app, { subject: "b", tenant: "tenant-b", roles: ["writer"] });
     await post(request, { cmd: ["sh", "-c", "echo secret-of-a > a.txt"] }, a.token);
     const seenByB = (await (
       await post(request, { cmd: ["sh", "-c", "ls; cat a.txt"] }, b.token)
@@ -98,9 +98,11 @@ describe("POST /v1/sandbox/exec", () => {
 
   test("the data directory (token store, admin token) is hidden from runs", async () => {
     const { request, app, config } = testApp();
-    app.tokenStore.create({ subject: "x", tenant: "default", roles: ["reader"] });
-    const store = path.resolve(config.data_dir, "tokens.jsonl");
-    expect(fs.readFileSync(store, "utf8")).toContain("sha256");
+    await createToken(app, { subject: "x", tenant: "default", roles: ["reader"] });
+    // Token records (their hashes) are in the WAL's segment.
+    const walDir = path.resolve(config.data_dir, "wal");
+    const store = path.join(walDir, fs.readdirSync(walDir)[0] as string);
+    expect(fs.readFileSync(store, "latin1")).toContain("sha256");
     const result = (await (await post(request, { cmd: ["cat", store] })).json()) as Result;
     const hidden = result.enforced.hidden_paths;
     expect(hidden).toBeDefined();

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { CapabilityReport, SandboxResult } from "../../../src/sandbox/mod.ts";
-import { testApp } from "../../support/app.ts";
+import { createToken, testApp } from "../../support/app.ts";
 import { sandboxModes } from "./harness.ts";
 
 const linux = process.platform === "linux";
@@ -55,9 +55,9 @@ for (const mode of sandboxModes("http.test.ts")) {
         const { request, app: server, config } = app({ sandbox_disable: disable });
         const data = path.resolve(config.data_dir);
         fs.writeFileSync(path.join(data, "admin.token"), TOKEN_TEXT, { mode: 0o600 });
-        server.tokenStore.create({ subject: "x", tenant: "default", roles: ["reader"] });
+        await createToken(server, { subject: "x", tenant: "default", roles: ["reader"] });
         await exec(request, { cmd: ["sh", "-c", "echo secret-of-default > s.txt"] });
-        const acme = server.tokenStore.create({ subject: "a", tenant: "acme", roles: ["writer"] });
+        const acme = await createToken(server, { subject: "a", tenant: "acme", roles: ["writer"] });
         const result = await exec(
           request,
           {
@@ -86,8 +86,8 @@ for (const mode of sandboxModes("http.test.ts")) {
           sandbox_disable: disable,
           sandbox_workspace: path.join(root, "{tenant}", "work"),
         });
-        const a = server.tokenStore.create({ subject: "a", tenant: "a", roles: ["writer"] });
-        const b = server.tokenStore.create({ subject: "b", tenant: "b", roles: ["writer"] });
+        const a = await createToken(server, { subject: "a", tenant: "a", roles: ["writer"] });
+        const b = await createToken(server, { subject: "b", tenant: "b", roles: ["writer"] });
         await exec(request, { cmd: ["sh", "-c", "echo secret-of-a > a.txt"] }, a.token);
         const seen = await exec(
           request,
@@ -104,7 +104,7 @@ for (const mode of sandboxModes("http.test.ts")) {
     test.if(on)("GET /v1/sandbox/capabilities needs a token and reports this mode", async () => {
       const { request, app: server } = app({ sandbox_disable: disable });
       expect((await request("/v1/sandbox/capabilities", { token: null })).status).toBe(401);
-      const reader = server.tokenStore.create({ subject: "r", tenant: "acme", roles: ["reader"] });
+      const reader = await createToken(server, { subject: "r", tenant: "acme", roles: ["reader"] });
       const response = await request("/v1/sandbox/capabilities", { token: reader.token });
       expect(response.status).toBe(200);
       const report = (await response.json()) as CapabilityReport;
@@ -183,7 +183,7 @@ describe("over HTTP: bounded concurrency", () => {
       } = app({
         sandbox_limits: '{"tenant_runs_max":1,"tenant_queued_runs_max":1}',
       });
-      const other = server.tokenStore.create({ subject: "o", tenant: "other", roles: ["writer"] });
+      const other = await createToken(server, { subject: "o", tenant: "other", roles: ["writer"] });
       // In the workspace: the run has a private /tmp.
       const ws = path.resolve(config.data_dir, "workspaces", "default");
       fs.mkdirSync(ws, { recursive: true });

@@ -154,7 +154,12 @@ describe("vltair token", () => {
     };
     expect(info).toMatchObject({ tenant: "acme", subject: "ci", roles: ["reader", "writer"] });
     expect(info.token).toStartWith("vlt_");
-    const stored = fs.readFileSync(path.join(dir, "tokens.jsonl"), "utf8");
+    // Tokens are records of the WAL (the hash only) and its snapshots.
+    const stored = ["wal", "snapshots"]
+      .flatMap((d) => fs.readdirSync(path.join(dir, d)).map((n) => path.join(dir, d, n)))
+      .map((f) => fs.readFileSync(f, "latin1"))
+      .join("");
+    expect(stored).toContain(info.id);
     expect(stored).not.toContain(info.token);
 
     const plain = await cli([
@@ -191,7 +196,7 @@ describe("vltair token", () => {
       VLTAIR_DATA_DIR: dir,
     });
     expect(created.code).toBe(0);
-    expect(fs.existsSync(path.join(dir, "tokens.jsonl"))).toBe(true);
+    expect(fs.readdirSync(path.join(dir, "wal")).length).toBeGreaterThan(0);
   });
 });
 
