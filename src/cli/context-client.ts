@@ -14,7 +14,7 @@ import {
   type UpsertRequest,
   type UpsertResponse,
 } from "../context/mod.ts";
-import { type Call, localCall, VltairError } from "../core/mod.ts";
+import { type Call, localCall } from "../core/mod.ts";
 import type { Storage } from "../storage/mod.ts";
 import { openDataDirAccess, withCode } from "./data-dir-access.ts";
 import { type ServerTarget, serverRequest } from "./server-request.ts";
@@ -78,64 +78,19 @@ function scopeParam(scope: Scope): string {
   return scope.kind === "global" ? "global" : `${scope.kind}:${scope.id}`;
 }
 
-/** Longest wait for a recovering server to become ready before a command gives up. */
-export const READY_WAIT_MS = 60_000;
-/** Pause between two `/v1/ready` probes while a server recovers. */
-const READY_POLL_MS = 200;
-
 class RemoteClient implements ContextClient {
   readonly via = "server" as const;
   readonly batchItemsMax = null;
   readonly url: string;
-  readonly #token: string;
-  readonly #onWait: (line: string) => void;
-  #waited = false;
+  readonly #server: ServerTarget;
 
-  constructor(server: ServerTarget, onWait: (line: string) => void) {
+  constructor(server: ServerTarget) {
     this.url = server.url;
-    this.#token = server.token;
-    this.#onWait = onWait;
+    this.#server = server;
   }
 
-  /** A request; a server still recovering (503 `recovering`) is waited for, bounded, once. */
-  async #call(method: string, route: string, body?: unknown): Promise<unknown> {
-    try {
-      return await this.#callOnce(method, route, body);
-    } catch (error) {
-      if (!(error instanceof VltairError) || error.details.reason !== "recovering" || this.#waited)
-        throw error;
-      this.#waited = true;
-      await this.#waitReady();
-      return this.#callOnce(method, route, body);
-    }
-  }
-
-  async #waitReady(): Promise<void> {
-    this.#onWait(
-      `vltair: the server at ${this.url} is recovering its data; waiting up to ${READY_WAIT_MS / 1000} s\n`,
-    );
-    const deadline = performance.now() + READY_WAIT_MS;
-    while (performance.now() < deadline) {
-      const status = await fetch(`${this.url}/v1/ready`, {
-        signal: AbortSignal.timeout(READY_POLL_MS * 5),
-      })
-        .then(async (r) => {
-          await r.arrayBuffer();
-          return r.status;
-        })
-        .catch(() => 0);
-      if (status === 200) return;
-      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-    }
-    throw new VltairError(
-      "unavailable",
-      `unavailable: the server at ${this.url} was still recovering after ${READY_WAIT_MS / 1000} s`,
-      { details: { reason: "recovering" } },
-    );
-  }
-
-  #callOnce(method: string, route: string, body?: unknown): Promise<unknown> {
-    return serverRequest({ url: this.url, token: this.#token }, method, route, body);
+  #call(method: string, route: string, body?: unknown): Promise<unknown> {
+    return serverRequest(this.#server, method, route, body);
   }
 
   async upsert(request: UpsertRequest): Promise<UpsertResponse> {
@@ -258,7 +213,7 @@ export async function openContextClient(
   // Checked first: a bad option exits 2 before anything is opened.
   const context = contextSettings(config);
   const access = await openDataDirAccess(config, env, options);
-  if (access.kind === "server") return new RemoteClient(access.server, onWait);
+  if (access.kind === "server") return new RemoteClient({ ...access.server, onWait });
   const { storage, machines } = access;
   try {
     const wiring = { storage, machine: machines.context, monotonicMs: options.monotonicMs };

@@ -72,10 +72,14 @@ function remote(server: ServerTarget): TokenClient {
 export async function openTokenClient(
   config: Config,
   env: Record<string, string | undefined>,
-  options: { nowMs: () => number },
+  options: { nowMs: () => number; onWait?: (line: string) => void },
 ): Promise<TokenClient> {
   const access = await openDataDirAccess(config, env, { create: true, nowMs: options.nowMs });
-  if (access.kind === "server") return remote(access.server);
+  if (access.kind === "server") {
+    return remote(
+      options.onWait === undefined ? access.server : { ...access.server, onWait: options.onWait },
+    );
+  }
   const { storage, machines } = access;
   const openedIndex = storage.lastIndex;
   const service = new TokenService({

@@ -14,7 +14,10 @@ async function withTokens<T>(
   work: (client: TokenClient) => Promise<T>,
 ): Promise<T> {
   const { config } = cliConfig(values, io);
-  const client = await openTokenClient(config, io.env, { nowMs: io.clocks.nowMs });
+  const client = await openTokenClient(config, io.env, {
+    nowMs: io.clocks.nowMs,
+    onWait: io.stderr,
+  });
   try {
     return await work(client);
   } finally {

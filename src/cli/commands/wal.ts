@@ -4,14 +4,12 @@
  * `repair` takes the lock; `snapshot` asks the running server when one holds the lock.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { registerMachines } from "../../app.ts";
 import { readServerInfo } from "../../app-discovery.ts";
 import { storageLog, storageSettings } from "../../app-storage.ts";
 import type { Config } from "../../config/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { createLogger } from "../../obs/mod.ts";
-import { ADMIN_TOKEN_FILE } from "../../policy/mod.ts";
 import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import {
@@ -22,7 +20,9 @@ import {
   parseFlags,
   UsageError,
 } from "../args.ts";
+import { serverToken } from "../data-dir-access.ts";
 import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
+import { serverRequest } from "../server-request.ts";
 import { snakeKeys } from "../snake.ts";
 
 const DIR_OPTIONS = dataDirOptions();
@@ -103,20 +103,8 @@ export function walRepair(argv: readonly string[], io: CliIo): number {
   return EXIT_OK;
 }
 
-function adminToken(cfg: Config): string {
-  if (cfg.admin_token !== null) return cfg.admin_token;
-  const file = path.join(cfg.data_dir, ADMIN_TOKEN_FILE);
-  try {
-    return fs.readFileSync(file, "utf8").trim();
-  } catch {
-    throw new VltairError(
-      "unauthorized",
-      `a server holds ${cfg.data_dir}; set VLTAIR_ADMIN_TOKEN or make ${file} readable`,
-    );
-  }
-}
-
-async function snapshotThroughServer(cfg: Config): Promise<unknown> {
+/** `vltair snapshot` through the server that holds the directory (its admin token), waiting out a recovery. */
+async function snapshotThroughServer(cfg: Config, io: CliIo): Promise<unknown> {
   const server = readServerInfo(cfg.data_dir);
   if (server === null) {
     throw new VltairError(
@@ -124,24 +112,15 @@ async function snapshotThroughServer(cfg: Config): Promise<unknown> {
       `${cfg.data_dir} is locked by another process and no server.json names its server`,
     );
   }
-  let response: Response;
-  try {
-    response = await fetch(`${server.url}/v1/admin/snapshot`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken(cfg)}` },
-    });
-  } catch (cause) {
-    throw new VltairError("unavailable", `the server at ${server.url} does not answer`, { cause });
-  }
-  const body = (await response.json().catch(() => null)) as {
-    error?: { code: string; message: string };
-  } | null;
-  if (!response.ok) {
-    throw new VltairError(
-      "unavailable",
-      `the server at ${server.url} refused: ${body?.error?.code ?? response.status} ${body?.error?.message ?? ""}`.trim(),
-    );
-  }
+  const target = {
+    url: server.url,
+    token: serverToken(cfg, io.env, server.url),
+    onWait: io.stderr,
+  };
+  const body = (await serverRequest(target, "POST", "/v1/admin/snapshot")) as Record<
+    string,
+    unknown
+  >;
   return { via: "server", url: server.url, ...body };
 }
 
@@ -165,7 +144,7 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
     result = { via: "data_dir", ...(snakeKeys(snapshot) as Record<string, unknown>) };
   } catch (error) {
     if (!(error instanceof VltairError) || error.details.reason !== "locked") throw error;
-    result = await snapshotThroughServer(cfg);
+    result = await snapshotThroughServer(cfg, io);
   }
   const summary = result as { wal_index: number; path: string; via: string };
   print(
