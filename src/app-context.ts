@@ -4,8 +4,9 @@
  * is created, then the service over the storage.
  */
 import * as v from "valibot";
-import { type Config, resolveLimitObject } from "./config/mod.ts";
+import type { Config } from "./config/mod.ts";
 import {
+  CONTEXT_LIMITS,
   type ContextLimits,
   type ContextRecord,
   ContextService,
@@ -18,7 +19,6 @@ import {
   HASH_MODEL_DEFAULT,
   HASH_MODELS,
   type HashModel,
-  resolveContextLimits,
 } from "./context/mod.ts";
 import { VltairError } from "./core/mod.ts";
 import { setVectorThreadEnabled } from "./search/mod.ts";
@@ -91,7 +91,7 @@ export function contextSettings(config: Config): ContextSettings {
   setVectorThreadEnabled(config.vector_thread);
   return {
     embedder: embedderOf(config),
-    limits: resolveLimitObject("context_limits", config.context_limits, resolveContextLimits),
+    limits: CONTEXT_LIMITS.resolveSnake(config.context_limits),
     tokenizer: config.text_tokenizer,
   };
 }

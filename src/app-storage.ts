@@ -2,7 +2,7 @@
  * Storage as the server configures it: config -> fsync policy and limits (checked before
  * anything is created), the storage log adapter, and opening the data directory.
  */
-import { type Config, resolveLimitObject } from "./config/mod.ts";
+import type { Config } from "./config/mod.ts";
 import { VltairError } from "./core/mod.ts";
 import type { Logger } from "./obs/mod.ts";
 import {
@@ -10,7 +10,7 @@ import {
   type FsyncPolicy,
   openDataDir,
   parseFsyncPolicy,
-  resolveLimits,
+  STORAGE_LIMITS,
   type Storage,
   type StorageLimits,
   type StorageLog,
@@ -42,7 +42,7 @@ export function storageSettings(config: Config): StorageSettings {
   }
   return {
     fsync,
-    limits: resolveLimitObject("storage_limits", config.storage_limits, resolveLimits),
+    limits: STORAGE_LIMITS.resolveSnake(config.storage_limits),
   };
 }
 

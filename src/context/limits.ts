@@ -2,7 +2,7 @@
  * Limits of the context engine, each with its default, bounds and reason. Configurable through
  * the `context_limits` option (snake_case keys); exceeding one is a 4xx with a stable code.
  */
-import { VltairError } from "../core/mod.ts";
+import { LimitTable } from "../core/mod.ts";
 import { FILTER_LIMITS_CEILING, FILTER_LIMITS_DEFAULT, type FilterLimits } from "./filters/mod.ts";
 
 export interface ContextLimits {
@@ -26,46 +26,72 @@ export interface ContextLimits {
   timeTravelViewsMax: number;
 }
 
-interface Bound {
-  def: number;
-  min: number;
-  max: number;
-}
-
-export const CONTEXT_LIMITS: Record<keyof ContextLimits, Bound> = {
-  batchItemsMax: { def: 1000, min: 1, max: 100_000 },
-  textCharsMax: { def: 256 * 1024, min: 1, max: 600_000 },
-  metadataBytesMax: { def: 64 * 1024, min: 2, max: 1024 * 1024 },
-  vectorDimensionsMax: { def: 4096, min: 1, max: 16_384 },
-  kMax: { def: 1000, min: 1, max: 10_000 },
-  queryCharsMax: { def: 16_384, min: 1, max: 16_384 },
+/** Default, bounds, unit and reason of each context limit (docs/configuration.md is checked against it). */
+export const CONTEXT_LIMITS = new LimitTable<keyof ContextLimits>("context_limits", {
+  batchItemsMax: {
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    unit: "items",
+    reason:
+      "items of one upsert batch (413 `payload_too_large` above); a batch is one WAL record, itself bounded by `storage_limits.record_bytes_max`",
+  },
+  textCharsMax: {
+    default: 256 * 1024,
+    min: 1,
+    max: 600_000,
+    unit: "characters",
+    reason:
+      "characters of one document (400 `validation_failed`, `details.index`); bounds tokens per document",
+  },
+  metadataBytesMax: {
+    default: 64 * 1024,
+    min: 2,
+    max: 1024 * 1024,
+    unit: "bytes",
+    reason: "bytes of one document's metadata as JSON",
+  },
+  vectorDimensionsMax: {
+    default: 4096,
+    min: 1,
+    max: 16_384,
+    unit: "dimensions",
+    reason: "dimensions of a client-sent vector",
+  },
+  kMax: { default: 1000, min: 1, max: 10_000, unit: "results", reason: "`k` of a search" },
+  queryCharsMax: {
+    default: 16_384,
+    min: 1,
+    max: 16_384,
+    unit: "characters",
+    reason: "characters of a search query",
+  },
   filterDepthMax: {
-    def: FILTER_LIMITS_DEFAULT.depthMax,
+    default: FILTER_LIMITS_DEFAULT.depthMax,
     min: 1,
     max: FILTER_LIMITS_CEILING.depthMax,
+    unit: "levels",
+    reason: "nesting of a filter's and/or/not (400 `filters_invalid`)",
   },
   filterConditionsMax: {
-    def: FILTER_LIMITS_DEFAULT.conditionsMax,
+    default: FILTER_LIMITS_DEFAULT.conditionsMax,
     min: 1,
     max: FILTER_LIMITS_CEILING.conditionsMax,
+    unit: "conditions",
+    reason: "conditions in one filter",
   },
-  timeTravelViewsMax: { def: 2, min: 0, max: 64 },
-};
+  timeTravelViewsMax: {
+    default: 2,
+    min: 0,
+    max: 64,
+    unit: "views",
+    reason: "past states kept materialised for `at` searches; each holds its own indexes (memory)",
+  },
+});
 
 /** Limits with defaults applied; throws `config_invalid` naming the key for an out-of-range value. */
 export function resolveContextLimits(partial: Partial<ContextLimits> = {}): ContextLimits {
-  const limits = {} as ContextLimits;
-  for (const key of Object.keys(CONTEXT_LIMITS) as (keyof ContextLimits)[]) {
-    const { def, min, max } = CONTEXT_LIMITS[key];
-    const value = partial[key] ?? def;
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new VltairError("config_invalid", `must be an integer in [${min}, ${max}]`, {
-        details: { field: key, value, min, max },
-      });
-    }
-    limits[key] = value;
-  }
-  return limits;
+  return CONTEXT_LIMITS.resolve(partial);
 }
 
 /** The filter limits a search applies. */

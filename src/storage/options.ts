@@ -2,7 +2,7 @@
  * Storage options: each limit with its default, its bounds and the reason for them.
  * The config schema mirrors these (see docs/durability.md, "Options").
  */
-import { VltairError } from "../core/mod.ts";
+import { LimitTable, VltairError } from "../core/mod.ts";
 
 /** When appended bytes are forced to stable storage before an append resolves. */
 export type FsyncPolicy =
@@ -42,39 +42,89 @@ export interface StorageLimits {
 
 const MIB = 1024 * 1024;
 
-/** Default, minimum and maximum of each limit, with the reason for the ceiling. */
-export const STORAGE_LIMITS: Record<
-  keyof StorageLimits,
-  { def: number; min: number; max: number }
-> = {
-  // 64 MiB: a few seconds of heavy writes; 1 GiB ceiling keeps one recovery read in memory bounds.
-  segmentBytes: { def: 64 * MIB, min: 64 * 1024, max: 1024 * MIB },
-  // 4 MiB: a large context batch; 64 MiB ceiling because a record is held whole in memory.
-  recordBytesMax: { def: 4 * MIB, min: 1024, max: 64 * MIB },
-  // 10k records per append: one upsert batch; ceiling bounds the per-batch work in the writer.
-  batchRecordsMax: { def: 10_000, min: 1, max: 1_000_000 },
-  // 8 MiB per group write keeps one write's latency short while amortising the fsync.
-  groupBytesMax: { def: 8 * MIB, min: 64 * 1024, max: 256 * MIB },
-  // 256 MiB queued: beyond that the disk cannot keep up and callers must back off.
-  queueBytesMax: { def: 256 * MIB, min: 1 * MIB, max: 4096 * MIB },
-  // 256 MiB of log between snapshots bounds the replay on start to a few seconds.
-  snapshotEveryBytes: { def: 256 * MIB, min: 0, max: 64 * 1024 * MIB },
-  // One hour: a quiet server still gets a recent snapshot; 0 disables.
-  snapshotEveryMs: { def: 3_600_000, min: 0, max: 7 * 86_400_000 },
-  // Three: the newest may be damaged and fallback needs an older one plus its log.
-  snapshotsKept: { def: 3, min: 1, max: 100 },
-};
+/**
+ * Default, bounds, unit and reason of each storage limit (docs/configuration.md's
+ * `storage_limits` table is checked against it). One batch must fit in one segment with room
+ * for the frame headers: `record_bytes_max` is at most half of `segment_bytes`.
+ */
+export const STORAGE_LIMITS = new LimitTable<keyof StorageLimits>(
+  "storage_limits",
+  {
+    segmentBytes: {
+      default: 64 * MIB,
+      min: 64 * 1024,
+      max: 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "a segment is rotated before it would exceed this; recovery reads one segment into memory at a time",
+    },
+    recordBytesMax: {
+      default: 4 * MIB,
+      min: 1024,
+      max: 64 * MIB,
+      unit: "bytes",
+      reason: "largest record body (at most half a segment); a record is held whole in memory",
+    },
+    batchRecordsMax: {
+      default: 10_000,
+      min: 1,
+      max: 1_000_000,
+      unit: "records",
+      reason: "most records of one atomic append (one upsert batch)",
+    },
+    groupBytesMax: {
+      default: 8 * MIB,
+      min: 64 * 1024,
+      max: 256 * MIB,
+      unit: "bytes",
+      reason: "most bytes one group commit writes: bounds one write's size and latency",
+    },
+    queueBytesMax: {
+      default: 256 * MIB,
+      min: 1 * MIB,
+      max: 4096 * MIB,
+      unit: "bytes",
+      reason:
+        "bytes waiting for the writer before appends fail with 429 queue_full (back-pressure, not growth)",
+    },
+    snapshotEveryBytes: {
+      default: 256 * MIB,
+      min: 0,
+      max: 64 * 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "a snapshot after this many WAL bytes since the last (0: never by size); bounds replay at start",
+    },
+    snapshotEveryMs: {
+      default: 3_600_000,
+      min: 0,
+      max: 7 * 86_400_000,
+      unit: "ms",
+      reason: "a snapshot on the first commit this long after the last (0: never by time)",
+    },
+    snapshotsKept: {
+      default: 3,
+      min: 1,
+      max: 100,
+      unit: "snapshots",
+      reason: "snapshots kept; fallback when the newest is damaged, and the time-travel window",
+    },
+  },
+  [
+    {
+      key: "recordBytesMax",
+      message: "must be at most half of storage_limits.segment_bytes",
+      holds: (l) => l.recordBytesMax * 2 <= l.segmentBytes,
+    },
+  ],
+);
 
 /** Longest `interval:<ms>` accepted: past a minute the window of loss is no longer a policy. */
 export const FSYNC_INTERVAL_MS_MAX = 60_000;
 
 /** The default limits. */
 export function defaultLimits(): StorageLimits {
-  const out = {} as StorageLimits;
-  for (const key of Object.keys(STORAGE_LIMITS) as (keyof StorageLimits)[]) {
-    out[key] = STORAGE_LIMITS[key].def;
-  }
-  return out;
+  return STORAGE_LIMITS.defaults();
 }
 
 /**
@@ -86,31 +136,7 @@ export function defaultLimits(): StorageLimits {
  * ```
  */
 export function resolveLimits(partial: Partial<StorageLimits> = {}): StorageLimits {
-  const limits = { ...defaultLimits(), ...partial };
-  for (const key of Object.keys(STORAGE_LIMITS) as (keyof StorageLimits)[]) {
-    const { min, max } = STORAGE_LIMITS[key];
-    const value = limits[key];
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new VltairError(
-        "config_invalid",
-        `storage.${key} must be an integer in [${min}, ${max}]`,
-        {
-          details: { field: key, value, min, max },
-        },
-      );
-    }
-  }
-  // One batch must fit in one segment and in one group, with room for the frame headers.
-  if (limits.recordBytesMax * 2 > limits.segmentBytes) {
-    throw new VltairError(
-      "config_invalid",
-      "storage.recordBytesMax must be at most half of segmentBytes",
-      {
-        details: { recordBytesMax: limits.recordBytesMax, segmentBytes: limits.segmentBytes },
-      },
-    );
-  }
-  return limits;
+  return STORAGE_LIMITS.resolve(partial);
 }
 
 /**

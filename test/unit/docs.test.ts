@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
 import { CONTEXT_LIMITS } from "../../src/context/mod.ts";
+import type { LimitSpec, LimitTable } from "../../src/core/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath } from "../../src/http/mod.ts";
 import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
@@ -35,16 +36,16 @@ describe("docs", () => {
     }
   });
 
-  test.each([
-    ["storage_limits", STORAGE_LIMITS],
-    ["context_limits", CONTEXT_LIMITS],
-  ] as const)(
-    "docs/configuration.md lists every %s key with its default and bounds",
+  const tables: LimitTable<string>[] = [STORAGE_LIMITS, CONTEXT_LIMITS];
+  test.each(tables.map((t) => [t.option, t] as const))(
+    "docs/configuration.md lists every %s key with its default, bounds, unit and reason",
     (_, table) => {
       const text = read("docs/configuration.md");
-      for (const [key, spec] of Object.entries(table)) {
-        const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-        const row = `| \`${snake}\` | ${spec.def} | ${spec.min} | ${spec.max} |`;
+      // The whole row, reason included, comes from the limits table.
+      for (const key of table.keys()) {
+        const spec = table.specs[key] as LimitSpec;
+        const snake = table.field(key).split(".")[1];
+        const row = `| \`${snake}\` | ${spec.default} | ${spec.min} | ${spec.max} | ${spec.unit} | ${spec.reason} |`;
         expect(text).toContain(row);
       }
     },

@@ -44,9 +44,10 @@ describe("parseFsyncPolicy", () => {
 describe("resolveLimits", () => {
   test("fills defaults that respect their own bounds", () => {
     const limits = resolveLimits();
-    for (const [key, bound] of Object.entries(STORAGE_LIMITS)) {
-      const value = limits[key as keyof typeof limits];
-      expect(value).toBe(bound.def);
+    for (const key of STORAGE_LIMITS.keys()) {
+      const bound = STORAGE_LIMITS.specs[key];
+      const value = limits[key];
+      expect(value).toBe(bound.default);
       expect(value).toBeGreaterThanOrEqual(bound.min);
       expect(value).toBeLessThanOrEqual(bound.max);
     }
