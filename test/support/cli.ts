@@ -25,7 +25,10 @@ export async function cli(
     },
     env,
     readFile: (p) => fs.readFileSync(p, "utf8"),
-    clocks: { nowMs: () => Date.UTC(2026, 0, 1), monotonicMs: () => performance.now() },
+    clocks: {
+      nowMs: () => Date.UTC(2026, 0, 1),
+      monotonicMs: () => performance.now(),
+    },
   });
   return { code, stdout, stderr };
 }

@@ -146,28 +146,13 @@ describe("vltair search on an ingested data directory", () => {
       '{"provider":"hash","model":"hash-v1"}',
     ]);
     expect(ingest.code).toBe(0);
-    const search = await cli([
-      "search",
-      "acquire lock",
-      "--data-dir",
-      dataDir,
-      "--strategy",
-      "dense",
-      "--json",
-    ]);
+    const dense = (...extra: string[]) =>
+      cli(["search", "acquire lock", "--data-dir", dataDir, "--strategy", "dense", ...extra]);
+    const search = await dense("--json");
     expect(search.stderr).toBe("");
     expect(search.code).toBe(0);
     expect(JSON.parse(search.stdout).results[0].metadata.path).toEndWith("lock.ts");
-    const refused = await cli([
-      "search",
-      "acquire lock",
-      "--data-dir",
-      dataDir,
-      "--strategy",
-      "dense",
-      "--embedder",
-      '{"provider":"hash"}',
-    ]);
+    const refused = await dense("--embedder", '{"provider":"hash"}');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("embedder_mismatch");
     expect(refused.stderr).toContain("hash/hash-v1 (384-d, l2)");

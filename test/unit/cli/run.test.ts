@@ -2,27 +2,10 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HELP } from "../../../src/cli/help.ts";
-import { runCli } from "../../../src/cli/mod.ts";
 import { CONFIG_FIELDS, CONFIG_KEYS } from "../../../src/config/mod.ts";
 import { VERSION } from "../../../src/version.ts";
+import { cli } from "../../support/cli.ts";
 import { tempDir } from "../../support/tmp.ts";
-
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-    readFile: (p) => fs.readFileSync(p, "utf8"),
-    clocks: { nowMs: () => Date.UTC(2026, 0, 1), monotonicMs: () => 0 },
-  });
-  return { code, stdout, stderr };
-}
 
 describe("vltair help and version", () => {
   test("--help on every command and subcommand exits 0 with its usage", async () => {

@@ -46,6 +46,14 @@ const setIn = (machine: string, key: string, value: string) => ({
   body: { op: "set", key, value },
 });
 
+/** The newest snapshot of `dir`, decoded. */
+function newestSnapshot(dir: string) {
+  const snap = listSnapshots(path.join(dir, "snapshots"))[0];
+  const decoded = decodeSnapshot(fs.readFileSync(snap?.path as string));
+  if (!decoded.ok) throw new Error(decoded.problem);
+  return decoded.data;
+}
+
 function segmentCount(dir: string): number {
   return fs.readdirSync(path.join(dir, "wal")).filter((n) => n.endsWith(".seg")).length;
 }
@@ -71,11 +79,9 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     await older.storage.append([setIn("kv", "c", "3")]);
     await older.storage.takeSnapshot();
     await older.storage.close();
-    const snap = listSnapshots(path.join(dir, "snapshots"))[0];
-    const decoded = decodeSnapshot(fs.readFileSync(snap?.path as string));
-    if (!decoded.ok) throw new Error(decoded.problem);
-    expect(decoded.data.writtenBy).toBe("0.1.0");
-    const part = decoded.data.machines.get("runs");
+    const written = newestSnapshot(dir);
+    expect(written.writtenBy).toBe("0.1.0");
+    const part = written.machines.get("runs");
     expect(part?.state).toBeNull();
     expect(decodeCarriedRecords(part?.records as Uint8Array).map((r) => r.walIndex)).toEqual([
       2, 3,
@@ -103,10 +109,7 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     await older.storage.append([setIn("kv", "b", "2")]);
     await older.storage.takeSnapshot();
     await older.storage.close();
-    const snap = listSnapshots(path.join(dir, "snapshots"))[0];
-    const decoded = decodeSnapshot(fs.readFileSync(snap?.path as string));
-    if (!decoded.ok) throw new Error(decoded.problem);
-    const part = decoded.data.machines.get("runs");
+    const part = newestSnapshot(dir).machines.get("runs");
     const state = JSON.parse(new TextDecoder().decode(part?.state ?? undefined)) as KvState;
     expect(state.entries).toEqual({ r1: "queued" });
     expect(decodeCarriedRecords(part?.records as Uint8Array)).toHaveLength(1);
@@ -120,11 +123,7 @@ describe("carried machines (a rollback never shrinks a data directory)", () => {
     // Its next snapshot holds `runs` as an ordinary machine again.
     await back.storage.takeSnapshot();
     await back.storage.close();
-    const again = decodeSnapshot(
-      fs.readFileSync(listSnapshots(path.join(dir, "snapshots"))[0]?.path as string),
-    );
-    if (!again.ok) throw new Error(again.problem);
-    expect(again.data.machines.get("runs")?.records).toBeNull();
+    expect(newestSnapshot(dir).machines.get("runs")?.records).toBeNull();
   });
 
   test("a known machine in a newer snapshot format is refused, naming the machine and the writer", async () => {
