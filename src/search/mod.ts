@@ -33,15 +33,14 @@ export {
 } from "./text/mod.ts";
 export type {
   LoadVectorIndexOptions,
-  VectorFilter,
   VectorIndex,
-  VectorMatches,
   VectorMemoryUsage,
   VectorSearchOptions,
 } from "./vector.ts";
 export { createVectorIndex, loadVectorIndex } from "./vector.ts";
 export type { VectorInput, VectorKey } from "./vector-input.ts";
 export { VECTOR_KEY_MAX } from "./vector-input.ts";
+export type { VectorMatches } from "./vector-memory.ts";
 export type {
   ResolvedVectorIndexOptions,
   VectorIndexOptions,
@@ -50,5 +49,6 @@ export type {
 } from "./vector-options.ts";
 export { VECTOR_INDEX_DEFAULTS, VECTOR_LIMITS } from "./vector-options.ts";
 export { setVectorThreadEnabled } from "./vector-thread.ts";
+export type { VectorFilter } from "./vector-walk.ts";
 export type { WidenStep } from "./vector-widen.ts";
 export { WIDEN_STEPS_DEFAULT, widenSearch } from "./vector-widen.ts";

@@ -8,7 +8,8 @@
  * have recall@10 ≈ 0.99, while those beyond 0.6 have 0.18–0.60; widening only the far ones
  * buys most of the recall of a uniformly wide search at a fraction of its mean cost.
  */
-import type { VectorIndex, VectorMatches } from "./vector.ts";
+import type { VectorIndex } from "./vector.ts";
+import type { VectorMatches } from "./vector-memory.ts";
 import { VECTOR_LIMITS } from "./vector-options.ts";
 
 /** One widening step: when the k-th distance exceeds `distanceOver`, search again this wide. */

@@ -47,4 +47,4 @@ export { takeSnapshot } from "./take-snapshot.ts";
 export type { VerifyReport } from "./verify.ts";
 export { verifyWal } from "./verify.ts";
 export type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
-export type { LogReader } from "./wal/wal.ts";
+export type { LogReader } from "./wal/log-reader.ts";

@@ -11,7 +11,8 @@ import { listSnapshots, readSnapshotSteps, type SnapshotData } from "./snapshot.
 import type { AnyStateMachine, MachineRegistry } from "./state-machine.ts";
 import { openWal, type WalOpenReport } from "./wal/open-wal.ts";
 import { listSegments } from "./wal/segment.ts";
-import type { Wal, WalOptions } from "./wal/wal.ts";
+import type { Wal } from "./wal/wal.ts";
+import type { WalOptions } from "./wal/wal-writer.ts";
 
 /** Where a fold starts: restored states and the index/time they stand at. */
 export interface FoldStart {

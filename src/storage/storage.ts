@@ -29,7 +29,8 @@ import {
 } from "./snapshot.ts";
 import { MachineRegistry, type StateMachine } from "./state-machine.ts";
 import type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
-import type { LogReader, Wal } from "./wal/wal.ts";
+import type { LogReader } from "./wal/log-reader.ts";
+import type { Wal } from "./wal/wal.ts";
 
 /** Options of {@link createStorage}. */
 export interface StorageOptions {

@@ -1,9 +1,24 @@
 /**
- * Group commit, the pure half: turns queued append batches into one contiguous buffer of frames
- * with consecutive indexes, so one write and one fsync cover every writer waiting at that moment.
+ * Group commit, the pure half: checks an append's records against the limits before they queue,
+ * and turns queued append batches into one contiguous buffer of frames with consecutive
+ * indexes, so one write and one fsync cover every writer waiting at that moment.
  */
-import { assert } from "../../core/mod.ts";
-import { FRAME_TYPE_RECORD, FRAME_TYPE_RECORD_LAST, frameSizeBytes, writeFrame } from "./frame.ts";
+import { assert, VltairError } from "../../core/mod.ts";
+import type { StorageLimits } from "../options.ts";
+import {
+  FRAME_TYPE_RECORD,
+  FRAME_TYPE_RECORD_LAST,
+  frameSizeBytes,
+  MACHINE_NAME_PATTERN,
+  writeFrame,
+} from "./frame.ts";
+
+/** One record handed to `Wal.append`. */
+export interface WalAppendInput {
+  machine: string;
+  body: Uint8Array;
+  wallMs: number;
+}
 
 /** One record as queued: machine name bytes, encoded body and its wall clock. */
 export interface QueuedRecord {
@@ -43,6 +58,74 @@ export interface GroupBuffer {
   records: CommittedRecord[];
   results: AppendResult[];
   lastWallMs: number;
+}
+
+const nameCache = new Map<string, Uint8Array>();
+function nameBytesOf(machine: string): Uint8Array {
+  let bytes = nameCache.get(machine);
+  if (bytes === undefined) {
+    if (!MACHINE_NAME_PATTERN.test(machine)) {
+      throw new VltairError("bad_request", `invalid machine name ${JSON.stringify(machine)}`);
+    }
+    bytes = new TextEncoder().encode(machine);
+    if (nameCache.size < 1024) nameCache.set(machine, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Checks one append call's records against `limits` and the writer's queue (`queuedBytes`
+ * already waiting) and returns them ready to queue with their size on disk. Throws
+ * `bad_request` (record count, machine name), `payload_too_large` (a record past
+ * `recordBytesMax`, a batch larger than one group or segment) or `queue_full`.
+ *
+ * @example
+ * ```ts
+ * const { records, sizeBytes } = checkBatch(inputs, limits, queuedBytes);
+ * ```
+ */
+export function checkBatch(
+  inputs: readonly WalAppendInput[],
+  limits: StorageLimits,
+  queuedBytes: number,
+): { records: QueuedRecord[]; sizeBytes: number } {
+  if (inputs.length < 1 || inputs.length > limits.batchRecordsMax) {
+    throw new VltairError("bad_request", `a batch holds 1..${limits.batchRecordsMax} records`, {
+      details: { records: inputs.length, limit: limits.batchRecordsMax },
+    });
+  }
+  const records = inputs.map((input) => queuedRecord(input, limits));
+  const sizeBytes = batchSizeBytes(records);
+  if (sizeBytes > limits.segmentBytes || sizeBytes > limits.groupBytesMax) {
+    throw new VltairError("payload_too_large", "the batch is larger than one WAL group", {
+      details: {
+        size_bytes: sizeBytes,
+        limit_bytes: Math.min(limits.segmentBytes, limits.groupBytesMax),
+      },
+    });
+  }
+  if (queuedBytes + sizeBytes > limits.queueBytesMax) {
+    throw new VltairError("queue_full", "the WAL writer queue is full", {
+      details: { queued_bytes: queuedBytes, limit_bytes: limits.queueBytesMax },
+      headers: { "Retry-After": "1" },
+    });
+  }
+  return { records, sizeBytes };
+}
+
+function queuedRecord(input: WalAppendInput, limits: StorageLimits): QueuedRecord {
+  if (input.body.length > limits.recordBytesMax) {
+    throw new VltairError("payload_too_large", "record body exceeds recordBytesMax", {
+      details: { size_bytes: input.body.length, limit_bytes: limits.recordBytesMax },
+    });
+  }
+  assert(Number.isSafeInteger(input.wallMs) && input.wallMs >= 0, "wallMs is a safe integer >= 0");
+  return {
+    machine: input.machine,
+    nameBytes: nameBytesOf(input.machine),
+    body: input.body,
+    wallMs: input.wallMs,
+  };
 }
 
 /** Size on disk of a batch. */

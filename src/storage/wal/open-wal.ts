@@ -12,7 +12,8 @@ import type { StorageLog } from "../options.ts";
 import { type DecodedFrame, frameSizeBytes, payloadBytesMaxOf } from "./frame.ts";
 import { scanLogSteps, type TornTail } from "./scan-log.ts";
 import { listSegments, segmentFileName } from "./segment.ts";
-import { Wal, type WalOptions } from "./wal.ts";
+import { Wal } from "./wal.ts";
+import type { WalOptions } from "./wal-writer.ts";
 
 /** What {@link openWal} found and fixed. */
 export interface WalOpenReport {
