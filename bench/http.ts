@@ -120,11 +120,9 @@ async function once(
   if (probe.auth) headers.authorization = `Bearer ${TOKEN}`;
   if (probe.body !== undefined) headers["content-type"] = "application/json";
   const start = performance.now();
-  const response = await fetch(`${base}${probe.path}`, {
-    method: probe.method,
-    headers,
-    body: probe.body,
-  });
+  const init: RequestInit = { method: probe.method, headers };
+  if (probe.body !== undefined) init.body = probe.body;
+  const response = await fetch(`${base}${probe.path}`, init);
   const bytes = await response.text();
   return {
     ms: performance.now() - start,
