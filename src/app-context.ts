@@ -21,7 +21,6 @@ import {
   type HashModel,
 } from "./context/mod.ts";
 import { VltairError } from "./core/mod.ts";
-import { setVectorThreadEnabled } from "./search/mod.ts";
 import type { MachineHandle, Storage } from "./storage/mod.ts";
 
 /** The validated context settings of a config. */
@@ -83,12 +82,8 @@ function embedderOf(config: Config): Embedder | null {
   });
 }
 
-/**
- * Config's context options, validated. Also sets the process's vector helper-thread switch
- * (`vector_thread`), which must be in force before recovery builds the first index.
- */
+/** Config's context options, validated (no side effects: `vector_thread` goes to the machine). */
 export function contextSettings(config: Config): ContextSettings {
-  setVectorThreadEnabled(config.vector_thread);
   return {
     embedder: embedderOf(config),
     limits: CONTEXT_LIMITS.resolveSnake(config.context_limits),

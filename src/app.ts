@@ -31,6 +31,7 @@ import {
   TokenService,
   type TokensState,
 } from "./policy/mod.ts";
+import { precompileVectorModule } from "./search/mod.ts";
 import type { MachineHandle, Storage } from "./storage/mod.ts";
 import { VERSION } from "./version.ts";
 
@@ -45,11 +46,15 @@ export interface MachineHandles {
 
 /**
  * Registers every state machine folded from the WAL, in one order: the server, the CLI's
- * in-process path and the offline tools (`vltair snapshot`) all call this.
+ * in-process path and the offline tools (`vltair snapshot`) all call this. `vectorThread` is
+ * config `vector_thread` (whether vector indexes may use the helper thread).
  */
-export function registerMachines(storage: Storage): MachineHandles {
+export function registerMachines(
+  storage: Storage,
+  options: { vectorThread: boolean },
+): MachineHandles {
   return {
-    context: storage.register(createContextMachine()),
+    context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
   };
 }
@@ -121,7 +126,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     monotonicMs: clocks.monotonicMs,
   });
-  const machines = registerMachines(storage);
+  const machines = registerMachines(storage, { vectorThread: config.vector_thread });
   const tokens = new TokenService({
     storage,
     machine: machines.tokens,
@@ -182,6 +187,9 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     storage,
     admin,
     start: async () => {
+      // Compiled off the main thread first, so recovery's first vector index load does not
+      // compile it synchronously while health checks wait.
+      await precompileVectorModule();
       // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
       await storage.recover();
       await importLegacyTokens(tokens, config.data_dir, log);

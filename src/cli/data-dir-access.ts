@@ -116,7 +116,7 @@ export async function openDataDirAccess(
     };
   }
   try {
-    const machines = registerMachines(storage);
+    const machines = registerMachines(storage, { vectorThread: config.vector_thread });
     await storage.recover();
     return { kind: "local", storage, machines };
   } catch (error) {

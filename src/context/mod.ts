@@ -85,4 +85,4 @@ export { StatsResponseSchema } from "./stats.ts";
 export { createContextMachine } from "./store/machine.ts";
 export type { ContextRecord } from "./store/record.ts";
 export { CONTEXT_MACHINE } from "./store/record.ts";
-export type { ContextState } from "./store/state.ts";
+export type { ContextState, ContextStateOptions } from "./store/state.ts";

@@ -31,6 +31,7 @@ export {
   TEXT_INDEX_DEFAULTS,
   TOKENIZER_NAMES,
 } from "./text/mod.ts";
+export { precompileUsearchModule as precompileVectorModule } from "./usearch-instance.ts";
 export type {
   LoadVectorIndexOptions,
   VectorIndex,
@@ -48,7 +49,6 @@ export type {
   VectorQuantization,
 } from "./vector-options.ts";
 export { VECTOR_INDEX_DEFAULTS, VECTOR_LIMITS } from "./vector-options.ts";
-export { setVectorThreadEnabled } from "./vector-thread.ts";
 export type { VectorFilter } from "./vector-walk.ts";
 export type { WidenStep } from "./vector-widen.ts";
 export { WIDEN_STEPS_DEFAULT, widenSearch } from "./vector-widen.ts";

@@ -136,6 +136,17 @@ export function usearchModule(): WebAssembly.Module {
   return compiledModule;
 }
 
+/**
+ * Compiles the embedded module off the main thread ahead of its first use (the server calls it
+ * before recovery, whose first vector index load would otherwise compile it synchronously:
+ * ~30 ms during which `/v1/health` could not answer).
+ */
+export async function precompileUsearchModule(): Promise<void> {
+  if (compiledModule !== undefined) return;
+  const compiled = await WebAssembly.compile(usearchModuleBytes());
+  compiledModule ??= compiled;
+}
+
 /** A predicate the module calls back during a filtered walk; `undefined` outside one. */
 type ActiveFilter = { predicate: (key: bigint) => boolean; error: unknown; failed: boolean };
 

@@ -39,8 +39,10 @@ export class VectorBackground {
   /** The helper's job number of a background search not yet collected. */
   private searching: number | null = null;
 
-  constructor(memory: VectorMemory) {
+  constructor(memory: VectorMemory, options: { helperThread: boolean }) {
     this.memory = memory;
+    // Without the helper thread every job runs on the calling thread.
+    if (!options.helperThread) this.thread = null;
   }
 
   /** True while a background search is out (posted and not collected). */

@@ -153,7 +153,14 @@ export class VectorMemory {
       });
     }
     const keysPointer = wasm.alloc(count * 8);
-    const vectorsPointer = wasm.alloc(count * dims * 4);
+    let vectorsPointer: number;
+    try {
+      vectorsPointer = wasm.alloc(count * dims * 4);
+    } catch (error) {
+      // Out of module memory for the vectors: the keys' block is not kept.
+      wasm.free(keysPointer);
+      throw error;
+    }
     const batch = { keysPointer, vectorsPointer, count };
     try {
       this.copyBatch(keys, vectors, batch);

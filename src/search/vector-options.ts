@@ -47,6 +47,11 @@ export interface VectorIndexOptions {
   expansionSearch?: number;
   /** Vectors to reserve room for up front, default 1024; the index doubles past it on demand. */
   capacity?: number;
+  /**
+   * Whether large batches and unfiltered searches may run on the process's helper thread
+   * (ADR 0006; config `vector_thread`), default true. Results are identical either way.
+   */
+  helperThread?: boolean;
 }
 
 /** Options with every default applied. */
@@ -60,6 +65,7 @@ export const VECTOR_INDEX_DEFAULTS = {
   expansionAdd: 128,
   expansionSearch: 64,
   capacity: 1024,
+  helperThread: true,
 } as const;
 
 /** USearch's `usearch_metric_kind_t` values. */

@@ -134,7 +134,6 @@ export type ThreadOutcome = { claimed: true } | { claimed: false; ok: boolean; r
 /** Jobs posted to the helper and jobs claimed back before it started them, since start-up. */
 export const VECTOR_THREAD_COUNTS = { posted: 0, claimedBack: 0 };
 
-let enabled = true;
 let worker: ScriptWorker | null = null;
 let startFailed = false;
 let nextId = 1;
@@ -142,16 +141,8 @@ let attached = 0;
 /** Counts helper starts, so a link of a stopped helper never detaches from its successor. */
 let generation = 0;
 
-/**
- * Turns the helper thread on or off for indexes that attach afterwards (config
- * `vector_threads`); with it off every insertion runs on the calling thread.
- */
-export function setVectorThreadEnabled(on: boolean): void {
-  enabled = on;
-}
-
 function helper(): ScriptWorker | null {
-  if (!enabled || startFailed) return null;
+  if (startFailed) return null;
   if (worker !== null) return worker;
   try {
     worker = startScriptWorker(WORKER_SOURCE);

@@ -50,6 +50,8 @@ export interface VectorMemoryUsage {
 export interface LoadVectorIndexOptions {
   expansionAdd?: number;
   expansionSearch?: number;
+  /** See {@link VectorIndexOptions.helperThread}. */
+  helperThread?: boolean;
 }
 
 /** Smallest batch worth a trip to the helper thread (posting and joining cost ~20–50 µs). */
@@ -66,7 +68,9 @@ export class VectorIndex {
   constructor(options: VectorIndexOptions) {
     this.options = resolveVectorIndexOptions(options);
     this.memory = new VectorMemory(this.options);
-    this.background = new VectorBackground(this.memory);
+    this.background = new VectorBackground(this.memory, {
+      helperThread: this.options.helperThread,
+    });
   }
 
   get dimensions(): number {

@@ -136,7 +136,7 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
   let result: unknown;
   try {
     const { snapshot } = await takeSnapshot(cfg.data_dir, {
-      register: registerMachines,
+      register: (storage) => registerMachines(storage, { vectorThread: cfg.vector_thread }),
       fsync: settings.fsync,
       limits: settings.limits,
       binaryVersion: VERSION,

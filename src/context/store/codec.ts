@@ -22,7 +22,7 @@ import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type Scope, scopeOfKey } from "../scope.ts";
 import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
 import { LoadedDoc, type LoadedDocFields } from "./loaded-doc.ts";
-import { ContextState } from "./state.ts";
+import { CONTEXT_STATE_DEFAULTS, ContextState, type ContextStateOptions } from "./state.ts";
 import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
 
 const MAGIC = 0x58544356; // "VCTX" little-endian
@@ -175,8 +175,11 @@ function corrupt(why: string): VltairError {
 }
 
 /** Rebuilds a state from {@link encodeContextState}'s bytes. */
-export function decodeContextState(bytes: Uint8Array): ContextState {
-  return runSteps(decodeContextStateSteps(bytes));
+export function decodeContextState(
+  bytes: Uint8Array,
+  options: ContextStateOptions = CONTEXT_STATE_DEFAULTS,
+): ContextState {
+  return runSteps(decodeContextStateSteps(bytes, options));
 }
 
 /** Documents restored between two pause points of {@link decodeContextStateSteps}. */
@@ -186,7 +189,10 @@ const DOCS_PER_STEP = 2048;
  * {@link decodeContextState} as steps: it may pause between a tenant's parts, inside the text
  * index's postings and every few thousand documents (recovery keeps answering health checks).
  */
-export function* decodeContextStateSteps(bytes: Uint8Array): Steps<ContextState> {
+export function* decodeContextStateSteps(
+  bytes: Uint8Array,
+  options: ContextStateOptions = CONTEXT_STATE_DEFAULTS,
+): Steps<ContextState> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 12 || view.getUint32(0, true) !== MAGIC) throw corrupt("bad magic");
   const format = view.getUint32(4, true);
@@ -203,7 +209,7 @@ export function* decodeContextStateSteps(bytes: Uint8Array): Steps<ContextState>
     at += 4 + length;
     return blob;
   };
-  const state = new ContextState();
+  const state = new ContextState(options);
   const scopes: ScopeCache = new Map();
   for (let i = 0; i < tenants; i++) {
     const header = JSON.parse(decoder.decode(next())) as TenantHeader;
@@ -214,11 +220,17 @@ export function* decodeContextStateSteps(bytes: Uint8Array): Steps<ContextState>
     const text = yield* loadTextIndexSteps(next());
     yield;
     const vectorBytes = next();
-    const store = new TenantStore(header.tenant, text.options.tokenizer, text);
+    const store = new TenantStore(header.tenant, text.options.tokenizer, {
+      helperThread: options.helperThread,
+      text,
+    });
     store.nextKey = header.next_key;
     store.embedder = header.embedder ?? null;
     if (vectorBytes.length > 0) {
-      store.vectors = loadVectorIndex(vectorBytes, TENANT_VECTOR_LOAD_OPTIONS);
+      store.vectors = loadVectorIndex(vectorBytes, {
+        ...TENANT_VECTOR_LOAD_OPTIONS,
+        helperThread: options.helperThread,
+      });
     }
     // Format 3 texts stay bytes (see LoadedDoc): one copy, so the snapshot's buffer is freed.
     const ownTexts = format === FORMAT && textBytes !== null ? textBytes.slice() : null;

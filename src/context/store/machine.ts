@@ -2,23 +2,25 @@
 import type { StateMachine } from "../../storage/mod.ts";
 import { decodeContextState, decodeContextStateSteps, encodeContextState } from "./codec.ts";
 import { CONTEXT_MACHINE, type ContextRecord, ContextRecordSchema } from "./record.ts";
-import { ContextState } from "./state.ts";
+import { CONTEXT_STATE_DEFAULTS, ContextState, type ContextStateOptions } from "./state.ts";
 
 /**
  * Creates the machine. `apply` mutates and returns the state it is given (the indexes are
  * large; the storage owns the only live state and replays build their own from snapshots).
  */
-export function createContextMachine(): StateMachine<ContextState, ContextRecord> {
+export function createContextMachine(
+  options: ContextStateOptions = CONTEXT_STATE_DEFAULTS,
+): StateMachine<ContextState, ContextRecord> {
   return {
     name: CONTEXT_MACHINE,
     schema: ContextRecordSchema,
-    init: () => new ContextState(),
+    init: () => new ContextState(options),
     apply: (state, record) => {
       state.apply(record.body, record.walIndex, record.wallMs);
       return state;
     },
     snapshot: encodeContextState,
-    restore: decodeContextState,
-    restoreSteps: decodeContextStateSteps,
+    restore: (bytes) => decodeContextState(bytes, options),
+    restoreSteps: (bytes) => decodeContextStateSteps(bytes, options),
   };
 }

@@ -3,8 +3,22 @@ import type { TokenizerName } from "../../search/mod.ts";
 import type { ContextRecord } from "./record.ts";
 import { TenantStore } from "./tenant.ts";
 
+/** How a state builds its indexes (the same for the live state and every replay). */
+export interface ContextStateOptions {
+  /** Whether vector indexes may use the helper thread (config `vector_thread`). */
+  helperThread: boolean;
+}
+
+/** The defaults: the helper thread on. */
+export const CONTEXT_STATE_DEFAULTS: ContextStateOptions = { helperThread: true };
+
 export class ContextState {
   readonly tenants = new Map<string, TenantStore>();
+  readonly options: ContextStateOptions;
+
+  constructor(options: ContextStateOptions = CONTEXT_STATE_DEFAULTS) {
+    this.options = options;
+  }
 
   /** The tenant's store, or undefined when it has never written. */
   tenant(name: string): TenantStore | undefined {
@@ -32,7 +46,7 @@ export class ContextState {
   private ensureTenant(name: string, tokenizer: TokenizerName): TenantStore {
     let store = this.tenants.get(name);
     if (store === undefined) {
-      store = new TenantStore(name, tokenizer);
+      store = new TenantStore(name, tokenizer, { helperThread: this.options.helperThread });
       this.tenants.set(name, store);
     }
     return store;

@@ -50,12 +50,16 @@ export class TenantStore {
   /** Documents in (scope, id) order for listing; rebuilt on the first list after a write. */
   #sorted: StoredDoc[] | null = null;
 
+  /** Whether this tenant's vector index may use the helper thread (config `vector_thread`). */
+  readonly helperThread: boolean;
+
   constructor(
     readonly tenant: string,
     tokenizer: TokenizerName,
-    text?: TextIndex,
+    options: { helperThread: boolean; text?: TextIndex },
   ) {
-    this.text = text ?? createTextIndex({ tokenizer });
+    this.text = options.text ?? createTextIndex({ tokenizer });
+    this.helperThread = options.helperThread;
   }
 
   /** The current version of a document, if any. */
@@ -164,7 +168,11 @@ export class TenantStore {
 
   private addVectors(pending: Map<number, Float32Array>): void {
     const first = pending.values().next().value as Float32Array;
-    this.vectors ??= createVectorIndex({ dimensions: first.length, ...TENANT_VECTOR_OPTIONS });
+    this.vectors ??= createVectorIndex({
+      dimensions: first.length,
+      ...TENANT_VECTOR_OPTIONS,
+      helperThread: this.helperThread,
+    });
     const dims = this.vectors.dimensions;
     const flat = new Float32Array(pending.size * dims);
     let i = 0;

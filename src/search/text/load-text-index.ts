@@ -38,6 +38,6 @@ export function* loadTextIndexSteps(bytes: Uint8Array): Steps<TextIndex> {
   const contents = yield* decodeTextIndexSteps(bytes);
   yield;
   const index = new TextIndex(contents.options);
-  index.adopt(contents);
+  yield* index.adoptSteps(contents);
   return index;
 }

@@ -7,7 +7,7 @@
  * `remove` deletes exactly its postings and statistics stay exact. Slots are renumbered (order
  * preserved) when removed documents leave more than half of them empty.
  */
-import { assert, VltairError } from "../../core/mod.ts";
+import { assert, runSteps, type Steps, VltairError } from "../../core/mod.ts";
 import { ALIAS_MARK } from "./alias-mark.ts";
 import { BlockBounds } from "./block-bounds.ts";
 import { PairUnionCache } from "./pair-union-cache.ts";
@@ -61,6 +61,9 @@ export interface TextIndexStats {
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Documents or terms handled between two pause points of {@link TextIndex.adoptSteps}. */
+const ADOPT_ITEMS_PER_STEP = 4096;
+
 /** Slots kept free before renumbering is considered, so small indexes never renumber. */
 const SLOT_SLACK = 1024;
 
@@ -270,10 +273,16 @@ export class TextIndex {
 
   /** Internal: fills an empty index from decoded contents. */
   adopt(contents: TextIndexContents): void {
+    runSteps(this.adoptSteps(contents));
+  }
+
+  /** {@link TextIndex.adopt} as steps: it may pause every few thousand documents and terms. */
+  *adoptSteps(contents: TextIndexContents): Steps<void> {
     assert(this.size === 0 && this.#terms.size === 0, "adopt only into an empty index");
     const { docKeys } = contents;
     const docCount = docKeys.length;
     for (let slot = 0; slot < docCount; slot++) {
+      if (slot % ADOPT_ITEMS_PER_STEP === ADOPT_ITEMS_PER_STEP - 1) yield;
       const key = docKeys[slot] as string;
       // Decoded keys are well-formed (a fatal UTF-8 decode): only their length needs a check.
       if (key.length < 1 || key.length > TEXT_LIMITS.docKeyCharsMax) checkDocKey(key);
@@ -288,18 +297,20 @@ export class TextIndex {
     if (!this.#terms.adoptAll(contents.terms)) {
       throw new VltairError("validation_failed", "duplicate term");
     }
+    yield;
     const used = contents.termCounts.reduce((sum, count) => sum + 2 * count, 0);
     this.#postings.adopt(contents.pool, contents.termOffsets, contents.termCounts, used);
-    this.#rebuildForward(contents);
+    yield* this.#rebuildForward(contents);
   }
 
   /** Rebuilds each document's term list from the postings; checks lengths against them. */
-  #rebuildForward(contents: TextIndexContents): void {
+  *#rebuildForward(contents: TextIndexContents): Steps<void> {
     const docCount = contents.docKeys.length;
     const { pool, termOffsets, termCounts } = contents;
     const distinct = new Uint32Array(docCount);
     const frequencySums = new Float64Array(docCount);
     for (let termId = 0; termId < termCounts.length; termId++) {
+      if (termId % ADOPT_ITEMS_PER_STEP === ADOPT_ITEMS_PER_STEP - 1) yield;
       const isAlias = contents.terms[termId]?.startsWith(ALIAS_MARK) === true;
       const offset = termOffsets[termId] as number;
       const end = offset + 2 * (termCounts[termId] as number);

@@ -2,8 +2,7 @@
  * The vector helper thread (config `vector_thread`) changes where vector work runs, never the
  * answers: the same upserts give the same hybrid, dense and filtered results with it on and off.
  */
-import { afterAll, expect, test } from "bun:test";
-import { setVectorThreadEnabled } from "../../../src/search/mod.ts";
+import { expect, test } from "bun:test";
 import { type ContextTestApp, contextApp, type Json } from "../../support/context.ts";
 import { seededRandom } from "../../support/random.ts";
 
@@ -17,8 +16,6 @@ const WORDS = [
   "vector",
   "index",
 ];
-
-afterAll(() => setVectorThreadEnabled(true));
 
 function corpus(count: number): { id: string; text: string; metadata: { group: string } }[] {
   const random = seededRandom(20261126);

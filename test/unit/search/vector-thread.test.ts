@@ -1,10 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { AssertionError } from "../../../src/core/mod.ts";
-import {
-  createVectorIndex,
-  setVectorThreadEnabled,
-  type VectorIndex,
-} from "../../../src/search/mod.ts";
+import { createVectorIndex, type VectorIndex } from "../../../src/search/mod.ts";
 import { BACKGROUND_BATCH_MIN } from "../../../src/search/vector.ts";
 import { VECTOR_THREAD_COUNTS } from "../../../src/search/vector-thread.ts";
 import { clusteredSpace } from "./clustered.ts";
@@ -12,12 +8,12 @@ import { clusteredSpace } from "./clustered.ts";
 const DIMENSIONS = 16;
 const open: VectorIndex[] = [];
 afterEach(() => {
-  setVectorThreadEnabled(true);
   for (const index of open.splice(0)) index.dispose();
 });
 
-function make(): VectorIndex {
-  const index = createVectorIndex({ dimensions: DIMENSIONS, metric: "cos" });
+/** An index with the helper thread (the default) or, with `helperThread: false`, without. */
+function make(helperThread = true): VectorIndex {
+  const index = createVectorIndex({ dimensions: DIMENSIONS, metric: "cos", helperThread });
   open.push(index);
   return index;
 }
@@ -71,8 +67,7 @@ describe("vector helper thread", () => {
     const data = batchesOf(6);
     const background = make();
     for (const b of data) background.addBatch(b.keys, b.vectors, { background: true });
-    setVectorThreadEnabled(false);
-    const inline = make();
+    const inline = make(false);
     for (const b of data) inline.addBatch(b.keys, b.vectors, { background: true });
     expect(background.size()).toBe(6 * 128);
     expect(background.serialize()).toEqual(inline.serialize());
@@ -105,11 +100,9 @@ describe("vector helper thread", () => {
     let background: VectorIndex | null = null;
     for (let attempt = 0; attempt < 5 && !helperRan; attempt++) {
       inline?.dispose();
-      setVectorThreadEnabled(false);
-      inline = createVectorIndex({ dimensions: dims, metric: "cos" });
-      // Asking for the helper while it is off fixes this index to its own thread for good.
+      inline = createVectorIndex({ dimensions: dims, metric: "cos", helperThread: false });
+      // An index without the helper thread runs every job on its own thread.
       expect(inline.searchInBackground(new Float32Array(dims).fill(1), 1)).toBeNull();
-      setVectorThreadEnabled(true);
       background?.dispose();
       background = createVectorIndex({ dimensions: dims, metric: "cos" });
       const before = { ...VECTOR_THREAD_COUNTS };
@@ -179,12 +172,10 @@ describe("vector helper thread", () => {
   });
 
   test("off, or a batch below the minimum, inserts on the calling thread", () => {
-    setVectorThreadEnabled(false);
-    const index = make();
+    const index = make(false);
     const [batch] = batchesOf(1);
     index.addBatch(batch?.keys ?? [], batch?.vectors ?? new Float32Array(0), { background: true });
     expect(index.searchInBackground(new Float32Array(DIMENSIONS).fill(1), 3)).toBeNull();
-    setVectorThreadEnabled(true);
     const small = make();
     const smallCount = BACKGROUND_BATCH_MIN - 1;
     small.addBatch(
