@@ -2,12 +2,14 @@
  * Context engine benchmark (issue 6): vltair's ContextService in-process — durable ingest with
  * fsync `always` and the hash embedder (384-d), sparse / dense / hybrid search at k = 10 with
  * and without filters, RSS, restart-to-ready in a child process — against, in the same run and
- * on the same chunks, queries and vectors: Orama 3 (full-text, vector, hybrid), MiniSearch
- * (full-text) and SQLite FTS5 through bun:sqlite (full-text); plus the BM25 top-10 overlap with
- * FTS5 of the code-aware default and of a `unicode61` tenant.
+ * on the same chunks, queries and vectors: LanceDB (full-text, vector over IVF-HNSW-SQ, hybrid;
+ * in a child process, timed in-process there, issue 14), Orama 3 (full-text, vector, hybrid),
+ * MiniSearch (full-text) and SQLite FTS5 through bun:sqlite (full-text); plus the BM25 top-10
+ * overlap with FTS5 of the code-aware default and of a `unicode61` tenant.
  *
  *   npx bun bench/search.ts            100k chunks
  *   npx bun bench/search.ts --quick    10k chunks (a smoke run)
+ *   npx bun bench/search.ts --no-lance without the LanceDB peer (a child process, IVF-HNSW-SQ + FTS)
  *
  * Corpus: bench/search/corpus.ts (node_modules `.ts`/`.js`/`.md` cut by the ingest chunker;
  * shifted re-chunking passes beyond ~11k chunks, see there). Queries: 200 of 1–3 identifiers
@@ -30,6 +32,7 @@ import type { TenantStore } from "../src/context/store/tenant.ts";
 import { VECTOR_THREAD_COUNTS } from "../src/search/vector-thread.ts";
 import { fts5Query, sampleQueries } from "../test/integration/search/text/corpus.ts";
 import { callAs } from "../test/support/call.ts";
+import { startLancePeer } from "./search/lancedb-peer.ts";
 import {
   type BenchChunk,
   buildFts5,
@@ -80,7 +83,11 @@ const TARGETS = {
 };
 const MIB = 1024 * 1024;
 
-type Engine = { name: string; search: (q: number) => string[] | Promise<string[]> };
+/** An engine: its answer, or its answer with its own in-process time (a peer in a child process). */
+type Engine = {
+  name: string;
+  search: (q: number) => string[] | Promise<string[] | { keys: string[]; us: number }>;
+};
 
 /** Queries [0, warmup) warm every engine up; [warmup, total) are timed, in rotating order. */
 async function timeEngines(engines: readonly Engine[], warmup: number, total: number) {
@@ -95,8 +102,10 @@ async function timeEngines(engines: readonly Engine[], warmup: number, total: nu
       const engine = engines[e] as Engine;
       const start = performance.now();
       const pending = engine.search(q);
-      const keys = pending instanceof Promise ? await pending : pending;
-      samples[e]?.push((performance.now() - start) * 1000);
+      const answer = pending instanceof Promise ? await pending : pending;
+      const wallUs = (performance.now() - start) * 1000;
+      const keys = Array.isArray(answer) ? answer : answer.keys;
+      samples[e]?.push(Array.isArray(answer) ? wallUs : answer.us);
       (results[e] as string[][]).push(keys);
     }
   }
@@ -269,6 +278,17 @@ async function main(): Promise<void> {
   progress("minisearch built");
   const orama = await timedAsync(() => buildOrama(chunks, embedded.value));
   progress("orama built");
+  const lance = process.argv.includes("--no-lance")
+    ? { error: "--no-lance" }
+    : await startLancePeer({
+        ids: chunks.map((c) => c.id),
+        texts: chunks.map((c) => c.text),
+        docVectors: embedded.value,
+        queryVectors: Float32Array.from(queryVectors.flat()),
+        dimensions: DIMENSIONS,
+        k: K,
+      });
+  progress("error" in lance ? `lancedb: ${lance.error}` : `lancedb built in ${lance.buildMs} ms`);
   const rssWithPeersBytes = process.memoryUsage().rss;
 
   // `list` = warm-up queries, then the timed ones; engines take an index into it.
@@ -314,6 +334,12 @@ async function main(): Promise<void> {
       search: (i) =>
         orama.value.hybrid(list[i] ?? "", queryVectors[i] ?? [], K, FILTERS.language.value),
     },
+    ...("error" in lance
+      ? []
+      : (["fts", "vector", "hybrid"] as const).map((mode) => ({
+          name: `lancedb.${mode}`,
+          search: (i: number) => lance.ask(mode, i, list[i] ?? ""),
+        }))),
   ];
   const warmAndTime = await timeEngines(engines, WARMUP_QUERY_COUNT, list.length);
   progress("engines timed");
@@ -431,7 +457,14 @@ async function main(): Promise<void> {
       minisearchOverVltairSparse: ratio("minisearch", "vltair.sparse"),
       fts5OverVltairSparse: ratio("fts5", "vltair.sparse"),
       fts5OverVltairSparseUnicode61: ratio("fts5", "vltair.sparse.unicode61"),
+      lancedbHybridOverVltairHybrid: ratio("lancedb.hybrid", "vltair.hybrid"),
+      lancedbVectorOverVltairDense: ratio("lancedb.vector", "vltair.dense"),
+      lancedbFtsOverVltairSparse: ratio("lancedb.fts", "vltair.sparse"),
     },
+    lancedb:
+      "error" in lance
+        ? { error: lance.error }
+        : { version: lance.version, buildMs: lance.buildMs },
     overlapWithFts5: {
       code: meanOverlap(byName["vltair.sparse"]?.results ?? [], ftsResults),
       unicode61: meanOverlap(byName["vltair.sparse.unicode61"]?.results ?? [], ftsResults),
@@ -470,6 +503,9 @@ async function main(): Promise<void> {
   target("restartToReadyMs", restart.readyMs, TARGETS.restartMs, true);
   target("rssRestartedReadyBytes", restart.rssReadyBytes, TARGETS.rssBytes, true);
   target("rssAfterIngestInProcessBytes", rssAfterIngestGcBytes, TARGETS.rssBytes, true);
+  // LanceDB's hybrid at half our latency or more (issue 14 acceptance, in-process on both sides).
+  target("lancedbHybridP50OverOurs", output.ratios.lancedbHybridOverVltairHybrid, 2, false);
+  if (!("error" in lance)) lance.close();
   rmSync(root, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
 }
