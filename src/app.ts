@@ -8,7 +8,7 @@ import process from "node:process";
 import { contextSettings, createContextService } from "./app-context.ts";
 import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
-import type { Config } from "./config/mod.ts";
+import { type Config, isLoopbackHost } from "./config/mod.ts";
 import {
   type ContextRecord,
   type ContextService,
@@ -19,6 +19,14 @@ import {
 } from "./context/mod.ts";
 import { type Call, localCall } from "./core/mod.ts";
 import { createHttpApp, type HttpApp } from "./http/mod.ts";
+import {
+  createMcpServer,
+  inAppDispatch,
+  MCP_LIMITS,
+  McpHttpSessions,
+  type McpLimits,
+  toolsOf,
+} from "./mcp/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
 import { collectGarbage } from "./platform/mod.ts";
 import {
@@ -119,6 +127,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const sandbox = createSandboxService(config, { log });
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);
+  const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
   const storage = openStorage(config, settings, {
@@ -151,6 +160,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   registerProcessMetrics(metrics, clocks);
   sandbox.registerMetrics(metrics);
   let ready = false;
+  let mcp: McpHttpSessions | null = null;
   const http = createHttpApp({
     version: VERSION,
     log,
@@ -178,7 +188,9 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     monotonicMs: clocks.monotonicMs,
     isReady: () => ready,
+    mcpHandler: (request) => (mcp as McpHttpSessions).handle(request),
   });
+  mcp = createMcpSessions(mcpLimits, config, { http, clocks });
   return {
     http,
     tokens,
@@ -209,10 +221,31 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       ready = true;
     },
     close: async () => {
+      await mcp?.close();
       context.close();
       await storage.close();
     },
   };
+}
+
+/** `/mcp`: sessions whose tools dispatch through this app with each session's credentials. */
+function createMcpSessions(
+  limits: McpLimits,
+  config: Config,
+  wiring: { http: HttpApp; clocks: Clocks },
+): McpHttpSessions {
+  const { http, clocks } = wiring;
+  const tools = toolsOf(http.routes);
+  return new McpHttpSessions({
+    createServer: (dispatch) => createMcpServer({ version: VERSION, tools, dispatch }),
+    dispatchFor: (authorization) => inAppDispatch((r) => http.app.fetch(r), authorization),
+    sessionsMax: limits.sessionsMax,
+    idleMs: limits.idleMs,
+    messageBytesMax: limits.messageBytesMax,
+    loopback: isLoopbackHost(config.host),
+    allowedOrigins: config.mcp_allowed_origins,
+    monotonicMs: clocks.monotonicMs,
+  });
 }
 
 function registerProcessMetrics(metrics: MetricsRegistry, clocks: Clocks): void {

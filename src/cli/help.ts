@@ -28,7 +28,7 @@ const CONTEXT_FLAGS = `  --scope S                  global (default), session:ID
 /** Help of each command path. */
 export const HELP: Record<string, () => string> = {
   "": () => `vltair — a context engine and a sandbox for AI coding agents, with an HTTP API, in one
-binary. (A durable orchestrator, policies and an MCP server are on the roadmap.)
+binary, with an MCP server for coding agents. (A durable orchestrator and policies are on the roadmap.)
 
 Usage: vltair <command> [flags]
 
@@ -37,6 +37,7 @@ Commands:
   exec             Run a command in the sandbox on this machine
   ingest PATH…     Chunk a source tree and upsert it into the context engine
   search QUERY     Search the context engine; prints path:lines and scores
+  mcp              The MCP server over stdio (tools and resources for coding agents)
   get ID           Print one document's text (ids as ingest makes them: path#n)
   rm ID            Delete one document
   token create     Create an API token (printed once)
@@ -155,6 +156,19 @@ Takes a snapshot now. When a server holds the data directory, asks it (POST /v1/
 with VLTAIR_ADMIN_TOKEN or DATA_DIR/admin.token); otherwise opens the directory itself.
   --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
   --json                     Print {"wal_index","path","size_bytes",…,"via"}
+  -h, --help                 Show this help`,
+  mcp: () => `Usage: vltair mcp [--data-dir DIR] | [--server URL [--token-env NAME]]
+
+The MCP server over stdio (JSON-RPC on stdin/stdout; log lines on stderr), ending when stdin
+closes. Its tools are the HTTP API's routes (context_search, context_get, context_upsert,
+sandbox_exec, …); documents are resources vltair://docs/{scope}/{id}. See docs/mcp.md.
+  --data-dir DIR             Serve this data directory: through the server that holds it (its
+                             admin token), or in process as the directory's operator
+  --server URL               Proxy every call to the running server at URL instead
+  --token-env NAME           Environment variable holding the bearer token for --server
+                             (default VLTAIR_TOKEN); the tools act as that token
+  --embedder JSON            Embedder when serving the data directory in process
+  --config FILE              JSON config file
   -h, --help                 Show this help`,
   get: () => `Usage: vltair get ID [--scope S] [--json] [flags]
 

@@ -7,6 +7,7 @@ import { UsageError } from "./args.ts";
 import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
+import { mcpCommand } from "./commands/mcp.ts";
 import { searchCommand } from "./commands/search.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   exec: execCommand,
   ingest: ingestCommand,
   search: searchCommand,
+  mcp: mcpCommand,
   get: getCommand,
   rm: rmCommand,
   version: versionCommand,

@@ -284,6 +284,34 @@ export const CONFIG_FIELDS = {
       "must be a JSON object of integers",
     ),
   },
+  mcp_limits: {
+    flag: "mcp-limits",
+    env: "VLTAIR_MCP_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'MCP server limits (`/mcp` and `vltair mcp`) as a JSON object, e.g. `{"sessions_max":16}`; keys and bounds in docs/configuration.md.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
+  },
+  mcp_allowed_origins: {
+    flag: "mcp-allowed-origins",
+    env: "VLTAIR_MCP_ALLOWED_ORIGINS",
+    kind: "list",
+    default: [],
+    doc: "Browser origins (e.g. `https://app.example.com`) allowed to call `/mcp` besides the server's own (comma-separated). Requests from any other Origin, and to a non-loopback Host on a loopback server, are refused (403): DNS-rebinding protection.",
+    schema: v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(/^https?:\/\/[^/\s]+$/, "must be origins like https://host:port"),
+        ),
+      ),
+      v.maxLength(64, "at most 64 origins"),
+    ),
+  },
   admin_token: {
     flag: null,
     env: "VLTAIR_ADMIN_TOKEN",

@@ -10,7 +10,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import type { SandboxService } from "../app-sandbox.ts";
 import type { ContextService } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
-import type { Logger, MetricsRegistry } from "../obs/mod.ts";
+import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
 import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
@@ -40,6 +40,8 @@ export interface HttpDeps {
   nowMs: () => number;
   monotonicMs: () => number;
   isReady: () => boolean;
+  /** Answers `/mcp` (MCP Streamable HTTP), after auth and the readiness gate; absent: 404. */
+  mcpHandler?: (request: Request) => Promise<Response>;
 }
 
 /** The app and its route table (the table also feeds OpenAPI and tests). */
@@ -112,6 +114,13 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }),
   );
   mountRoutes(app, routes);
+  const mcpHandler = deps.mcpHandler;
+  if (mcpHandler !== undefined) {
+    app.on(["GET", "POST", "DELETE"], "/mcp", function mcpRoute(c) {
+      c.set("route", "/mcp");
+      return mcpHandler(c.req.raw);
+    });
+  }
 
   app.notFound((c) =>
     errorResponse(
@@ -122,4 +131,34 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   );
   app.onError((error, c) => errorResponse(error, c.var.traceId, c.var.log));
   return { app, routes };
+}
+
+/**
+ * The route table alone — paths, schemas, access and tool metadata, with no service behind it
+ * (a handler called here throws): what a client of a remote server (the stdio MCP proxy) needs.
+ */
+export function routeTableOnly(version: string): readonly AnyRoute[] {
+  const none = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error("routeTableOnly: no service behind this route table");
+      },
+    },
+  );
+  return createHttpApp({
+    version,
+    log: silentLogger,
+    metrics: new MetricsRegistry(),
+    authenticator: none as Authenticator,
+    tokens: none as TokenService,
+    sandbox: none as SandboxService,
+    context: none as ContextService,
+    takeSnapshot: () => Promise.reject(new Error("routeTableOnly")),
+    bodyBytesMax: 1,
+    startedAtMs: 0,
+    nowMs: () => 0,
+    monotonicMs: () => 0,
+    isReady: () => false,
+  }).routes;
 }

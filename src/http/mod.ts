@@ -7,8 +7,8 @@
  * ```
  */
 export type { HttpApp, HttpDeps } from "./app.ts";
-export { createHttpApp } from "./app.ts";
+export { createHttpApp, routeTableOnly } from "./app.ts";
 export type { AppEnv } from "./env.ts";
-export { buildOpenApi, openApiPath } from "./openapi.ts";
-export type { AnyRoute, RouteSpec } from "./route.ts";
+export { buildOpenApi, jsonSchemaOf, openApiPath } from "./openapi.ts";
+export type { AnyRoute, RouteSpec, ToolSpec } from "./route.ts";
 export type { SnapshotSummary } from "./routes/admin.ts";

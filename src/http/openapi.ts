@@ -14,7 +14,8 @@ export function openApiPath(path: string): string {
   return path.replace(/(^|\/):([A-Za-z0-9_]+)/g, "$1{$2}");
 }
 
-function schemaOf(schema: v.GenericSchema): JsonObject {
+/** A valibot schema as JSON Schema (draft 2020-12, no `$schema`): OpenAPI's and MCP's. */
+export function jsonSchemaOf(schema: v.GenericSchema): JsonObject {
   const json = toJsonSchema(schema, { target: "draft-2020-12", errorMode: "ignore" }) as JsonObject;
   delete json.$schema;
   return json;
@@ -26,7 +27,7 @@ function parametersOf(route: AnyRoute): JsonObject[] {
     params.push({ name: match[1], in: "path", required: true, schema: { type: "string" } });
   }
   if (route.query !== undefined) {
-    const query = schemaOf(route.query);
+    const query = jsonSchemaOf(route.query);
     const properties = (query.properties ?? {}) as Record<string, JsonObject>;
     const required = new Set((query.required ?? []) as string[]);
     for (const [name, schema] of Object.entries(properties)) {
@@ -45,7 +46,7 @@ function operationOf(route: AnyRoute): JsonObject {
         ? { description: spec.description }
         : {
             description: spec.description,
-            content: { [contentType]: { schema: schemaOf(spec.schema) } },
+            content: { [contentType]: { schema: jsonSchemaOf(spec.schema) } },
           };
   }
   responses.default = {
@@ -64,7 +65,7 @@ function operationOf(route: AnyRoute): JsonObject {
   if (route.body !== undefined) {
     operation.requestBody = {
       required: true,
-      content: { "application/json": { schema: schemaOf(route.body) } },
+      content: { "application/json": { schema: jsonSchemaOf(route.body) } },
     };
   }
   return operation;
@@ -96,7 +97,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
     paths,
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: { ErrorEnvelope: schemaOf(ErrorEnvelopeSchema) },
+      schemas: { ErrorEnvelope: jsonSchemaOf(ErrorEnvelopeSchema) },
     },
   };
 }

@@ -20,6 +20,18 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
+/** An MCP tool's name and its behaviour hints (MCP tool annotations). */
+export interface ToolSpec {
+  name: string;
+  title: string;
+  /** Reads only; changes nothing. */
+  readOnly: boolean;
+  /** May destroy or overwrite data, or act outside vltair (a sandbox run). */
+  destructive: boolean;
+  /** Repeating the call with the same arguments has no further effect. */
+  idempotent: boolean;
+}
+
 /** Validated input handed to a handler. */
 export interface RouteInput<B, Q> {
   body: B;
@@ -43,6 +55,12 @@ export interface RouteSpec<
    * answer while the server recovers; every other route is 503 `recovering` until it is ready.
    */
   whileRecovering?: boolean;
+  /**
+   * Exposed as an MCP tool (src/mcp): its arguments are the route's body, query and path
+   * parameters, its structured result the route's answer. The tool's schemas come from this
+   * route's, so the two never drift.
+   */
+  tool?: ToolSpec;
   body?: B;
   query?: Q;
   responses: Record<number, ResponseSpec>;

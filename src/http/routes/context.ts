@@ -64,6 +64,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: "/v1/context/docs:upsert",
+      tool: {
+        name: "context_upsert",
+        title: "Upsert documents",
+        readOnly: false,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "Insert or update a batch of documents atomically; identical repeats are skipped, expected_version guards updates.",
       tag: TAG,
@@ -75,6 +82,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: "/v1/context/docs:delete",
+      tool: {
+        name: "context_delete_batch",
+        title: "Delete documents",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary:
         "Delete a batch of documents atomically; ids that name no document are reported as missing (idempotent pruning).",
       tag: TAG,
@@ -86,6 +100,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/context/docs",
+      tool: {
+        name: "context_list",
+        title: "List documents",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "List the caller's documents in (scope, id) order, a page at a time, optionally by scope and id prefix.",
       tag: TAG,
@@ -105,6 +126,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/context/stats",
+      tool: {
+        name: "context_stats",
+        title: "Context stats",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "What the caller's tenant holds: documents, versions, documents per scope, the recorded and configured embedder, tokenizer, index sizes, last wal_index.",
       tag: TAG,
@@ -115,6 +143,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: "/v1/context/search",
+      tool: {
+        name: "context_search",
+        title: "Search context",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "Sparse (BM25), dense (HNSW) or hybrid search with scope, filters and time travel.",
       tag: TAG,
       access: "reader",
@@ -125,6 +160,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: "/v1/context/merge",
+      tool: {
+        name: "context_merge",
+        title: "Three-way merge",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "Line-based three-way merge of strings or of two versions of a document.",
       tag: TAG,
       access: "reader",
@@ -135,6 +177,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/context/docs/:id",
+      tool: {
+        name: "context_get",
+        title: "Get a document",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "The current version of a document.",
       tag: TAG,
       access: "reader",
@@ -146,6 +195,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "DELETE",
       path: "/v1/context/docs/:id",
+      tool: {
+        name: "context_delete",
+        title: "Delete a document",
+        readOnly: false,
+        destructive: true,
+        idempotent: false,
+      },
       summary: "Delete a document (its versions go with it).",
       tag: TAG,
       access: "writer",
@@ -157,6 +213,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/context/docs/:id/versions",
+      tool: {
+        name: "context_versions",
+        title: "Document versions",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "A document's versions, newest first.",
       tag: TAG,
       access: "reader",
@@ -168,6 +231,13 @@ export function contextRoutes(deps: { context: ContextService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/context/docs/:id/versions/:version",
+      tool: {
+        name: "context_version",
+        title: "A document version",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "One version of a document, with its text.",
       tag: TAG,
       access: "reader",

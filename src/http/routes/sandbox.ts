@@ -16,6 +16,13 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: "/v1/sandbox/exec",
+      tool: {
+        name: "sandbox_exec",
+        title: "Run a command in the sandbox",
+        readOnly: false,
+        destructive: true,
+        idempotent: false,
+      },
       summary:
         "Run a command under limits; the result says what was enforced. The run is killed if the client disconnects.",
       tag: "sandbox",
@@ -36,6 +43,13 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/sandbox/capabilities",
+      tool: {
+        name: "sandbox_capabilities",
+        title: "Sandbox capabilities",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "What the sandbox can enforce on this host: mechanisms found, the report of a typical run, required limits missing and how to get them.",
       tag: "sandbox",

@@ -1,0 +1,198 @@
+/**
+ * The MCP server of one session: tools (generated from the route table, tools.ts), documents
+ * as resources (`vltair://docs/{scope}/{id}`, `?version=N`), and logging. Every call goes
+ * through `dispatch` (dispatch.ts) with the session's credentials, so what a tool may do is
+ * exactly what its route allows that token.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { type Dispatch, type RouteAnswer, routeCallOf } from "./dispatch.ts";
+import { docUri, parseDocUri } from "./doc-uri.ts";
+import type { McpTool } from "./tools.ts";
+
+/** Options of {@link createMcpServer}. */
+export interface McpServerOptions {
+  version: string;
+  tools: readonly McpTool[];
+  dispatch: Dispatch;
+}
+
+/** Documents listed per `resources/list` page. */
+const RESOURCES_PAGE_SIZE = 100;
+
+interface Envelope {
+  error?: { code?: string; message?: string; details?: unknown };
+}
+
+/** The envelope's code and message as a tool error's text (`forbidden: …`). */
+function errorText(answer: RouteAnswer): string {
+  const error = (answer.json as Envelope | null)?.error;
+  return `${error?.code ?? "internal"}: ${error?.message ?? `HTTP ${answer.status}`}`;
+}
+
+function ok(answer: RouteAnswer): boolean {
+  return answer.status >= 200 && answer.status < 300;
+}
+
+/** A resource read or list that the route refused, as a JSON-RPC error carrying the code. */
+function resourceError(answer: RouteAnswer): McpError {
+  const code = answer.status === 404 ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+  return new McpError(code, errorText(answer), (answer.json as Envelope | null)?.error);
+}
+
+/** Tools that change documents, and the document arguments they change. */
+const WRITES: Record<string, (args: Record<string, unknown>) => string[]> = {
+  context_upsert: (args) =>
+    ((args.items ?? []) as { id?: string; scope?: unknown }[]).map((i) =>
+      docUri(i.scope, i.id ?? ""),
+    ),
+  context_delete: (args) => [docUri(args.scope ?? "global", String(args.id ?? ""))],
+  context_delete_batch: (args) =>
+    ((args.items ?? []) as { id?: string; scope?: unknown }[]).map((i) =>
+      docUri(i.scope, i.id ?? ""),
+    ),
+};
+
+/**
+ * Creates the server of one MCP session.
+ *
+ * @example
+ * ```ts
+ * const server = createMcpServer({ version: VERSION, tools: toolsOf(routes), dispatch });
+ * await server.connect(transport);
+ * ```
+ */
+export function createMcpServer(options: McpServerOptions): Server {
+  const server = new Server(
+    { name: "vltair", version: options.version },
+    {
+      capabilities: {
+        tools: { listChanged: false },
+        resources: { subscribe: true, listChanged: false },
+        logging: {},
+      },
+      instructions:
+        "vltair: a context engine (versioned documents, hybrid search) and a sandbox for commands. " +
+        "Tools act as the token this session authenticated with.",
+    },
+  );
+  const byName = new Map(options.tools.map((t) => [t.name, t]));
+  const subscribed = new Set<string>();
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: options.tools.map((t) => {
+      const tool: Record<string, unknown> = {
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        inputSchema: t.inputSchema,
+        annotations: t.annotations,
+      };
+      if (t.outputSchema !== undefined) tool.outputSchema = t.outputSchema;
+      return tool as { name: string; inputSchema: { type: "object" } };
+    }),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const tool = byName.get(request.params.name);
+    if (tool === undefined) {
+      throw new McpError(ErrorCode.InvalidParams, `unknown tool ${request.params.name}`);
+    }
+    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    const answer = await options.dispatch(routeCallOf(tool, args, extra.signal));
+    if (!ok(answer)) {
+      return { isError: true, content: [{ type: "text" as const, text: errorText(answer) }] };
+    }
+    for (const uri of WRITES[tool.name]?.(args) ?? []) {
+      if (subscribed.has(uri)) await server.sendResourceUpdated({ uri });
+    }
+    const result: Record<string, unknown> = {
+      content: [{ type: "text" as const, text: JSON.stringify(answer.json) }],
+    };
+    if (tool.outputSchema !== undefined) result.structuredContent = answer.json;
+    return result as { content: { type: "text"; text: string }[] };
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+    const query = new URLSearchParams({ limit: String(RESOURCES_PAGE_SIZE) });
+    if (request.params?.cursor !== undefined) query.set("cursor", request.params.cursor);
+    const answer = await options.dispatch({
+      method: "GET",
+      url: `/v1/context/docs?${query}`,
+      signal: extra.signal,
+    });
+    if (!ok(answer)) throw resourceError(answer);
+    const page = answer.json as {
+      documents: { id: string; scope: unknown; version: number }[];
+      next_cursor: string | null;
+    };
+    const out: Record<string, unknown> = {
+      resources: page.documents.map((d) => ({
+        uri: docUri(d.scope, d.id),
+        name: d.id,
+        title: `${d.id} (v${d.version})`,
+        mimeType: "text/plain",
+      })),
+    };
+    if (page.next_cursor !== null) out.nextCursor = page.next_cursor;
+    return out as { resources: { uri: string; name: string }[] };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: [
+      {
+        uriTemplate: "vltair://docs/{scope}/{id}",
+        name: "document",
+        title: "A document's current version",
+        description: "scope: global, session:ID or task:ID (percent-encoded); id percent-encoded",
+        mimeType: "text/plain",
+      },
+      {
+        uriTemplate: "vltair://docs/{scope}/{id}{?version}",
+        name: "document-version",
+        title: "One version of a document",
+        mimeType: "text/plain",
+      },
+    ],
+  }));
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const doc = parseDocUri(request.params.uri);
+    if (doc === null) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `not a vltair document URI: ${request.params.uri}`,
+      );
+    }
+    const base = `/v1/context/docs/${encodeURIComponent(doc.id)}`;
+    const scope = `?scope=${encodeURIComponent(doc.scope)}`;
+    const url =
+      doc.version === null ? `${base}${scope}` : `${base}/versions/${doc.version}${scope}`;
+    const answer = await options.dispatch({ method: "GET", url, signal: extra.signal });
+    if (!ok(answer)) throw resourceError(answer);
+    const text = (answer.json as { text: string }).text;
+    return { contents: [{ uri: request.params.uri, mimeType: "text/plain", text }] };
+  });
+
+  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+  server.setRequestHandler(SetLevelRequestSchema, () => ({}));
+  return server;
+}
