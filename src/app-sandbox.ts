@@ -3,39 +3,63 @@
  * directory and every other tenant's workspace hidden from runs (admin.token, the token store,
  * the WAL and snapshots are there), the operator's required limits, and the host's capabilities.
  */
-import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Config, resolveLimitObject } from "./config/mod.ts";
-import { VltairError } from "./core/mod.ts";
+import { assert, VltairError } from "./core/mod.ts";
 import type { Counter, Histogram, Logger, MetricsRegistry } from "./obs/mod.ts";
 import {
   type CapabilityReport,
   capabilityReport,
+  DEFAULT_WORKSPACE_ID,
+  type OutputListener,
+  prepareRun,
   RunSlots,
   resolveLimitConfig,
-  runSandboxed,
+  runPrepared,
   type SandboxLimitConfig,
   type SandboxOptions,
   type SandboxResult,
   sweepLeftovers,
+  Workspaces,
 } from "./sandbox/mod.ts";
 
-/** Runs one sandboxed command for a tenant. */
+/** Who runs, where, and how the run can be cancelled. */
+export interface ExecCall {
+  tenant: string;
+  traceId: string;
+  signal?: AbortSignal;
+  /** Workspace id; the tenant's default workspace when absent. */
+  workspace?: string;
+}
+
+/**
+ * A run that passed every check that answers with an HTTP error (404 workspace, 400 request,
+ * 429 quota or queue) and holds its slot: `run` must be called once, and releases everything.
+ */
+export interface OpenedRun {
+  run(onOutput?: OutputListener): Promise<SandboxResult>;
+}
+
+/** Runs sandboxed commands for tenants, in their workspaces. */
 export interface SandboxService {
   /**
-   * Start-up work, once: logs what the host can enforce (`sandbox.capabilities`), then removes
-   * run temp dirs and cgroups a crashed server left behind.
+   * Start-up work, once: logs what the host can enforce (`sandbox.capabilities`), removes run
+   * temp dirs and cgroups a crashed server left behind, deletes expired workspaces, and starts
+   * the periodic workspace sweep.
    */
   sweep(): Promise<{ tempDirs: number; cgroups: number }>;
-  exec(
-    request: unknown,
-    call: { tenant: string; traceId: string; signal?: AbortSignal },
-  ): Promise<SandboxResult>;
+  exec(request: unknown, call: ExecCall): Promise<SandboxResult>;
+  /** Checks a request and takes its slot; the run starts when `run` is called. */
+  open(request: unknown, call: ExecCall): Promise<OpenedRun>;
   /** What the sandbox can enforce on this host with this configuration. */
   capabilities(): Promise<CapabilityReport>;
   /** Registers the run metrics (runs by status, queue wait, duration, refusals, gauges). */
   registerMetrics(registry: MetricsRegistry): void;
+  /** The tenants' workspaces: lifecycle, files API, quotas. */
+  readonly workspaces: Workspaces;
+  /** Stops the periodic workspace sweep. */
+  close(): void;
 }
 
 /** Upper bounds of the run duration histogram, in seconds (10 ms … 1 h, the longest run). */
@@ -103,7 +127,10 @@ export function sandboxHiddenPaths(config: Config): string[] {
  * await sandbox.exec({ cmd: ["true"] }, { tenant: "default", traceId });
  * ```
  */
-export function createSandboxService(config: Config, options: { log: Logger }): SandboxService {
+export function createSandboxService(
+  config: Config,
+  options: { log: Logger; nowMs?: () => number },
+): SandboxService {
   const limits = sandboxLimits(config);
   const tempRoot = path.resolve(config.sandbox_temp_dir ?? os.tmpdir());
   const hiddenPaths = sandboxHiddenPaths(config);
@@ -122,47 +149,95 @@ export function createSandboxService(config: Config, options: { log: Logger }): 
   const capabilities = () =>
     capabilityReport({ ...shared, workspaceRoot: sandboxWorkspace(config, "default") });
   const slots = new RunSlots(limits);
+  const workspaces = new Workspaces({
+    root: path.join(path.resolve(config.data_dir), "sandbox"),
+    defaultTree: (tenant) => sandboxWorkspace(config, tenant),
+    limits,
+    hiddenPaths,
+    nowMs: options.nowMs ?? Date.now,
+    logger,
+  });
+  let sweepTimer: ReturnType<typeof setInterval> | null = null;
+  const sweepWorkspaces = () =>
+    workspaces.sweep().catch((error: unknown) => {
+      options.log.error("sandbox.workspace.sweep_failed", { error });
+      return { expired: 0, orphans: 0 };
+    });
   let metrics = NO_METRICS;
+  const acquire = (tenant: string, signal: AbortSignal | undefined) =>
+    slots.acquire(tenant, signal).catch((error: unknown) => {
+      if (error instanceof VltairError && error.code === "queue_full") {
+        metrics.refused.inc({ reason: "queue_full", scope: String(error.details.scope) });
+        throw error;
+      }
+      // Aborted while queued: the client went away; nothing ran.
+      metrics.refused.inc({ reason: "cancelled", scope: "client" });
+      throw new VltairError("unavailable", "the client went away while the run was queued", {
+        cause: error,
+      });
+    });
+  const open = async (request: unknown, call: ExecCall): Promise<OpenedRun> => {
+    const id = call.workspace ?? DEFAULT_WORKSPACE_ID;
+    const found = await workspaces.find(call.tenant, id);
+    const prepared = await prepareRun(request, {
+      ...shared,
+      workspaceRoot: found.tree,
+      traceId: call.traceId,
+      logger: (level, event, fields) =>
+        options.log[level](event, { tenant: call.tenant, workspace: id, ...fields }),
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+    });
+    await workspaces.assertUnderQuota(call.tenant);
+    const slot = await acquire(call.tenant, call.signal);
+    let leave: () => void;
+    try {
+      leave = await workspaces.enterRun(call.tenant, id);
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+    metrics.wait.observe(slot.waitedMs / 1000);
+    let started = false;
+    return {
+      async run(onOutput) {
+        assert(!started, "an opened run runs once");
+        started = true;
+        try {
+          const options_ =
+            onOutput === undefined ? prepared.options : { ...prepared.options, onOutput };
+          const result = await runPrepared({ ...prepared, options: options_ });
+          metrics.runs.inc({ status: result.status });
+          metrics.duration.observe(result.duration_ms / 1000, { status: result.status });
+          return result;
+        } finally {
+          leave();
+          slot.release();
+        }
+      },
+    };
+  };
   return {
+    workspaces,
     registerMetrics(registry) {
       metrics = registerRunMetrics(registry, slots);
     },
     async sweep() {
       logCapabilities(await capabilities(), options.log);
-      return sweepLeftovers({ tempRoot, logger });
+      const removed = await sweepLeftovers({ tempRoot, logger });
+      await sweepWorkspaces();
+      sweepTimer ??= setInterval(() => void sweepWorkspaces(), limits.workspaceSweepMs);
+      // The sweep must not keep a process alive that is otherwise done (CLI, tests).
+      (sweepTimer as { unref?: () => void }).unref?.();
+      return removed;
     },
     capabilities,
+    open,
     async exec(request, call) {
-      const workspaceRoot = sandboxWorkspace(config, call.tenant);
-      await fs.mkdir(workspaceRoot, { recursive: true, mode: 0o700 });
-      const slot = await slots.acquire(call.tenant, call.signal).catch((error: unknown) => {
-        if (error instanceof VltairError && error.code === "queue_full") {
-          metrics.refused.inc({ reason: "queue_full", scope: String(error.details.scope) });
-          throw error;
-        }
-        // Aborted while queued: the client went away; nothing ran.
-        metrics.refused.inc({ reason: "cancelled", scope: "client" });
-        throw new VltairError("unavailable", "the client went away while the run was queued", {
-          cause: error,
-        });
-      });
-      metrics.wait.observe(slot.waitedMs / 1000);
-      const sandboxOptions: SandboxOptions = {
-        ...shared,
-        workspaceRoot,
-        traceId: call.traceId,
-        logger: (level, event, fields) =>
-          options.log[level](event, { tenant: call.tenant, ...fields }),
-        ...(call.signal === undefined ? {} : { signal: call.signal }),
-      };
-      try {
-        const result = await runSandboxed(request, sandboxOptions);
-        metrics.runs.inc({ status: result.status });
-        metrics.duration.observe(result.duration_ms / 1000, { status: result.status });
-        return result;
-      } finally {
-        slot.release();
-      }
+      return (await open(request, call)).run();
+    },
+    close() {
+      if (sweepTimer !== null) clearInterval(sweepTimer);
+      sweepTimer = null;
     },
   };
 }

@@ -124,7 +124,7 @@ export async function importLegacyTokens(
 export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
-  const sandbox = createSandboxService(config, { log });
+  const sandbox = createSandboxService(config, { log, nowMs: clocks.nowMs });
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
@@ -222,6 +222,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     },
     close: async () => {
       await mcp?.close();
+      sandbox.close();
       context.close();
       await storage.close();
     },

@@ -8,10 +8,16 @@ type JsonObject = Record<string, unknown>;
 
 /**
  * Converts a Hono path (`/v1/docs/:id`) to an OpenAPI path (`/v1/docs/{id}`). A colon inside a
- * segment is literal in both (`/v1/context/docs:upsert`, Google's custom-method style).
+ * segment is literal in both (`/v1/context/docs:upsert`, Google's custom-method style). A
+ * parameter's pattern is dropped (`:path{.+}` is `{path}`), except a custom-method suffix the
+ * pattern must carry because Hono cannot put text after a parameter: `:id{[0-9a-f]+:fork}` is
+ * `{id}:fork`.
  */
 export function openApiPath(path: string): string {
-  return path.replace(/(^|\/):([A-Za-z0-9_]+)/g, "$1{$2}");
+  return path.replace(
+    /(^|\/):([A-Za-z0-9_]+)(?:\{[^}]*?(:[a-z]+)?\})?/g,
+    (_, lead: string, name: string, verb: string | undefined) => `${lead}{${name}}${verb ?? ""}`,
+  );
 }
 
 /** A valibot schema as JSON Schema (draft 2020-12, no `$schema`): OpenAPI's and MCP's. */
@@ -41,13 +47,15 @@ function operationOf(route: AnyRoute): JsonObject {
   const responses: JsonObject = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     const contentType = spec.contentType ?? "application/json";
+    const content: JsonObject = {};
+    if (spec.schema !== undefined) content[contentType] = { schema: jsonSchemaOf(spec.schema) };
+    for (const alt of spec.alternatives ?? []) {
+      content[alt.contentType] = alt.schema === undefined ? {} : { schema: jsonSchemaOf(alt.schema) };
+    }
     responses[status] =
-      spec.schema === undefined
+      Object.keys(content).length === 0
         ? { description: spec.description }
-        : {
-            description: spec.description,
-            content: { [contentType]: { schema: jsonSchemaOf(spec.schema) } },
-          };
+        : { description: spec.description, content };
   }
   responses.default = {
     description: "Error envelope",
@@ -66,6 +74,13 @@ function operationOf(route: AnyRoute): JsonObject {
     operation.requestBody = {
       required: true,
       content: { "application/json": { schema: jsonSchemaOf(route.body) } },
+    };
+  }
+  if (route.rawBody !== undefined) {
+    operation.requestBody = {
+      required: true,
+      description: route.rawBody.description,
+      content: { [route.rawBody.contentType]: { schema: { type: "string", format: "binary" } } },
     };
   }
   return operation;

@@ -18,6 +18,8 @@ export interface ResponseSpec {
   schema?: v.GenericSchema;
   /** Defaults to application/json. */
   contentType?: string;
+  /** Other content types of the same status, chosen by `Accept` (e.g. text/event-stream). */
+  alternatives?: { contentType: string; schema?: v.GenericSchema }[];
 }
 
 /** An MCP tool's name and its behaviour hints (MCP tool annotations). */
@@ -62,6 +64,11 @@ export interface RouteSpec<
    */
   tool?: ToolSpec;
   body?: B;
+  /**
+   * A body that is not JSON (a file upload): the handler reads `c.req.raw.body` itself; this
+   * only documents it in OpenAPI. Exclusive with `body`.
+   */
+  rawBody?: { contentType: string; description: string };
   query?: Q;
   responses: Record<number, ResponseSpec>;
   handler: (

@@ -8,6 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { parseInitStatus } from "./init-script.ts";
 import type { SandboxLogger } from "./options.ts";
 import { OutputCapture } from "./output.ts";
+import { type OutputListener, type OutputStream, OutputTap } from "./output-tap.ts";
 import type { LaunchPlan } from "./shim.ts";
 import { type KillReason, signalName } from "./status.ts";
 
@@ -36,6 +37,8 @@ export interface ExecuteInput {
   clockMs: () => number;
   signal: AbortSignal | undefined;
   log: SandboxLogger;
+  /** Receives the output while the run runs (streaming exec); may push back. */
+  onOutput?: OutputListener | undefined;
 }
 
 /** What happened. */
@@ -215,6 +218,7 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
       if (marker.includes("R")) markReady();
     });
   } else child.once("spawn", markReady);
+  const taps = tapOutput(child, input, () => exited);
   child.stdout?.on("data", (chunk: Uint8Array) => {
     if (result.stdout.push(chunk)) terminate("output_limit");
   });
@@ -238,9 +242,46 @@ async function supervise(input: ExecuteInput, child: Child): Promise<Executed> {
   await ensureStarted();
   await killing;
   result.survivors = await reap(input);
+  // Nothing of the run writes any more: what is left in the pipes is read without waiting for
+  // the consumer (at most a pipe buffer per stream), so the drain below cannot stall.
+  child.stdout?.resume();
+  child.stderr?.resume();
   await closeStreams(child, true);
+  await taps.finish();
   commandStatus(result, parseInitStatus(marker), plan.wrapperExitStatus);
   return result;
+}
+
+/** The streaming taps of a run: pieces of text to `onOutput`, reading paused while it pushes back. */
+function tapOutput(
+  child: Child,
+  input: ExecuteInput,
+  exited: () => boolean,
+): { finish(): Promise<void> } {
+  const listener = input.onOutput;
+  if (listener === undefined) return { finish: () => Promise.resolve() };
+  const taps: [Readable | null, OutputTap][] = (["stdout", "stderr"] as OutputStream[]).map(
+    (name) => {
+      const stream = name === "stdout" ? child.stdout : child.stderr;
+      return [stream, new OutputTap(input.outputBytes, (text) => listener(name, text))];
+    },
+  );
+  for (const [stream, tap] of taps) {
+    stream?.on("data", (chunk: Uint8Array) => {
+      const pending = tap.push(chunk);
+      if (pending === undefined || exited()) return;
+      stream.pause();
+      pending.then(
+        () => stream.resume(),
+        () => stream.resume(),
+      );
+    });
+  }
+  return {
+    finish: async () => {
+      for (const [, tap] of taps) await tap.finish();
+    },
+  };
 }
 
 /** Highest signal number a wrapper's 128 + n exit is read as (SIGRTMAX on Linux). */

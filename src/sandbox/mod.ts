@@ -38,10 +38,12 @@ export {
   SANDBOX_LIMITS,
   SANDBOX_MECHANISMS,
 } from "./options.ts";
+export type { OutputListener, OutputStream } from "./output-tap.ts";
 export { DEFAULT_REQUIRE } from "./requirements.ts";
 export type { RunSlot, RunSlotLimits } from "./run-slots.ts";
 export { QUEUE_FULL_RETRY_AFTER_SECONDS, RunSlots } from "./run-slots.ts";
-export { runSandboxed } from "./runner.ts";
+export type { PreparedRun } from "./runner.ts";
+export { prepareRun, runPrepared, runSandboxed } from "./runner.ts";
 export type {
   EnforcedEntry,
   EnforcedKey,
@@ -59,3 +61,19 @@ export {
 } from "./schema.ts";
 export type { SweepOptions, SweepResult } from "./sweep.ts";
 export { RUN_LIFETIME_MAX_MS, STALE_AFTER_MS_DEFAULT, sweepLeftovers } from "./sweep.ts";
+export type { WorkspaceRecord } from "./workspace-catalog.ts";
+export { CHECKPOINT_ID, DEFAULT_WORKSPACE_ID } from "./workspace-catalog.ts";
+export type { DirEntry, ReadResult, WriteResult } from "./workspace-files.ts";
+export type { WorkspaceCreate, WorkspaceWire } from "./workspace-schema.ts";
+export {
+  DeletedSchema,
+  DirListingSchema,
+  FileWriteQuerySchema,
+  FileWrittenSchema,
+  WorkspaceCreateSchema,
+  WorkspaceDetailSchema,
+  WorkspaceListSchema,
+  WorkspaceSchema,
+} from "./workspace-schema.ts";
+export type { FoundWorkspace, WorkspacesOptions } from "./workspaces.ts";
+export { Workspaces } from "./workspaces.ts";

@@ -3,6 +3,7 @@
  * and their resolution into one frozen, asserted value.
  */
 import { assert, VltairError } from "../core/mod.ts";
+import type { OutputListener } from "./output-tap.ts";
 import { ENFORCED_KEYS, type EnforcedKey } from "./schema.ts";
 
 /** A sandbox log event sink; fields are JSON-serialisable and never carry env values or stdin. */
@@ -124,6 +125,59 @@ export const SANDBOX_LIMITS = {
     max: 10_000,
     reason: "runs waiting per tenant, so one tenant cannot fill the queue",
   },
+  workspacesMax: {
+    default: 32,
+    min: 1,
+    max: 10_000,
+    reason:
+      "named workspaces per tenant (the default workspace is not counted); each holds a tree on disk",
+  },
+  workspaceTtlMs: {
+    default: 86_400_000,
+    min: 1000,
+    max: 2_592_000_000,
+    reason:
+      "a named workspace is deleted this long after its creation: a day by default, 30 days at most",
+  },
+  tenantWorkspaceBytes: {
+    default: 10 * 1024 * MIB,
+    min: MIB,
+    max: 16 * 1024 * 1024 * MIB,
+    reason: "bytes of regular files per tenant, every workspace and the checkpoint store together",
+  },
+  tenantWorkspaceFiles: {
+    default: 200_000,
+    min: 16,
+    max: 10_000_000,
+    reason:
+      "files, directories and links per tenant (workspaces and checkpoint store); bounds every walk of a tree",
+  },
+  uploadBytes: {
+    default: 16 * MIB,
+    min: 1,
+    max: 1024 * MIB,
+    reason:
+      "largest file of one PUT (body_bytes_max bounds it too); streamed to disk, never held in memory",
+  },
+  checkpointsMax: {
+    default: 32,
+    min: 1,
+    max: 1024,
+    reason: "checkpoints kept per workspace; each pins the blobs it names in the tenant's store",
+  },
+  dirEntriesMax: {
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    reason:
+      "entries of one directory listing (GET of a directory); past it the listing says truncated",
+  },
+  workspaceSweepMs: {
+    default: 60_000,
+    min: 1000,
+    max: 3_600_000,
+    reason: "how often expired workspaces are looked for and deleted",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 /** Name of a configurable sandbox limit. */
@@ -153,6 +207,16 @@ export interface SandboxLimitConfig {
   tenantRunsMax: number;
   queuedRunsMax: number;
   tenantQueuedRunsMax: number;
+  /** Server only (workspaces): named workspaces per tenant, their lifetime, quotas, caps. */
+  workspacesMax: number;
+  workspaceTtlMsDefault: number;
+  workspaceTtlMsMax: number;
+  tenantWorkspaceBytesMax: number;
+  tenantWorkspaceFilesMax: number;
+  uploadBytesMax: number;
+  checkpointsMax: number;
+  dirEntriesMax: number;
+  workspaceSweepMs: number;
 }
 
 /** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
@@ -207,6 +271,11 @@ export interface SandboxOptions {
   traceId?: string;
   /** Aborting it kills the run (status `KILLED`, reason `cancelled`). */
   signal?: AbortSignal;
+  /**
+   * Receives stdout and stderr while the run runs, in UTF-8-safe pieces under the same caps as
+   * the result (joined, they equal the result's text); a returned promise pauses reading.
+   */
+  onOutput?: OutputListener;
   /** Monotonic clock in milliseconds (AR-14); `performance.now` by default. */
   clockMs?: () => number;
 }
@@ -239,6 +308,15 @@ function defaultLimitConfig(): SandboxLimitConfig {
     tenantRunsMax: L.tenantRunsMax.default,
     queuedRunsMax: L.queuedRunsMax.default,
     tenantQueuedRunsMax: L.tenantQueuedRunsMax.default,
+    workspacesMax: L.workspacesMax.default,
+    workspaceTtlMsDefault: L.workspaceTtlMs.default,
+    workspaceTtlMsMax: L.workspaceTtlMs.max,
+    tenantWorkspaceBytesMax: L.tenantWorkspaceBytes.default,
+    tenantWorkspaceFilesMax: L.tenantWorkspaceFiles.default,
+    uploadBytesMax: L.uploadBytes.default,
+    checkpointsMax: L.checkpointsMax.default,
+    dirEntriesMax: L.dirEntriesMax.default,
+    workspaceSweepMs: L.workspaceSweepMs.default,
   };
 }
 
@@ -262,6 +340,15 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
   tenantRunsMax: SANDBOX_LIMITS.tenantRunsMax,
   queuedRunsMax: SANDBOX_LIMITS.queuedRunsMax,
   tenantQueuedRunsMax: SANDBOX_LIMITS.tenantQueuedRunsMax,
+  workspacesMax: SANDBOX_LIMITS.workspacesMax,
+  workspaceTtlMsDefault: SANDBOX_LIMITS.workspaceTtlMs,
+  workspaceTtlMsMax: SANDBOX_LIMITS.workspaceTtlMs,
+  tenantWorkspaceBytesMax: SANDBOX_LIMITS.tenantWorkspaceBytes,
+  tenantWorkspaceFilesMax: SANDBOX_LIMITS.tenantWorkspaceFiles,
+  uploadBytesMax: SANDBOX_LIMITS.uploadBytes,
+  checkpointsMax: SANDBOX_LIMITS.checkpointsMax,
+  dirEntriesMax: SANDBOX_LIMITS.dirEntriesMax,
+  workspaceSweepMs: SANDBOX_LIMITS.workspaceSweepMs,
 };
 
 /**
@@ -293,6 +380,7 @@ export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): S
     ["pidsDefault", "pidsMax"],
     ["tenantRunsMax", "runsMax"],
     ["tenantQueuedRunsMax", "queuedRunsMax"],
+    ["workspaceTtlMsDefault", "workspaceTtlMsMax"],
   ];
   for (const [def, max] of pairs) {
     if (merged[def] > merged[max]) {

@@ -18,6 +18,7 @@ import {
   checkRequireList,
   DEFAULT_ENV_PASSTHROUGH,
   resolveLimitConfig,
+  type SandboxLimitConfig,
   type SandboxLogger,
   type SandboxOptions,
 } from "./options.ts";
@@ -32,7 +33,7 @@ import { selectShim } from "./select-shim.ts";
 import type { LaunchPlan } from "./shim.ts";
 import { classify, exitRc, looksLikeAllocationFailure } from "./status.ts";
 import { makeRunTempDir, nextRunTempDir, type RunTempDir, removeRunTempDir } from "./temp-dir.ts";
-import { validateRequest } from "./validate.ts";
+import { type ResolvedRequest, validateRequest } from "./validate.ts";
 import { resolveCwd } from "./workspace.ts";
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -117,6 +118,37 @@ export async function runSandboxed(
   request: unknown,
   options: SandboxOptions,
 ): Promise<SandboxResult> {
+  return runPrepared(await prepareRun(request, options));
+}
+
+/**
+ * A request checked against the options: everything that can refuse it with an error (not a
+ * result) is done, nothing has started. Streaming exec answers its HTTP status from here.
+ */
+export interface PreparedRun {
+  options: SandboxOptions;
+  limits: SandboxLimitConfig;
+  require: readonly EnforcedKey[];
+  req: ResolvedRequest;
+  workspaceRoot: string;
+  cwd: string;
+  hidden: readonly HiddenPath[];
+  tempRoot: string;
+  traceId: string;
+  log: SandboxLogger;
+}
+
+/**
+ * Validates `request` and the options. Throws `validation_failed` (a bad request or cwd) or
+ * `config_invalid` (bad options); nothing runs.
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareRun({ cmd: ["true"] }, options);
+ * const result = await runPrepared(prepared);
+ * ```
+ */
+export async function prepareRun(request: unknown, options: SandboxOptions): Promise<PreparedRun> {
   const limits = resolveLimitConfig(options.limits);
   const require = checkRequireList(options.require ?? DEFAULT_REQUIRE);
   const hiddenPaths = normalizeHiddenPaths(options.hiddenPaths);
@@ -142,6 +174,15 @@ export async function runSandboxed(
       // A failing log sink must not break a run halfway (and leave its processes behind).
     }
   };
+  return { options, limits, require, req, workspaceRoot, cwd, hidden, tempRoot, traceId, log };
+}
+
+/**
+ * Runs a prepared request to its result: refusals (`SANDBOX_DENIED`, `INTERNAL_ERROR`) are
+ * results too. After it returns no process of the run is alive and its temp dir is gone.
+ */
+export async function runPrepared(prepared: PreparedRun): Promise<SandboxResult> {
+  const { options, limits, req, cwd, workspaceRoot, hidden, tempRoot, traceId, log } = prepared;
   if (req.network === "allow" && options.networkAllowPermitted === false) {
     log("warn", "sandbox.run.denied", { reason: "network_allow_refused" });
     return nothingRan(
@@ -166,12 +207,12 @@ export async function runSandboxed(
   const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
   const shim = selectShim(caps.platform);
   // The temp dir and the shim's set-up (the run's cgroup) do not depend on each other.
-  const [made, prepared] = await Promise.allSettled([
+  const [made, setUp] = await Promise.allSettled([
     makeRunTempDir(temp),
     shim.prepare({ req, cwd, workspaceRoot, temp, runName, caps, limits, hidden }),
   ]);
   if (made.status === "rejected") {
-    if (prepared.status === "fulfilled") await disposePlan(prepared.value, runName, log);
+    if (setUp.status === "fulfilled") await disposePlan(setUp.value, runName, log);
     const code = (made.reason as NodeJS.ErrnoException).code ?? "error";
     log("error", "sandbox.tempdir.create_failed", { temp_root: tempRoot, code });
     return nothingRan(
@@ -188,16 +229,16 @@ export async function runSandboxed(
     });
     return removing;
   };
-  if (prepared.status === "rejected") {
+  if (setUp.status === "rejected") {
     await removeTemp();
-    throw prepared.reason;
+    throw setUp.reason;
   }
-  const plan = prepared.value;
+  const plan = setUp.value;
   try {
     return await runPlan({
       options,
       caps,
-      require,
+      require: prepared.require,
       limits,
       req,
       cwd,
@@ -223,8 +264,8 @@ type RunContext = {
   options: SandboxOptions;
   caps: SandboxCapabilities;
   require: readonly EnforcedKey[];
-  limits: ReturnType<typeof resolveLimitConfig>;
-  req: ReturnType<typeof validateRequest>;
+  limits: SandboxLimitConfig;
+  req: ResolvedRequest;
   cwd: string;
   traceId: string;
   log: SandboxLogger;
@@ -278,6 +319,7 @@ async function runPlan(ctx: RunContext): Promise<SandboxResult> {
     clockMs: options.clockMs ?? (() => performance.now()),
     signal: options.signal,
     log,
+    onOutput: options.onOutput,
   });
   // Nothing of the run is alive any more (or survivors are reported): its temp dir goes now,
   // while the result is read and the cgroup removed.

@@ -1,6 +1,7 @@
 /**
- * `POST /v1/sandbox/exec`: run a command under hard limits in the caller's tenant workspace;
- * `GET /v1/sandbox/capabilities`: what the sandbox can enforce on this host.
+ * `POST /v1/sandbox/exec`: run a command under hard limits in the caller's default workspace;
+ * `GET /v1/sandbox/capabilities`: what the sandbox can enforce on this host; and the workspace
+ * routes (sandbox-workspaces.ts).
  */
 import type { SandboxService } from "../../app-sandbox.ts";
 import {
@@ -9,6 +10,8 @@ import {
   SandboxResultSchema,
 } from "../../sandbox/mod.ts";
 import { type AnyRoute, defineRoute } from "../route.ts";
+import { execResponse } from "./sandbox-exec.ts";
+import { sandboxWorkspaceRoutes } from "./sandbox-workspaces.ts";
 
 /** The sandbox routes. */
 export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
@@ -24,21 +27,18 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
         idempotent: false,
       },
       summary:
-        "Run a command under limits; the result says what was enforced. The run is killed if the client disconnects.",
+        "Run a command under limits in the tenant's default workspace; the result says what was enforced. Accept: text/event-stream streams its output. The run is killed if the client disconnects.",
       tag: "sandbox",
       access: "writer",
       body: SandboxRequestSchema,
       responses: {
-        200: { description: "The run's result (any status)", schema: SandboxResultSchema },
+        200: {
+          description: "The run's result (any status), or its events (stdout, stderr, then result)",
+          schema: SandboxResultSchema,
+          alternatives: [{ contentType: "text/event-stream" }],
+        },
       },
-      handler: async (c, { body }) => {
-        const result = await deps.sandbox.exec(body, {
-          tenant: c.var.principal.tenant,
-          traceId: c.var.traceId,
-          signal: c.req.raw.signal,
-        });
-        return c.json(result);
-      },
+      handler: (c, { body }) => execResponse(c, deps.sandbox, body, undefined),
     }),
     defineRoute({
       method: "GET",
@@ -59,5 +59,6 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
       },
       handler: async (c) => c.json(await deps.sandbox.capabilities()),
     }),
+    ...sandboxWorkspaceRoutes(deps),
   ];
 }

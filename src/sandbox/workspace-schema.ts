@@ -1,0 +1,101 @@
+/**
+ * Wire schemas of the workspace routes (API.md, "Sandbox workspaces (v2)"): request bodies and
+ * answers, snake_case as on the wire. Configurable bounds (`ttl_ms` against
+ * `workspace_ttl_ms_max`) are checked by the workspace manager, so one schema serves every
+ * configuration and the OpenAPI document.
+ */
+import * as v from "valibot";
+
+/** Longest workspace name, in characters. */
+export const WORKSPACE_NAME_CHARS_MAX = 128;
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
+const positiveInteger = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(1),
+  v.maxValue(Number.MAX_SAFE_INTEGER),
+);
+
+/**
+ * An object body that is not an array: valibot's object schemas accept `[]` as an object with no
+ * keys, which a body of optional fields only would take for `{}`.
+ */
+function plainObject<S extends v.GenericSchema<Record<string, unknown>>>(schema: S) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(
+      (input) => typeof input === "object" && input !== null && !Array.isArray(input),
+      "must be a JSON object",
+    ),
+    schema,
+  );
+}
+
+/** Body of `POST /v1/sandbox/workspaces` and of a fork. */
+export const WorkspaceCreateSchema = plainObject(
+  v.strictObject({
+    name: v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1, "name must not be empty"),
+        v.maxLength(WORKSPACE_NAME_CHARS_MAX),
+        v.regex(NO_CONTROL, "name contains control characters"),
+      ),
+    ),
+    ttl_ms: v.optional(positiveInteger),
+  }),
+);
+/** A parsed create body. */
+export type WorkspaceCreate = v.InferOutput<typeof WorkspaceCreateSchema>;
+
+/** A workspace as listed and created. */
+export const WorkspaceSchema = v.strictObject({
+  id: v.string(),
+  name: v.nullable(v.string()),
+  created_at: v.string(),
+  /** Null for the default workspace, which never expires. */
+  expires_at: v.nullable(v.string()),
+});
+/** Wire shape of a workspace. */
+export type WorkspaceWire = v.InferOutput<typeof WorkspaceSchema>;
+
+/** `GET /v1/sandbox/workspaces/{ws}`: the workspace, its usage and its checkpoints. */
+export const WorkspaceDetailSchema = v.strictObject({
+  ...WorkspaceSchema.entries,
+  size_bytes: v.number(),
+  files: v.number(),
+  checkpoints: v.array(v.string()),
+});
+
+/** `GET /v1/sandbox/workspaces`. */
+export const WorkspaceListSchema = v.strictObject({ workspaces: v.array(WorkspaceSchema) });
+
+/** `DELETE` answers. */
+export const DeletedSchema = v.strictObject({ deleted: v.literal(true) });
+
+/** `PUT …/files/{path}`. */
+export const FileWrittenSchema = v.strictObject({
+  path: v.string(),
+  size: v.number(),
+  sha256: v.string(),
+});
+
+/** Query of `PUT …/files/{path}`: the file's permission bits, octal (default 0644, or kept). */
+export const FileWriteQuerySchema = v.strictObject({
+  mode: v.optional(v.pipe(v.string(), v.regex(/^0?[0-7]{3}$/, "mode is three octal digits"))),
+});
+
+/** `GET …/files/{path}` of a directory. */
+export const DirListingSchema = v.strictObject({
+  path: v.string(),
+  entries: v.array(
+    v.strictObject({
+      name: v.string(),
+      type: v.picklist(["file", "dir", "symlink", "other"]),
+      size: v.number(),
+      mode: v.string(),
+      mtime: v.string(),
+    }),
+  ),
+  truncated: v.boolean(),
+});
