@@ -21,6 +21,7 @@ import {
   type SandboxOptions,
   type SandboxResult,
   sweepLeftovers,
+  WorkspaceCheckpoints,
   Workspaces,
 } from "./sandbox/mod.ts";
 
@@ -58,6 +59,8 @@ export interface SandboxService {
   registerMetrics(registry: MetricsRegistry): void;
   /** The tenants' workspaces: lifecycle, files API, quotas. */
   readonly workspaces: Workspaces;
+  /** Checkpoints of the workspaces: take, list, delete, restore, fork. */
+  readonly checkpoints: WorkspaceCheckpoints;
   /** Stops the periodic workspace sweep. */
   close(): void;
 }
@@ -157,6 +160,7 @@ export function createSandboxService(
     nowMs: options.nowMs ?? Date.now,
     logger,
   });
+  const checkpoints = new WorkspaceCheckpoints(workspaces, options.nowMs ?? Date.now);
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   const sweepWorkspaces = () =>
     workspaces.sweep().catch((error: unknown) => {
@@ -218,6 +222,7 @@ export function createSandboxService(
   };
   return {
     workspaces,
+    checkpoints,
     registerMetrics(registry) {
       metrics = registerRunMetrics(registry, slots);
     },

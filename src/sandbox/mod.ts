@@ -20,6 +20,7 @@ export { detectCapabilities } from "./capabilities.ts";
 export type { CapabilityReport } from "./capability-report.ts";
 export { CapabilityReportSchema, capabilityReport } from "./capability-report.ts";
 export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
+export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
 export type {
@@ -63,13 +64,20 @@ export type { SweepOptions, SweepResult } from "./sweep.ts";
 export { RUN_LIFETIME_MAX_MS, STALE_AFTER_MS_DEFAULT, sweepLeftovers } from "./sweep.ts";
 export type { WorkspaceRecord } from "./workspace-catalog.ts";
 export { CHECKPOINT_ID, DEFAULT_WORKSPACE_ID } from "./workspace-catalog.ts";
+export type { CheckpointInfo, Taken } from "./workspace-checkpoints.ts";
+export { WorkspaceCheckpoints } from "./workspace-checkpoints.ts";
 export type { DirEntry, ReadResult, WriteResult } from "./workspace-files.ts";
 export type { WorkspaceCreate, WorkspaceWire } from "./workspace-schema.ts";
 export {
+  CheckpointListSchema,
+  CheckpointSchema,
+  CheckpointTakenSchema,
   DeletedSchema,
   DirListingSchema,
   FileWriteQuerySchema,
   FileWrittenSchema,
+  ForkedSchema,
+  RestoredSchema,
   WorkspaceCreateSchema,
   WorkspaceDetailSchema,
   WorkspaceListSchema,

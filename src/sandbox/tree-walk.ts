@@ -65,7 +65,10 @@ async function statAll(dir: string, names: readonly string[]): Promise<(BigIntSt
  * const { entries, truncated } = await walkTree("/srv/ws", { entriesMax: 200_000 });
  * ```
  */
-export async function walkTree(root: string, options: { entriesMax: number }): Promise<TreeWalk> {
+export async function walkTree(
+  root: string,
+  options: { entriesMax: number; skip?: (abs: string) => boolean },
+): Promise<TreeWalk> {
   const entries: TreeEntry[] = [];
   const dirs: string[] = [""];
   for (let next = 0; next < dirs.length; next += 1) {
@@ -82,6 +85,7 @@ export async function walkTree(root: string, options: { entriesMax: number }): P
       if (stat === null || stat === undefined) continue;
       if (entries.length >= options.entriesMax) return { entries, truncated: true };
       const childRel = rel === "" ? (names[i] ?? "") : `${rel}/${names[i]}`;
+      if (options.skip?.(join(root, childRel)) === true) continue;
       const kind = kindOf(stat);
       entries.push({ rel: childRel, kind, stat });
       if (kind === "dir") dirs.push(childRel);

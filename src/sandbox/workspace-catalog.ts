@@ -31,8 +31,16 @@ const RecordSchema = v.strictObject({
   name: v.nullable(v.string()),
   created_at_ms: v.number(),
   expires_at_ms: v.nullable(v.number()),
-  checkpoints: v.array(v.pipe(v.string(), v.regex(CHECKPOINT_ID))),
+  checkpoints: v.array(
+    v.strictObject({ id: v.pipe(v.string(), v.regex(CHECKPOINT_ID)), created_at_ms: v.number() }),
+  ),
 });
+
+/** A checkpoint as a workspace lists it. */
+export interface CheckpointRef {
+  id: string;
+  createdAtMs: number;
+}
 
 /** One workspace's metadata. */
 export interface WorkspaceRecord {
@@ -43,7 +51,7 @@ export interface WorkspaceRecord {
   /** Null for the default workspace, which never expires. */
   expiresAtMs: number | null;
   /** Checkpoints taken of (or forked into) this workspace, oldest first. */
-  checkpoints: string[];
+  checkpoints: CheckpointRef[];
 }
 
 /** True for a workspace id of the API (the default one or a named one). */
@@ -102,7 +110,7 @@ export class WorkspaceCatalog {
       name: r.name,
       createdAtMs: r.created_at_ms,
       expiresAtMs: r.expires_at_ms,
-      checkpoints: r.checkpoints,
+      checkpoints: r.checkpoints.map((c) => ({ id: c.id, createdAtMs: c.created_at_ms })),
     };
   }
 
@@ -117,7 +125,7 @@ export class WorkspaceCatalog {
       name: record.name,
       created_at_ms: record.createdAtMs,
       expires_at_ms: record.expiresAtMs,
-      checkpoints: record.checkpoints,
+      checkpoints: record.checkpoints.map((c) => ({ id: c.id, created_at_ms: c.createdAtMs })),
     });
     const temp = join(dir, `.${META_FILE}.${randomUUID()}`);
     const handle = await open(temp, "wx", 0o600);

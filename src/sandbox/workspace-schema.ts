@@ -59,7 +59,7 @@ export const WorkspaceSchema = v.strictObject({
 /** Wire shape of a workspace. */
 export type WorkspaceWire = v.InferOutput<typeof WorkspaceSchema>;
 
-/** `GET /v1/sandbox/workspaces/{ws}`: the workspace, its usage and its checkpoints. */
+/** `GET /v1/sandbox/workspaces/{ws}`: the workspace, its usage and its checkpoints' ids. */
 export const WorkspaceDetailSchema = v.strictObject({
   ...WorkspaceSchema.entries,
   size_bytes: v.number(),
@@ -98,4 +98,40 @@ export const DirListingSchema = v.strictObject({
     }),
   ),
   truncated: v.boolean(),
+});
+
+/** A checkpoint as listed. */
+export const CheckpointSchema = v.strictObject({
+  checkpoint_id: v.string(),
+  created_at: v.string(),
+  /** Bytes and entries of the tree it holds. */
+  size_bytes: v.number(),
+  files: v.number(),
+});
+
+/** `POST …/checkpoints`: the checkpoint and what taking it cost. */
+export const CheckpointTakenSchema = v.strictObject({
+  ...CheckpointSchema.entries,
+  /** Bytes the tenant's store gained (content it already had is not stored twice). */
+  stored_bytes: v.number(),
+  /** FIFOs, sockets and devices in the tree, which a checkpoint does not keep. */
+  skipped: v.number(),
+});
+
+/** `GET …/checkpoints`. */
+export const CheckpointListSchema = v.strictObject({ checkpoints: v.array(CheckpointSchema) });
+
+/** `POST …/checkpoints/{id}:restore`. */
+export const RestoredSchema = v.strictObject({
+  checkpoint_id: v.string(),
+  /** Files and links written, entries removed, files and links already right. */
+  written: v.number(),
+  removed: v.number(),
+  unchanged: v.number(),
+});
+
+/** `POST …/checkpoints/{id}:fork`: the new workspace. */
+export const ForkedSchema = v.strictObject({
+  ...WorkspaceSchema.entries,
+  checkpoint_id: v.string(),
 });

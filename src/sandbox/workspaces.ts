@@ -9,6 +9,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, realpath, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { assert, VltairError } from "../core/mod.ts";
+import { CheckpointStore } from "./checkpoint-store.ts";
+import { HashCache } from "./checkpoint-tree.ts";
 import { type HiddenPath, resolveHiddenPaths } from "./hidden-paths.ts";
 import { SANDBOX_LIMITS, type SandboxLimitConfig, type SandboxLogger } from "./options.ts";
 import { measureTree, type TreeUsage } from "./tree-walk.ts";
@@ -75,17 +77,77 @@ function notFound(id: string): VltairError {
 export class Workspaces {
   readonly #options: WorkspacesOptions;
   readonly #catalog: WorkspaceCatalog;
+  readonly #store: CheckpointStore;
   readonly #gates = new Map<string, WorkspaceGate>();
   readonly #usage = new Map<string, UsageEntry>();
+  readonly #hashes = new Map<string, HashCache>();
 
   constructor(options: WorkspacesOptions) {
     this.#options = options;
     this.#catalog = new WorkspaceCatalog(options.root);
+    this.#store = new CheckpointStore(options.root);
   }
 
   /** The metadata catalog (checkpoints keep their list in the records). */
   get catalog(): WorkspaceCatalog {
     return this.#catalog;
+  }
+
+  /** The tenants' checkpoint stores. */
+  get store(): CheckpointStore {
+    return this.#store;
+  }
+
+  /** Logs an event of the workspaces (checkpoints log through it too). */
+  log(level: "info" | "warn", event: string, fields: Record<string, unknown>): void {
+    this.#options.logger(level, event, fields);
+  }
+
+  /** The configured limits. */
+  get limits(): SandboxLimitConfig {
+    return this.#options.limits;
+  }
+
+  /** Known content hashes of a workspace's files (checkpoints skip reading unchanged ones). */
+  hashCache(tenant: string, id: string): HashCache {
+    const k = key(tenant, id);
+    let cache = this.#hashes.get(k);
+    if (cache === undefined) {
+      cache = new HashCache();
+      this.#hashes.set(k, cache);
+    }
+    return cache;
+  }
+
+  /**
+   * Removes checkpoints no workspace of the tenant lists any more, and the blobs only they
+   * named (under the store's lock).
+   */
+  async collectCheckpoints(tenant: string): Promise<void> {
+    const leave = await this.#store.lock(tenant);
+    try {
+      const keep = new Set<string>();
+      for (const record of await this.#catalog.list(tenant)) {
+        for (const c of record.checkpoints) keep.add(c.id);
+      }
+      const removed = await this.#store.collect(tenant, keep);
+      if (removed.manifests + removed.blobs > 0)
+        this.#options.logger("info", "sandbox.checkpoint.collected", { tenant, ...removed });
+    } finally {
+      leave();
+    }
+  }
+
+  /** Sets a tree's usage when it is known exactly (after a restore). */
+  setUsage(tenant: string, id: string, usage: TreeUsage): void {
+    const entry = this.#usage.get(key(tenant, id));
+    if (entry === undefined) {
+      this.#usage.set(key(tenant, id), { usage, measuring: null, generation: 0 });
+      return;
+    }
+    entry.generation += 1;
+    entry.usage = usage;
+    entry.measuring = null;
   }
 
   /** Creates a named workspace of `tenant`. */
@@ -312,14 +374,17 @@ export class Workspaces {
     await rm(trash, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
     this.#usage.delete(key(tenant, id));
+    this.#hashes.delete(key(tenant, id));
     const gate = this.#gates.get(key(tenant, id));
     if (gate?.idle) this.#gates.delete(key(tenant, id));
+    await this.collectCheckpoints(tenant);
   }
 
-  /** Usage of every workspace of the tenant, measuring stale ones. */
+  /** Usage of the tenant: every workspace (stale ones measured) and the checkpoint store. */
   async usage(tenant: string): Promise<{ bytes: number; files: number }> {
-    let bytes = 0;
-    let files = 0;
+    const store = await this.#store.usage(tenant);
+    let bytes = store.bytes;
+    let files = store.files;
     for (const record of await this.list(tenant)) {
       const u = await this.#measure(tenant, record.id);
       bytes += u.bytes;

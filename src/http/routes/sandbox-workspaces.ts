@@ -118,7 +118,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
           ...workspaceWire(record),
           size_bytes: usage.bytes,
           files: usage.files,
-          checkpoints: record.checkpoints,
+          checkpoints: record.checkpoints.map((c) => c.id),
         });
       },
     }),

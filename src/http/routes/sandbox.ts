@@ -10,6 +10,7 @@ import {
   SandboxResultSchema,
 } from "../../sandbox/mod.ts";
 import { type AnyRoute, defineRoute } from "../route.ts";
+import { sandboxCheckpointRoutes } from "./sandbox-checkpoints.ts";
 import { execResponse } from "./sandbox-exec.ts";
 import { sandboxWorkspaceRoutes } from "./sandbox-workspaces.ts";
 
@@ -60,5 +61,6 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
       handler: async (c) => c.json(await deps.sandbox.capabilities()),
     }),
     ...sandboxWorkspaceRoutes(deps),
+    ...sandboxCheckpointRoutes(deps),
   ];
 }

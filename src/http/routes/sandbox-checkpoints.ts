@@ -1,0 +1,109 @@
+/**
+ * Checkpoints of a workspace (API.md, "Sandbox workspaces (v2)"): take one, list them, delete
+ * one, restore one into the workspace, fork one into a new workspace. The id is the SHA-256 of
+ * the checkpoint's manifest; custom-method suffixes (`:restore`, `:fork`) are part of the last
+ * segment, which Hono can only match with the suffix inside the parameter's pattern.
+ */
+import type { SandboxService } from "../../app-sandbox.ts";
+import {
+  type CheckpointInfo,
+  CheckpointListSchema,
+  CheckpointTakenSchema,
+  DeletedSchema,
+  ForkedSchema,
+  RestoredSchema,
+  WorkspaceCreateSchema,
+} from "../../sandbox/mod.ts";
+import type { AppContext } from "../env.ts";
+import { type AnyRoute, defineRoute } from "../route.ts";
+import { workspaceWire } from "./sandbox-workspaces.ts";
+
+const CHECKPOINTS = "/v1/sandbox/workspaces/:ws/checkpoints";
+
+function checkpointWire(c: CheckpointInfo) {
+  return {
+    checkpoint_id: c.id,
+    created_at: new Date(c.createdAtMs).toISOString(),
+    size_bytes: c.sizeBytes,
+    files: c.files,
+  };
+}
+
+const tenantOf = (c: AppContext) => c.var.principal.tenant;
+const wsOf = (c: AppContext) => c.req.param("ws") ?? "";
+/** The checkpoint id of `…/{id}:verb`. */
+const idOf = (c: AppContext, verb: string) => (c.req.param("id") ?? "").replace(`:${verb}`, "");
+
+/** The checkpoint routes. */
+export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
+  const { checkpoints } = deps.sandbox;
+  return [
+    defineRoute({
+      method: "POST",
+      path: CHECKPOINTS,
+      summary:
+        "Checkpoint the workspace: a content-addressed id (the same tree gives the same id); unchanged files are not read or stored again.",
+      tag: "sandbox",
+      access: "writer",
+      responses: { 201: { description: "The checkpoint", schema: CheckpointTakenSchema } },
+      handler: async (c) => {
+        const taken = await checkpoints.take(tenantOf(c), wsOf(c));
+        return c.json(
+          { ...checkpointWire(taken), stored_bytes: taken.storedBytes, skipped: taken.skipped },
+          201,
+        );
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: CHECKPOINTS,
+      summary: "The workspace's checkpoints, oldest first.",
+      tag: "sandbox",
+      access: "reader",
+      responses: { 200: { description: "The checkpoints", schema: CheckpointListSchema } },
+      handler: async (c) =>
+        c.json({ checkpoints: (await checkpoints.list(tenantOf(c), wsOf(c))).map(checkpointWire) }),
+    }),
+    defineRoute({
+      method: "DELETE",
+      path: `${CHECKPOINTS}/:id{[0-9a-f]+}`,
+      summary: "Drop a checkpoint from the workspace; its content goes once nothing else uses it.",
+      tag: "sandbox",
+      access: "writer",
+      responses: { 200: { description: "Deleted", schema: DeletedSchema } },
+      handler: async (c) => {
+        await checkpoints.remove(tenantOf(c), wsOf(c), c.req.param("id") ?? "");
+        return c.json({ deleted: true as const });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: `${CHECKPOINTS}/:id{[0-9a-f]+:restore}`,
+      summary:
+        "Bring the workspace back to the checkpoint, byte for byte (only what differs is written; 409 while a run is in it).",
+      tag: "sandbox",
+      access: "writer",
+      responses: { 200: { description: "What the restore changed", schema: RestoredSchema } },
+      handler: async (c) => {
+        const id = idOf(c, "restore");
+        const restored = await checkpoints.restore(tenantOf(c), wsOf(c), id);
+        return c.json({ checkpoint_id: id, ...restored });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: `${CHECKPOINTS}/:id{[0-9a-f]+:fork}`,
+      summary:
+        "A new workspace holding the checkpoint (body as POST /v1/sandbox/workspaces: name, ttl_ms).",
+      tag: "sandbox",
+      access: "writer",
+      body: WorkspaceCreateSchema,
+      responses: { 201: { description: "The new workspace", schema: ForkedSchema } },
+      handler: async (c, { body }) => {
+        const id = idOf(c, "fork");
+        const forked = await checkpoints.fork(tenantOf(c), wsOf(c), id, body);
+        return c.json({ ...workspaceWire(forked.record), checkpoint_id: id }, 201);
+      },
+    }),
+  ];
+}
