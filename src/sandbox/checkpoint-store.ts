@@ -21,6 +21,7 @@ import {
   rename,
   rm,
   stat,
+  writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -83,6 +84,10 @@ export class CheckpointStore {
   readonly #root: string;
   readonly #locks = new Map<string, WorkspaceGate>();
   readonly #usage = new Map<string, TreeUsage>();
+  /** Per tenant: hashes of the blobs present (read once from disk), so a lookup costs no I/O. */
+  readonly #blobs = new Map<string, Set<string>>();
+  /** Directories known to exist (`tmp`, `blobs/<aa>`), so each is made once. */
+  readonly #dirs = new Set<string>();
 
   constructor(root: string) {
     this.#root = root;
@@ -112,53 +117,60 @@ export class CheckpointStore {
     return gate.enterMaintenance();
   }
 
+  async #ensureDir(dir: string): Promise<void> {
+    if (this.#dirs.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.#dirs.add(dir);
+  }
+
+  async #known(tenant: string): Promise<Set<string>> {
+    let known = this.#blobs.get(tenant);
+    if (known === undefined) {
+      const paths = await listFiles(join(this.#dir(tenant), "blobs"));
+      known = new Set(paths.map((path) => path.slice(path.lastIndexOf("/") + 1)));
+      this.#blobs.set(tenant, known);
+    }
+    return known;
+  }
+
   /**
    * Copies a workspace file (a regular file of `sizeBytes`) into the store, once per content;
    * the caller holds the lock.
    */
   async storeFile(tenant: string, abs: string, sizeBytes: number): Promise<Stored> {
+    const known = await this.#known(tenant);
     const tmpDir = join(this.#dir(tenant), "tmp");
-    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    await this.#ensureDir(tmpDir);
     const temp = join(tmpDir, randomUUID());
-    try {
-      let sha256: string;
-      if (sizeBytes <= SMALL_FILE_BYTES) {
-        const bytes = await readFile(abs, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
-        sha256 = createHash("sha256").update(bytes).digest("hex");
-        if (await this.#has(tenant, sha256)) return { sha256, added: false, addedBytes: 0 };
-        const handle = await open(temp, "wx", BLOB_MODE);
-        try {
-          await handle.writeFile(bytes);
-        } finally {
-          await handle.close();
-        }
-      } else {
-        await copyFile(abs, temp, constants.COPYFILE_FICLONE);
+    let sha256: string;
+    let size: number;
+    if (sizeBytes <= SMALL_FILE_BYTES) {
+      const bytes = await readFile(abs, { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+      sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (known.has(sha256)) return { sha256, added: false, addedBytes: 0 };
+      // 0444 survives any umask; the blob is never opened for writing again.
+      await writeFile(temp, bytes, { flag: "wx", mode: BLOB_MODE });
+      size = bytes.length;
+    } else {
+      await copyFile(abs, temp, constants.COPYFILE_FICLONE);
+      try {
         sha256 = await hashFile(temp);
-        if (await this.#has(tenant, sha256)) return { sha256, added: false, addedBytes: 0 };
-      }
-      const size = (await stat(temp)).size;
-      await chmod(temp, BLOB_MODE);
-      await mkdir(join(this.#dir(tenant), "blobs", sha256.slice(0, 2)), {
-        recursive: true,
-        mode: 0o700,
-      });
-      await rename(temp, this.blobPath(tenant, sha256));
-      this.#count(tenant, size, 1);
-      return { sha256, added: true, addedBytes: size };
-    } finally {
-      await rm(temp, { force: true });
-    }
-  }
-
-  async #has(tenant: string, sha256: string): Promise<boolean> {
-    return stat(this.blobPath(tenant, sha256)).then(
-      () => true,
-      (error: unknown) => {
-        if (isMissing(error)) return false;
+        size = (await stat(temp)).size;
+        if (known.has(sha256)) {
+          await rm(temp, { force: true });
+          return { sha256, added: false, addedBytes: 0 };
+        }
+        await chmod(temp, BLOB_MODE);
+      } catch (error) {
+        await rm(temp, { force: true });
         throw error;
-      },
-    );
+      }
+    }
+    await this.#ensureDir(join(this.#dir(tenant), "blobs", sha256.slice(0, 2)));
+    await rename(temp, this.blobPath(tenant, sha256));
+    known.add(sha256);
+    this.#count(tenant, size, 1);
+    return { sha256, added: true, addedBytes: size };
   }
 
   /** Writes a manifest (idempotent: the same id is the same text). */
@@ -244,12 +256,18 @@ export class CheckpointStore {
       manifests += 1;
     }
     let blobs = 0;
+    const known = await this.#known(tenant);
     for (const path of await listFiles(join(this.#dir(tenant), "blobs"))) {
-      if (live.has(path.slice(path.lastIndexOf("/") + 1))) continue;
+      const sha256 = path.slice(path.lastIndexOf("/") + 1);
+      if (live.has(sha256)) continue;
       await rm(path, { force: true });
+      known.delete(sha256);
       blobs += 1;
     }
-    await rm(join(this.#dir(tenant), "tmp"), { recursive: true, force: true });
+    // Leftovers of a crash mid-store; nothing else is in tmp while the lock is held.
+    const tmpDir = join(this.#dir(tenant), "tmp");
+    await rm(tmpDir, { recursive: true, force: true });
+    this.#dirs.delete(tmpDir);
     if (manifests + blobs > 0) this.#usage.delete(tenant);
     return { manifests, blobs };
   }

@@ -9,17 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
-import {
-  chmod,
-  copyFile,
-  lstat,
-  mkdir,
-  readdir,
-  readlink,
-  rename,
-  rm,
-  symlink,
-} from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { assert } from "../core/mod.ts";
 import type { Manifest, ManifestEntry } from "./checkpoint-manifest.ts";
@@ -271,8 +261,9 @@ export async function restoreTree(
     const temp = join(abs, "..", `${RESTORE_TEMP_PREFIX}${randomUUID()}`);
     await copyFile(options.store.blobPath(options.tenant, w[3]), temp, constants.COPYFILE_FICLONE);
     await chmod(temp, w[2]);
+    // A new inode replaces the old one: a hard link elsewhere in the tree keeps its own bytes.
+    // Not cached: its ctime is now, the racy window a cached hash must be clear of.
     await rename(temp, abs);
-    options.cache.set(w[0], await lstat(abs, { bigint: true }), w[3]);
     done.written += 1;
   });
   for (const w of manifest.entries) {
