@@ -12,7 +12,7 @@ import type { CheckpointRef, WorkspaceRecord } from "./workspace-catalog.ts";
 import { CHECKPOINT_ID } from "./workspace-catalog.ts";
 import { quotaExceeded } from "./workspace-files.ts";
 import type { WorkspaceCreate } from "./workspace-schema.ts";
-import type { Workspaces } from "./workspaces.ts";
+import { assertRoom, type Workspaces } from "./workspaces.ts";
 
 /** A checkpoint as the API shows it. */
 export interface CheckpointInfo {
@@ -90,7 +90,7 @@ export class WorkspaceCheckpoints {
         truncated: false,
       });
       try {
-        await this.#assertQuota(tenant);
+        await ws.assertUnderQuota(tenant);
       } catch (error) {
         // Nothing refers to what this checkpoint added: the collector takes it back.
         await ws.collectCheckpoints(tenant);
@@ -107,25 +107,6 @@ export class WorkspaceCheckpoints {
         skipped: snapshot.skipped,
       };
     });
-  }
-
-  async #assertQuota(tenant: string): Promise<void> {
-    const { limits } = this.#ws;
-    const used = await this.#ws.usage(tenant);
-    if (used.bytes > limits.tenantWorkspaceBytesMax)
-      throw quotaExceeded(
-        "tenant_workspace_bytes_max",
-        limits.tenantWorkspaceBytesMax,
-        used.bytes,
-        0,
-      );
-    if (used.files > limits.tenantWorkspaceFilesMax)
-      throw quotaExceeded(
-        "tenant_workspace_files_max",
-        limits.tenantWorkspaceFilesMax,
-        used.files,
-        0,
-      );
   }
 
   async #list(record: WorkspaceRecord, checkpoints: CheckpointRef[]): Promise<void> {
@@ -181,7 +162,8 @@ export class WorkspaceCheckpoints {
       const manifest = await this.#manifest(tenant, found.record, checkpointId);
       const used = await ws.usage(tenant);
       const tree = await ws.usageOf(tenant, id);
-      this.#assertRoom(used.bytes - tree.bytes, used.files - tree.files, manifest);
+      const without = { bytes: used.bytes - tree.bytes, files: used.files - tree.files };
+      assertRoom(ws.limits, without, { bytes: manifest.sizeBytes, files: manifest.files });
       const leave = await ws.store.lock(tenant);
       try {
         const restored = await restoreTree(found.tree, manifest, {
@@ -203,25 +185,6 @@ export class WorkspaceCheckpoints {
     });
   }
 
-  /** `429` when a tree of `manifest`'s size on top of `bytes`/`files` breaks a quota. */
-  #assertRoom(bytes: number, files: number, manifest: Manifest): void {
-    const { limits } = this.#ws;
-    if (bytes + manifest.sizeBytes > limits.tenantWorkspaceBytesMax)
-      throw quotaExceeded(
-        "tenant_workspace_bytes_max",
-        limits.tenantWorkspaceBytesMax,
-        bytes,
-        manifest.sizeBytes,
-      );
-    if (files + manifest.files > limits.tenantWorkspaceFilesMax)
-      throw quotaExceeded(
-        "tenant_workspace_files_max",
-        limits.tenantWorkspaceFilesMax,
-        files,
-        manifest.files,
-      );
-  }
-
   /**
    * A new workspace holding one of a workspace's checkpoints (`POST …/checkpoints/{id}:fork`);
    * the checkpoint is in the new workspace's list too, so it can be restored there.
@@ -236,7 +199,7 @@ export class WorkspaceCheckpoints {
     const source = await ws.get(tenant, id);
     const manifest = await this.#manifest(tenant, source, checkpointId);
     const used = await ws.usage(tenant);
-    this.#assertRoom(used.bytes, used.files, manifest);
+    assertRoom(ws.limits, used, { bytes: manifest.sizeBytes, files: manifest.files });
     const created = await ws.create(tenant, body);
     try {
       return await ws.withMaintenance(tenant, created.id, async (found, hidden) => {

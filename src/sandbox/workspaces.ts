@@ -110,13 +110,7 @@ export class Workspaces {
 
   /** Known content hashes of a workspace's files (checkpoints skip reading unchanged ones). */
   hashCache(tenant: string, id: string): HashCache {
-    const k = key(tenant, id);
-    let cache = this.#hashes.get(k);
-    if (cache === undefined) {
-      cache = new HashCache();
-      this.#hashes.set(k, cache);
-    }
-    return cache;
+    return getOrMake(this.#hashes, key(tenant, id), () => new HashCache());
   }
 
   /**
@@ -252,13 +246,7 @@ export class Workspaces {
   }
 
   #gate(tenant: string, id: string): WorkspaceGate {
-    const k = key(tenant, id);
-    let gate = this.#gates.get(k);
-    if (gate === undefined) {
-      gate = new WorkspaceGate();
-      this.#gates.set(k, gate);
-    }
-    return gate;
+    return getOrMake(this.#gates, key(tenant, id), () => new WorkspaceGate());
   }
 
   /**
@@ -401,22 +389,7 @@ export class Workspaces {
 
   /** `429 rate_limited` when the tenant is over a quota (a run may not start then). */
   async assertUnderQuota(tenant: string): Promise<void> {
-    const { limits } = this.#options;
-    const used = await this.usage(tenant);
-    if (used.bytes > limits.tenantWorkspaceBytesMax)
-      throw quotaExceeded(
-        "tenant_workspace_bytes_max",
-        limits.tenantWorkspaceBytesMax,
-        used.bytes,
-        0,
-      );
-    if (used.files > limits.tenantWorkspaceFilesMax)
-      throw quotaExceeded(
-        "tenant_workspace_files_max",
-        limits.tenantWorkspaceFilesMax,
-        used.files,
-        0,
-      );
+    assertRoom(this.#options.limits, await this.usage(tenant), { bytes: 0, files: 0 });
   }
 
   /** Measured usage of one tree (cached until a run or a delete makes it stale). */
@@ -507,4 +480,37 @@ export class Workspaces {
 
 function key(tenant: string, id: string): string {
   return `${tenant}/${id}`;
+}
+
+/**
+ * `429 rate_limited` naming the tenant quota that `used` plus `adding` breaks (a run is refused
+ * while `used` alone is over: `adding` is zero then).
+ *
+ * @example
+ * ```ts
+ * assertRoom(limits, { bytes: 9e9, files: 10 }, { bytes: 2e9, files: 1 }); // throws (10 GiB quota)
+ * ```
+ */
+export function assertRoom(
+  limits: SandboxLimitConfig,
+  used: { bytes: number; files: number },
+  adding: { bytes: number; files: number },
+): void {
+  const checks = [
+    ["tenant_workspace_bytes_max", limits.tenantWorkspaceBytesMax, used.bytes, adding.bytes],
+    ["tenant_workspace_files_max", limits.tenantWorkspaceFilesMax, used.files, adding.files],
+  ] as const;
+  for (const [limit, max, now, more] of checks) {
+    if (now + more > max) throw quotaExceeded(limit, max, now, more);
+  }
+}
+
+/** The value of `key` in `map`, made by `make` the first time. */
+export function getOrMake<K, V>(map: Map<K, V>, k: K, make: () => V): V {
+  let value = map.get(k);
+  if (value === undefined) {
+    value = make();
+    map.set(k, value);
+  }
+  return value;
 }

@@ -50,17 +50,22 @@ function download(found: Extract<ReadResult, { kind: "file" }>): Response {
     {
       async pull(controller) {
         const length = Math.min(DOWNLOAD_CHUNK_BYTES, size - offset);
-        const { bytesRead, buffer } =
-          length > 0
-            ? await handle.read(new Uint8Array(length), 0, length, offset)
-            : { bytesRead: 0, buffer: new Uint8Array(0) };
-        if (bytesRead === 0) {
-          await handle.close();
-          controller.close();
-          return;
+        try {
+          const { bytesRead, buffer } =
+            length > 0
+              ? await handle.read(new Uint8Array(length), 0, length, offset)
+              : { bytesRead: 0, buffer: new Uint8Array(0) };
+          if (bytesRead === 0) {
+            await handle.close();
+            controller.close();
+            return;
+          }
+          offset += bytesRead;
+          controller.enqueue(buffer.subarray(0, bytesRead));
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          controller.error(error);
         }
-        offset += bytesRead;
-        controller.enqueue(buffer.subarray(0, bytesRead));
       },
       cancel: () => handle.close(),
     },

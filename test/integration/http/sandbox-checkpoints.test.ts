@@ -43,6 +43,23 @@ function take(server: SandboxServer, ws: string): Promise<Taken> {
   });
 }
 
+/** A server with a workspace filled by FILL, its state, and a checkpoint of it. */
+async function filled() {
+  const server = sandboxServer();
+  const ws = await newWs(server);
+  expect((await run(server, ws, FILL)).status).toBe("OK");
+  const before = treeState(treeOf(server, ws));
+  const taken = await take(server, ws);
+  return { server, ws, before, taken };
+}
+
+function restore(server: SandboxServer, ws: string, id: string) {
+  return server.json<Record<string, number>>(
+    `/v1/sandbox/workspaces/${ws}/checkpoints/${id}:restore`,
+    { method: "POST" },
+  );
+}
+
 function treeOf(server: SandboxServer, ws: string): string {
   return path.join(server.dataDir, "sandbox", "default", "workspaces", ws, "tree");
 }
@@ -77,20 +94,13 @@ describe("checkpoints", () => {
   test.if(linux)(
     "restore brings a tree a run mangled back byte-exact; taking it again gives the same id",
     async () => {
-      const server = sandboxServer();
-      const ws = await newWs(server);
-      expect((await run(server, ws, FILL)).status).toBe("OK");
-      const before = treeState(treeOf(server, ws));
-      const taken = await take(server, ws);
+      const { server, ws, before, taken } = await filled();
       expect(taken.checkpoint_id).toMatch(/^[0-9a-f]{64}$/);
       expect(taken).toMatchObject({ files: before.length, stored_bytes: taken.size_bytes });
       expect((await take(server, ws)).checkpoint_id).toBe(taken.checkpoint_id);
       expect((await run(server, ws, MANGLE)).status).toBe("OK");
       expect(treeState(treeOf(server, ws))).not.toEqual(before);
-      const restored = await server.json<Record<string, number>>(
-        `/v1/sandbox/workspaces/${ws}/checkpoints/${taken.checkpoint_id}:restore`,
-        { method: "POST" },
-      );
+      const restored = await restore(server, ws, taken.checkpoint_id);
       expect(restored).toMatchObject({ checkpoint_id: taken.checkpoint_id });
       expect(treeState(treeOf(server, ws))).toEqual(before);
       // The run sees the restored tree.
@@ -106,21 +116,12 @@ describe("checkpoints", () => {
   test.if(linux)(
     "a run cannot change a checkpoint's bytes: the store is read-only copies, restored files are new copies",
     async () => {
-      const server = sandboxServer();
-      const ws = await newWs(server);
-      await run(server, ws, FILL);
-      const before = treeState(treeOf(server, ws));
-      const taken = await take(server, ws);
+      const { server, ws, before, taken } = await filled();
       const tamper =
         'chmod -R u+w . && find . -type f | while read f; do printf EVIL | dd of="$f" conv=notrunc 2>/dev/null; done';
       for (let round = 0; round < 2; round += 1) {
         expect((await run(server, ws, tamper)).status).toBe("OK");
-        await server.json(
-          `/v1/sandbox/workspaces/${ws}/checkpoints/${taken.checkpoint_id}:restore`,
-          {
-            method: "POST",
-          },
-        );
+        await restore(server, ws, taken.checkpoint_id);
         expect(treeState(treeOf(server, ws))).toEqual(before);
       }
       // Every blob is named by its bytes, read-only, and linked from nowhere else.
@@ -141,11 +142,7 @@ describe("checkpoints", () => {
   test.if(linux)(
     "fork: a new, independent workspace holding the checkpoint; the store is collected when nothing uses it",
     async () => {
-      const server = sandboxServer();
-      const ws = await newWs(server);
-      await run(server, ws, FILL);
-      const before = treeState(treeOf(server, ws));
-      const taken = await take(server, ws);
+      const { server, ws, before, taken } = await filled();
       const fork = await server.json<Ws & { name: string; checkpoint_id: string }>(
         `/v1/sandbox/workspaces/${ws}/checkpoints/${taken.checkpoint_id}:fork`,
         { method: "POST", body: '{"name":"try-it","ttl_ms":60000}', status: 201 },
@@ -160,10 +157,7 @@ describe("checkpoints", () => {
       });
       // The original goes; the fork still restores its checkpoint.
       await server.json(`/v1/sandbox/workspaces/${ws}`, { method: "DELETE" });
-      await server.json(
-        `/v1/sandbox/workspaces/${fork.id}/checkpoints/${taken.checkpoint_id}:restore`,
-        { method: "POST" },
-      );
+      await restore(server, fork.id, taken.checkpoint_id);
       expect(treeState(treeOf(server, fork.id))).toEqual(before);
       await server.json(`/v1/sandbox/workspaces/${fork.id}/checkpoints/${taken.checkpoint_id}`, {
         method: "DELETE",
@@ -306,9 +300,7 @@ describe("checkpoints", () => {
     await first.close();
     const second = sandboxServer({}, { dataDir: first.dataDir });
     fs.writeFileSync(path.join(treeOf(second, ws), "kept"), "changed");
-    await second.json(`/v1/sandbox/workspaces/${ws}/checkpoints/${taken.checkpoint_id}:restore`, {
-      method: "POST",
-    });
+    await restore(second, ws, taken.checkpoint_id);
     expect(fs.readFileSync(path.join(treeOf(second, ws), "kept"), "utf8")).toBe("kept bytes");
     second.advanceMs(5000);
     expect(await second.app.sandbox.workspaces.sweep()).toEqual({ expired: 1, orphans: 0 });
