@@ -17,34 +17,18 @@ const positiveInteger = v.pipe(
   v.maxValue(Number.MAX_SAFE_INTEGER),
 );
 
-/**
- * An object body that is not an array: valibot's object schemas accept `[]` as an object with no
- * keys, which a body of optional fields only would take for `{}`.
- */
-function plainObject<S extends v.GenericSchema<Record<string, unknown>>>(schema: S) {
-  return v.pipe(
-    v.custom<Record<string, unknown>>(
-      (input) => typeof input === "object" && input !== null && !Array.isArray(input),
-      "must be a JSON object",
-    ),
-    schema,
-  );
-}
-
 /** Body of `POST /v1/sandbox/workspaces` and of a fork. */
-export const WorkspaceCreateSchema = plainObject(
-  v.strictObject({
-    name: v.optional(
-      v.pipe(
-        v.string(),
-        v.minLength(1, "name must not be empty"),
-        v.maxLength(WORKSPACE_NAME_CHARS_MAX),
-        v.regex(NO_CONTROL, "name contains control characters"),
-      ),
+export const WorkspaceCreateSchema = v.strictObject({
+  name: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, "name must not be empty"),
+      v.maxLength(WORKSPACE_NAME_CHARS_MAX),
+      v.regex(NO_CONTROL, "name contains control characters"),
     ),
-    ttl_ms: v.optional(positiveInteger),
-  }),
-);
+  ),
+  ttl_ms: v.optional(positiveInteger),
+});
 /** A parsed create body. */
 export type WorkspaceCreate = v.InferOutput<typeof WorkspaceCreateSchema>;
 

@@ -2,7 +2,8 @@
  * Checkpoints of a workspace (API.md, "Sandbox workspaces (v2)"): take one, list them, delete
  * one, restore one into the workspace, fork one into a new workspace. The id is the SHA-256 of
  * the checkpoint's manifest; custom-method suffixes (`:restore`, `:fork`) are part of the last
- * segment, which Hono can only match with the suffix inside the parameter's pattern.
+ * segment, which Hono can only match with the suffix inside the parameter's pattern. Any id
+ * routes; one that is not 64 hex digits is then `404 not_found` like an unknown one.
  */
 import type { SandboxService } from "../../app-sandbox.ts";
 import {
@@ -66,7 +67,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     }),
     defineRoute({
       method: "DELETE",
-      path: `${CHECKPOINTS}/:id{[0-9a-f]+}`,
+      path: `${CHECKPOINTS}/:id{[^/:]+}`,
       summary: "Drop a checkpoint from the workspace; its content goes once nothing else uses it.",
       tag: "sandbox",
       access: "writer",
@@ -78,7 +79,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     }),
     defineRoute({
       method: "POST",
-      path: `${CHECKPOINTS}/:id{[0-9a-f]+:restore}`,
+      path: `${CHECKPOINTS}/:id{[^/:]+:restore}`,
       summary:
         "Bring the workspace back to the checkpoint, byte for byte (only what differs is written; 409 while a run is in it).",
       tag: "sandbox",
@@ -92,7 +93,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     }),
     defineRoute({
       method: "POST",
-      path: `${CHECKPOINTS}/:id{[0-9a-f]+:fork}`,
+      path: `${CHECKPOINTS}/:id{[^/:]+:fork}`,
       summary:
         "A new workspace holding the checkpoint (body as POST /v1/sandbox/workspaces: name, ttl_ms).",
       tag: "sandbox",

@@ -201,7 +201,7 @@ describe("checkpoints", () => {
       );
       expect(error.code).toBe("not_found");
     }
-    const other = server.token("acme", "admin");
+    const other = await server.token("acme", "admin");
     for (const [method, suffix, body] of [
       ["POST", "", undefined],
       ["GET", "", undefined],

@@ -144,7 +144,7 @@ describe("workspace lifecycle", () => {
   test("a reader may list and read but not create, write or run", async () => {
     const server = sandboxServer();
     const ws = await createWs(server);
-    const reader = server.token("default", "reader");
+    const reader = await server.token("default", "reader");
     await server.json("/v1/sandbox/workspaces", { token: reader });
     await server.json(`/v1/sandbox/workspaces/${ws.id}/files`, { token: reader });
     for (const [method, suffix, body] of [
@@ -336,7 +336,7 @@ describe("tenancy", () => {
     const server = sandboxServer();
     const ws = await createWs(server);
     await put(server, ws.id, "mine.txt", "tenant default's");
-    const other = server.token("acme", "admin");
+    const other = await server.token("acme", "admin");
     const routes: [string, string, string | undefined][] = [
       ["GET", "", undefined],
       ["DELETE", "", undefined],
@@ -437,7 +437,7 @@ describe("quotas and caps", () => {
     expect(files).toMatchObject({ details: { limit: "tenant_workspace_files_max" } });
     expect(fs.existsSync(path.join(treeOf(server, ws.id), "one-more"))).toBe(false);
     // Another tenant has its own quota.
-    expect((await put(server, "default", "x", "x", server.token("acme"))).status).toBe(200);
+    expect((await put(server, "default", "x", "x", await server.token("acme"))).status).toBe(200);
   });
 
   test("a run that overshoots the quota blocks the next run until files are deleted", async () => {
@@ -469,7 +469,7 @@ describe("quotas and caps", () => {
       429,
     );
     expect(error).toMatchObject({ code: "rate_limited", details: { limit: "workspaces_max" } });
-    await createWs(server, {}, server.token("acme"));
+    await createWs(server, {}, await server.token("acme"));
   });
 
   test("new sandbox_limits keys are checked at start (config_invalid naming the key)", () => {
@@ -541,6 +541,7 @@ describe("expiry and restart", () => {
       "ws_aaaaaaaaaaaaaaaaaaaa",
     );
     fs.mkdirSync(path.join(orphan, "tree"), { recursive: true });
+    // The second server's start-up sweep removes the orphan before the first request.
     const second = sandboxServer({}, { dataDir: first.dataDir });
     expect(await second.json(`/v1/sandbox/workspaces/${ws.id}`)).toMatchObject({
       id: ws.id,
@@ -551,7 +552,6 @@ describe("expiry and restart", () => {
     expect(
       await (await second.request(`/v1/sandbox/workspaces/${ws.id}/files/kept.txt`)).text(),
     ).toBe("still here");
-    await second.app.start();
     expect(fs.existsSync(orphan)).toBe(false);
     expect(fs.existsSync(treeOf(second, ws.id))).toBe(true);
   });

@@ -14,9 +14,15 @@ afterAll(async () => {
   await t.app.close();
 });
 
-/** A concrete path for a route pattern (`:id` → a placeholder). */
+/**
+ * A concrete path for a route pattern (`:id` → a placeholder); a custom-method suffix inside a
+ * parameter's pattern (`:id{[^/:]+:fork}`) is kept, as `openApiPath` keeps it.
+ */
 function concrete(route: AnyRoute): string {
-  return route.path.replace(/\/:([a-z_]+)(\{[^}]*\})?/g, "/x1");
+  return route.path.replace(
+    /\/:([a-z_]+)(?:\{[^}]*?(:[a-z]+)?\})?/g,
+    (_, _name: string, verb: string | undefined) => `/x1${verb ?? ""}`,
+  );
 }
 
 function bodyRoutes(): AnyRoute[] {

@@ -9,10 +9,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type App, createApp } from "../../../src/app.ts";
 import { type Config, loadConfig } from "../../../src/config/mod.ts";
+import { type Call, localCall, type Role } from "../../../src/core/mod.ts";
 import { createLogger } from "../../../src/obs/mod.ts";
-import type { Role } from "../../../src/policy/mod.ts";
+import { ADMIN_PRINCIPAL } from "../../../src/policy/mod.ts";
 
 export const ADMIN = "test-admin-token-0123456789";
+
+/** The operator's call (the bootstrap admin), to make tokens of any tenant in-process. */
+const OPERATOR: Call = localCall(ADMIN_PRINCIPAL, "0123456789abcdef0123456789abcdef");
 
 /** A running in-process server. */
 export interface SandboxServer {
@@ -22,8 +26,8 @@ export interface SandboxServer {
   logs: string[];
   /** Moves the server's wall clock (workspace expiry). */
   advanceMs(ms: number): void;
-  /** A token of `tenant` with `role`. */
-  token(tenant: string, role?: Role): string;
+  /** A token of `tenant` with `role` (made once, by the operator). */
+  token(tenant: string, role?: Role): Promise<string>;
   request(pathname: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
   /** JSON of a request, asserting the status. */
   json<T = Record<string, unknown>>(
@@ -73,17 +77,18 @@ export function sandboxServer(
     log: createLogger({ level: "debug", write: (line) => logs.push(line), nowMs: () => nowMs }),
     clocks: { nowMs: () => nowMs, monotonicMs: () => performance.now() },
   });
-  app.markReady();
+  // Recovery of the (empty or reopened) data directory, the sandbox sweep included, runs before
+  // the first request.
+  const started = app.start();
   const entry = { dir: "", app: app as App | null };
   made.push(entry);
   const tokens = new Map<string, string>();
-  const request = (pathname: string, init: RequestInit & { token?: string | null } = {}) => {
+  const request = async (pathname: string, init: RequestInit & { token?: string | null } = {}) => {
+    await started;
     const { token = ADMIN, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (token !== null) headers.set("authorization", `Bearer ${token}`);
-    return Promise.resolve(
-      app.http.app.request(`http://localhost${pathname}`, { ...rest, headers }),
-    );
+    return app.http.app.request(`http://localhost${pathname}`, { ...rest, headers });
   };
   const server: SandboxServer = {
     app,
@@ -93,14 +98,14 @@ export function sandboxServer(
     advanceMs: (ms) => {
       nowMs += ms;
     },
-    token: (tenant, role = "writer") => {
+    token: async (tenant, role = "writer") => {
+      await started;
       const key = `${tenant}/${role}`;
-      let token = tokens.get(key);
-      if (token === undefined) {
-        token = app.tokenStore.create({ subject: key, tenant, roles: [role] }).token;
-        tokens.set(key, token);
-      }
-      return token;
+      const known = tokens.get(key);
+      if (known !== undefined) return known;
+      const made = await app.tokens.create(OPERATOR, { subject: key, tenant, roles: [role] });
+      tokens.set(key, made.token);
+      return made.token;
     },
     request,
     async json(pathname, init = {}) {
@@ -119,6 +124,7 @@ export function sandboxServer(
     close: async () => {
       if (entry.app === null) return;
       entry.app = null;
+      await started;
       await app.close();
     },
   };

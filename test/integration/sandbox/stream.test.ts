@@ -258,6 +258,7 @@ for (const mode of sandboxModes("stream.test.ts")) {
           cmd: writer(tag, 900),
           limits: { wall_ms: 60_000, output_bytes: 64_000_000 },
         });
+        const token = await server.token("default");
         const socket = net.connect(listening.port, "127.0.0.1");
         try {
           await new Promise<void>((resolve, reject) => {
@@ -271,7 +272,7 @@ for (const mode of sandboxModes("stream.test.ts")) {
             });
             socket.write(
               `POST /v1/sandbox/workspaces/default/exec HTTP/1.1\r\nhost: x\r\n` +
-                `accept: text/event-stream\r\nauthorization: Bearer ${server.token("default")}\r\n` +
+                `accept: text/event-stream\r\nauthorization: Bearer ${token}\r\n` +
                 `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
             );
           });
