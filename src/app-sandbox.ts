@@ -6,7 +6,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Config, resolveLimitObject } from "./config/mod.ts";
-import { assert, VltairError } from "./core/mod.ts";
+import { assert, authorize, type Call, VltairError } from "./core/mod.ts";
 import type { Counter, Histogram, Logger, MetricsRegistry } from "./obs/mod.ts";
 import {
   type CapabilityReport,
@@ -22,15 +22,12 @@ import {
   type SandboxResult,
   sweepLeftovers,
   WorkspaceCheckpoints,
+  WorkspaceService,
   Workspaces,
 } from "./sandbox/mod.ts";
 
-/** Who runs, where, and how the run can be cancelled. */
-export interface ExecCall {
-  tenant: string;
-  traceId: string;
-  signal?: AbortSignal;
-  /** Workspace id; the tenant's default workspace when absent. */
+/** Where a run goes: a workspace id of the caller's tenant, its default workspace when absent. */
+export interface ExecTarget {
   workspace?: string;
 }
 
@@ -50,17 +47,16 @@ export interface SandboxService {
    * the periodic workspace sweep.
    */
   sweep(): Promise<{ tempDirs: number; cgroups: number }>;
-  exec(request: unknown, call: ExecCall): Promise<SandboxResult>;
+  /** Runs a command (a writer's call) in the caller's tenant; the signal cancels it. */
+  exec(call: Call, request: unknown, target?: ExecTarget): Promise<SandboxResult>;
   /** Checks a request and takes its slot; the run starts when `run` is called. */
-  open(request: unknown, call: ExecCall): Promise<OpenedRun>;
-  /** What the sandbox can enforce on this host with this configuration. */
-  capabilities(): Promise<CapabilityReport>;
+  open(call: Call, request: unknown, target?: ExecTarget): Promise<OpenedRun>;
+  /** What the sandbox can enforce on this host with this configuration (a reader's call). */
+  capabilities(call: Call): Promise<CapabilityReport>;
   /** Registers the run metrics (runs by status, queue wait, duration, refusals, gauges). */
   registerMetrics(registry: MetricsRegistry): void;
-  /** The tenants' workspaces: lifecycle, files API, quotas. */
-  readonly workspaces: Workspaces;
-  /** Checkpoints of the workspaces: take, list, delete, restore, fork. */
-  readonly checkpoints: WorkspaceCheckpoints;
+  /** The tenants' workspaces: lifecycle, files API, checkpoints; every method takes the call. */
+  readonly workspaces: WorkspaceService;
   /** Stops the periodic workspace sweep. */
   close(): void;
 }
@@ -127,7 +123,7 @@ export function sandboxHiddenPaths(config: Config): string[] {
  * @example
  * ```ts
  * const sandbox = createSandboxService(config, { log });
- * await sandbox.exec({ cmd: ["true"] }, { tenant: "default", traceId });
+ * await sandbox.exec(call, { cmd: ["true"] });
  * ```
  */
 export function createSandboxService(
@@ -149,7 +145,7 @@ export function createSandboxService(
     require: config.sandbox_require,
     allowPartial: config.sandbox_allow_partial,
   } satisfies Partial<SandboxOptions>;
-  const capabilities = () =>
+  const report = () =>
     capabilityReport({ ...shared, workspaceRoot: sandboxWorkspace(config, "default") });
   const slots = new RunSlots(limits);
   const workspaces = new Workspaces({
@@ -160,7 +156,10 @@ export function createSandboxService(
     nowMs: options.nowMs ?? Date.now,
     logger,
   });
-  const checkpoints = new WorkspaceCheckpoints(workspaces, options.nowMs ?? Date.now);
+  const service = new WorkspaceService(
+    workspaces,
+    new WorkspaceCheckpoints(workspaces, options.nowMs ?? Date.now),
+  );
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   const sweepWorkspaces = () =>
     workspaces.sweep().catch((error: unknown) => {
@@ -180,22 +179,28 @@ export function createSandboxService(
         cause: error,
       });
     });
-  const open = async (request: unknown, call: ExecCall): Promise<OpenedRun> => {
-    const id = call.workspace ?? DEFAULT_WORKSPACE_ID;
-    const found = await workspaces.find(call.tenant, id);
+  const open = async (
+    call: Call,
+    request: unknown,
+    target: ExecTarget = {},
+  ): Promise<OpenedRun> => {
+    authorize(call, "writer", "sandbox.exec");
+    const tenant = call.principal.tenant;
+    const id = target.workspace ?? DEFAULT_WORKSPACE_ID;
+    const found = await workspaces.find(tenant, id);
     const prepared = await prepareRun(request, {
       ...shared,
       workspaceRoot: found.tree,
       traceId: call.traceId,
       logger: (level, event, fields) =>
-        options.log[level](event, { tenant: call.tenant, workspace: id, ...fields }),
+        options.log[level](event, { tenant, workspace: id, ...fields }),
       ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
-    await workspaces.assertUnderQuota(call.tenant);
-    const slot = await acquire(call.tenant, call.signal);
+    await workspaces.assertUnderQuota(tenant);
+    const slot = await acquire(tenant, call.signal);
     let leave: () => void;
     try {
-      leave = await workspaces.enterRun(call.tenant, id);
+      leave = await workspaces.enterRun(tenant, id);
     } catch (error) {
       slot.release();
       throw error;
@@ -221,13 +226,12 @@ export function createSandboxService(
     };
   };
   return {
-    workspaces,
-    checkpoints,
+    workspaces: service,
     registerMetrics(registry) {
       metrics = registerRunMetrics(registry, slots);
     },
     async sweep() {
-      logCapabilities(await capabilities(), options.log);
+      logCapabilities(await report(), options.log);
       const removed = await sweepLeftovers({ tempRoot, logger });
       await sweepWorkspaces();
       sweepTimer ??= setInterval(() => void sweepWorkspaces(), limits.workspaceSweepMs);
@@ -235,10 +239,13 @@ export function createSandboxService(
       (sweepTimer as { unref?: () => void }).unref?.();
       return removed;
     },
-    capabilities,
+    async capabilities(call) {
+      authorize(call, "reader", "sandbox.capabilities");
+      return report();
+    },
     open,
-    async exec(request, call) {
-      return (await open(request, call)).run();
+    async exec(call, request, target) {
+      return (await open(call, request, target)).run();
     },
     close() {
       if (sweepTimer !== null) clearInterval(sweepTimer);

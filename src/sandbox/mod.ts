@@ -83,5 +83,7 @@ export {
   WorkspaceListSchema,
   WorkspaceSchema,
 } from "./workspace-schema.ts";
+export type { WorkspaceDetail } from "./workspace-service.ts";
+export { WorkspaceService } from "./workspace-service.ts";
 export type { FoundWorkspace, WorkspacesOptions } from "./workspaces.ts";
 export { Workspaces } from "./workspaces.ts";

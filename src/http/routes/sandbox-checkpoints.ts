@@ -16,7 +16,7 @@ import {
   WorkspaceCreateSchema,
 } from "../../sandbox/mod.ts";
 import type { AppContext } from "../env.ts";
-import { type AnyRoute, defineRoute } from "../route.ts";
+import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 import { workspaceWire } from "./sandbox-workspaces.ts";
 
 const CHECKPOINTS = "/v1/sandbox/workspaces/:ws/checkpoints";
@@ -30,14 +30,13 @@ function checkpointWire(c: CheckpointInfo) {
   };
 }
 
-const tenantOf = (c: AppContext) => c.var.principal.tenant;
 const wsOf = (c: AppContext) => c.req.param("ws") ?? "";
 /** The checkpoint id of `…/{id}:verb`. */
 const idOf = (c: AppContext, verb: string) => (c.req.param("id") ?? "").replace(`:${verb}`, "");
 
 /** The checkpoint routes. */
 export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
-  const { checkpoints } = deps.sandbox;
+  const { workspaces } = deps.sandbox;
   return [
     defineRoute({
       method: "POST",
@@ -48,7 +47,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       access: "writer",
       responses: { 201: { description: "The checkpoint", schema: CheckpointTakenSchema } },
       handler: async (c) => {
-        const taken = await checkpoints.take(tenantOf(c), wsOf(c));
+        const taken = await workspaces.takeCheckpoint(callOf(c), wsOf(c));
         return c.json(
           { ...checkpointWire(taken), stored_bytes: taken.storedBytes, skipped: taken.skipped },
           201,
@@ -63,7 +62,9 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       access: "reader",
       responses: { 200: { description: "The checkpoints", schema: CheckpointListSchema } },
       handler: async (c) =>
-        c.json({ checkpoints: (await checkpoints.list(tenantOf(c), wsOf(c))).map(checkpointWire) }),
+        c.json({
+          checkpoints: (await workspaces.listCheckpoints(callOf(c), wsOf(c))).map(checkpointWire),
+        }),
     }),
     defineRoute({
       method: "DELETE",
@@ -73,7 +74,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await checkpoints.remove(tenantOf(c), wsOf(c), c.req.param("id") ?? "");
+        await workspaces.removeCheckpoint(callOf(c), wsOf(c), c.req.param("id") ?? "");
         return c.json({ deleted: true as const });
       },
     }),
@@ -87,7 +88,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       responses: { 200: { description: "What the restore changed", schema: RestoredSchema } },
       handler: async (c) => {
         const id = idOf(c, "restore");
-        const restored = await checkpoints.restore(tenantOf(c), wsOf(c), id);
+        const restored = await workspaces.restoreCheckpoint(callOf(c), wsOf(c), id);
         return c.json({ checkpoint_id: id, ...restored });
       },
     }),
@@ -102,7 +103,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       responses: { 201: { description: "The new workspace", schema: ForkedSchema } },
       handler: async (c, { body }) => {
         const id = idOf(c, "fork");
-        const forked = await checkpoints.fork(tenantOf(c), wsOf(c), id, body);
+        const forked = await workspaces.forkCheckpoint(callOf(c), wsOf(c), id, body);
         return c.json({ ...workspaceWire(forked.record), checkpoint_id: id }, 201);
       },
     }),

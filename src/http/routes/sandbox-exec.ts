@@ -5,9 +5,10 @@
  * stream starts; an error after that (a bug) ends the stream with one `error` event holding the
  * error envelope's `error` object.
  */
-import type { ExecCall, OpenedRun, SandboxService } from "../../app-sandbox.ts";
+import type { OpenedRun, SandboxService } from "../../app-sandbox.ts";
 import type { AppContext } from "../env.ts";
 import { toVltairError } from "../envelope.ts";
+import { callOf } from "../route.ts";
 import {
   SSE_HEADERS,
   SSE_HEARTBEAT_MS,
@@ -30,20 +31,15 @@ export async function execResponse(
   body: unknown,
   workspace: string | undefined,
 ): Promise<Response> {
-  const call: ExecCall = {
-    tenant: c.var.principal.tenant,
-    traceId: c.var.traceId,
-    signal: c.req.raw.signal,
-    ...(workspace === undefined ? {} : { workspace }),
-  };
-  if (!wantsEventStream(c.req.header("accept"))) return c.json(await sandbox.exec(body, call));
+  const call = callOf(c);
+  const target = workspace === undefined ? {} : { workspace };
+  if (!wantsEventStream(c.req.header("accept")))
+    return c.json(await sandbox.exec(call, body, target));
   // The client's disconnect reaches the run through the request's signal where the runtime
   // gives one, and through the cancelled response body everywhere.
   const cancel = new AbortController();
-  const opened = await sandbox.open(body, {
-    ...call,
-    signal: AbortSignal.any([c.req.raw.signal, cancel.signal]),
-  });
+  const signal = AbortSignal.any([c.req.raw.signal, cancel.signal]);
+  const opened = await sandbox.open({ ...call, signal }, body, target);
   const channel = new SseChannel({
     highWaterBytes: SSE_HIGH_WATER_BYTES,
     heartbeatMs: SSE_HEARTBEAT_MS,

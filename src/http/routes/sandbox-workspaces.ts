@@ -21,7 +21,7 @@ import {
   type WorkspaceWire,
 } from "../../sandbox/mod.ts";
 import type { AppContext } from "../env.ts";
-import { type AnyRoute, defineRoute } from "../route.ts";
+import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 import { execResponse } from "./sandbox-exec.ts";
 
 const WS = "/v1/sandbox/workspaces/:ws";
@@ -39,8 +39,6 @@ export function workspaceWire(record: WorkspaceRecord): WorkspaceWire {
     expires_at: record.expiresAtMs === null ? null : new Date(record.expiresAtMs).toISOString(),
   };
 }
-
-const tenantOf = (c: AppContext) => c.var.principal.tenant;
 
 /** A file's bytes as a stream, read in chunks, the handle closed at the end or on cancel. */
 function download(found: Extract<ReadResult, { kind: "file" }>): Response {
@@ -78,7 +76,7 @@ function download(found: Extract<ReadResult, { kind: "file" }>): Response {
 }
 
 async function readResponse(c: AppContext, sandbox: SandboxService, path: string) {
-  const found = await sandbox.workspaces.readPath(tenantOf(c), c.req.param("ws") ?? "", path);
+  const found = await sandbox.workspaces.readPath(callOf(c), c.req.param("ws") ?? "", path);
   if (found.kind === "file") return download(found);
   return c.json({ path: found.path, entries: found.entries, truncated: found.truncated });
 }
@@ -96,7 +94,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       body: WorkspaceCreateSchema,
       responses: { 201: { description: "The new workspace", schema: WorkspaceSchema } },
       handler: async (c, { body }) =>
-        c.json(workspaceWire(await workspaces.create(tenantOf(c), body)), 201),
+        c.json(workspaceWire(await workspaces.create(callOf(c), body)), 201),
     }),
     defineRoute({
       method: "GET",
@@ -106,7 +104,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "reader",
       responses: { 200: { description: "The workspaces", schema: WorkspaceListSchema } },
       handler: async (c) =>
-        c.json({ workspaces: (await workspaces.list(tenantOf(c))).map(workspaceWire) }),
+        c.json({ workspaces: (await workspaces.list(callOf(c))).map(workspaceWire) }),
     }),
     defineRoute({
       method: "GET",
@@ -116,14 +114,12 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "reader",
       responses: { 200: { description: "The workspace", schema: WorkspaceDetailSchema } },
       handler: async (c) => {
-        const id = c.req.param("ws") ?? "";
-        const record = await workspaces.get(tenantOf(c), id);
-        const usage = await workspaces.usageOf(tenantOf(c), id);
+        const shown = await workspaces.show(callOf(c), c.req.param("ws") ?? "");
         return c.json({
-          ...workspaceWire(record),
-          size_bytes: usage.bytes,
-          files: usage.files,
-          checkpoints: record.checkpoints.map((c) => c.id),
+          ...workspaceWire(shown.record),
+          size_bytes: shown.sizeBytes,
+          files: shown.files,
+          checkpoints: shown.record.checkpoints.map((ref) => ref.id),
         });
       },
     }),
@@ -136,7 +132,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await workspaces.remove(tenantOf(c), c.req.param("ws") ?? "");
+        await workspaces.remove(callOf(c), c.req.param("ws") ?? "");
         return c.json({ deleted: true as const });
       },
     }),
@@ -153,11 +149,10 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       handler: async (c, { query }) => {
         const mode = query.mode === undefined ? null : Number.parseInt(query.mode, 8);
         const written = await workspaces.writeFile(
-          tenantOf(c),
+          callOf(c),
           c.req.param("ws") ?? "",
           c.req.param("path") ?? "",
-          c.req.raw.body,
-          mode,
+          { body: c.req.raw.body, mode },
         );
         return c.json({ path: written.path, size: written.size, sha256: written.sha256 });
       },
@@ -194,11 +189,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await workspaces.removePath(
-          tenantOf(c),
-          c.req.param("ws") ?? "",
-          c.req.param("path") ?? "",
-        );
+        await workspaces.removePath(callOf(c), c.req.param("ws") ?? "", c.req.param("path") ?? "");
         return c.json({ deleted: true as const });
       },
     }),

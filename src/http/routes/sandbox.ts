@@ -9,7 +9,7 @@ import {
   SandboxRequestSchema,
   SandboxResultSchema,
 } from "../../sandbox/mod.ts";
-import { type AnyRoute, defineRoute } from "../route.ts";
+import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 import { sandboxCheckpointRoutes } from "./sandbox-checkpoints.ts";
 import { execResponse } from "./sandbox-exec.ts";
 import { sandboxWorkspaceRoutes } from "./sandbox-workspaces.ts";
@@ -58,7 +58,7 @@ export function sandboxRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
       responses: {
         200: { description: "The host's sandbox capabilities", schema: CapabilityReportSchema },
       },
-      handler: async (c) => c.json(await deps.sandbox.capabilities()),
+      handler: async (c) => c.json(await deps.sandbox.capabilities(callOf(c))),
     }),
     ...sandboxWorkspaceRoutes(deps),
     ...sandboxCheckpointRoutes(deps),
