@@ -50,7 +50,8 @@ function operationOf(route: AnyRoute): JsonObject {
     const content: JsonObject = {};
     if (spec.schema !== undefined) content[contentType] = { schema: jsonSchemaOf(spec.schema) };
     for (const alt of spec.alternatives ?? []) {
-      content[alt.contentType] = alt.schema === undefined ? {} : { schema: jsonSchemaOf(alt.schema) };
+      content[alt.contentType] =
+        alt.schema === undefined ? {} : { schema: jsonSchemaOf(alt.schema) };
     }
     responses[status] =
       Object.keys(content).length === 0
