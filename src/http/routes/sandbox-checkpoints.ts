@@ -36,7 +36,7 @@ const idOf = (c: AppContext, verb: string) => (c.req.param("id") ?? "").replace(
 
 /** The checkpoint routes. */
 export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
-  const { workspaces } = deps.sandbox;
+  const ws = () => deps.sandbox.workspaces;
   return [
     defineRoute({
       method: "POST",
@@ -47,7 +47,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       access: "writer",
       responses: { 201: { description: "The checkpoint", schema: CheckpointTakenSchema } },
       handler: async (c) => {
-        const taken = await workspaces.takeCheckpoint(callOf(c), wsOf(c));
+        const taken = await ws().takeCheckpoint(callOf(c), wsOf(c));
         return c.json(
           { ...checkpointWire(taken), stored_bytes: taken.storedBytes, skipped: taken.skipped },
           201,
@@ -63,7 +63,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       responses: { 200: { description: "The checkpoints", schema: CheckpointListSchema } },
       handler: async (c) =>
         c.json({
-          checkpoints: (await workspaces.listCheckpoints(callOf(c), wsOf(c))).map(checkpointWire),
+          checkpoints: (await ws().listCheckpoints(callOf(c), wsOf(c))).map(checkpointWire),
         }),
     }),
     defineRoute({
@@ -74,7 +74,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await workspaces.removeCheckpoint(callOf(c), wsOf(c), c.req.param("id") ?? "");
+        await ws().removeCheckpoint(callOf(c), wsOf(c), c.req.param("id") ?? "");
         return c.json({ deleted: true as const });
       },
     }),
@@ -88,7 +88,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       responses: { 200: { description: "What the restore changed", schema: RestoredSchema } },
       handler: async (c) => {
         const id = idOf(c, "restore");
-        const restored = await workspaces.restoreCheckpoint(callOf(c), wsOf(c), id);
+        const restored = await ws().restoreCheckpoint(callOf(c), wsOf(c), id);
         return c.json({ checkpoint_id: id, ...restored });
       },
     }),
@@ -103,7 +103,7 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
       responses: { 201: { description: "The new workspace", schema: ForkedSchema } },
       handler: async (c, { body }) => {
         const id = idOf(c, "fork");
-        const forked = await workspaces.forkCheckpoint(callOf(c), wsOf(c), id, body);
+        const forked = await ws().forkCheckpoint(callOf(c), wsOf(c), id, body);
         return c.json({ ...workspaceWire(forked.record), checkpoint_id: id }, 201);
       },
     }),

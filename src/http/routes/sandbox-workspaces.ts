@@ -83,7 +83,7 @@ async function readResponse(c: AppContext, sandbox: SandboxService, path: string
 
 /** The workspace routes. */
 export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRoute[] {
-  const { workspaces } = deps.sandbox;
+  const ws = () => deps.sandbox.workspaces;
   return [
     defineRoute({
       method: "POST",
@@ -94,7 +94,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       body: WorkspaceCreateSchema,
       responses: { 201: { description: "The new workspace", schema: WorkspaceSchema } },
       handler: async (c, { body }) =>
-        c.json(workspaceWire(await workspaces.create(callOf(c), body)), 201),
+        c.json(workspaceWire(await ws().create(callOf(c), body)), 201),
     }),
     defineRoute({
       method: "GET",
@@ -104,7 +104,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "reader",
       responses: { 200: { description: "The workspaces", schema: WorkspaceListSchema } },
       handler: async (c) =>
-        c.json({ workspaces: (await workspaces.list(callOf(c))).map(workspaceWire) }),
+        c.json({ workspaces: (await ws().list(callOf(c))).map(workspaceWire) }),
     }),
     defineRoute({
       method: "GET",
@@ -114,7 +114,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "reader",
       responses: { 200: { description: "The workspace", schema: WorkspaceDetailSchema } },
       handler: async (c) => {
-        const shown = await workspaces.show(callOf(c), c.req.param("ws") ?? "");
+        const shown = await ws().show(callOf(c), c.req.param("ws") ?? "");
         return c.json({
           ...workspaceWire(shown.record),
           size_bytes: shown.sizeBytes,
@@ -132,7 +132,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await workspaces.remove(callOf(c), c.req.param("ws") ?? "");
+        await ws().remove(callOf(c), c.req.param("ws") ?? "");
         return c.json({ deleted: true as const });
       },
     }),
@@ -148,7 +148,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       responses: { 200: { description: "The file written", schema: FileWrittenSchema } },
       handler: async (c, { query }) => {
         const mode = query.mode === undefined ? null : Number.parseInt(query.mode, 8);
-        const written = await workspaces.writeFile(
+        const written = await ws().writeFile(
           callOf(c),
           c.req.param("ws") ?? "",
           c.req.param("path") ?? "",
@@ -189,7 +189,7 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
       access: "writer",
       responses: { 200: { description: "Deleted", schema: DeletedSchema } },
       handler: async (c) => {
-        await workspaces.removePath(callOf(c), c.req.param("ws") ?? "", c.req.param("path") ?? "");
+        await ws().removePath(callOf(c), c.req.param("ws") ?? "", c.req.param("path") ?? "");
         return c.json({ deleted: true as const });
       },
     }),
