@@ -17,8 +17,15 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { type Dispatch, type RouteAnswer, routeCallOf } from "./dispatch.ts";
+import {
+  answerOf,
+  type Dispatch,
+  type RouteAnswer,
+  type RouteCall,
+  routeCallOf,
+} from "./dispatch.ts";
 import { docUri, parseDocUri } from "./doc-uri.ts";
+import { sseEvents } from "./sse-events.ts";
 import type { McpTool } from "./tools.ts";
 
 /** Options of {@link createMcpServer}. */
@@ -49,6 +56,30 @@ function ok(answer: RouteAnswer): boolean {
 function resourceError(answer: RouteAnswer): McpError {
   const code = answer.status === 404 ? ErrorCode.InvalidParams : ErrorCode.InternalError;
   return new McpError(code, errorText(answer), (answer.json as Envelope | null)?.error);
+}
+
+/** Sends a progress notification of a long call. */
+type Progress = (progress: number, message: string) => Promise<void>;
+
+/**
+ * A streamed route call: each `stdout`/`stderr` event becomes a progress notification (its
+ * text as the message), the `result` event is the answer, an `error` event the error's.
+ */
+async function streamedAnswer(response: Response, progress: Progress): Promise<RouteAnswer> {
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    return answerOf(response);
+  }
+  let events = 0;
+  for await (const { event, data } of sseEvents(response.body as ReadableStream<Uint8Array>)) {
+    if (event === "result") return { status: 200, json: data };
+    if (event === "error") return { status: 500, json: data };
+    const text = (data as { data?: unknown } | null)?.data;
+    if (typeof text === "string") await progress(++events, `${event}: ${text}`);
+  }
+  return {
+    status: 502,
+    json: { error: { code: "internal", message: "the stream ended without a result" } },
+  };
 }
 
 /** Tools that change documents, and the document arguments they change. */
@@ -89,6 +120,7 @@ export function createMcpServer(options: McpServerOptions): Server {
   );
   const byName = new Map(options.tools.map((t) => [t.name, t]));
   const subscribed = new Set<string>();
+  const send = async (call: RouteCall) => answerOf(await options.dispatch(call));
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: options.tools.map((t) => {
@@ -110,7 +142,20 @@ export function createMcpServer(options: McpServerOptions): Server {
       throw new McpError(ErrorCode.InvalidParams, `unknown tool ${request.params.name}`);
     }
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-    const answer = await options.dispatch(routeCallOf(tool, args, extra.signal));
+    const call = routeCallOf(tool, args, extra.signal);
+    const progressToken = request.params._meta?.progressToken;
+    let answer: RouteAnswer;
+    if (tool.streams && progressToken !== undefined) {
+      call.accept = "text/event-stream";
+      answer = await streamedAnswer(await options.dispatch(call), (progress, message) =>
+        extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken, progress, message },
+        }),
+      );
+    } else {
+      answer = await send(call);
+    }
     if (!ok(answer)) {
       return { isError: true, content: [{ type: "text" as const, text: errorText(answer) }] };
     }
@@ -127,7 +172,7 @@ export function createMcpServer(options: McpServerOptions): Server {
   server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
     const query = new URLSearchParams({ limit: String(RESOURCES_PAGE_SIZE) });
     if (request.params?.cursor !== undefined) query.set("cursor", request.params.cursor);
-    const answer = await options.dispatch({
+    const answer = await send({
       method: "GET",
       url: `/v1/context/docs?${query}`,
       signal: extra.signal,
@@ -179,7 +224,7 @@ export function createMcpServer(options: McpServerOptions): Server {
     const scope = `?scope=${encodeURIComponent(doc.scope)}`;
     const url =
       doc.version === null ? `${base}${scope}` : `${base}/versions/${doc.version}${scope}`;
-    const answer = await options.dispatch({ method: "GET", url, signal: extra.signal });
+    const answer = await send({ method: "GET", url, signal: extra.signal });
     if (!ok(answer)) throw resourceError(answer);
     const text = (answer.json as { text: string }).text;
     return { contents: [{ uri: request.params.uri, mimeType: "text/plain", text }] };

@@ -27,7 +27,22 @@ export interface McpTool {
   /** Names of the route's path parameters and query fields (the rest is the body). */
   pathParams: string[];
   queryFields: string[];
+  /** The route takes raw bytes: the tool takes them as `content` in `encoding`. */
+  rawBody: boolean;
+  /** The route can stream its output as events (progress notifications). */
+  streams: boolean;
 }
+
+/** The arguments that carry a raw body's bytes. */
+const RAW_BODY_PROPERTIES = {
+  content: { type: "string", description: "The bytes, as text in `encoding`" },
+  encoding: {
+    type: "string",
+    enum: ["utf8", "base64"],
+    default: "utf8",
+    description: "How `content` holds the bytes",
+  },
+};
 
 function objectParts(schema: JsonObject | undefined): {
   properties: JsonObject;
@@ -51,6 +66,10 @@ function inputSchemaOf(route: AnyRoute, pathParams: readonly string[]): JsonObje
   Object.assign(properties, query.properties);
   required.push(...query.required);
   const out: JsonObject = { type: "object", properties, additionalProperties: false };
+  if (route.rawBody !== undefined) {
+    Object.assign(properties, RAW_BODY_PROPERTIES);
+    required.push("content");
+  }
   if (route.body !== undefined) {
     const body = jsonSchemaOf(route.body);
     if (body.properties !== undefined) {
@@ -69,6 +88,8 @@ function inputSchemaOf(route: AnyRoute, pathParams: readonly string[]): JsonObje
 function outputSchemaOf(route: AnyRoute): JsonObject | undefined {
   const ok = route.responses[200] ?? route.responses[201];
   if (ok?.schema === undefined || ok.contentType !== undefined) return undefined;
+  // A route that may answer bytes (a file) has no single structured shape.
+  if (ok.alternatives?.some((a) => a.contentType === "application/octet-stream")) return undefined;
   const schema = jsonSchemaOf(ok.schema);
   return schema.type === "object" ? schema : undefined;
 }
@@ -93,6 +114,10 @@ function toolOf(route: AnyRoute, spec: ToolSpec): McpTool {
     route,
     pathParams,
     queryFields,
+    rawBody: route.rawBody !== undefined,
+    streams: Object.values(route.responses).some((r) =>
+      r.alternatives?.some((a) => a.contentType === "text/event-stream"),
+    ),
   };
   const output = outputSchemaOf(route);
   if (output !== undefined) tool.outputSchema = output;

@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags } from "../../src/cli/args.ts";
 import { mcpOptions } from "../../src/cli/commands/mcp.ts";
+import { routeTableOnly } from "../../src/http/mod.ts";
+import { toolsOf } from "../../src/mcp/mod.ts";
 import { cli } from "../support/cli.ts";
 
 const text = fs.readFileSync(path.join(import.meta.dirname, "../../docs/mcp.md"), "utf8");
@@ -33,5 +35,18 @@ describe("docs/mcp.md client snippets", () => {
     };
     expect(new URL(entry.url).pathname).toBe("/mcp");
     expect(entry.headers.Authorization).toStartWith("Bearer ");
+  });
+});
+
+describe("docs/mcp.md tool table", () => {
+  test("lists every generated tool with its route, and nothing else", () => {
+    const rows = [...text.matchAll(/^\| `([a-z_]+)` \| `([A-Z]+) ([^`]+)`/gm)].map(
+      (m) => `${m[1]} ${m[2]} ${m[3]}`,
+    );
+    const tools = toolsOf(routeTableOnly("docs")).map(
+      (t) =>
+        `${t.name} ${t.route.method} ${t.route.path.replace(/(?<=\/):([A-Za-z_]+)(\{[^}]*?(:[a-z]+)?\})?/g, (_, name, _p, verb) => `{${name}}${verb ?? ""}`)}`,
+    );
+    expect(rows.sort()).toEqual(tools.sort());
   });
 });

@@ -41,6 +41,13 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     defineRoute({
       method: "POST",
       path: CHECKPOINTS,
+      tool: {
+        name: "checkpoint_take",
+        title: "Checkpoint a workspace",
+        readOnly: false,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "Checkpoint the workspace: a content-addressed id (the same tree gives the same id); unchanged files are not read or stored again.",
       tag: "sandbox",
@@ -57,6 +64,13 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     defineRoute({
       method: "GET",
       path: CHECKPOINTS,
+      tool: {
+        name: "checkpoint_list",
+        title: "List a workspace's checkpoints",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "The workspace's checkpoints, oldest first.",
       tag: "sandbox",
       access: "reader",
@@ -69,6 +83,13 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     defineRoute({
       method: "DELETE",
       path: `${CHECKPOINTS}/:id{[^/:]+}`,
+      tool: {
+        name: "checkpoint_delete",
+        title: "Delete a checkpoint",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary: "Drop a checkpoint from the workspace; its content goes once nothing else uses it.",
       tag: "sandbox",
       access: "writer",
@@ -81,6 +102,13 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     defineRoute({
       method: "POST",
       path: `${CHECKPOINTS}/:id{[^/:]+:restore}`,
+      tool: {
+        name: "checkpoint_restore",
+        title: "Restore a workspace to a checkpoint",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary:
         "Bring the workspace back to the checkpoint, byte for byte (only what differs is written; 409 while a run is in it).",
       tag: "sandbox",
@@ -95,6 +123,13 @@ export function sandboxCheckpointRoutes(deps: { sandbox: SandboxService }): AnyR
     defineRoute({
       method: "POST",
       path: `${CHECKPOINTS}/:id{[^/:]+:fork}`,
+      tool: {
+        name: "checkpoint_fork",
+        title: "Fork a checkpoint into a new workspace",
+        readOnly: false,
+        destructive: false,
+        idempotent: false,
+      },
       summary:
         "A new workspace holding the checkpoint (body as POST /v1/sandbox/workspaces: name, ttl_ms).",
       tag: "sandbox",

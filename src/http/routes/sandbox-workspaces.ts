@@ -88,6 +88,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "POST",
       path: "/v1/sandbox/workspaces",
+      tool: {
+        name: "workspace_create",
+        title: "Create a workspace",
+        readOnly: false,
+        destructive: false,
+        idempotent: false,
+      },
       summary: "Create a named workspace: a tree that lives across runs until its TTL passes.",
       tag: "sandbox",
       access: "writer",
@@ -99,16 +106,29 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "GET",
       path: "/v1/sandbox/workspaces",
+      tool: {
+        name: "workspace_list",
+        title: "List workspaces",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "The caller's workspaces, the default one included, oldest first.",
       tag: "sandbox",
       access: "reader",
       responses: { 200: { description: "The workspaces", schema: WorkspaceListSchema } },
-      handler: async (c) =>
-        c.json({ workspaces: (await ws().list(callOf(c))).map(workspaceWire) }),
+      handler: async (c) => c.json({ workspaces: (await ws().list(callOf(c))).map(workspaceWire) }),
     }),
     defineRoute({
       method: "GET",
       path: WS,
+      tool: {
+        name: "workspace_show",
+        title: "Show a workspace",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "One workspace: its metadata, its size and its checkpoints.",
       tag: "sandbox",
       access: "reader",
@@ -126,6 +146,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "DELETE",
       path: WS,
+      tool: {
+        name: "workspace_delete",
+        title: "Delete a workspace",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary:
         "Delete a named workspace with its files and checkpoints (409 while a run is in it).",
       tag: "sandbox",
@@ -139,6 +166,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "PUT",
       path: FILE,
+      tool: {
+        name: "workspace_write_file",
+        title: "Write a file in a workspace",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary:
         "Write a file (raw body, parents created, replaced atomically); ?mode=755 sets its permission bits.",
       tag: "sandbox",
@@ -160,6 +194,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "GET",
       path: `${WS}/files`,
+      tool: {
+        name: "workspace_list_files",
+        title: "List a workspace's top directory",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "List the workspace's top directory.",
       tag: "sandbox",
       access: "reader",
@@ -169,6 +210,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "GET",
       path: FILE,
+      tool: {
+        name: "workspace_read_file",
+        title: "Read a file or list a directory of a workspace",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "A file's bytes, or a directory's listing (name, type, size, mode, mtime).",
       tag: "sandbox",
       access: "reader",
@@ -184,6 +232,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "DELETE",
       path: FILE,
+      tool: {
+        name: "workspace_delete_file",
+        title: "Delete a file or directory in a workspace",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary: "Delete a file, a symlink (not its target) or a directory with its contents.",
       tag: "sandbox",
       access: "writer",
@@ -196,6 +251,13 @@ export function sandboxWorkspaceRoutes(deps: { sandbox: SandboxService }): AnyRo
     defineRoute({
       method: "POST",
       path: `${WS}/exec`,
+      tool: {
+        name: "workspace_exec",
+        title: "Run a command in a workspace",
+        readOnly: false,
+        destructive: true,
+        idempotent: false,
+      },
       summary:
         "Run a command in the workspace (the body of /v1/sandbox/exec); Accept: text/event-stream streams its output.",
       tag: "sandbox",
