@@ -25,6 +25,8 @@ import {
   MCP_LIMITS,
   McpHttpSessions,
   type McpLimits,
+  type ResourceWatch,
+  resourceWatchOf,
   toolsOf,
 } from "./mcp/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
@@ -32,6 +34,7 @@ import { collectGarbage } from "./platform/mod.ts";
 import {
   ADMIN_PRINCIPAL,
   type AdminToken,
+  type Authenticator,
   createAuthenticator,
   createTokensMachine,
   ensureAdminToken,
@@ -161,15 +164,16 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   sandbox.registerMetrics(metrics);
   let ready = false;
   let mcp: McpHttpSessions | null = null;
+  const authenticator = createAuthenticator({
+    adminToken: admin?.token ?? null,
+    store: tokens,
+    open: config.no_auth,
+  });
   const http = createHttpApp({
     version: VERSION,
     log,
     metrics,
-    authenticator: createAuthenticator({
-      adminToken: admin?.token ?? null,
-      store: tokens,
-      open: config.no_auth,
-    }),
+    authenticator,
     tokens,
     sandbox,
     context,
@@ -190,7 +194,12 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     isReady: () => ready,
     mcpHandler: (request) => (mcp as McpHttpSessions).handle(request),
   });
-  mcp = createMcpSessions(mcpLimits, config, { http, clocks });
+  mcp = createMcpSessions(mcpLimits, config, {
+    http,
+    clocks,
+    watch: resourceWatchOf((listener) => storage.onApplied(listener)),
+    tenantOf: (authorization) => tenantOfAuthorization(authenticator, authorization),
+  });
   return {
     http,
     tokens,
@@ -229,16 +238,37 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   };
 }
 
+/** The tenant of a request's `Authorization` (a bearer token), or null when it is no valid one. */
+function tenantOfAuthorization(
+  authenticator: Authenticator,
+  authorization: string | null,
+): string | null {
+  if (authenticator.open) return ADMIN_PRINCIPAL.tenant;
+  const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
+  return token === undefined ? null : (authenticator.authenticate(token)?.tenant ?? null);
+}
+
 /** `/mcp`: sessions whose tools dispatch through this app with each session's credentials. */
 function createMcpSessions(
   limits: McpLimits,
   config: Config,
-  wiring: { http: HttpApp; clocks: Clocks },
+  wiring: {
+    http: HttpApp;
+    clocks: Clocks;
+    watch: ResourceWatch;
+    tenantOf: (authorization: string | null) => string | null;
+  },
 ): McpHttpSessions {
-  const { http, clocks } = wiring;
+  const { http, clocks, watch, tenantOf } = wiring;
   const tools = toolsOf(http.routes);
   return new McpHttpSessions({
-    createServer: (dispatch) => createMcpServer({ version: VERSION, tools, dispatch }),
+    createServer: (dispatch, authorization) =>
+      createMcpServer({
+        version: VERSION,
+        tools,
+        dispatch,
+        changes: { watch, tenant: tenantOf(authorization) },
+      }),
     dispatchFor: (authorization) => inAppDispatch((r) => http.app.fetch(r), authorization),
     sessionsMax: limits.sessionsMax,
     idleMs: limits.idleMs,

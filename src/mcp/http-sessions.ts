@@ -14,7 +14,7 @@ import type { Dispatch } from "./dispatch.ts";
 /** Options of {@link McpHttpSessions}. */
 export interface McpHttpOptions {
   /** A new session's server, dispatching with that session's `Authorization`. */
-  createServer(dispatch: Dispatch): Server;
+  createServer(dispatch: Dispatch, authorization: string | null): Server;
   /** The dispatch of a session opened with `authorization`. */
   dispatchFor(authorization: string | null): Dispatch;
   /** Most open sessions; a new one beyond it is refused (429 `queue_full`). */
@@ -135,7 +135,10 @@ export class McpHttpSessions {
         },
       );
     }
-    const server = this.#options.createServer(this.#options.dispatchFor(authorization));
+    const server = this.#options.createServer(
+      this.#options.dispatchFor(authorization),
+      authorization,
+    );
     const transport: WebStandardStreamableHTTPServerTransport =
       new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),

@@ -14,6 +14,8 @@ export type { McpHttpOptions } from "./http-sessions.ts";
 export { McpHttpSessions } from "./http-sessions.ts";
 export type { McpLimits } from "./limits.ts";
 export { MCP_LIMITS } from "./limits.ts";
+export type { ResourceChange, ResourceWatch } from "./resource-feed.ts";
+export { changesOf, resourceWatchOf } from "./resource-feed.ts";
 export type { McpServerOptions } from "./server.ts";
 export { createMcpServer } from "./server.ts";
 export type { McpTool } from "./tools.ts";

@@ -25,6 +25,7 @@ import {
   routeCallOf,
 } from "./dispatch.ts";
 import { docUri, parseDocUri } from "./doc-uri.ts";
+import type { ResourceWatch } from "./resource-feed.ts";
 import { sseEvents } from "./sse-events.ts";
 import type { McpTool } from "./tools.ts";
 
@@ -33,6 +34,12 @@ export interface McpServerOptions {
   version: string;
   tools: readonly McpTool[];
   dispatch: Dispatch;
+  /**
+   * Changes committed by anyone, and the tenant of this session's credentials: subscribers hear
+   * of every change in their tenant. Without it (a proxy to another server), a session hears of
+   * its own writes only.
+   */
+  changes?: { watch: ResourceWatch; tenant: string | null };
 }
 
 /** Documents listed per `resources/list` page. */
@@ -159,8 +166,10 @@ export function createMcpServer(options: McpServerOptions): Server {
     if (!ok(answer)) {
       return { isError: true, content: [{ type: "text" as const, text: errorText(answer) }] };
     }
-    for (const uri of WRITES[tool.name]?.(args) ?? []) {
-      if (subscribed.has(uri)) await server.sendResourceUpdated({ uri });
+    if (options.changes === undefined) {
+      for (const uri of WRITES[tool.name]?.(args) ?? []) {
+        if (subscribed.has(uri)) await server.sendResourceUpdated({ uri });
+      }
     }
     const result: Record<string, unknown> = {
       content: [{ type: "text" as const, text: JSON.stringify(answer.json) }],
@@ -230,10 +239,22 @@ export function createMcpServer(options: McpServerOptions): Server {
     return { contents: [{ uri: request.params.uri, mimeType: "text/plain", text }] };
   });
 
+  let unwatch: (() => void) | null = null;
+  const changes = options.changes;
   server.setRequestHandler(SubscribeRequestSchema, (request) => {
     subscribed.add(request.params.uri);
+    if (changes !== undefined && changes.tenant !== null && unwatch === null) {
+      unwatch = changes.watch((change) => {
+        if (change.tenant !== changes.tenant || !subscribed.has(change.uri)) return;
+        server.sendResourceUpdated({ uri: change.uri }).catch(() => undefined);
+      });
+    }
     return {};
   });
+  server.onclose = () => {
+    unwatch?.();
+    unwatch = null;
+  };
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
     subscribed.delete(request.params.uri);
     return {};

@@ -37,7 +37,9 @@ export type { ReplayResult, ReplayTarget } from "./replay.ts";
 export type { AnyStateMachine, AppliedRecord, StateMachine } from "./state-machine.ts";
 export type {
   AppendInput,
+  AppliedListener,
   CommitHook,
+  CommittedValue,
   MachineHandle,
   SnapshotReport,
   StorageOptions,

@@ -83,6 +83,17 @@ export type CommitHook = (
   call: Call,
 ) => readonly AppendInput[] | undefined;
 
+/** A record this process committed and applied, as {@link Storage.onApplied} hands it over. */
+export interface CommittedValue {
+  machine: string;
+  walIndex: number;
+  /** The record's body as appended (decoded, validated). */
+  value: unknown;
+}
+
+/** Told of records after they are durable and applied; must not throw, must not append. */
+export type AppliedListener = (records: readonly CommittedValue[]) => void;
+
 /** What {@link Storage.takeSnapshot} wrote and cleaned. */
 export interface SnapshotReport {
   walIndex: number;
@@ -135,6 +146,7 @@ export class Storage {
   /** Machines this binary does not know, carried into every snapshot (carried.ts). */
   private carried = new Map<string, CarriedMachine>();
   private readonly hooks: { name: string; hook: CommitHook }[] = [];
+  private readonly appliedListeners = new Set<AppliedListener>();
   private appliedIndex = 0;
   private appliedWallMs = 0;
   private snapshotBytesMark = 0;
@@ -184,6 +196,16 @@ export class Storage {
   addHook(name: string, hook: CommitHook): void {
     assert(!this.hooks.some((h) => h.name === name), "hook names are unique");
     this.hooks.push({ name, hook });
+  }
+
+  /**
+   * Listens to the records this process commits, after each batch is durable and applied (live
+   * updates: MCP resource notifications). Recovery replays do not call it. Returns the
+   * function that stops listening. A listener that throws is logged and kept.
+   */
+  onApplied(listener: AppliedListener): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   /**
@@ -242,9 +264,20 @@ export class Storage {
   }
 
   private onCommit(records: readonly CommittedRecord[]): void {
+    const applied: CommittedValue[] = [];
     for (const r of records) {
       const decoded = r.appended === undefined ? undefined : this.appendedValues.get(r.appended);
       this.registry.applyRecord(this.states, r, decoded);
+      if (decoded !== undefined && this.appliedListeners.size > 0) {
+        applied.push({ machine: r.machine, walIndex: r.walIndex, value: decoded.value });
+      }
+    }
+    for (const listener of this.appliedListeners) {
+      try {
+        listener(applied);
+      } catch (error) {
+        this.log("error", "storage.listener_failed", { error: String(error) });
+      }
     }
     const last = records.at(-1) as CommittedRecord;
     this.appliedIndex = last.walIndex;

@@ -16,10 +16,13 @@ import {
   createMcpServer,
   type Dispatch,
   inAppDispatch,
+  type McpServerOptions,
   remoteDispatch,
+  resourceWatchOf,
   toolsOf,
 } from "../../mcp/mod.ts";
 import { createLogger } from "../../obs/mod.ts";
+import { DEFAULT_TENANT } from "../../policy/mod.ts";
 import { VERSION } from "../../version.ts";
 import {
   COMMON_OPTIONS,
@@ -40,8 +43,16 @@ function stdinClosed(): Promise<void> {
   });
 }
 
-async function serveStdio(dispatch: Dispatch, tools: ReturnType<typeof toolsOf>): Promise<void> {
-  const server = createMcpServer({ version: VERSION, tools, dispatch });
+async function serveStdio(
+  dispatch: Dispatch,
+  tools: ReturnType<typeof toolsOf>,
+  changes?: McpServerOptions["changes"],
+): Promise<void> {
+  const server = createMcpServer(
+    changes === undefined
+      ? { version: VERSION, tools, dispatch }
+      : { version: VERSION, tools, dispatch, changes },
+  );
   const closed = stdinClosed();
   await server.connect(new StdioServerTransport());
   await closed;
@@ -107,7 +118,11 @@ export async function mcpCommand(argv: readonly string[], io: CliIo): Promise<nu
       (r) => app.http.app.fetch(r),
       admin === null ? null : `Bearer ${admin}`,
     );
-    await serveStdio(dispatch, toolsOf(app.http.routes));
+    // In process the session is the data dir's operator: tenant `default`.
+    await serveStdio(dispatch, toolsOf(app.http.routes), {
+      watch: resourceWatchOf((listener) => app.storage.onApplied(listener)),
+      tenant: DEFAULT_TENANT,
+    });
   } finally {
     await app.close();
   }

@@ -241,3 +241,48 @@ describe("MCP cancellation", () => {
     expect(performance.now() - abortedAt).toBeLessThan(1000);
   }, 30_000);
 });
+
+describe("MCP resource subscriptions", () => {
+  test("a subscriber hears of changes by anyone in its tenant (REST too), never of another tenant's", async () => {
+    const { ResourceUpdatedNotificationSchema } = await import(
+      "@modelcontextprotocol/sdk/types.js"
+    );
+    const uri = "vltair://docs/global/shared%2Fnotes.md";
+    const heard = (client: Client) => {
+      const uris: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        uris.push(n.params.uri);
+      });
+      return uris;
+    };
+    const a = await clientFor(await t.tokenFor("sub-a", "reader"));
+    const b = await clientFor(await t.tokenFor("sub-b", "reader"));
+    const heardA = heard(a);
+    const heardB = heard(b);
+    await a.subscribeResource({ uri });
+    await b.subscribeResource({ uri });
+    const upsert = async (tenant: string, text: string) => {
+      const response = await t.app.http.app.fetch(
+        new Request("http://127.0.0.1/v1/context/docs:upsert", {
+          method: "POST",
+          headers: { authorization: `Bearer ${await t.tokenFor(tenant, "writer")}` },
+          body: JSON.stringify({ items: [{ id: "shared/notes.md", text }] }),
+        }),
+      );
+      expect(response.status).toBe(200);
+    };
+    await upsert("sub-a", "written over REST by another token of tenant A");
+    await poll(() => (heardA.length === 1 ? true : undefined), 5_000, "A's notification");
+    expect(heardA).toEqual([uri]);
+    // B's own tenant's write comes after A's: had A's reached B, it would have come first.
+    await upsert("sub-b", "tenant B's own document of the same id");
+    await poll(() => (heardB.length === 1 ? true : undefined), 5_000, "B's notification");
+    expect(heardB).toEqual([uri]);
+    expect(heardA).toEqual([uri]);
+    await a.unsubscribeResource({ uri });
+    await upsert("sub-a", "after unsubscribing");
+    await upsert("sub-b", "B again");
+    await poll(() => (heardB.length === 2 ? true : undefined), 5_000, "B's second notification");
+    expect(heardA).toEqual([uri]);
+  });
+});
