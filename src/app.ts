@@ -18,7 +18,7 @@ import {
   identityOf,
 } from "./context/mod.ts";
 import { type Call, localCall } from "./core/mod.ts";
-import { createHttpApp, type HttpApp } from "./http/mod.ts";
+import { createHttpApp, type HttpApp, principalOfAuthorization, RATE_LIMITS } from "./http/mod.ts";
 import {
   createMcpServer,
   inAppDispatch,
@@ -34,7 +34,6 @@ import { collectGarbage } from "./platform/mod.ts";
 import {
   ADMIN_PRINCIPAL,
   type AdminToken,
-  type Authenticator,
   createAuthenticator,
   createTokensMachine,
   ensureAdminToken,
@@ -131,6 +130,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
+  const rateLimits = RATE_LIMITS.resolveSnake(config.rate_limits);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
   const storage = openStorage(config, settings, {
@@ -193,12 +193,14 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     monotonicMs: clocks.monotonicMs,
     isReady: () => ready,
     mcpHandler: (request) => (mcp as McpHttpSessions).handle(request),
+    rateLimits,
   });
   mcp = createMcpSessions(mcpLimits, config, {
     http,
     clocks,
     watch: resourceWatchOf((listener) => storage.onApplied(listener)),
-    tenantOf: (authorization) => tenantOfAuthorization(authenticator, authorization),
+    tenantOf: (authorization) =>
+      principalOfAuthorization(authenticator, authorization)?.tenant ?? null,
   });
   return {
     http,
@@ -236,16 +238,6 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       await storage.close();
     },
   };
-}
-
-/** The tenant of a request's `Authorization` (a bearer token), or null when it is no valid one. */
-function tenantOfAuthorization(
-  authenticator: Authenticator,
-  authorization: string | null,
-): string | null {
-  if (authenticator.open) return ADMIN_PRINCIPAL.tenant;
-  const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
-  return token === undefined ? null : (authenticator.authenticate(token)?.tenant ?? null);
 }
 
 /** `/mcp`: sessions whose tools dispatch through this app with each session's credentials. */

@@ -296,6 +296,18 @@ export const CONFIG_FIELDS = {
       "must be a JSON object of integers",
     ),
   },
+  rate_limits: {
+    flag: "rate-limits",
+    env: "VLTAIR_RATE_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'Request limits as a JSON object, e.g. `{"requests_per_s":50,"burst":100}`: a token bucket per token and concurrent requests per tenant; past either, `429 rate_limited` with `Retry-After`. Keys and bounds in docs/configuration.md.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
+  },
   mcp_allowed_origins: {
     flag: "mcp-allowed-origins",
     env: "VLTAIR_MCP_ALLOWED_ORIGINS",

@@ -15,9 +15,11 @@ import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
 import { auth } from "./middleware/auth.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
 import { readiness } from "./middleware/readiness.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { buildOpenApi } from "./openapi.ts";
+import { RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limits.ts";
 import { type AnyRoute, mountRoutes, publicPaths, whileRecoveringPaths } from "./route.ts";
 import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
 import { contextRoutes } from "./routes/context.ts";
@@ -42,6 +44,8 @@ export interface HttpDeps {
   isReady: () => boolean;
   /** Answers `/mcp` (MCP Streamable HTTP), after auth and the readiness gate; absent: 404. */
   mcpHandler?: (request: Request) => Promise<Response>;
+  /** Request limits per token and tenant (config `rate_limits`); defaults when absent. */
+  rateLimits?: RateLimits;
 }
 
 /** The app and its route table (the table also feeds OpenAPI and tests). */
@@ -98,7 +102,15 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   );
   // Before auth: stored tokens are WAL records, resolvable only once recovery has finished.
   app.use(readiness({ isReady: deps.isReady, openPaths: whileRecoveringPaths(routes) }));
-  app.use(auth({ authenticator: deps.authenticator, publicPaths: publicPaths(routes) }));
+  const open = publicPaths(routes);
+  app.use(auth({ authenticator: deps.authenticator, publicPaths: open }));
+  app.use(
+    rateLimit({
+      limiter: new RateLimiter(deps.rateLimits ?? RATE_LIMITS.defaults(), deps.monotonicMs),
+      exemptPaths: new Set(routes.filter((r) => r.tag === "meta").map((r) => r.path)),
+      metrics: deps.metrics,
+    }),
+  );
   app.use(
     bodyLimit({
       maxSize: deps.bodyBytesMax,

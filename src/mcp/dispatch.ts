@@ -4,6 +4,7 @@
  * passes the same authentication, roles, policy, readiness, validation and limits as on REST,
  * and answers the same bodies and error envelopes.
  */
+import { markInternalRequest } from "../http/mod.ts";
 import type { McpTool } from "./tools.ts";
 
 /** A route request built from a tool call. */
@@ -143,7 +144,11 @@ export function inAppDispatch(
   authorization: string | null,
 ): Dispatch {
   return async (call) =>
-    handle(new Request(`http://vltair.internal${call.url}`, initOf(call, authorization)));
+    handle(
+      markInternalRequest(
+        new Request(`http://vltair.internal${call.url}`, initOf(call, authorization)),
+      ),
+    );
 }
 
 /** Dispatch to a running server at `baseUrl` with a bearer token (the stdio proxy). */

@@ -6,7 +6,8 @@ import { CONFIG_FIELDS, CONFIG_KEYS } from "../../src/config/mod.ts";
 import { CONTEXT_LIMITS } from "../../src/context/mod.ts";
 import type { LimitSpec, LimitTable } from "../../src/core/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
-import { openApiPath } from "../../src/http/mod.ts";
+import { openApiPath, RATE_LIMITS } from "../../src/http/mod.ts";
+import { MCP_LIMITS } from "../../src/mcp/mod.ts";
 import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
 import { STORAGE_LIMITS } from "../../src/storage/mod.ts";
 import { testApp } from "../support/app.ts";
@@ -36,7 +37,7 @@ describe("docs", () => {
     }
   });
 
-  const tables: LimitTable<string>[] = [STORAGE_LIMITS, CONTEXT_LIMITS];
+  const tables: LimitTable<string>[] = [STORAGE_LIMITS, CONTEXT_LIMITS, MCP_LIMITS, RATE_LIMITS];
   test.each(tables.map((t) => [t.option, t] as const))(
     "docs/configuration.md lists every %s key with its default, bounds, unit and reason",
     (_, table) => {

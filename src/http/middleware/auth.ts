@@ -3,11 +3,24 @@
  * so an unknown path without a token is 401, and with one 404 (API.md, "Meta").
  */
 import type { MiddlewareHandler } from "hono";
-import { VltairError } from "../../core/mod.ts";
+import { type Principal, VltairError } from "../../core/mod.ts";
 import { ADMIN_PRINCIPAL, type Authenticator } from "../../policy/mod.ts";
 import type { AppEnv } from "../env.ts";
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+
+/**
+ * The principal of an `Authorization` header value (a bearer token), or null when it names no
+ * valid token; everyone is the admin under `--no-auth`.
+ */
+export function principalOfAuthorization(
+  authenticator: Authenticator,
+  header: string | null | undefined,
+): Principal | null {
+  if (authenticator.open) return ADMIN_PRINCIPAL;
+  const token = header == null ? null : (BEARER.exec(header)?.[1] ?? null);
+  return token === null ? null : authenticator.authenticate(token);
+}
 
 /** Creates the auth middleware. */
 export function auth(options: {
