@@ -7,6 +7,12 @@ import * as fs from "node:fs";
 import process from "node:process";
 import { systemClocks } from "./app.ts";
 import { runCli } from "./cli/mod.ts";
+import { installCrashReporter } from "./obs/mod.ts";
+
+installCrashReporter({
+  write: (line) => process.stderr.write(line),
+  nowMs: () => systemClocks.nowMs(),
+});
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

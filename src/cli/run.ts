@@ -3,6 +3,7 @@
  * Commands return their exit code; `serve` resolves only when the server has stopped.
  */
 import { VltairError } from "../core/mod.ts";
+import { redactStrings, redactText } from "../obs/mod.ts";
 import { UsageError } from "./args.ts";
 import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
@@ -78,23 +79,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Reports a failed command; every message and detail passes the redactor first. */
 function reportError(error: unknown, name: string, json: boolean, io: CliIo): number {
+  const message = redactText(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
-    io.stderr(`vltair ${name}: ${error.message}. Run 'vltair ${name} --help'.\n`);
+    io.stderr(`vltair ${name}: ${message}. Run 'vltair ${name} --help'.\n`);
     if (json)
-      io.stdout(
-        `${JSON.stringify({ error: { code: "usage", field: error.field, message: error.message } })}\n`,
-      );
+      io.stdout(`${JSON.stringify({ error: { code: "usage", field: error.field, message } })}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof VltairError) {
-    io.stderr(`vltair ${name}: ${error.message}\n`);
-    if (json)
-      io.stdout(
-        `${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } })}\n`,
-      );
+    io.stderr(`vltair ${name}: ${message}\n`);
+    if (json) {
+      const details = redactStrings(error.details);
+      io.stdout(`${JSON.stringify({ error: { code: error.code, message, details } })}\n`);
+    }
     return error.code === "config_invalid" ? EXIT_USAGE : EXIT_FAILURE;
   }
-  io.stderr(`vltair ${name}: ${(error as Error).message ?? String(error)}\n`);
+  io.stderr(`vltair ${name}: ${message}\n`);
   return EXIT_FAILURE;
 }

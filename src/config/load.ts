@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { VltairError } from "../core/mod.ts";
+import { addSecret } from "../obs/mod.ts";
 import {
   CONFIG_FIELDS,
   CONFIG_FILE_ENV,
@@ -58,6 +59,14 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       values[key as ConfigKey] = value;
       origins[key as ConfigKey] = "file";
     }
+  }
+  // Secrets (the options without a flag) are known to the redactor before anything is checked,
+  // so no error message, log line or crash report can echo them.
+  for (const key of CONFIG_KEYS) {
+    if (CONFIG_FIELDS[key].flag !== null) continue;
+    addSecret(sources.env[CONFIG_FIELDS[key].env]);
+    const fromFile = values[key];
+    if (typeof fromFile === "string") addSecret(fromFile);
   }
   for (const key of CONFIG_KEYS) {
     const raw = sources.env[CONFIG_FIELDS[key].env];

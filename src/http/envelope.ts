@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { ERROR_CODES, VltairError } from "../core/mod.ts";
-import type { Logger } from "../obs/mod.ts";
+import { type Logger, redactStrings, redactText } from "../obs/mod.ts";
 
 /** The envelope's schema, for OpenAPI. */
 export const ErrorEnvelopeSchema = v.object({
@@ -23,8 +23,14 @@ export function errorResponse(error: unknown, traceId: string, log: Logger): Res
   if (known.code === "internal") {
     log.error("http.internal_error", { error });
   }
+  // An error may quote what the client sent (a header, a field, a path): never a secret.
   const body = {
-    error: { code: known.code, message: known.message, details: known.details, trace_id: traceId },
+    error: {
+      code: known.code,
+      message: redactText(known.message),
+      details: redactStrings(known.details),
+      trace_id: traceId,
+    },
   };
   return new Response(JSON.stringify(body), {
     status: known.status,

@@ -10,4 +10,5 @@ export type { LogFields, Logger, LoggerOptions, LogLevel } from "./log.ts";
 export { createLogger, LOG_LEVELS, silentLogger } from "./log.ts";
 export type { Counter, Histogram, Labels } from "./metrics.ts";
 export { LATENCY_BUCKETS_SECONDS, MetricsRegistry } from "./metrics.ts";
-export { REDACTED, redact, redactText } from "./redact.ts";
+export { installCrashReporter } from "./crash.ts";
+export { addSecret, REDACTED, redact, redactStrings, redactText } from "./redact.ts";

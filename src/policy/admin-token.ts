@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../core/mod.ts";
+import { addSecret } from "../obs/mod.ts";
 import { hasPosixFileModes } from "../platform/mod.ts";
 import { TOKEN_PREFIX } from "./token-service.ts";
 
@@ -46,6 +47,8 @@ export function ensureAdminToken(options: {
     modeFixed = true;
   }
   const token = fs.readFileSync(file, "utf8").trim();
+  // A file written by hand may hold any shape of token: the redactor masks this very value.
+  addSecret(token);
   if (token.length < 16 || /\s/.test(token)) {
     throw new VltairError("config_invalid", `${file}: the admin token must be 16+ characters`, {
       details: { field: "admin_token", source: file },
