@@ -17,7 +17,7 @@ import {
   describeIdentity,
   identityOf,
 } from "./context/mod.ts";
-import { type Call, localCall } from "./core/mod.ts";
+import { type Call, localCall, type Principal } from "./core/mod.ts";
 import { createHttpApp, type HttpApp, principalOfAuthorization, RATE_LIMITS } from "./http/mod.ts";
 import {
   createMcpServer,
@@ -31,6 +31,14 @@ import {
 } from "./mcp/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
 import { collectGarbage } from "./platform/mod.ts";
+import {
+  type AuditBody,
+  AuditService,
+  type AuditState,
+  auditHook,
+  createAuditMachine,
+  SERVER_CHAIN,
+} from "./policy/audit/mod.ts";
 import {
   ADMIN_PRINCIPAL,
   type AdminToken,
@@ -52,21 +60,27 @@ export const TOKENS_FILE = "tokens.jsonl";
 export interface MachineHandles {
   context: MachineHandle<ContextState, ContextRecord>;
   tokens: MachineHandle<TokensState, TokenRecord>;
+  audit: MachineHandle<AuditState, AuditBody>;
 }
 
 /**
- * Registers every state machine folded from the WAL, in one order: the server, the CLI's
- * in-process path and the offline tools (`vltair snapshot`) all call this. `vectorThread` is
- * config `vector_thread` (whether vector indexes may use the helper thread).
+ * Registers every state machine folded from the WAL, in one order, and the write path's
+ * pre-commit hooks (policy, budgets, then audit: ADR 0010): the server, the CLI's in-process
+ * path and the offline tools (`vltair snapshot`) all call this, so a write is audited whichever
+ * way it comes. `vectorThread` is config `vector_thread`; `nowMs` stamps audit records.
  */
 export function registerMachines(
   storage: Storage,
-  options: { vectorThread: boolean },
+  options: { vectorThread: boolean; nowMs: () => number },
 ): MachineHandles {
-  return {
+  const handles = {
     context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
+    audit: storage.register(createAuditMachine()),
   };
+  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
+  storage.addHook("audit", hook, hookOptions);
+  return handles;
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -138,7 +152,18 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     monotonicMs: clocks.monotonicMs,
   });
-  const machines = registerMachines(storage, { vectorThread: config.vector_thread });
+  const machines = registerMachines(storage, {
+    vectorThread: config.vector_thread,
+    nowMs: clocks.nowMs,
+  });
+  const audit = new AuditService({
+    storage,
+    handle: machines.audit,
+    nowMs: clocks.nowMs,
+    retentionDays: config.audit_retention_days,
+    recordsMax: config.audit_records_max,
+    authFailuresPerS: AUTH_FAILURES_AUDITED_PER_S,
+  });
   const tokens = new TokenService({
     storage,
     machine: machines.tokens,
@@ -163,6 +188,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   registerProcessMetrics(metrics, clocks);
   sandbox.registerMetrics(metrics);
   let ready = false;
+  let compaction: ReturnType<typeof setInterval> | null = null;
   let mcp: McpHttpSessions | null = null;
   const authenticator = createAuthenticator({
     adminToken: admin?.token ?? null,
@@ -193,6 +219,13 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     monotonicMs: clocks.monotonicMs,
     isReady: () => ready,
     mcpHandler: (request) => (mcp as McpHttpSessions).handle(request),
+    audit,
+    onAuthFailure: (traceId, reason) => {
+      if (!ready) return;
+      audit
+        .authFailed(localCall(ANONYMOUS, traceId), reason)
+        .catch((error: unknown) => log.error("audit.write_failed", { error }));
+    },
     rateLimits,
   });
   mcp = createMcpSessions(mcpLimits, config, {
@@ -202,6 +235,30 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     tenantOf: (authorization) =>
       principalOfAuthorization(authenticator, authorization)?.tenant ?? null,
   });
+  const startOnce = async (): Promise<void> => {
+    // Compiled off the main thread first, so recovery's first vector index load does not
+    // compile it synchronously while health checks wait.
+    await precompileVectorModule();
+    // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
+    await storage.recover();
+    await importLegacyTokens(tokens, config.data_dir, log);
+    const configured = context.embedder === null ? null : identityOf(context.embedder);
+    for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
+      log.warn("context.embedder_mismatch", {
+        tenant,
+        recorded: describeIdentity(recorded),
+        configured: configured === null ? null : describeIdentity(configured),
+        effect: "requests of this tenant that embed answer 409 embedder_mismatch",
+      });
+    }
+    // The snapshot's bytes and decoding temporaries are garbage now; return them before
+    // serving instead of at the runtime's next collection.
+    collectGarbage();
+    await sandbox.sweep();
+    compaction = startAuditCompaction(audit, log);
+    ready = true;
+  };
+  let starting: Promise<void> | null = null;
   return {
     http,
     tokens,
@@ -209,35 +266,46 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     context,
     storage,
     admin,
-    start: async () => {
-      // Compiled off the main thread first, so recovery's first vector index load does not
-      // compile it synchronously while health checks wait.
-      await precompileVectorModule();
-      // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
-      await storage.recover();
-      await importLegacyTokens(tokens, config.data_dir, log);
-      const configured = context.embedder === null ? null : identityOf(context.embedder);
-      for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
-        log.warn("context.embedder_mismatch", {
-          tenant,
-          recorded: describeIdentity(recorded),
-          configured: configured === null ? null : describeIdentity(configured),
-          effect: "requests of this tenant that embed answer 409 embedder_mismatch",
-        });
-      }
-      // The snapshot's bytes and decoding temporaries are garbage now; return them before
-      // serving instead of at the runtime's next collection.
-      collectGarbage();
-      await sandbox.sweep();
-      ready = true;
+    // Once: a second call waits for the first (recovery must run exactly once).
+    start: () => {
+      starting ??= startOnce();
+      return starting;
     },
     close: async () => {
+      if (compaction !== null) clearInterval(compaction);
       await mcp?.close();
       sandbox.close();
       context.close();
       await storage.close();
     },
   };
+}
+
+/** Auth failures written to the audit trail per second at most (the rest are counted). */
+const AUTH_FAILURES_AUDITED_PER_S = 10;
+/** How often retention compacts the audit chains. */
+const AUDIT_COMPACTION_EVERY_MS = 3_600_000;
+/** Who auth failures are recorded as: nobody known, in the server's chain. */
+const ANONYMOUS: Principal = {
+  subject: "anonymous",
+  tenant: SERVER_CHAIN,
+  roles: [],
+  tokenId: null,
+};
+
+/** Retention now and then hourly, as the operator; a failure is logged and retried next hour. */
+function startAuditCompaction(audit: AuditService, log: Logger): ReturnType<typeof setInterval> {
+  const run = () =>
+    audit
+      .compact(localCall(ADMIN_PRINCIPAL, "0".repeat(32)))
+      .then((chains) => {
+        if (chains > 0) log.info("audit.compacted", { chains });
+      })
+      .catch((error: unknown) => log.error("audit.compaction_failed", { error }));
+  void run();
+  const timer = setInterval(run, AUDIT_COMPACTION_EVERY_MS);
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
 }
 
 /** `/mcp`: sessions whose tools dispatch through this app with each session's credentials. */

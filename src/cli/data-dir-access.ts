@@ -116,7 +116,10 @@ export async function openDataDirAccess(
     };
   }
   try {
-    const machines = registerMachines(storage, { vectorThread: config.vector_thread });
+    const machines = registerMachines(storage, {
+      vectorThread: config.vector_thread,
+      nowMs: options.nowMs,
+    });
     await storage.recover();
     return { kind: "local", storage, machines };
   } catch (error) {

@@ -47,6 +47,7 @@ Commands:
   wal dump         Print records of the log
   wal repair       Cut a damaged log back to its last valid record (moves the rest aside)
   snapshot         Take a snapshot now (through the running server when one holds the dir)
+  audit verify     Check the audit trail's hash chains; name the first broken record
   version          Print the version
 
 Run 'vltair <command> --help' for a command's flags. 'vltair --version' prints the version.
@@ -124,6 +125,19 @@ ${CONTEXT_FLAGS}
 
 Operator tools over the data directory's write-ahead log (docs/durability.md).
 Run 'vltair wal <subcommand> --help' for its flags.`,
+  audit: () => `Usage: vltair audit <subcommand>
+
+The audit trail: SHA-256-chained records of every write, side effect and auth failure
+(docs/audit.md). Run 'vltair audit verify --help' for its flags.`,
+  "audit verify": () => `Usage: vltair audit verify [--data-dir DIR] [--json]
+
+Reads the data directory (no lock: safe beside a running server, or on a copy), checks every
+record's checksum and every tenant's audit chain, and names the first broken record. Exit 1 if
+anything is broken.
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print {"ok","chains","records","first_broken","wal_corruption"}
+  -h, --help                 Show this help`,
   "wal verify": () => `Usage: vltair wal verify [--data-dir DIR] [--json]
 
 Reads every segment and snapshot (no lock: safe beside a running server), checks each CRC, and

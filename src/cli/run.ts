@@ -5,6 +5,7 @@
 import { VltairError } from "../core/mod.ts";
 import { redactStrings, redactText } from "../obs/mod.ts";
 import { UsageError } from "./args.ts";
+import { auditVerify } from "./commands/audit.ts";
 import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
@@ -35,10 +36,11 @@ const COMMANDS: Record<string, Command> = {
   "wal dump": walDump,
   "wal repair": walRepair,
   snapshot: snapshotCommand,
+  "audit verify": auditVerify,
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token", "wal"]);
+const GROUPS = new Set(["token", "wal", "audit"]);
 
 /**
  * Runs the CLI and returns the exit code.

@@ -104,6 +104,22 @@ export const CONFIG_FIELDS = {
     doc: "Most active API tokens per data directory; creating one more gives 429 rate_limited.",
     schema: int(1, 1_000_000, "a count, 1 to 1000000"),
   },
+  audit_retention_days: {
+    flag: "audit-retention-days",
+    env: "VLTAIR_AUDIT_RETENTION_DAYS",
+    kind: "int",
+    default: 90,
+    doc: "Audit records older than this many days are compacted (hourly) behind an anchor that keeps the rest of each chain verifiable.",
+    schema: int(1, 36_500, "days, 1 to 36500"),
+  },
+  audit_records_max: {
+    flag: "audit-records-max",
+    env: "VLTAIR_AUDIT_RECORDS_MAX",
+    kind: "int",
+    default: 200_000,
+    doc: "Most audit records kept per tenant (they are held in memory and in snapshots); the oldest beyond it are compacted like expired ones.",
+    schema: int(100, 10_000_000, "records, 100 to 10000000"),
+  },
   wal_fsync: {
     flag: "wal-fsync",
     env: "VLTAIR_WAL_FSYNC",

@@ -11,6 +11,7 @@ import type { SandboxService } from "../app-sandbox.ts";
 import type { ContextService } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
+import type { AuditService } from "../policy/audit/mod.ts";
 import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
@@ -22,6 +23,7 @@ import { buildOpenApi } from "./openapi.ts";
 import { RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limits.ts";
 import { type AnyRoute, mountRoutes, publicPaths, whileRecoveringPaths } from "./route.ts";
 import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
@@ -44,6 +46,9 @@ export interface HttpDeps {
   isReady: () => boolean;
   /** Answers `/mcp` (MCP Streamable HTTP), after auth and the readiness gate; absent: 404. */
   mcpHandler?: (request: Request) => Promise<Response>;
+  audit: AuditService;
+  /** Told of each failed authentication (the audit trail records it). */
+  onAuthFailure?: (traceId: string, reason: "missing_token" | "invalid_token") => void;
   /** Request limits per token and tenant (config `rate_limits`); defaults when absent. */
   rateLimits?: RateLimits;
 }
@@ -83,6 +88,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
+    ...auditRoutes({ audit: deps.audit }),
   );
 
   app.use(requestContext({ log: deps.log, metrics: deps.metrics, monotonicMs: deps.monotonicMs }));
@@ -103,7 +109,13 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   // Before auth: stored tokens are WAL records, resolvable only once recovery has finished.
   app.use(readiness({ isReady: deps.isReady, openPaths: whileRecoveringPaths(routes) }));
   const open = publicPaths(routes);
-  app.use(auth({ authenticator: deps.authenticator, publicPaths: open }));
+  app.use(
+    auth({
+      authenticator: deps.authenticator,
+      publicPaths: open,
+      ...(deps.onAuthFailure === undefined ? {} : { onFailure: deps.onAuthFailure }),
+    }),
+  );
   app.use(
     rateLimit({
       limiter: new RateLimiter(deps.rateLimits ?? RATE_LIMITS.defaults(), deps.monotonicMs),
@@ -166,6 +178,7 @@ export function routeTableOnly(version: string): readonly AnyRoute[] {
     tokens: none as TokenService,
     sandbox: none as SandboxService,
     context: none as ContextService,
+    audit: none as AuditService,
     takeSnapshot: () => Promise.reject(new Error("routeTableOnly")),
     bodyBytesMax: 1,
     startedAtMs: 0,

@@ -18,6 +18,8 @@ export { dataDirPaths, openDataDir } from "./data-dir.ts";
 export type { DumpedRecord, DumpOptions } from "./dump.ts";
 export { DUMP_LIMIT_MAX, dumpWal } from "./dump.ts";
 export type { StorageErrorReason } from "./errors.ts";
+export type { OfflineFold } from "./fold-offline.ts";
+export { foldOffline } from "./fold-offline.ts";
 export { FORMAT_VERSION } from "./format-version.ts";
 export type { WalFileIo } from "./io.ts";
 export { nodeWalIo } from "./io.ts";
@@ -40,6 +42,7 @@ export type {
   AppliedListener,
   CommitHook,
   CommittedValue,
+  HookOptions,
   MachineHandle,
   SnapshotReport,
   StorageOptions,

@@ -83,6 +83,16 @@ export type CommitHook = (
   call: Call,
 ) => readonly AppendInput[] | undefined;
 
+/** Options of {@link Storage.addHook}. */
+export interface HookOptions {
+  /**
+   * Keys whose commits must not overlap: a commit holding one of them runs its hooks only once
+   * every earlier commit holding it has settled (applied or failed), so such a hook may build on
+   * the applied state — e.g. the audit chain of a tenant links to its last durable record.
+   */
+  serializeBy?: (records: readonly AppendInput[], call: Call) => readonly string[];
+}
+
 /** A record this process committed and applied, as {@link Storage.onApplied} hands it over. */
 export interface CommittedValue {
   machine: string;
@@ -145,7 +155,13 @@ export class Storage {
   private states = new Map<string, unknown>();
   /** Machines this binary does not know, carried into every snapshot (carried.ts). */
   private carried = new Map<string, CarriedMachine>();
-  private readonly hooks: { name: string; hook: CommitHook }[] = [];
+  private readonly hooks: {
+    name: string;
+    hook: CommitHook;
+    serializeBy: HookOptions["serializeBy"] | null;
+  }[] = [];
+  /** Per serialization key, the settling of the last commit that holds it. */
+  private readonly serialTails = new Map<string, Promise<void>>();
   private readonly appliedListeners = new Set<AppliedListener>();
   private appliedIndex = 0;
   private appliedWallMs = 0;
@@ -193,9 +209,9 @@ export class Storage {
    * {@link Storage.commit}. The order the composition root adds them in is the contract:
    * policy, then budgets, then audit (ADR 0010).
    */
-  addHook(name: string, hook: CommitHook): void {
+  addHook(name: string, hook: CommitHook, options: HookOptions = {}): void {
     assert(!this.hooks.some((h) => h.name === name), "hook names are unique");
-    this.hooks.push({ name, hook });
+    this.hooks.push({ name, hook, serializeBy: options.serializeBy ?? null });
   }
 
   /**
@@ -215,6 +231,28 @@ export class Storage {
    * appended, no state changes. Resolves once the batch is durable and applied.
    */
   async commit(records: readonly AppendInput[], call: Call): Promise<AppendResult> {
+    const keys = new Set<string>();
+    for (const h of this.hooks)
+      for (const key of h.serializeBy?.(records, call) ?? []) keys.add(key);
+    if (keys.size === 0) return this.#commitNow(records, call);
+    // Queue behind the last commit of each key (FIFO), then hold the keys until settled.
+    const before = [...keys].map((key) => this.serialTails.get(key));
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    for (const key of keys) this.serialTails.set(key, settled);
+    try {
+      await Promise.all(before);
+      return await this.#commitNow(records, call);
+    } finally {
+      settle();
+      for (const key of keys)
+        if (this.serialTails.get(key) === settled) this.serialTails.delete(key);
+    }
+  }
+
+  async #commitNow(records: readonly AppendInput[], call: Call): Promise<AppendResult> {
     let batch: readonly AppendInput[] = records;
     for (const { hook } of this.hooks) {
       const added = hook(batch, call);

@@ -77,9 +77,10 @@ async function pruneScenario(
   via: IngestSummary["via"],
   batchItemsMax: number,
 ): Promise<void> {
-  // Batch deletes a server refuses as too large are halved until they fit: one record each.
+  // Batch deletes a server refuses as too large are halved until they fit: one batch each, of
+  // two records (the delete and its audit record).
   const records = (n: number): number =>
-    n <= batchItemsMax ? 1 : records(Math.ceil(n / 2)) + records(Math.floor(n / 2));
+    n <= batchItemsMax ? 2 : records(Math.ceil(n / 2)) + records(Math.floor(n / 2));
   const scope = ["--scope", "session:prune"];
   const put = (rel: string, text: string) => {
     const file = path.join(cwd, rel);
@@ -168,7 +169,7 @@ describe("vltair ingest and search on the data directory", () => {
       '{"field":"metadata.language","op":"eq","value":"markdown"}',
     ]);
     expect(paths(docs)).toEqual(["repo/docs/guide.md"]);
-  });
+  }, 30_000);
 
   test("a file that shrank loses its surplus chunks; scopes and globs narrow an ingest", async () => {
     const cwd = tempDir();
@@ -180,8 +181,9 @@ describe("vltair ingest and search on the data directory", () => {
     expect(shrunk.updated).toBe(1);
     expect(shrunk.deleted).toBe(first.chunks - shrunk.chunks);
     expect(shrunk.deleted).toBeGreaterThan(1);
-    // One record for the upsert, one batch delete for all the surplus chunks.
-    expect(shrunk.wal_index).toBe((first.wal_index ?? 0) + 2);
+    // One batch for the upsert, one batch delete for all the surplus chunks: each one record
+    // and its audit record.
+    expect(shrunk.wal_index).toBe((first.wal_index ?? 0) + 4);
     const left = await search(cwd, [
       "constant0",
       "-k",
@@ -197,11 +199,11 @@ describe("vltair ingest and search on the data directory", () => {
     expect(paths(inSession)).toEqual(["repo/docs/guide.md"]);
     const excluded = await ingest(cwd, ["repo", "--scope", "task:t1", "--exclude", "src/**"]);
     expect(excluded).toMatchObject({ files: 2, inserted: 2 }); // .gitignore and docs/guide.md
-  });
+  }, 30_000);
 
   test("--prune deletes the chunks of deleted, renamed and ignored files, and only those", async () => {
     await pruneScenario(tempDir(), "data_dir", 1000);
-  });
+  }, 30_000);
 
   test("a progress-less plain summary, and search on a missing data directory exits 1", async () => {
     const cwd = tempDir();
@@ -213,7 +215,7 @@ describe("vltair ingest and search on the data directory", () => {
     const missing = await vltair(cwd, ["search", "x", "--data-dir", "nope"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("not_found");
-  });
+  }, 30_000);
 });
 
 describe.if(hasPosixSignals())("vltair ingest and search through a running server", () => {
@@ -285,5 +287,5 @@ describe.if(hasPosixSignals())("vltair ingest and search through a running serve
     // With the server stopped, the same data directory answers in-process, identically.
     const direct = await search(cwd, ["parseLockFile"]);
     expect(paths(direct)[0]).toBe("repo/src/lock.ts");
-  });
+  }, 30_000);
 });

@@ -78,6 +78,10 @@ describe.if(hasPosixSignals())("readiness during recovery", () => {
         expected.dataDir,
         "--embedder",
         '{"provider":"none"}',
+        // The records were written on the test clock (2026-01-01): keep them, so that retention
+        // appends nothing and answers stand at the same wal_index as before the restart.
+        "--audit-retention-days",
+        "36500",
       ],
       { env: { VLTAIR_ADMIN_TOKEN: ADMIN } },
     );

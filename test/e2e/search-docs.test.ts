@@ -19,7 +19,7 @@ function examples(file: string): { name: string; script: string }[] {
 
 /** What each example's output must show (one JSON answer per curl line). */
 const EXPECT: Record<string, (answers: Json[]) => void> = {
-  upsert: ([a]) => expect(a).toMatchObject({ inserted: 3, updated: 0, skipped: 0, wal_index: 1 }),
+  upsert: ([a]) => expect(a).toMatchObject({ inserted: 3, updated: 0, skipped: 0, wal_index: 2 }),
   versions: ([updated, versions, v1]) => {
     expect(updated?.items[0]).toMatchObject({ version: 2, status: "updated" });
     expect(versions?.versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);

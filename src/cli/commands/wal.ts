@@ -136,7 +136,8 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
   let result: unknown;
   try {
     const { snapshot } = await takeSnapshot(cfg.data_dir, {
-      register: (storage) => registerMachines(storage, { vectorThread: cfg.vector_thread }),
+      register: (storage) =>
+        registerMachines(storage, { vectorThread: cfg.vector_thread, nowMs: io.clocks.nowMs }),
       fsync: settings.fsync,
       limits: settings.limits,
       binaryVersion: VERSION,

@@ -26,6 +26,8 @@ export function principalOfAuthorization(
 export function auth(options: {
   authenticator: Authenticator;
   publicPaths: ReadonlySet<string>;
+  /** Told of each refusal (after the answer is decided; never delays it). */
+  onFailure?: (traceId: string, reason: "missing_token" | "invalid_token") => void;
 }): MiddlewareHandler<AppEnv> {
   return async function authMiddleware(c, next) {
     if (options.publicPaths.has(c.req.path)) return next();
@@ -37,6 +39,7 @@ export function auth(options: {
     const token = header === undefined ? null : (BEARER.exec(header)?.[1] ?? null);
     const principal = token === null ? null : options.authenticator.authenticate(token);
     if (principal === null) {
+      options.onFailure?.(c.var.traceId, header === undefined ? "missing_token" : "invalid_token");
       throw new VltairError(
         "unauthorized",
         header === undefined ? "missing bearer token" : "invalid bearer token",

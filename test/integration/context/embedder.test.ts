@@ -36,7 +36,7 @@ describe("recorded embedder", () => {
       embedder: HASH_V2,
       configured_embedder: HASH_V2,
       tokenizer: "code",
-      wal_index: 2,
+      wal_index: t.app.storage.lastIndex,
     });
     expect(body.scopes).toEqual([
       { scope: { kind: "global" }, documents: 1 },

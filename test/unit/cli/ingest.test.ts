@@ -237,7 +237,8 @@ describe("ingest in-process", () => {
     fs.writeFileSync(path.join(root, "long.txt"), "line 0\n");
     const shrunk = await ingestJson();
     expect(shrunk.deleted).toBe(first.chunks - 1);
-    // One upsert record, then one record per window that found chunks: 8, 16 and the rest.
-    expect(shrunk.wal_index).toBe(first.wal_index + 1 + 3);
+    // One upsert batch, then one batch per window that found chunks: 8, 16 and the rest; each
+    // batch is one record and its audit record.
+    expect(shrunk.wal_index).toBe(first.wal_index + 2 * (1 + 3));
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Which audit events a committed batch makes: one per record of an audited machine (a context
+ * upsert or delete batch, a token created or revoked, …), plus events a service attached to the
+ * call for side effects that write nothing else (an exec, an auth failure). A table, so the next
+ * subsystem adds its machine here and nowhere else.
+ */
+import type { Call } from "../../core/mod.ts";
+import type { AppendInput } from "../../storage/mod.ts";
+import type { AuditEvent } from "./record.ts";
+
+type Describe = (body: Record<string, unknown>, call: Call) => AuditEvent | null;
+
+function base(call: Call, tenant: string): Omit<AuditEvent, "action" | "resource" | "details"> {
+  return {
+    tenant,
+    subject: call.principal.subject,
+    decision: "allow",
+    reasons: [],
+    policy_version: null,
+    trace_id: call.traceId,
+    run_id: null,
+  };
+}
+
+const count = (items: unknown) => (Array.isArray(items) ? items.length : 0);
+
+/** Audited machines: a record's event. */
+export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
+  context: (body, call) => {
+    const tenant = String(body.tenant);
+    const action = body.op === "delete" ? "context.delete" : "context.write";
+    return {
+      ...base(call, tenant),
+      action,
+      resource: `context/${tenant}`,
+      details: { items: count(body.items) },
+    };
+  },
+  tokens: (body, call) => {
+    const tenant = typeof body.tenant === "string" ? body.tenant : call.principal.tenant;
+    const created = body.op === "create";
+    return {
+      ...base(call, tenant),
+      action: created ? "token.create" : "token.revoke",
+      resource: `token/${String(body.id)}`,
+      details: created ? { roles: (body.roles as string[]).join(",") } : {},
+    };
+  },
+};
+
+/** Events attached to a call by a service (side effects without records of their own). */
+const attached = new WeakMap<Call, readonly AuditEvent[]>();
+
+/**
+ * A call carrying audit events to commit: `storage.commit([], withEvents(call, events))`
+ * appends just their chained records.
+ */
+export function withEvents(call: Call, events: readonly AuditEvent[]): Call {
+  const carrier: Call = { ...call };
+  attached.set(carrier, events);
+  return carrier;
+}
+
+/** The events of a batch and its call, in batch order (attached events last). */
+export function eventsOf(batch: readonly AppendInput[], call: Call): AuditEvent[] {
+  const out: AuditEvent[] = [];
+  for (const record of batch) {
+    const describe = AUDITED_MACHINES[record.machine];
+    const event = describe?.(record.body as Record<string, unknown>, call);
+    if (event != null) out.push(event);
+  }
+  out.push(...(attached.get(call) ?? []));
+  return out;
+}
