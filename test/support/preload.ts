@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { removeTempDirs } from "./tmp.ts";
+import { removeTempDirs, unverifiedDataDirs } from "./tmp.ts";
 
 const outerTmp = os.tmpdir();
 const runRoot = fs.mkdtempSync(path.join(outerTmp, "vltair-run-"));
@@ -20,14 +20,26 @@ fs.chmodSync(runRoot, 0o1777);
 process.env.TMPDIR = runRoot;
 
 afterAll(() => {
+  const startedMs = performance.now();
+  const unverified = unverifiedDataDirs();
+  if (process.env.VLTAIR_AUDIT_TIMING === "1")
+    console.error(
+      `audit verify of test data dirs: ${Math.round(performance.now() - startedMs)} ms`,
+    );
   removeTempDirs();
   const left = fs.readdirSync(runRoot);
   fs.rmSync(runRoot, { recursive: true, force: true });
   process.env.TMPDIR = outerTmp;
+  if (unverified.length > 0) {
+    throw new Error(
+      `${unverified.length} data directories made by the tests fail 'vltair audit verify' ` +
+        `(exempt one damaged on purpose with skipAuditCheck): ${unverified.slice(0, 5).join("; ")}`,
+    );
+  }
   if (left.length > 0) {
     throw new Error(
       `tests left ${left.length} entries in the temp dir (each test must remove what it ` +
         `creates): ${left.slice(0, 20).join(", ")}`,
     );
   }
-});
+}, 120_000);

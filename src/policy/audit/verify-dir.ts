@@ -33,7 +33,20 @@ export function verifyAuditDir(
   dir: string,
   options: { limits?: Partial<StorageLimits> } = {},
 ): AuditDirReport {
-  const fold = foldOffline(dir, [createAuditMachine()], options);
+  let fold: ReturnType<typeof foldOffline>;
+  try {
+    fold = foldOffline(dir, [createAuditMachine()], options);
+  } catch (error) {
+    // A log that cannot be folded (no usable snapshot before a gap): nothing verifies.
+    const problem = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      chains: 0,
+      records: 0,
+      first_broken: null,
+      wal_corruption: { wal_index: 0, problem },
+    };
+  }
   if (!fold.ok) {
     const damage = fold.wal.corruption;
     return {

@@ -11,11 +11,16 @@ import {
   type WalFileIo,
 } from "../../../src/storage/mod.ts";
 import { kvMachine } from "../../fixtures/storage/kv-machine.ts";
-import { tempDir as makeTempDir } from "../../support/tmp.ts";
+import { tempDir as makeTempDir, skipAuditCheck } from "../../support/tmp.ts";
 
-/** A fresh empty directory under the run's temp root, removed after the run. */
+/**
+ * A fresh empty directory under the run's temp root, removed after the run. Exempt from the
+ * audit check: these logs hold test machines only, and many are damaged on purpose.
+ */
 export function tempDir(prefix = "vltair-storage-"): string {
-  return makeTempDir(prefix);
+  const dir = makeTempDir(prefix);
+  skipAuditCheck(dir, "a storage-engine fixture (kv machines; logs damaged on purpose)");
+  return dir;
 }
 
 /** Log lines captured from storage. */
