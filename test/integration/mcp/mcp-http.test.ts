@@ -3,51 +3,24 @@
  * process): generated tools, calls with the token's roles and tenant, documents as resources,
  * sessions bound to their token, DNS-rebinding protection, and cancellation.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import * as v from "valibot";
 import { defineRoute } from "../../../src/http/route.ts";
 import { toolsOf } from "../../../src/mcp/mod.ts";
 import { ADMIN } from "../../support/app.ts";
-import { type ContextTestApp, contextApp } from "../../support/context.ts";
+import type { ContextTestApp } from "../../support/context.ts";
+import { callTool, mcpFixture, textOf } from "../../support/mcp.ts";
 import { poll } from "../../support/process.ts";
 
+const fx = mcpFixture();
+const { clientFor } = fx;
 let t: ContextTestApp;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  t = await contextApp();
+beforeAll(() => {
+  t = fx.app();
 });
-afterAll(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  await t.app.close();
-});
-
-const fetchInApp =
-  (headers: Record<string, string> = {}) =>
-  (input: string | URL | Request, init?: RequestInit) => {
-    const request = new Request(input, init);
-    for (const [k, value] of Object.entries(headers)) request.headers.set(k, value);
-    return Promise.resolve(t.app.http.app.fetch(request));
-  };
-
-async function clientFor(token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL("http://127.0.0.1:7700/mcp"), {
-    fetch: fetchInApp(),
-    requestInit: { headers: { authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: "vltair-test", version: "1.0.0" });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-type ToolResult = { isError?: boolean; structuredContent?: unknown; content?: { text?: string }[] };
-const call = async (client: Client, name: string, args: Record<string, unknown>) =>
-  (await client.callTool({ name, arguments: args })) as ToolResult;
-const textOf = (r: ToolResult) => r.content?.[0]?.text ?? "";
+const call = callTool;
 
 describe("MCP tools", () => {
   test("the tool list holds API.md's context and sandbox tools, with schemas and hints from the routes", async () => {

@@ -2,42 +2,19 @@
  * MCP workspace, file and checkpoint tools (generated from the sandbox v2 routes), and a
  * streamed exec's output as progress notifications — over Streamable HTTP with the SDK client.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type ContextTestApp, contextApp } from "../../support/context.ts";
+import { describe, expect, test } from "bun:test";
+import { callTool, mcpFixture, type ToolResult, textOf } from "../../support/mcp.ts";
 
-let t: ContextTestApp;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  t = await contextApp();
-});
-afterAll(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  await t.app.close();
-});
-
-async function clientFor(token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL("http://127.0.0.1:7700/mcp"), {
-    fetch: (input, init) => Promise.resolve(t.app.http.app.fetch(new Request(input, init))),
-    requestInit: { headers: { authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: "vltair-test", version: "1.0.0" });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-type ToolResult = { isError?: boolean; structuredContent?: unknown; content?: { text?: string }[] };
-const call = async (client: Client, name: string, args: Record<string, unknown>) =>
-  (await client.callTool({ name, arguments: args })) as ToolResult;
-const textOf = (r: ToolResult) => r.content?.[0]?.text ?? "";
+const fx = mcpFixture();
+const { clientFor } = fx;
+const call = callTool;
 const jsonOf = (r: ToolResult) => JSON.parse(textOf(r));
+const tokenFor = (tenant: string, role: "reader" | "writer" | "admin") =>
+  fx.app().tokenFor(tenant, role);
 
 describe("MCP workspace tools", () => {
   test("files round-trip byte-exact (UTF-8 and binary), traversal is refused, checkpoints restore", async () => {
-    const client = await clientFor(await t.tokenFor("ws-tools", "writer"));
+    const client = await clientFor(await tokenFor("ws-tools", "writer"));
     const created = await call(client, "workspace_create", { name: "mcp" });
     const ws = (created.structuredContent as { id: string }).id;
     expect(ws).toBeString();
@@ -91,8 +68,8 @@ describe("MCP workspace tools", () => {
   }, 30_000);
 
   test("another tenant's workspace is not found through every workspace tool", async () => {
-    const a = await clientFor(await t.tokenFor("ws-tenant-a", "writer"));
-    const b = await clientFor(await t.tokenFor("ws-tenant-b", "admin"));
+    const a = await clientFor(await tokenFor("ws-tenant-a", "writer"));
+    const b = await clientFor(await tokenFor("ws-tenant-b", "admin"));
     const ws = ((await call(a, "workspace_create", {})).structuredContent as { id: string }).id;
     await call(a, "workspace_write_file", { ws, path: "secret.txt", content: "a's secret" });
     for (const [name, args] of [
@@ -119,7 +96,7 @@ describe("MCP workspace tools", () => {
   }, 30_000);
 
   test("a reader cannot write, run or checkpoint: forbidden as on REST", async () => {
-    const reader = await clientFor(await t.tokenFor("ws-reader", "reader"));
+    const reader = await clientFor(await tokenFor("ws-reader", "reader"));
     for (const [name, args] of [
       ["workspace_create", {}],
       ["workspace_exec", { ws: "default", cmd: ["true"] }],
@@ -132,7 +109,7 @@ describe("MCP workspace tools", () => {
 
 describe("MCP progress", () => {
   test("sandbox_exec with a progress token streams each line before the run ends", async () => {
-    const client = await clientFor(await t.tokenFor("progress", "writer"));
+    const client = await clientFor(await tokenFor("progress", "writer"));
     const messages: { message: string | undefined; atMs: number }[] = [];
     const startedMs = performance.now();
     const result = (await client.callTool(
@@ -157,7 +134,7 @@ describe("MCP progress", () => {
   }, 30_000);
 
   test("without a progress token the same tool answers once, with no notifications", async () => {
-    const client = await clientFor(await t.tokenFor("progress", "writer"));
+    const client = await clientFor(await tokenFor("progress", "writer"));
     let notified = 0;
     client.setNotificationHandler(
       (await import("@modelcontextprotocol/sdk/types.js")).ProgressNotificationSchema,
