@@ -82,7 +82,7 @@ describe.if(hasPosixSignals())("README quickstart", () => {
     expect(created.roles).toEqual(["reader"]);
     expect(created.token).toStartWith("vlt_");
     expect(JSON.parse(lines.at(-1) ?? "")).toMatchObject({ error: { code: "not_found" } });
-  });
+  }, 30_000);
 
   test("docs/quickstart.md client lines work as written", async () => {
     const blocks = quickstartBlocks("docs/quickstart.md", "client");
@@ -93,5 +93,5 @@ describe.if(hasPosixSignals())("README quickstart", () => {
       expect(result.stdout).toContain('"tenant":"acme"');
       expect(result.stdout).toContain("acme  writer  ci-bot");
     }
-  });
+  }, 30_000);
 });
