@@ -59,7 +59,8 @@ export function routeCallOf(
   for (const name of tool.pathParams) {
     const value = rest[name];
     delete rest[name];
-    path = fillPathParam(path, name, typeof value === "string" ? value : "");
+    const text = typeof value === "string" || typeof value === "number" ? String(value) : "";
+    path = fillPathParam(path, name, text);
   }
   const query = new URLSearchParams();
   for (const name of tool.queryFields) {
