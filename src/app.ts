@@ -40,6 +40,13 @@ import {
   SERVER_CHAIN,
 } from "./policy/audit/mod.ts";
 import {
+  type BudgetBody,
+  BudgetService,
+  type BudgetsState,
+  createBudgetsMachine,
+  RequestMeter,
+} from "./policy/budgets/mod.ts";
+import {
   ADMIN_PRINCIPAL,
   type AdminToken,
   createAuthenticator,
@@ -61,6 +68,7 @@ export interface MachineHandles {
   context: MachineHandle<ContextState, ContextRecord>;
   tokens: MachineHandle<TokensState, TokenRecord>;
   audit: MachineHandle<AuditState, AuditBody>;
+  budgets: MachineHandle<BudgetsState, BudgetBody>;
 }
 
 /**
@@ -77,6 +85,7 @@ export function registerMachines(
     context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
     audit: storage.register(createAuditMachine()),
+    budgets: storage.register(createBudgetsMachine()),
   };
   const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
   storage.addHook("audit", hook, hookOptions);
@@ -164,6 +173,13 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     recordsMax: config.audit_records_max,
     authFailuresPerS: AUTH_FAILURES_AUDITED_PER_S,
   });
+  const budgets = new BudgetService({ storage, handle: machines.budgets, nowMs: clocks.nowMs });
+  const requestMeter = new RequestMeter({
+    storage,
+    handle: machines.budgets,
+    nowMs: clocks.nowMs,
+    flushMs: REQUESTS_FLUSH_MS,
+  });
   const tokens = new TokenService({
     storage,
     machine: machines.tokens,
@@ -220,6 +236,8 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     isReady: () => ready,
     mcpHandler: (request) => (mcp as McpHttpSessions).handle(request),
     audit,
+    budgets,
+    admitRequest: (call) => requestMeter.admit(call),
     onAuthFailure: (traceId, reason) => {
       if (!ready) return;
       audit
@@ -273,6 +291,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     },
     close: async () => {
       if (compaction !== null) clearInterval(compaction);
+      await requestMeter.close();
       await mcp?.close();
       sandbox.close();
       context.close();
@@ -281,6 +300,8 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   };
 }
 
+/** How often counted requests are written to their `requests` budgets. */
+const REQUESTS_FLUSH_MS = 1000;
 /** Auth failures written to the audit trail per second at most (the rest are counted). */
 const AUTH_FAILURES_AUDITED_PER_S = 10;
 /** How often retention compacts the audit chains. */

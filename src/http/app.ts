@@ -9,9 +9,10 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { SandboxService } from "../app-sandbox.ts";
 import type { ContextService } from "../context/mod.ts";
-import { VltairError } from "../core/mod.ts";
+import { type Call, VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
 import type { AuditService } from "../policy/audit/mod.ts";
+import type { BudgetService } from "../policy/budgets/mod.ts";
 import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
@@ -24,6 +25,7 @@ import { RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limits.ts";
 import { type AnyRoute, mountRoutes, publicPaths, whileRecoveringPaths } from "./route.ts";
 import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { budgetRoutes } from "./routes/budgets.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
@@ -47,6 +49,9 @@ export interface HttpDeps {
   /** Answers `/mcp` (MCP Streamable HTTP), after auth and the readiness gate; absent: 404. */
   mcpHandler?: (request: Request) => Promise<Response>;
   audit: AuditService;
+  budgets: BudgetService;
+  /** Counts a request against the tenant's `requests` budgets (throws budget_exceeded). */
+  admitRequest?: (call: Call) => void;
   /** Told of each failed authentication (the audit trail records it). */
   onAuthFailure?: (traceId: string, reason: "missing_token" | "invalid_token") => void;
   /** Request limits per token and tenant (config `rate_limits`); defaults when absent. */
@@ -89,6 +94,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
     ...auditRoutes({ audit: deps.audit }),
+    ...budgetRoutes({ budgets: deps.budgets }),
   );
 
   app.use(requestContext({ log: deps.log, metrics: deps.metrics, monotonicMs: deps.monotonicMs }));
@@ -121,6 +127,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       limiter: new RateLimiter(deps.rateLimits ?? RATE_LIMITS.defaults(), deps.monotonicMs),
       exemptPaths: new Set(routes.filter((r) => r.tag === "meta").map((r) => r.path)),
       metrics: deps.metrics,
+      ...(deps.admitRequest === undefined ? {} : { admit: deps.admitRequest }),
     }),
   );
   app.use(
@@ -179,6 +186,7 @@ export function routeTableOnly(version: string): readonly AnyRoute[] {
     sandbox: none as SandboxService,
     context: none as ContextService,
     audit: none as AuditService,
+    budgets: none as BudgetService,
     takeSnapshot: () => Promise.reject(new Error("routeTableOnly")),
     bodyBytesMax: 1,
     startedAtMs: 0,

@@ -4,10 +4,11 @@
  * call's route request) were counted as the MCP message that carried them.
  */
 import type { MiddlewareHandler } from "hono";
-import { VltairError } from "../../core/mod.ts";
+import { type Call, VltairError } from "../../core/mod.ts";
 import type { MetricsRegistry } from "../../obs/mod.ts";
 import type { AppEnv } from "../env.ts";
 import type { RateLimiter } from "../rate-limits.ts";
+import { callOf } from "../route.ts";
 
 const internalRequests = new WeakSet<Request>();
 
@@ -23,6 +24,8 @@ export function rateLimit(options: {
   /** Paths never limited (health, readiness, metrics, the OpenAPI document). */
   exemptPaths: ReadonlySet<string>;
   metrics: MetricsRegistry;
+  /** After the limits: counts the request against budgets (throws `budget_exceeded`). */
+  admit?: (call: Call) => void;
 }): MiddlewareHandler<AppEnv> {
   const { limiter, exemptPaths } = options;
   const refusals = options.metrics.counter(
@@ -63,6 +66,7 @@ export function rateLimit(options: {
       );
     }
     try {
+      options.admit?.(callOf(c));
       await next();
     } finally {
       limiter.leave(principal.tenant);

@@ -36,6 +36,15 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
       details: { items: count(body.items) },
     };
   },
+  budgets: (body, call) => {
+    if (body.op !== "set" && body.op !== "delete") return null;
+    return {
+      ...base(call, String(body.tenant)),
+      action: body.op === "set" ? "budget.set" : "budget.delete",
+      resource: `budget/${String(body.name)}`,
+      details: body.op === "set" ? { unit: String(body.unit), limit: Number(body.limit) } : {},
+    };
+  },
   tokens: (body, call) => {
     const tenant = typeof body.tenant === "string" ? body.tenant : call.principal.tenant;
     const created = body.op === "create";

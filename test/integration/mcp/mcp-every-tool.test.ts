@@ -145,6 +145,7 @@ const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ct
     (c) => ({ ws: c.fork }),
     (r) => expect(r.structuredContent).toMatchObject({ deleted: true }),
   ],
+  ["budget_list", () => ({}), (r) => expect(r.structuredContent).toEqual({ budgets: [] })],
   [
     "audit_list",
     () => ({ action: "context.write" }),

@@ -1,0 +1,165 @@
+/** Budgets over HTTP and through the service: limits, 429 budget_exceeded before the effect, tenancy, restart. */
+import { afterEach, describe, expect, test } from "bun:test";
+import { localCall } from "../../../src/core/mod.ts";
+import {
+  BUDGETS_MACHINE,
+  BudgetService,
+  type BudgetsState,
+} from "../../../src/policy/budgets/mod.ts";
+import { ADMIN, createToken, testApp } from "../../support/app.ts";
+import { type ContextTestApp, contextApp } from "../../support/context.ts";
+
+let t: ContextTestApp | null = null;
+afterEach(async () => {
+  await t?.app.close();
+  t = null;
+});
+
+const put = (app: ContextTestApp, name: string, body: unknown, token: string) =>
+  app.request(`/v1/budgets/${name}`, { method: "PUT", token, body: JSON.stringify(body) });
+
+describe("budget routes", () => {
+  test("an admin sets, lists and deletes its tenant's budgets; others see none; bad input applies nothing", async () => {
+    t = await contextApp();
+    const app = t;
+    const admin = await app.tokenFor("acme", "admin");
+    const set = await put(
+      app,
+      "daily-runs",
+      { unit: "sandbox_runs", limit: 5, period: "day" },
+      admin,
+    );
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({
+      name: "daily-runs",
+      used: 0,
+      limit: 5,
+      resets_at: "2026-01-02T00:00:00.000Z",
+    });
+    const listed = await (await app.request("/v1/budgets", { token: admin })).json();
+    expect(listed).toMatchObject({ budgets: [{ name: "daily-runs", unit: "sandbox_runs" }] });
+    const other = await app.tokenFor("beta", "admin");
+    expect(await (await app.request("/v1/budgets", { token: other })).json()).toEqual({
+      budgets: [],
+    });
+    expect((await app.request("/v1/budgets?tenant=acme", { token: other })).status).toBe(404);
+    expect((await app.request("/v1/budgets?tenant=acme", { token: ADMIN })).status).toBe(200);
+    for (const [name, body] of [
+      ["bad name!", { unit: "sandbox_runs", limit: 1, period: "day" }],
+      ["x", { unit: "gpus", limit: 1, period: "day" }],
+      ["x", { unit: "sandbox_runs", limit: -1, period: "day" }],
+      ["x", { unit: "sandbox_runs", limit: 1, period: "week" }],
+    ] as const) {
+      const r = await put(app, encodeURIComponent(name), body, admin);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe(
+        "validation_failed",
+      );
+    }
+    const writer = await app.tokenFor("acme", "writer");
+    expect(
+      (await put(app, "y", { unit: "requests", limit: 1, period: "day" }, writer)).status,
+    ).toBe(403);
+    expect((await app.request("/v1/budgets", { token: admin })).status).toBe(200);
+    const budgets = (await (await app.request("/v1/budgets", { token: admin })).json()) as {
+      budgets: unknown[];
+    };
+    expect(budgets.budgets).toHaveLength(1);
+    expect(
+      (await app.request("/v1/budgets/daily-runs", { method: "DELETE", token: admin })).status,
+    ).toBe(200);
+    expect(
+      (await app.request("/v1/budgets/daily-runs", { method: "DELETE", token: admin })).status,
+    ).toBe(404);
+  });
+
+  test("a requests budget refuses the request past its limit with 429 budget_exceeded", async () => {
+    t = await contextApp();
+    const app = t;
+    const admin = await app.tokenFor("acme", "admin");
+    await put(app, "reqs", { unit: "requests", limit: 3, period: "day" }, admin);
+    const reader = await app.tokenFor("acme", "reader");
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push((await app.request("/v1/context/docs", { token: reader })).status);
+    // The PUT's own admission came before the budget existed; three requests pass, then 429.
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const refused = await app.request("/v1/context/docs", { token: reader });
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+      code: "budget_exceeded",
+      details: { budget: "reqs", limit: 3, used: 3, period: "day" },
+    });
+    expect(
+      (await app.request("/v1/context/docs", { token: await app.tokenFor("beta", "reader") }))
+        .status,
+    ).toBe(200);
+  });
+});
+
+describe("reserve and settle", () => {
+  test("a hold past the limit is refused before the effect; holds settle to what was spent; restart keeps usage", async () => {
+    const first = testApp({}, { ready: false });
+    await first.app.start();
+    const { token } = await createToken(first.app, {
+      subject: "a",
+      tenant: "acme",
+      roles: ["admin"],
+    });
+    await first.request("/v1/budgets/cpu", {
+      method: "PUT",
+      token,
+      body: JSON.stringify({ unit: "sandbox_cpu_ms", limit: 1000, period: "month" }),
+    });
+    const handle = {
+      name: BUDGETS_MACHINE,
+      state: () => first.app.storage.stateOf(BUDGETS_MACHINE) as BudgetsState,
+      record: (body: never) => ({ machine: BUDGETS_MACHINE, body }),
+    };
+    const budgets = new BudgetService({
+      storage: first.app.storage,
+      handle,
+      nowMs: () => Date.UTC(2026, 0, 5),
+    });
+    const call = localCall(
+      { subject: "a", tenant: "acme", roles: ["writer"], tokenId: null },
+      "0".repeat(32),
+    );
+    let ran = 0;
+    await budgets.spend(call, "sandbox_cpu_ms", 600, async () => {
+      ran++;
+      return [null, 250];
+    });
+    expect(handle.state().ledgers.get("acme/cpu")?.used).toBe(250);
+    await expect(
+      budgets.spend(call, "sandbox_cpu_ms", 800, async () => {
+        ran++;
+        return [null, 800];
+      }),
+    ).rejects.toMatchObject({
+      code: "budget_exceeded",
+      details: { budget: "cpu", limit: 1000, used: 250 },
+    });
+    expect(ran).toBe(1);
+    // A failing effect releases its hold.
+    await expect(
+      budgets.spend(call, "sandbox_cpu_ms", 700, async () => {
+        throw new Error("effect failed");
+      }),
+    ).rejects.toThrow("effect failed");
+    expect(handle.state().ledgers.get("acme/cpu")?.used).toBe(250);
+    // Concurrent holds of one tenant cannot both squeeze under the limit.
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => budgets.reserve(call, "sandbox_cpu_ms", 300)),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(2);
+    await first.app.close();
+    const second = testApp({ data_dir: first.config.data_dir }, { ready: false });
+    try {
+      await second.app.start();
+      const state = second.app.storage.stateOf(BUDGETS_MACHINE) as BudgetsState;
+      expect(state.ledgers.get("acme/cpu")?.used).toBe(850);
+      expect(state.open.size).toBe(2);
+    } finally {
+      await second.app.close();
+    }
+  });
+});
