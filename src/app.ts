@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { contextSettings, createContextService } from "./app-context.ts";
-import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
+import { createPolicyService, execPolicy } from "./app-policy.ts";
+import { createSandboxService, type SandboxService, sandboxLimits } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import { type Config, isLoopbackHost } from "./config/mod.ts";
 import {
@@ -43,8 +44,12 @@ import {
   ADMIN_PRINCIPAL,
   type AdminToken,
   createAuthenticator,
+  createPolicyMachine,
   createTokensMachine,
   ensureAdminToken,
+  type PolicyRecord,
+  type PolicyService,
+  type PolicyState,
   type TokenRecord,
   TokenService,
   type TokensState,
@@ -60,6 +65,7 @@ export const TOKENS_FILE = "tokens.jsonl";
 export interface MachineHandles {
   context: MachineHandle<ContextState, ContextRecord>;
   tokens: MachineHandle<TokensState, TokenRecord>;
+  policy: MachineHandle<PolicyState, PolicyRecord>;
   audit: MachineHandle<AuditState, AuditBody>;
 }
 
@@ -76,6 +82,7 @@ export function registerMachines(
   const handles = {
     context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
+    policy: storage.register(createPolicyMachine()),
     audit: storage.register(createAuditMachine()),
   };
   const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
@@ -93,6 +100,7 @@ export interface Clocks {
 export interface App {
   http: HttpApp;
   tokens: TokenService;
+  policy: PolicyService;
   sandbox: SandboxService;
   context: ContextService;
   storage: Storage;
@@ -140,7 +148,12 @@ export async function importLegacyTokens(
 export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
-  const sandbox = createSandboxService(config, { log, nowMs: clocks.nowMs });
+  // The exec check reads `policy`, created below with the storage; runs start after start().
+  const sandbox = createSandboxService(config, {
+    log,
+    nowMs: clocks.nowMs,
+    policy: execPolicy(() => policy, sandboxLimits(config)),
+  });
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
@@ -170,10 +183,17 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     tokensMax: config.tokens_max,
   });
+  const policy = createPolicyService(config, {
+    storage,
+    machine: machines.policy,
+    log,
+    nowMs: clocks.nowMs,
+  });
   const context = createContextService(contextConfig, {
     storage,
     machine: machines.context,
     monotonicMs: clocks.monotonicMs,
+    policy,
   });
   const admin = config.no_auth
     ? null
@@ -201,6 +221,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     metrics,
     authenticator,
     tokens,
+    policy,
     sandbox,
     context,
     takeSnapshot: async () => {
@@ -238,9 +259,10 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const startOnce = async (): Promise<void> => {
     // Compiled off the main thread first, so recovery's first vector index load does not
     // compile it synchronously while health checks wait.
-    await precompileVectorModule();
+    await Promise.all([precompileVectorModule(), policy.load()]);
     // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
     await storage.recover();
+    policy.logLevels();
     await importLegacyTokens(tokens, config.data_dir, log);
     const configured = context.embedder === null ? null : identityOf(context.embedder);
     for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
@@ -262,6 +284,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   return {
     http,
     tokens,
+    policy,
     sandbox,
     context,
     storage,

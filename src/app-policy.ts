@@ -1,0 +1,83 @@
+/**
+ * The policy layer as the server wires it: the service over the `policy` machine, its pre-commit
+ * hook (first in the chain, ADR 0010) over the machines whose records are side effects, and the
+ * exec check the sandbox runs before a command starts.
+ */
+import * as path from "node:path";
+import * as v from "valibot";
+import type { Config } from "./config/mod.ts";
+import { CONTEXT_MACHINE, contextWriteRequests } from "./context/mod.ts";
+import { type Call, VltairError } from "./core/mod.ts";
+import type { Logger } from "./obs/mod.ts";
+import {
+  type ExecContext,
+  type PolicyRecord,
+  PolicyService,
+  type PolicyState,
+} from "./policy/mod.ts";
+import type { SandboxLimitConfig } from "./sandbox/mod.ts";
+import { SandboxRequestSchema } from "./sandbox/mod.ts";
+import type { MachineHandle, Storage } from "./storage/mod.ts";
+
+/**
+ * Creates the policy service and adds its pre-commit hook to `storage` (before any other hook:
+ * policy, then budgets, then audit).
+ *
+ * @example
+ * ```ts
+ * const policy = createPolicyService(config, { storage, machine: machines.policy, log, nowMs });
+ * await policy.load();
+ * ```
+ */
+export function createPolicyService(
+  config: Config,
+  wiring: {
+    storage: Storage;
+    machine: MachineHandle<PolicyState, PolicyRecord>;
+    log: Logger;
+    nowMs: () => number;
+  },
+): PolicyService {
+  const policy = new PolicyService({ ...wiring, failOpen: config.policy_fail_open });
+  wiring.storage.addHook("policy", policy.commitHook({ [CONTEXT_MACHINE]: contextWriteRequests }));
+  return policy;
+}
+
+/**
+ * The `exec` context of a sandbox request (API.md): `program` is argv[0]'s basename, `argv`
+ * every argument, `cwd` the requested directory inside the workspace (`.` by default), and
+ * `wall_ms`/`mem_bytes` the effective limits (the request's, else the configured defaults).
+ * `domains` stays empty until runs can name allowed domains (`network: "list"`).
+ */
+export function execPolicyContext(request: unknown, limits: SandboxLimitConfig): ExecContext {
+  const parsed = v.safeParse(SandboxRequestSchema, request);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    throw new VltairError("validation_failed", `invalid sandbox request: ${issue.message}`, {
+      details: { field: v.getDotPath(issue) ?? "body", issue: issue.type, message: issue.message },
+    });
+  }
+  const { cmd, cwd, network, limits: asked = {} } = parsed.output;
+  return {
+    program: path.posix.basename((cmd[0] as string).replaceAll("\\", "/")),
+    argv: [...new Set(cmd)],
+    cwd: cwd ?? ".",
+    network,
+    domains: [],
+    wall_ms: asked.wall_ms ?? limits.wallMsDefault,
+    mem_bytes: asked.mem_bytes ?? limits.memBytesDefault,
+  };
+}
+
+/**
+ * The check the sandbox runs before a command starts: 403 `policy_denied` unless policy allows
+ * the caller this `exec`.
+ */
+export function execPolicy(
+  policy: () => PolicyService,
+  limits: SandboxLimitConfig,
+): (request: unknown, call: Call) => void {
+  return (request, call) => {
+    policy().check(call, "exec", execPolicyContext(request, limits));
+  };
+}
