@@ -395,15 +395,15 @@ export class PolicyService {
   }
 }
 
+/** Validator messages listed in `details.errors`; the rest are counted. */
+const PROBLEMS_LISTED_MAX = 20;
+
 /** 400 `policy_invalid` with the validator's messages in `details.errors`. */
 export function policyInvalid(problems: readonly PolicyProblem[]): VltairError {
-  return new VltairError(
-    "policy_invalid",
-    `the policy set is invalid: ${problems[0]?.message ?? "?"}`,
-    {
-      details: { errors: problems },
-    },
-  );
+  const first = problems[0]?.message ?? "no policy set";
+  return new VltairError("policy_invalid", `the policy set is invalid: ${first}`, {
+    details: { errors: problems.slice(0, PROBLEMS_LISTED_MAX), error_count: problems.length },
+  });
 }
 
 function operatorOnly(action: string): VltairError {
