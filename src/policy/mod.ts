@@ -25,6 +25,8 @@ export {
   DEFAULT_POLICY,
   POLICY_ACTIONS,
 } from "./cedar-schema.ts";
+export type { PolicyCase, PolicyCaseResult } from "./policy-cases.ts";
+export { PolicyCasesSchema, runPolicyCases } from "./policy-cases.ts";
 export type { PolicyDecision } from "./policy-decision.ts";
 export type { PolicyRecord, PolicyState, PolicyVersionInfo } from "./policy-machine.ts";
 export { createPolicyMachine, POLICY_MACHINE } from "./policy-machine.ts";
