@@ -26,6 +26,8 @@ interface World {
   doc(tenant: string): Promise<string>;
   /** A new reader token of `tenant`; returns its id. */
   tokenId(tenant: string): Promise<string>;
+  /** A new workspace of `tenant` holding file `f.txt` and one checkpoint. */
+  workspace(tenant: string): Promise<{ ws: string; checkpoint: string }>;
 }
 
 interface Fixture {
@@ -36,6 +38,7 @@ interface Fixture {
 
 const OWN = "alpha";
 const OTHER = "beta";
+const WORKSPACES = "/v1/sandbox/workspaces";
 const READ_CONTEXT = { scope_kind: "global", scope_id: "", id: "a" };
 const notFound = () => "404" as const;
 const operatorOnly = (role: Role): Outcome => (role === "operator" ? "2xx" : "403");
@@ -99,7 +102,51 @@ const FIXTURES: Record<string, Fixture> = {
     body: { action: "context.read", context: READ_CONTEXT },
   })),
   "POST /v1/admin/snapshot": { own: () => ({ path: "/v1/admin/snapshot" }) },
+  "POST /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES, body: {} }) },
+  "GET /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES }) },
+  "GET /v1/sandbox/workspaces/:ws": workspaceRoute((ws) => ({ path: ws })),
+  "DELETE /v1/sandbox/workspaces/:ws": workspaceRoute((ws) => ({ path: ws })),
+  "PUT /v1/sandbox/workspaces/:ws/files/:path{.+}": workspaceRoute((ws) => ({
+    path: `${ws}/files/g.txt`,
+    body: "bytes",
+  })),
+  "GET /v1/sandbox/workspaces/:ws/files": workspaceRoute((ws) => ({ path: `${ws}/files` })),
+  "GET /v1/sandbox/workspaces/:ws/files/:path{.+}": workspaceRoute((ws) => ({
+    path: `${ws}/files/f.txt`,
+  })),
+  "DELETE /v1/sandbox/workspaces/:ws/files/:path{.+}": workspaceRoute((ws) => ({
+    path: `${ws}/files/f.txt`,
+  })),
+  "POST /v1/sandbox/workspaces/:ws/exec": workspaceRoute((ws) => ({
+    path: `${ws}/exec`,
+    body: { cmd: ["true"] },
+  })),
+  "POST /v1/sandbox/workspaces/:ws/checkpoints": workspaceRoute((ws) => ({
+    path: `${ws}/checkpoints`,
+  })),
+  "GET /v1/sandbox/workspaces/:ws/checkpoints": workspaceRoute((ws) => ({
+    path: `${ws}/checkpoints`,
+  })),
+  "DELETE /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+}": workspaceRoute((ws, id) => ({
+    path: `${ws}/checkpoints/${id}`,
+  })),
+  "POST /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+:restore}": workspaceRoute(
+    (ws, id) => ({ path: `${ws}/checkpoints/${id}:restore` }),
+  ),
+  "POST /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+:fork}": workspaceRoute((ws, id) => ({
+    path: `${ws}/checkpoints/${id}:fork`,
+    body: {},
+  })),
 };
+
+/** A route naming a workspace (and a checkpoint of it): alpha's is found, beta's is 404. */
+function workspaceRoute(make: (ws: string, checkpoint: string) => Probe): Fixture {
+  const probe = (tenant: string) => async (w: World) => {
+    const { ws, checkpoint } = await w.workspace(tenant);
+    return make(`${WORKSPACES}/${ws}`, checkpoint);
+  };
+  return { own: probe(OWN), other: { probe: probe(OTHER), expect: notFound } };
+}
 
 function mergeOf(id: string) {
   return { id, base_version: 1, ours_version: 2, theirs: "theirs" };
@@ -127,7 +174,8 @@ function classOf(status: number): string {
 }
 
 async function world(): Promise<{ w: World; tokens: Map<Role, string> }> {
-  const t = await contextApp();
+  // Every workspace case makes a workspace of its own.
+  const t = await contextApp({ sandbox_limits: '{"workspaces_max":1000}' });
   let n = 0;
   const callOf = (tenant: string): Call => ({
     principal: { subject: "seed", tenant, roles: ["writer"], tokenId: null },
@@ -143,6 +191,14 @@ async function world(): Promise<{ w: World; tokens: Map<Role, string> }> {
         });
       }
       return id;
+    },
+    async workspace(tenant) {
+      const call = callOf(tenant);
+      const { id } = await t.app.sandbox.workspaces.create(call, {});
+      const bytes = new Blob(["file text"]).stream();
+      await t.app.sandbox.workspaces.writeFile(call, id, "f.txt", { body: bytes, mode: null });
+      const taken = await t.app.sandbox.workspaces.takeCheckpoint(call, id);
+      return { ws: id, checkpoint: taken.id };
     },
     async tokenId(tenant) {
       const created = await createToken(t.app, { subject: `s-${n++}`, tenant, roles: ["reader"] });
