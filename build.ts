@@ -1,9 +1,9 @@
 /**
  * Builds vltair.
  *
- *   bun build.ts            dist/vltair: a self-contained executable for this machine
+ *   bun build.ts [--outfile F]       dist/vltair (or F): a self-contained executable for this machine
  *   bun build.ts --all      dist/vltair-<os>-<arch>[.exe] for every shipped target + dist/SHA256SUMS
- *   bun build.ts node       dist/node/vltair.mjs: one ESM bundle for Node >= 20 (@hono/node-server)
+ *   bun build.ts node [--outfile F]  dist/node/vltair.mjs (or F): one ESM bundle for Node >= 20
  *   bun build.ts wasm [--check]  rebuild wasm/usearch.wasm (see docs/wasm.md); --check compares bytes
  *
  * Cross-compiled runtimes come from the npm registry through bun itself; nothing else is fetched.
@@ -105,25 +105,38 @@ async function buildAll(): Promise<void> {
   process.stdout.write(`build: ${RELEASE_TARGETS.length} executables and SHA256SUMS in ${DIST}\n`);
 }
 
-async function buildNode(): Promise<void> {
-  const outfile = path.join(DIST, "node", "vltair.mjs");
+async function buildNode(outfile: string): Promise<void> {
   await bundle({
     target: "node",
     format: "esm",
     outdir: path.dirname(outfile),
-    naming: "vltair.mjs",
+    naming: path.basename(outfile),
   });
   process.stdout.write(`build: ${outfile}\n`);
 }
 
-const [mode] = process.argv.slice(2);
+/** `--outfile F` after the mode (tests build into their own temp dirs), else `fallback`. */
+function outfileArg(args: readonly string[], fallback: string): string {
+  const at = args.indexOf("--outfile");
+  const value = at === -1 ? undefined : args[at + 1];
+  if (at !== -1 && value === undefined) {
+    process.stderr.write("build: --outfile needs a path\n");
+    process.exit(2);
+  }
+  return path.resolve(value ?? fallback);
+}
+
+const args = process.argv.slice(2);
+const mode = args[0]?.startsWith("--outfile") ? undefined : args[0];
 fs.mkdirSync(DIST, { recursive: true });
 if (mode === undefined) {
-  await compile(path.join(DIST, process.platform === "win32" ? "vltair.exe" : "vltair"));
+  await compile(
+    outfileArg(args, path.join(DIST, process.platform === "win32" ? "vltair.exe" : "vltair")),
+  );
 } else if (mode === "--all") {
   await buildAll();
 } else if (mode === "node") {
-  await buildNode();
+  await buildNode(outfileArg(args, path.join(DIST, "node", "vltair.mjs")));
 } else if (mode === "wasm") {
   bun([path.join(ROOT, "wasm", "build.ts"), ...process.argv.slice(3)]);
 } else {
