@@ -47,9 +47,14 @@ export function createPolicyService(
  * The `exec` context of a sandbox request (API.md): `program` is argv[0]'s basename, `argv`
  * every argument, `cwd` the requested directory inside the workspace (`.` by default), and
  * `wall_ms`/`mem_bytes` the effective limits (the request's, else the configured defaults).
- * `domains` stays empty until runs can name allowed domains (`network: "list"`).
+ * `workspace` is the workspace id (`default` for `POST /v1/sandbox/exec`). `domains` stays empty
+ * until runs can name allowed domains (`network: "list"`).
  */
-export function execPolicyContext(request: unknown, limits: SandboxLimitConfig): ExecContext {
+export function execPolicyContext(
+  request: unknown,
+  limits: SandboxLimitConfig,
+  workspace: string,
+): ExecContext {
   const parsed = v.safeParse(SandboxRequestSchema, request);
   if (!parsed.success) {
     const issue = parsed.issues[0];
@@ -66,6 +71,7 @@ export function execPolicyContext(request: unknown, limits: SandboxLimitConfig):
     domains: [],
     wall_ms: asked.wall_ms ?? limits.wallMsDefault,
     mem_bytes: asked.mem_bytes ?? limits.memBytesDefault,
+    workspace,
   };
 }
 
@@ -76,8 +82,8 @@ export function execPolicyContext(request: unknown, limits: SandboxLimitConfig):
 export function execPolicy(
   policy: () => PolicyService,
   limits: SandboxLimitConfig,
-): (request: unknown, call: Call) => void {
-  return (request, call) => {
-    policy().check(call, "exec", execPolicyContext(request, limits));
+): (request: unknown, call: Call, workspace: string) => void {
+  return (request, call, workspace) => {
+    policy().check(call, "exec", execPolicyContext(request, limits, workspace));
   };
 }

@@ -245,8 +245,8 @@ Run 'vltair policy <subcommand> --help' for its flags.`,
   "policy validate": () => `Usage: vltair policy validate FILE [--json]
 
 Parses FILE as a Cedar policy set and validates it against vltair's schema (what
-PUT /v1/policy does). Exit 0 when valid, 1 when not (each problem on stderr as FILE:LINE:COL or
-FILE: policy ID), 2 on usage errors (no FILE, unreadable).
+PUT /v1/policy does). Exit 0 when valid, 2 when not (each problem on stderr as FILE:LINE:COL or
+FILE: policy ID) and on usage errors (no FILE, unreadable).
   --json                     Print {"valid","policies":[ids]} or {"valid":false,"errors":[…]}
   -h, --help                 Show this help`,
   "policy test": () => `Usage: vltair policy test DIR [--json]
@@ -254,8 +254,9 @@ FILE: policy ID), 2 on usage errors (no FILE, unreadable).
 Runs policy tests: DIR/global.cedar and DIR/tenant.cedar are the two levels (each the shipped
 default when absent), every DIR/*.json is an array of cases
 {"name","action","context","principal"?:{"tenant","subject"},"expect":"allow|deny","reasons"?}.
-Prints ok/FAIL per case; exit 0 when every case passes, 1 on a miss or an invalid set, 2 on
-usage errors (DIR missing, no case files, a malformed case naming FILE:field).
+Prints ok/FAIL per case; exit 0 when every case passes, 1 on a miss, 2 on an invalid set
+(FILE:LINE:COL) and on usage errors (DIR missing, no case files, a malformed case naming
+FILE:field).
   --json                     Print {"ok","cases","failed","results":[…]}
   -h, --help                 Show this help`,
 };

@@ -51,6 +51,7 @@ export const ACTION_CONTEXT_SCHEMAS = {
     domains: StrSet,
     wall_ms: Long,
     mem_bytes: Long,
+    workspace: Str,
   }),
   "llm.call": v.strictObject({ provider: Str, model: Str, max_tokens: Long }),
   "http.fetch": v.strictObject({ host: Str, method: Str }),
@@ -79,7 +80,8 @@ export const CEDAR_SCHEMA = `namespace ${CEDAR_NAMESPACE} {
   entity Principal in [Tenant];
 
   // A command in the sandbox. program is the basename of argv[0]; wall_ms and mem_bytes are
-  // the effective limits (the request's, else the configured defaults).
+  // the effective limits (the request's, else the configured defaults); workspace is the
+  // workspace id the run uses ("default" for POST /v1/sandbox/exec).
   action "exec" appliesTo {
     principal: Principal,
     resource: Tenant,
@@ -91,6 +93,7 @@ export const CEDAR_SCHEMA = `namespace ${CEDAR_NAMESPACE} {
       domains: Set<String>,
       wall_ms: Long,
       mem_bytes: Long,
+      workspace: String,
     }
   };
   // A model call.

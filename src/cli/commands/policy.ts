@@ -15,7 +15,7 @@ import {
   runPolicyCases,
 } from "../../policy/mod.ts";
 import { COMMON_OPTIONS, parseFlags, UsageError } from "../args.ts";
-import { type CliIo, EXIT_FAILURE, EXIT_OK } from "../io.ts";
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.ts";
 
 const OPTIONS = { ...COMMON_OPTIONS, json: { type: "boolean" as const } };
 
@@ -50,7 +50,8 @@ export async function policyValidate(argv: readonly string[], io: CliIo): Promis
   if ("problems" in compiled) {
     for (const p of compiled.problems) io.stderr(`${problemLine(file, p)}\n`);
     if (json) io.stdout(`${JSON.stringify({ valid: false, errors: compiled.problems })}\n`);
-    return EXIT_FAILURE;
+    // An invalid set is invalid input (what PUT /v1/policy answers 400): exit 2.
+    return EXIT_USAGE;
   }
   io.stdout(
     json
@@ -117,7 +118,7 @@ export async function policyTest(argv: readonly string[], io: CliIo): Promise<nu
   const compile = (text: string) => engine.compile(text);
   const global = levelSet(dir, "global.cedar", compile, io);
   const tenant = levelSet(dir, "tenant.cedar", compile, io);
-  if (global === null || tenant === null) return EXIT_FAILURE;
+  if (global === null || tenant === null) return EXIT_USAGE;
   const results = files.flatMap((name) =>
     runPolicyCases(engine, { global, tenant }, readCases(path.join(dir, name), io)).map(
       (result) => ({ file: name, ...result }),

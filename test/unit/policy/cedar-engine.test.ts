@@ -19,6 +19,7 @@ const EXEC = {
   domains: [],
   wall_ms: 30_000,
   mem_bytes: 536_870_912,
+  workspace: "default",
 };
 
 function execRequest(context: Record<string, unknown> = EXEC): CedarRequest {

@@ -216,6 +216,7 @@ describe("PolicyService.dryRun", () => {
     domains: [],
     wall_ms: 1000,
     mem_bytes: 1_000_000,
+    workspace: "default",
   };
 
   test("evaluates a described request against the stored sets or a candidate", async () => {
