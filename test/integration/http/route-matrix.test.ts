@@ -130,9 +130,9 @@ const FIXTURES: Record<string, Fixture> = {
   "DELETE /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+}": workspaceRoute((ws, id) => ({
     path: `${ws}/checkpoints/${id}`,
   })),
-  "POST /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+:restore}": workspaceRoute(
-    (ws, id) => ({ path: `${ws}/checkpoints/${id}:restore` }),
-  ),
+  "POST /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+:restore}": workspaceRoute((ws, id) => ({
+    path: `${ws}/checkpoints/${id}:restore`,
+  })),
   "POST /v1/sandbox/workspaces/:ws/checkpoints/:id{[^/:]+:fork}": workspaceRoute((ws, id) => ({
     path: `${ws}/checkpoints/${id}:fork`,
     body: {},
