@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_POLICY } from "../../../src/policy/mod.ts";
 import { cli } from "../../support/cli.ts";
+import { contextApp } from "../../support/context.ts";
 import { ROOT } from "../../support/process.ts";
 import { tempDir } from "../../support/tmp.ts";
 
@@ -119,6 +120,31 @@ describe("vltair policy test", () => {
         });
         expect(JSON.parse(result.stdout).cases).toBeGreaterThanOrEqual(3);
       }
+    },
+    CEDAR_TIMEOUT_MS,
+  );
+});
+
+describe("policies bind local commands on a data directory", () => {
+  test(
+    "a stored global forbid of writes refuses vltair ingest in-process (policy_denied, nothing written); reads still work",
+    async () => {
+      const t = await contextApp();
+      const forbid = `${DEFAULT_POLICY}@id("read-only") forbid(principal, action == vltair::Action::"context.write", resource);\n`;
+      const put = await t.request("/v1/policy", {
+        method: "PUT",
+        body: JSON.stringify({ cedar: forbid }),
+      });
+      expect(put.status).toBe(200);
+      await t.app.close();
+      const src = write(tempDir(), { "a.ts": "export const answer = 42;\n" });
+      const common = ["--data-dir", t.config.data_dir, "--wal-fsync", "none"];
+      const ingest = await cli(["ingest", src, ...common]);
+      expect(ingest.code).toBe(1);
+      expect(ingest.stderr).toContain("policy_denied");
+      const search = await cli(["search", "answer", "--json", ...common]);
+      expect(search.code).toBe(0);
+      expect(JSON.parse(search.stdout).results).toEqual([]);
     },
     CEDAR_TIMEOUT_MS,
   );
