@@ -5,10 +5,10 @@
  */
 import * as path from "node:path";
 import * as v from "valibot";
-import type { Config } from "./config/mod.ts";
 import { CONTEXT_MACHINE, contextWriteRequests } from "./context/mod.ts";
 import { type Call, VltairError } from "./core/mod.ts";
 import type { Logger } from "./obs/mod.ts";
+import type { AuditEvent, AuditService } from "./policy/audit/mod.ts";
 import {
   type ExecContext,
   type PolicyRecord,
@@ -20,25 +20,24 @@ import { SandboxRequestSchema } from "./sandbox/mod.ts";
 import type { MachineHandle, Storage } from "./storage/mod.ts";
 
 /**
- * Creates the policy service and adds its pre-commit hook to `storage` (before any other hook:
- * policy, then budgets, then audit).
+ * Creates the policy service and adds its pre-commit hook to `storage`; `registerMachines`
+ * calls it before adding any other hook (policy, then budgets, then audit: ADR 0010).
  *
  * @example
  * ```ts
- * const policy = createPolicyService(config, { storage, machine: machines.policy, log, nowMs });
+ * const policy = createPolicyService({ storage, machine, log, nowMs, failOpen: false });
  * await policy.load();
  * ```
  */
-export function createPolicyService(
-  config: Config,
-  wiring: {
-    storage: Storage;
-    machine: MachineHandle<PolicyState, PolicyRecord>;
-    log: Logger;
-    nowMs: () => number;
-  },
-): PolicyService {
-  const policy = new PolicyService({ ...wiring, failOpen: config.policy_fail_open });
+export function createPolicyService(wiring: {
+  storage: Storage;
+  machine: MachineHandle<PolicyState, PolicyRecord>;
+  log: Logger;
+  nowMs: () => number;
+  /** Config `policy_fail_open`. */
+  failOpen: boolean;
+}): PolicyService {
+  const policy = new PolicyService(wiring);
   wiring.storage.addHook("policy", policy.commitHook({ [CONTEXT_MACHINE]: contextWriteRequests }));
   return policy;
 }
@@ -86,4 +85,42 @@ export function execPolicy(
   return (request, call, workspace) => {
     policy().check(call, "exec", execPolicyContext(request, limits, workspace));
   };
+}
+
+/**
+ * Every denial becomes an audit record of the denied tenant's chain (the refused batch itself is
+ * never written, so the record is a batch of its own). Writes run in the background, one at a
+ * time; `settle` waits for the ones in flight (before the storage closes).
+ *
+ * @example
+ * ```ts
+ * const denials = auditDenials(policy, audit, log);
+ * await denials.settle();
+ * ```
+ */
+export function auditDenials(
+  policy: PolicyService,
+  audit: AuditService,
+  log: Logger,
+): { settle(): Promise<void> } {
+  let tail: Promise<void> = Promise.resolve();
+  policy.onDecision((decision, call) => {
+    if (decision.decision !== "deny") return;
+    const event: AuditEvent = {
+      tenant: decision.tenant,
+      subject: call.principal.subject,
+      action: decision.action,
+      resource: `tenant/${decision.tenant}`,
+      decision: "deny",
+      reasons: decision.reasons,
+      policy_version: decision.policy_version,
+      trace_id: call.traceId,
+      run_id: null,
+      details: {},
+    };
+    tail = tail
+      .then(() => audit.record(call, [event]))
+      .catch((error: unknown) => log.error("audit.denial_not_recorded", { error }));
+  });
+  return { settle: () => tail };
 }

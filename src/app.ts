@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { contextSettings, createContextService } from "./app-context.ts";
-import { createPolicyService, execPolicy } from "./app-policy.ts";
+import { auditDenials, createPolicyService, execPolicy } from "./app-policy.ts";
 import { createSandboxService, type SandboxService, sandboxLimits } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import { type Config, isLoopbackHost } from "./config/mod.ts";
@@ -69,25 +69,44 @@ export interface MachineHandles {
   audit: MachineHandle<AuditState, AuditBody>;
 }
 
+/** The registered machines and the policy service whose hook guards their writes. */
+export interface RegisteredMachines extends MachineHandles {
+  /** Decides before every side effect; load its engine (`load()`) before committing. */
+  policyService: PolicyService;
+}
+
 /**
  * Registers every state machine folded from the WAL, in one order, and the write path's
  * pre-commit hooks (policy, budgets, then audit: ADR 0010): the server, the CLI's in-process
- * path and the offline tools (`vltair snapshot`) all call this, so a write is audited whichever
- * way it comes. `vectorThread` is config `vector_thread`; `nowMs` stamps audit records.
+ * path and the offline tools (`vltair snapshot`) all call this, so a write is checked and
+ * audited whichever way it comes. `vectorThread` is config `vector_thread`; `nowMs` stamps
+ * audit records and policy versions; `policy` configures the policy service (`failOpen`: config
+ * `policy_fail_open`).
  */
 export function registerMachines(
   storage: Storage,
-  options: { vectorThread: boolean; nowMs: () => number },
-): MachineHandles {
+  options: {
+    vectorThread: boolean;
+    nowMs: () => number;
+    policy: { failOpen: boolean; log: Logger };
+  },
+): RegisteredMachines {
   const handles = {
     context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
     policy: storage.register(createPolicyMachine()),
     audit: storage.register(createAuditMachine()),
   };
+  // Policy first, so a refused batch is never audited as written; audit last.
+  const policyService = createPolicyService({
+    storage,
+    machine: handles.policy,
+    nowMs: options.nowMs,
+    ...options.policy,
+  });
   const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
   storage.addHook("audit", hook, hookOptions);
-  return handles;
+  return { ...handles, policyService };
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -168,6 +187,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const machines = registerMachines(storage, {
     vectorThread: config.vector_thread,
     nowMs: clocks.nowMs,
+    policy: { failOpen: config.policy_fail_open, log },
   });
   const audit = new AuditService({
     storage,
@@ -177,18 +197,14 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     recordsMax: config.audit_records_max,
     authFailuresPerS: AUTH_FAILURES_AUDITED_PER_S,
   });
+  const denials = auditDenials(machines.policyService, audit, log);
   const tokens = new TokenService({
     storage,
     machine: machines.tokens,
     nowMs: clocks.nowMs,
     tokensMax: config.tokens_max,
   });
-  const policy = createPolicyService(config, {
-    storage,
-    machine: machines.policy,
-    log,
-    nowMs: clocks.nowMs,
-  });
+  const policy = machines.policyService;
   const context = createContextService(contextConfig, {
     storage,
     machine: machines.context,
@@ -299,6 +315,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       await mcp?.close();
       sandbox.close();
       context.close();
+      await denials.settle();
       await storage.close();
     },
   };

@@ -8,7 +8,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type MachineHandles, registerMachines } from "../app.ts";
 import { readServerInfo } from "../app-discovery.ts";
-import { createPolicyService } from "../app-policy.ts";
 import { storageSettings } from "../app-storage.ts";
 import type { Config } from "../config/mod.ts";
 import { VltairError } from "../core/mod.ts";
@@ -118,19 +117,15 @@ export async function openDataDirAccess(
     };
   }
   try {
-    const machines = registerMachines(storage, {
-      vectorThread: config.vector_thread,
-      nowMs: options.nowMs,
-    });
     // The directory's policies hold in-process too (the pre-commit hook over every write; the
     // caller passes `policy` to the services that read): a local command is the operator, and
     // the global set binds the operator as it binds everyone.
-    const policy = createPolicyService(config, {
-      storage,
-      machine: machines.policy,
-      log: silentLogger,
+    const machines = registerMachines(storage, {
+      vectorThread: config.vector_thread,
       nowMs: options.nowMs,
+      policy: { failOpen: config.policy_fail_open, log: silentLogger },
     });
+    const policy = machines.policyService;
     await policy.load();
     await storage.recover();
     return { kind: "local", storage, machines, policy };

@@ -71,7 +71,7 @@ interface Pin {
 
 /** The policy layer of one data directory. */
 export class PolicyService {
-  readonly #options: PolicyServiceOptions;
+  #options: PolicyServiceOptions;
   readonly #levels = new PolicyLevels();
   readonly #pins = new WeakMap<Call, Pin>();
   readonly #cache = new Map<string, LevelsOutcome>();
@@ -79,6 +79,14 @@ export class PolicyService {
 
   constructor(options: PolicyServiceOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Sets who sees every decision from now on (the composition root: the audit trail records
+   * denials), replacing the one given at construction.
+   */
+  onDecision(listener: (decision: PolicyDecision, call: Call) => void): void {
+    this.#options = { ...this.#options, onDecision: listener };
   }
 
   /** Loads the Cedar engine (once per process); on failure every decision is `policy_invalid`. */

@@ -4,7 +4,7 @@
  */
 import { authorize, type Call, VltairError } from "../../core/mod.ts";
 import type { MachineHandle, Storage } from "../../storage/mod.ts";
-import { isOperator } from "../token-service.ts";
+import { isOperator } from "../roles.ts";
 import { withEvents } from "./events.ts";
 import type { AuditBody, AuditState } from "./machine.ts";
 import {

@@ -37,7 +37,7 @@ describe("policy over HTTP", () => {
     await t.app.close();
   });
 
-  test("a tenant's deny-all makes its next exec, context write and read 403 policy_denied; the other tenant is unaffected", async () => {
+  test("a tenant's deny-all makes its next exec, context write and read 403 policy_denied, each audited; the other tenant is unaffected", async () => {
     const t = await contextApp();
     const acme = await t.tokenFor("acme", "writer");
     const beta = await t.tokenFor("beta", "writer");
@@ -60,10 +60,35 @@ describe("policy over HTTP", () => {
       expect(body.error.details.reasons).toEqual(["deny-all"]);
       expect(body.error.details.policy_version).toBe(1);
     }
+    // Each denial is an audit record of acme's chain (written in the background: polled).
+    const denialsOf = async () =>
+      ((await t.call("GET", "/v1/audit?tenant=acme&decision=deny")).body.records as Json[]).map(
+        (r) => [r.action, r.reasons, r.policy_version],
+      );
+    const deadline = Date.now() + 10_000;
+    while ((await denialsOf()).length < denied.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await denialsOf()).toEqual([
+      ["exec", ["deny-all"], 1],
+      ["context.write", ["deny-all"], 1],
+      ["context.write", ["deny-all"], 1],
+      ["context.read", ["deny-all"], 1],
+      ["context.read", ["deny-all"], 1],
+    ]);
+    // The policy change is audited; the refused writes are not audited as writes.
+    const acmeAudit = (await t.call("GET", "/v1/audit?tenant=acme")).body.records as Json[];
+    expect(acmeAudit.filter((r) => r.decision === "allow").map((r) => r.action)).toEqual([
+      "token.create",
+      "context.write",
+      "policy.put",
+    ]);
+    const walAfterDenials = t.app.storage.lastIndex;
     expect((await t.post("/v1/context/docs:upsert", upsert("b"), beta)).status).toBe(200);
     expect((await t.post("/v1/sandbox/exec", exec, beta)).body.status).toBe("OK");
-    // Nothing of the refused writes was applied: only beta's upsert reached the log.
-    expect(t.app.storage.lastIndex).toBe(walIndex + 1);
+    // Nothing of the refused writes was applied: beta's upsert (and its audit record) is all.
+    expect(t.app.storage.lastIndex).toBe(walAfterDenials + 2);
+    expect(walAfterDenials).toBe(walIndex + denied.length);
     await t.app.close();
   });
 
