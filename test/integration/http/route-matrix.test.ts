@@ -102,6 +102,14 @@ const FIXTURES: Record<string, Fixture> = {
     body: { action: "context.read", context: READ_CONTEXT },
   })),
   "POST /v1/admin/snapshot": { own: () => ({ path: "/v1/admin/snapshot" }) },
+  "GET /v1/audit": {
+    own: () => ({ path: "/v1/audit" }),
+    other: {
+      probe: () => ({ path: `/v1/audit?tenant=${OTHER}` }),
+      expect: (role) => (role === "operator" ? "2xx" : "404"),
+    },
+  },
+  "GET /v1/audit/verify": { own: () => ({ path: "/v1/audit/verify" }) },
   "POST /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES, body: {} }) },
   "GET /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES }) },
   "GET /v1/sandbox/workspaces/:ws": workspaceRoute((ws) => ({ path: ws })),
