@@ -104,7 +104,9 @@ export function registerMachines(
     nowMs: options.nowMs,
     ...options.policy,
   });
-  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
+  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs, (call, tenant) =>
+    policyService.decidedVersion(call, tenant),
+  );
   storage.addHook("audit", hook, hookOptions);
   return { ...handles, policyService };
 }

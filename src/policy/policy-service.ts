@@ -216,6 +216,15 @@ export class PolicyService {
     return decision;
   }
 
+  /**
+   * The version that decided `call`'s requests in `tenant` (what its audit records carry), or
+   * null when no decision was made for it there.
+   */
+  decidedVersion(call: Call, tenant: string): number | null {
+    const pin = this.#pins.get(call);
+    return pin === undefined || pin.tenant !== tenant ? null : versionOf(pin.levels);
+  }
+
   /** The call's pinned views for `tenant`, taking them on its first decision. */
   #pinned(call: Call, tenant: string): readonly [LevelView, LevelView] {
     const pin = this.#pins.get(call);

@@ -78,10 +78,13 @@ describe("policy over HTTP", () => {
     ]);
     // The policy change is audited; the refused writes are not audited as writes.
     const acmeAudit = (await t.call("GET", "/v1/audit?tenant=acme")).body.records as Json[];
-    expect(acmeAudit.filter((r) => r.decision === "allow").map((r) => r.action)).toEqual([
-      "token.create",
-      "context.write",
-      "policy.put",
+    // Each allowed write carries the version that allowed it (0: the shipped defaults); a token
+    // change is decided by roles alone (no version).
+    const allowed = acmeAudit.filter((r) => r.decision === "allow");
+    expect(allowed.map((r) => [r.action, r.policy_version])).toEqual([
+      ["token.create", null],
+      ["context.write", 0],
+      ["policy.put", 1],
     ]);
     const walAfterDenials = t.app.storage.lastIndex;
     expect((await t.post("/v1/context/docs:upsert", upsert("b"), beta)).status).toBe(200);
