@@ -87,10 +87,15 @@ export function execPolicy(
   };
 }
 
+/** Denial records waiting to be written at most; past it they are counted, not queued. */
+const DENIALS_PENDING_MAX = 1024;
+
 /**
  * Every denial becomes an audit record of the denied tenant's chain (the refused batch itself is
  * never written, so the record is a batch of its own). Writes run in the background, one at a
- * time; `settle` waits for the ones in flight (before the storage closes).
+ * time; at most {@link DENIALS_PENDING_MAX} wait (a flood of denials must not grow memory without
+ * bound): the ones left out are counted in the next record's `details.suppressed`. `settle`
+ * waits for the ones in flight (before the storage closes).
  *
  * @example
  * ```ts
@@ -104,8 +109,14 @@ export function auditDenials(
   log: Logger,
 ): { settle(): Promise<void> } {
   let tail: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let suppressed = 0;
   policy.onDecision((decision, call) => {
     if (decision.decision !== "deny") return;
+    if (pending >= DENIALS_PENDING_MAX) {
+      suppressed++;
+      return;
+    }
     const event: AuditEvent = {
       tenant: decision.tenant,
       subject: call.principal.subject,
@@ -116,11 +127,16 @@ export function auditDenials(
       policy_version: decision.policy_version,
       trace_id: call.traceId,
       run_id: null,
-      details: {},
+      details: suppressed === 0 ? {} : { suppressed },
     };
+    suppressed = 0;
+    pending++;
     tail = tail
       .then(() => audit.record(call, [event]))
-      .catch((error: unknown) => log.error("audit.denial_not_recorded", { error }));
+      .catch((error: unknown) => log.error("audit.denial_not_recorded", { error }))
+      .finally(() => {
+        pending--;
+      });
   });
   return { settle: () => tail };
 }
