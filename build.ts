@@ -1,18 +1,21 @@
 /**
  * Builds vltair.
  *
- *   bun build.ts            dist/vltair: a self-contained executable for this machine
+ *   bun build.ts [--outfile F]       dist/vltair (or F): a self-contained executable for this machine
  *   bun build.ts --all      dist/vltair-<os>-<arch>[.exe] for every shipped target + dist/SHA256SUMS
- *   bun build.ts node       dist/node/vltair.mjs: one ESM bundle for Node >= 20 (@hono/node-server)
+ *   bun build.ts node [--outfile F]  dist/node/vltair.mjs (or F): one ESM bundle for Node >= 20
  *   bun build.ts wasm [--check]  rebuild wasm/usearch.wasm (see docs/wasm.md); --check compares bytes
  *
  * Cross-compiled runtimes come from the npm registry through bun itself; nothing else is fetched.
+ * The executables and the Node bundle embed the Cedar WebAssembly module (cedarEmbed below), so
+ * they run with no node_modules beside them.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
+import type { BunPlugin } from "bun";
 
 /** Every target a release ships: [bun target, output name]. */
 export const RELEASE_TARGETS = [
@@ -35,41 +38,105 @@ function bun(args: string[]): void {
   }
 }
 
-function compile(outfile: string, target?: string): void {
-  const args = ["build", ENTRY, "--compile", "--minify", "--outfile", outfile];
-  if (target !== undefined) args.push(`--target=${target}`);
-  bun(args);
+/** The pinned Cedar module, as `npm ci` installs it. */
+const CEDAR_WASM = path.join(
+  ROOT,
+  "node_modules",
+  "@cedar-policy",
+  "cedar-wasm",
+  "web",
+  "cedar_wasm_bg.wasm",
+);
+
+/**
+ * Replaces src/policy/cedar-wasm-bytes.ts (which reads node_modules) with a module holding the
+ * same bytes as base64: the embedding wasm/build.ts uses for USearch, which Bun's executables,
+ * Deno and Node all load with no file beside the program.
+ */
+function cedarEmbed(): BunPlugin {
+  const bytes = fs.readFileSync(CEDAR_WASM);
+  const contents = [
+    'import { Buffer } from "node:buffer";',
+    'export const CEDAR_WASM_SOURCE = "embedded";',
+    `const BASE64 = "${bytes.toString("base64")}";`,
+    "export function cedarWasmBytes() {",
+    '  return new Uint8Array(Buffer.from(BASE64, "base64"));',
+    "}",
+  ].join("\n");
+  return {
+    name: "embed-cedar-wasm",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]policy[\\/]cedar-wasm-bytes\.ts$/ }, () => ({
+        contents,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+async function bundle(config: Omit<Bun.BuildConfig, "entrypoints" | "plugins">): Promise<void> {
+  const result = await Bun.build({ ...config, entrypoints: [ENTRY], plugins: [cedarEmbed()] });
+  if (!result.success) {
+    for (const message of result.logs) process.stderr.write(`${message}\n`);
+    process.stderr.write("build: bundling failed\n");
+    process.exit(1);
+  }
+}
+
+async function compile(outfile: string, target?: Bun.Build.CompileTarget): Promise<void> {
+  await bundle({
+    minify: true,
+    compile: target === undefined ? { outfile } : { outfile, target },
+  });
 }
 
 function sha256(file: string): string {
   return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
-function buildAll(): void {
+async function buildAll(): Promise<void> {
   const lines: string[] = [];
   for (const [target, name] of RELEASE_TARGETS) {
     const outfile = path.join(DIST, name);
-    compile(outfile, target);
+    await compile(outfile, target);
     lines.push(`${sha256(outfile)}  ${name}`);
   }
   fs.writeFileSync(path.join(DIST, "SHA256SUMS"), `${lines.join("\n")}\n`);
   process.stdout.write(`build: ${RELEASE_TARGETS.length} executables and SHA256SUMS in ${DIST}\n`);
 }
 
-function buildNode(): void {
-  const outfile = path.join(DIST, "node", "vltair.mjs");
-  bun(["build", ENTRY, "--target=node", "--format=esm", "--outfile", outfile]);
+async function buildNode(outfile: string): Promise<void> {
+  await bundle({
+    target: "node",
+    format: "esm",
+    outdir: path.dirname(outfile),
+    naming: path.basename(outfile),
+  });
   process.stdout.write(`build: ${outfile}\n`);
 }
 
-const [mode] = process.argv.slice(2);
+/** `--outfile F` after the mode (tests build into their own temp dirs), else `fallback`. */
+function outfileArg(args: readonly string[], fallback: string): string {
+  const at = args.indexOf("--outfile");
+  const value = at === -1 ? undefined : args[at + 1];
+  if (at !== -1 && value === undefined) {
+    process.stderr.write("build: --outfile needs a path\n");
+    process.exit(2);
+  }
+  return path.resolve(value ?? fallback);
+}
+
+const args = process.argv.slice(2);
+const mode = args[0]?.startsWith("--outfile") ? undefined : args[0];
 fs.mkdirSync(DIST, { recursive: true });
 if (mode === undefined) {
-  compile(path.join(DIST, process.platform === "win32" ? "vltair.exe" : "vltair"));
+  await compile(
+    outfileArg(args, path.join(DIST, process.platform === "win32" ? "vltair.exe" : "vltair")),
+  );
 } else if (mode === "--all") {
-  buildAll();
+  await buildAll();
 } else if (mode === "node") {
-  buildNode();
+  await buildNode(outfileArg(args, path.join(DIST, "node", "vltair.mjs")));
 } else if (mode === "wasm") {
   bun([path.join(ROOT, "wasm", "build.ts"), ...process.argv.slice(3)]);
 } else {

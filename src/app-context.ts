@@ -8,6 +8,7 @@ import type { Config } from "./config/mod.ts";
 import {
   CONTEXT_LIMITS,
   type ContextLimits,
+  type ContextReadPolicy,
   type ContextRecord,
   ContextService,
   type ContextState,
@@ -98,6 +99,7 @@ export function createContextService(
     storage: Storage;
     machine: MachineHandle<ContextState, ContextRecord>;
     monotonicMs: () => number;
+    policy?: ContextReadPolicy;
   },
 ): ContextService {
   return new ContextService({ ...wiring, ...settings });

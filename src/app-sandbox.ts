@@ -128,7 +128,12 @@ export function sandboxHiddenPaths(config: Config): string[] {
  */
 export function createSandboxService(
   config: Config,
-  options: { log: Logger; nowMs?: () => number },
+  options: {
+    log: Logger;
+    nowMs?: () => number;
+    /** Policy before anything happens (docs/policy.md): throws 403 policy_denied. */
+    policy?: (request: unknown, call: Call, workspace: string) => void;
+  },
 ): SandboxService {
   const limits = sandboxLimits(config);
   const tempRoot = path.resolve(config.sandbox_temp_dir ?? os.tmpdir());
@@ -187,6 +192,7 @@ export function createSandboxService(
     authorize(call, "writer", "sandbox.exec");
     const tenant = call.principal.tenant;
     const id = target.workspace ?? DEFAULT_WORKSPACE_ID;
+    options.policy?.(request, call, id);
     const found = await workspaces.find(tenant, id);
     const prepared = await prepareRun(request, {
       ...shared,

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { contextSettings, createContextService } from "./app-context.ts";
-import { createSandboxService, type SandboxService } from "./app-sandbox.ts";
+import { auditDenials, createPolicyService, execPolicy } from "./app-policy.ts";
+import { createSandboxService, type SandboxService, sandboxLimits } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
 import { type Config, isLoopbackHost } from "./config/mod.ts";
 import {
@@ -50,8 +51,12 @@ import {
   ADMIN_PRINCIPAL,
   type AdminToken,
   createAuthenticator,
+  createPolicyMachine,
   createTokensMachine,
   ensureAdminToken,
+  type PolicyRecord,
+  type PolicyService,
+  type PolicyState,
   type TokenRecord,
   TokenService,
   type TokensState,
@@ -67,29 +72,52 @@ export const TOKENS_FILE = "tokens.jsonl";
 export interface MachineHandles {
   context: MachineHandle<ContextState, ContextRecord>;
   tokens: MachineHandle<TokensState, TokenRecord>;
+  policy: MachineHandle<PolicyState, PolicyRecord>;
   audit: MachineHandle<AuditState, AuditBody>;
   budgets: MachineHandle<BudgetsState, BudgetBody>;
+}
+
+/** The registered machines and the policy service whose hook guards their writes. */
+export interface RegisteredMachines extends MachineHandles {
+  /** Decides before every side effect; load its engine (`load()`) before committing. */
+  policyService: PolicyService;
 }
 
 /**
  * Registers every state machine folded from the WAL, in one order, and the write path's
  * pre-commit hooks (policy, budgets, then audit: ADR 0010): the server, the CLI's in-process
- * path and the offline tools (`vltair snapshot`) all call this, so a write is audited whichever
- * way it comes. `vectorThread` is config `vector_thread`; `nowMs` stamps audit records.
+ * path and the offline tools (`vltair snapshot`) all call this, so a write is checked and
+ * audited whichever way it comes. `vectorThread` is config `vector_thread`; `nowMs` stamps
+ * audit records and policy versions; `policy` configures the policy service (`failOpen`: config
+ * `policy_fail_open`).
  */
 export function registerMachines(
   storage: Storage,
-  options: { vectorThread: boolean; nowMs: () => number },
-): MachineHandles {
+  options: {
+    vectorThread: boolean;
+    nowMs: () => number;
+    policy: { failOpen: boolean; log: Logger };
+  },
+): RegisteredMachines {
   const handles = {
     context: storage.register(createContextMachine({ helperThread: options.vectorThread })),
     tokens: storage.register(createTokensMachine()),
+    policy: storage.register(createPolicyMachine()),
     audit: storage.register(createAuditMachine()),
     budgets: storage.register(createBudgetsMachine()),
   };
-  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs);
+  // Policy first, so a refused batch is never audited as written; audit last.
+  const policyService = createPolicyService({
+    storage,
+    machine: handles.policy,
+    nowMs: options.nowMs,
+    ...options.policy,
+  });
+  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs, (call, tenant) =>
+    policyService.decidedVersion(call, tenant),
+  );
   storage.addHook("audit", hook, hookOptions);
-  return handles;
+  return { ...handles, policyService };
 }
 
 /** Clocks injected into the app so tests control time. */
@@ -102,6 +130,7 @@ export interface Clocks {
 export interface App {
   http: HttpApp;
   tokens: TokenService;
+  policy: PolicyService;
   sandbox: SandboxService;
   context: ContextService;
   storage: Storage;
@@ -149,7 +178,12 @@ export async function importLegacyTokens(
 export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
-  const sandbox = createSandboxService(config, { log, nowMs: clocks.nowMs });
+  // The exec check reads `policy`, created below with the storage; runs start after start().
+  const sandbox = createSandboxService(config, {
+    log,
+    nowMs: clocks.nowMs,
+    policy: execPolicy(() => policy, sandboxLimits(config)),
+  });
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
@@ -164,6 +198,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const machines = registerMachines(storage, {
     vectorThread: config.vector_thread,
     nowMs: clocks.nowMs,
+    policy: { failOpen: config.policy_fail_open, log },
   });
   const audit = new AuditService({
     storage,
@@ -180,16 +215,19 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     nowMs: clocks.nowMs,
     flushMs: REQUESTS_FLUSH_MS,
   });
+  const denials = auditDenials(machines.policyService, audit, log);
   const tokens = new TokenService({
     storage,
     machine: machines.tokens,
     nowMs: clocks.nowMs,
     tokensMax: config.tokens_max,
   });
+  const policy = machines.policyService;
   const context = createContextService(contextConfig, {
     storage,
     machine: machines.context,
     monotonicMs: clocks.monotonicMs,
+    policy,
   });
   const admin = config.no_auth
     ? null
@@ -217,6 +255,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     metrics,
     authenticator,
     tokens,
+    policy,
     sandbox,
     context,
     takeSnapshot: async () => {
@@ -256,9 +295,10 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const startOnce = async (): Promise<void> => {
     // Compiled off the main thread first, so recovery's first vector index load does not
     // compile it synchronously while health checks wait.
-    await precompileVectorModule();
+    await Promise.all([precompileVectorModule(), policy.load()]);
     // Both steps log their own outcome (storage.recovered, sandbox.sweep.done).
     await storage.recover();
+    policy.logLevels();
     await importLegacyTokens(tokens, config.data_dir, log);
     const configured = context.embedder === null ? null : identityOf(context.embedder);
     for (const { tenant, recorded } of context.tenantsWithOtherEmbedder()) {
@@ -280,6 +320,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   return {
     http,
     tokens,
+    policy,
     sandbox,
     context,
     storage,
@@ -295,6 +336,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       await mcp?.close();
       sandbox.close();
       context.close();
+      await denials.settle();
       await storage.close();
     },
   };

@@ -214,9 +214,14 @@ export async function openContextClient(
   const context = contextSettings(config);
   const access = await openDataDirAccess(config, env, options);
   if (access.kind === "server") return new RemoteClient({ ...access.server, onWait });
-  const { storage, machines } = access;
+  const { storage, machines, policy } = access;
   try {
-    const wiring = { storage, machine: machines.context, monotonicMs: options.monotonicMs };
+    const wiring = {
+      storage,
+      machine: machines.context,
+      monotonicMs: options.monotonicMs,
+      policy,
+    };
     const service = createContextService(context, wiring);
     if (options.embedderFromDataDir !== true) return new LocalClient(storage, service);
     const recorded = service.stats(LOCAL_CALL).embedder;

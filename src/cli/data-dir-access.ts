@@ -1,7 +1,7 @@
 /**
  * How a CLI command reaches a data directory: the server at `VLTAIR_URL` when set; else, when
  * no process holds the directory's lock, the directory itself, in-process (its machines
- * registered and recovered); else the server that holds it (URL from `DATA_DIR/server.json`).
+ * registered and recovered, its policies checked); else the server that holds it (URL from `DATA_DIR/server.json`).
  * A server gets the token from VLTAIR_TOKEN, else VLTAIR_ADMIN_TOKEN, else DATA_DIR/admin.token.
  */
 import * as fs from "node:fs";
@@ -11,7 +11,8 @@ import { readServerInfo } from "../app-discovery.ts";
 import { storageSettings } from "../app-storage.ts";
 import type { Config } from "../config/mod.ts";
 import { VltairError } from "../core/mod.ts";
-import { ADMIN_TOKEN_FILE } from "../policy/mod.ts";
+import { silentLogger } from "../obs/mod.ts";
+import { ADMIN_TOKEN_FILE, type PolicyService } from "../policy/mod.ts";
 import { createStorage, openDataDir, type Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { UsageError } from "./args.ts";
@@ -19,7 +20,7 @@ import type { ServerTarget } from "./server-request.ts";
 
 /** The data directory in-process, or the server that has it. */
 export type DataDirAccess =
-  | { kind: "local"; storage: Storage; machines: MachineHandles }
+  | { kind: "local"; storage: Storage; machines: MachineHandles; policy: PolicyService }
   | { kind: "server"; server: ServerTarget };
 
 /** The same error with its code at the front of the message, so the CLI prints it. */
@@ -116,12 +117,18 @@ export async function openDataDirAccess(
     };
   }
   try {
+    // The directory's policies hold in-process too (the pre-commit hook over every write; the
+    // caller passes `policy` to the services that read): a local command is the operator, and
+    // the global set binds the operator as it binds everyone.
     const machines = registerMachines(storage, {
       vectorThread: config.vector_thread,
       nowMs: options.nowMs,
+      policy: { failOpen: config.policy_fail_open, log: silentLogger },
     });
+    const policy = machines.policyService;
+    await policy.load();
     await storage.recover();
-    return { kind: "local", storage, machines };
+    return { kind: "local", storage, machines, policy };
   } catch (error) {
     await storage.close().catch(() => {});
     throw withCode(error);

@@ -28,7 +28,7 @@ const CONTEXT_FLAGS = `  --scope S                  global (default), session:ID
 /** Help of each command path. */
 export const HELP: Record<string, () => string> = {
   "": () => `vltair — a context engine and a sandbox for AI coding agents, with an HTTP API, in one
-binary, with an MCP server for coding agents. (A durable orchestrator and policies are on the roadmap.)
+binary, with an MCP server for coding agents and Cedar policies. (A durable orchestrator is on the roadmap.)
 
 Usage: vltair <command> [flags]
 
@@ -43,6 +43,8 @@ Commands:
   token create     Create an API token (printed once)
   token list       List API tokens
   token revoke     Revoke an API token
+  policy validate  Check a Cedar policy file against vltair's schema
+  policy test      Run policy test cases (expected decisions) from a directory
   wal verify       Check every record's checksum; print counts and the index range
   wal dump         Print records of the log
   wal repair       Cut a damaged log back to its last valid record (moves the rest aside)
@@ -214,7 +216,8 @@ Run 'vltair token <subcommand> --help' for its flags.`,
 
 Creates a token and prints it once; only its SHA-256 is stored.
   --tenant T                 Tenant of the token (^[a-z0-9][a-z0-9_-]{0,62}$)
-  --role R                   reader, writer or admin; repeat or comma-separate for several
+  --role R                   reader, writer, admin or operator (only the operator creates
+                             operator tokens); repeat or comma-separate for several
   --subject S                Who holds it (default: token-<roles>)
   --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
   --config FILE              JSON config file
@@ -234,5 +237,26 @@ Revokes a token by id (tok_…); a server on the same data directory refuses it 
   --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
   --config FILE              JSON config file
   --json                     Print {"revoked":true,"id"}
+  -h, --help                 Show this help`,
+  policy: () => `Usage: vltair policy <validate|test> [flags]
+
+Works on Cedar policy files on this machine (no server, no data directory); docs/policy.md.
+Run 'vltair policy <subcommand> --help' for its flags.`,
+  "policy validate": () => `Usage: vltair policy validate FILE [--json]
+
+Parses FILE as a Cedar policy set and validates it against vltair's schema (what
+PUT /v1/policy does). Exit 0 when valid, 2 when not (each problem on stderr as FILE:LINE:COL or
+FILE: policy ID) and on usage errors (no FILE, unreadable).
+  --json                     Print {"valid","policies":[ids]} or {"valid":false,"errors":[…]}
+  -h, --help                 Show this help`,
+  "policy test": () => `Usage: vltair policy test DIR [--json]
+
+Runs policy tests: DIR/global.cedar and DIR/tenant.cedar are the two levels (each the shipped
+default when absent), every DIR/*.json is an array of cases
+{"name","action","context","principal"?:{"tenant","subject"},"expect":"allow|deny","reasons"?}.
+Prints ok/FAIL per case; exit 0 when every case passes, 1 on a miss, 2 on an invalid set
+(FILE:LINE:COL) and on usage errors (DIR missing, no case files, a malformed case naming
+FILE:field).
+  --json                     Print {"ok","cases","failed","results":[…]}
   -h, --help                 Show this help`,
 };

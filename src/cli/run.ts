@@ -10,6 +10,7 @@ import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { mcpCommand } from "./commands/mcp.ts";
+import { policyTest, policyValidate } from "./commands/policy.ts";
 import { searchCommand } from "./commands/search.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
@@ -32,6 +33,8 @@ const COMMANDS: Record<string, Command> = {
   "token create": tokenCreate,
   "token list": tokenList,
   "token revoke": tokenRevoke,
+  "policy validate": policyValidate,
+  "policy test": policyTest,
   "wal verify": walVerify,
   "wal dump": walDump,
   "wal repair": walRepair,
@@ -40,7 +43,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token", "wal", "audit"]);
+const GROUPS = new Set(["token", "wal", "audit", "policy"]);
 
 /**
  * Runs the CLI and returns the exit code.

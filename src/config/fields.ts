@@ -69,7 +69,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_NO_AUTH",
     kind: "bool",
     default: false,
-    doc: "Serve without tokens (every caller is admin of tenant default). Loopback hosts only.",
+    doc: "Serve without tokens (every caller is the operator, at home in tenant default). Loopback hosts only.",
     schema: v.boolean("must be true or false"),
   },
   log_level: {
@@ -95,6 +95,14 @@ export const CONFIG_FIELDS = {
     default: 10_000,
     doc: "On SIGTERM/SIGINT, how long in-flight requests may finish before they are cut. Ceiling 10 min.",
     schema: int(0, 600_000, "milliseconds, 0 to 600000"),
+  },
+  policy_fail_open: {
+    flag: "policy-fail-open",
+    env: "VLTAIR_POLICY_FAIL_OPEN",
+    kind: "bool",
+    default: false,
+    doc: "Allow requests when no policy set can decide (engine not loaded, a stored set invalid) instead of denying policy_invalid; logged as a warning at start and on every decision it opens.",
+    schema: v.boolean("must be true or false"),
   },
   tokens_max: {
     flag: "tokens-max",

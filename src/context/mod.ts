@@ -44,6 +44,7 @@ export type { ContextLimits } from "./limits.ts";
 export { CONTEXT_LIMITS, resolveContextLimits } from "./limits.ts";
 export type { MergeResult } from "./merge.ts";
 export { MERGE_MARKERS, merge3 } from "./merge.ts";
+export { contextWriteRequests } from "./policy-requests.ts";
 export type {
   DeleteBatchRequest,
   DeleteBatchResponse,
@@ -78,7 +79,7 @@ export {
 } from "./schemas.ts";
 export type { Scope } from "./scope.ts";
 export { DOC_ID_CHARS_MAX, isValidId, parseScopeParam, SCOPE_KINDS, scopeKey } from "./scope.ts";
-export type { ContextServiceOptions } from "./service.ts";
+export type { ContextReadPolicy, ContextServiceOptions } from "./service.ts";
 export { ContextService } from "./service.ts";
 export type { StatsResponse } from "./stats.ts";
 export { StatsResponseSchema } from "./stats.ts";

@@ -4,6 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import { authorize, type Call, VltairError } from "../core/mod.ts";
+import type { ContextAccessContext } from "../policy/mod.ts";
 import type { TokenizerName } from "../search/mod.ts";
 import {
   type AppendInput,
@@ -23,6 +24,7 @@ import {
 import { prepareFilter } from "./filters/mod.ts";
 import { type ContextLimits, filterLimitsOf } from "./limits.ts";
 import { merge3 } from "./merge.ts";
+import { ANY, accessContext } from "./policy-requests.ts";
 import { checkQueryVector } from "./query-vector-check.ts";
 import type {
   DeleteBatchRequest,
@@ -35,7 +37,7 @@ import type {
   UpsertRequest,
   UpsertResponse,
 } from "./schemas.ts";
-import { type Scope, scopeKey } from "./scope.ts";
+import { type Scope, type ScopeLike, scopeKey } from "./scope.ts";
 import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
 import { type StatsResponse, tenantStats } from "./stats.ts";
@@ -58,6 +60,16 @@ export interface ContextServiceOptions {
   /** Tokenizer of text indexes created from now on (a tenant keeps the one it was created with). */
   tokenizer: TokenizerName;
   monotonicMs?: () => number;
+  /**
+   * The policy check of reads (the policy layer's `PolicyService`; writes are checked by its
+   * pre-commit hook). Absent in tools that open a data directory as its operator.
+   */
+  policy?: ContextReadPolicy;
+}
+
+/** What the service needs of the policy layer: a check that throws 403 `policy_denied`. */
+export interface ContextReadPolicy {
+  check(call: Call, action: "context.read", context: ContextAccessContext): unknown;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -94,8 +106,10 @@ export class ContextService {
   readonly #lock = new TenantLock();
   readonly #views: PastViews;
   readonly #monotonicMs: () => number;
+  readonly #policy: ContextReadPolicy | null;
 
   constructor(options: ContextServiceOptions) {
+    this.#policy = options.policy ?? null;
     this.#storage = options.storage;
     this.#machine = options.machine;
     this.#embedder = options.embedder;
@@ -115,6 +129,12 @@ export class ContextService {
   /** The embedder, or null when clients send vectors. */
   get embedder(): Embedder | null {
     return this.#embedder;
+  }
+
+  /** Role, then policy (API.md): may the caller read `id` (or `*`, `prefix*`) in `scope`? */
+  #checkRead(call: Call, scope: ScopeLike | null, id: string): void {
+    authorize(call, "reader", "context.read");
+    this.#policy?.check(call, "context.read", accessContext(scope, id));
   }
 
   #live(): ContextState {
@@ -245,7 +265,7 @@ export class ContextService {
 
   /** The current version of a document. */
   get(call: Call, scope: Scope, id: string): DocumentView {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, scope, id);
     return docView(this.#doc(call.principal.tenant, scope, id));
   }
 
@@ -343,7 +363,7 @@ export class ContextService {
     call: Call,
     query: { scope: Scope | null; prefix: string; limit: number; cursor: string | null },
   ): ListResponse {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, query.scope, `${query.prefix}${ANY}`);
     const walIndex = this.#storage.lastIndex;
     const store = this.#tenant(call.principal.tenant);
     const after = query.cursor === null ? null : decodeCursor(query.cursor);
@@ -385,7 +405,7 @@ export class ContextService {
 
   /** Every version of a document, newest first. */
   versions(call: Call, scope: Scope, id: string) {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, scope, id);
     const doc = this.#doc(call.principal.tenant, scope, id);
     const entries = [...(doc.past ?? []), currentVersion(doc)].reverse();
     return {
@@ -402,7 +422,7 @@ export class ContextService {
 
   /** One version of a document, with its text. */
   version(call: Call, scope: Scope, id: string, version: number) {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, scope, id);
     const tenant = call.principal.tenant;
     const doc = this.#doc(tenant, scope, id);
     const entry =
@@ -445,7 +465,7 @@ export class ContextService {
 
   /** What the tenant holds: documents, versions, scopes, embedder, index sizes. */
   stats(call: Call): StatsResponse {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, null, ANY);
     const tenant = call.principal.tenant;
     return tenantStats(this.#tenant(tenant), {
       tenant,
@@ -457,7 +477,7 @@ export class ContextService {
 
   /** Searches the caller's tenant (live, or as it stood at `at`). */
   async search(call: Call, request: SearchRequest): Promise<SearchResponse> {
-    authorize(call, "reader", "context.read");
+    this.#checkRead(call, request.scope ?? null, ANY);
     const tenant = call.principal.tenant;
     const startedMs = this.#monotonicMs();
     const filter =

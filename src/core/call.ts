@@ -5,8 +5,13 @@
  */
 import { VltairError } from "./errors.ts";
 
-/** The roles a token can carry, least to most privileged; each includes the ones before it. */
-export const ROLES = ["reader", "writer", "admin"] as const;
+/**
+ * The roles a token can carry, least to most privileged; each includes the ones before it.
+ * `reader`, `writer` and `admin` act in the token's tenant; `operator` is global (tenant
+ * lifecycle, tokens of any tenant, the global policy, audit of every tenant) and is what the
+ * bootstrap admin token holds.
+ */
+export const ROLES = ["reader", "writer", "admin", "operator"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The caller, resolved from its token. */

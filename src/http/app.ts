@@ -13,7 +13,7 @@ import { type Call, VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
 import type { AuditService } from "../policy/audit/mod.ts";
 import type { BudgetService } from "../policy/budgets/mod.ts";
-import type { Authenticator, TokenService } from "../policy/mod.ts";
+import type { Authenticator, PolicyService, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
 import { auth } from "./middleware/auth.ts";
@@ -28,6 +28,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budgets.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { policyRoutes } from "./routes/policy.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -38,6 +39,7 @@ export interface HttpDeps {
   metrics: MetricsRegistry;
   authenticator: Authenticator;
   tokens: TokenService;
+  policy: PolicyService;
   sandbox: SandboxService;
   context: ContextService;
   takeSnapshot: () => Promise<SnapshotSummary>;
@@ -92,6 +94,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...tokenRoutes({ tokens: deps.tokens }),
     ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
+    ...policyRoutes({ policy: deps.policy }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
     ...auditRoutes({ audit: deps.audit }),
     ...budgetRoutes({ budgets: deps.budgets }),
@@ -183,6 +186,7 @@ export function routeTableOnly(version: string): readonly AnyRoute[] {
     metrics: new MetricsRegistry(),
     authenticator: none as Authenticator,
     tokens: none as TokenService,
+    policy: none as PolicyService,
     sandbox: none as SandboxService,
     context: none as ContextService,
     audit: none as AuditService,

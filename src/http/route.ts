@@ -97,8 +97,19 @@ export function defineRoute<
  * client going away aborts the call).
  */
 export function callOf(c: AppContext): Call {
-  return { principal: c.var.principal, traceId: c.var.traceId, signal: c.req.raw.signal };
+  let call = calls.get(c);
+  if (call === undefined) {
+    call = { principal: c.var.principal, traceId: c.var.traceId, signal: c.req.raw.signal };
+    calls.set(c, call);
+  }
+  return call;
 }
+
+/**
+ * One `Call` per request, whoever asks: policy pins its version to the call (ADR 0014), so
+ * every decision of a request sees the same version.
+ */
+const calls = new WeakMap<AppContext, Call>();
 
 /** Registers every route on the app, wrapping each handler with access and input checks. */
 export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[]): void {

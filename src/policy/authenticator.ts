@@ -13,11 +13,14 @@ export interface Authenticator {
   readonly open: boolean;
 }
 
-/** The principal of the bootstrap admin token and of `--no-auth`. */
+/**
+ * The principal of the bootstrap admin token and of `--no-auth`: the operator, at home in
+ * tenant `default` (its own context, sandbox and policy calls act there).
+ */
 export const ADMIN_PRINCIPAL: Principal = {
   subject: "admin",
   tenant: DEFAULT_TENANT,
-  roles: ["admin"],
+  roles: ["operator"],
   tokenId: null,
 };
 

@@ -3,7 +3,7 @@
  * `writer` what `reader` can.
  */
 import * as v from "valibot";
-import { ROLES } from "../core/mod.ts";
+import { type Principal, ROLES } from "../core/mod.ts";
 
 export type { Principal, Role } from "../core/mod.ts";
 export { hasRole, ROLES } from "../core/mod.ts";
@@ -27,3 +27,11 @@ export const SubjectSchema = v.pipe(
 
 /** The tenant of the bootstrap admin token and of `--no-auth`. */
 export const DEFAULT_TENANT = "default";
+
+/**
+ * True for the operator: a principal holding the global `operator` role (the bootstrap admin
+ * token, `--no-auth`, and tokens the operator created with that role).
+ */
+export function isOperator(principal: Principal): boolean {
+  return principal.roles.includes("operator");
+}

@@ -1,15 +1,16 @@
 /**
  * API tokens over the `tokens` machine: create (the plaintext is shown once, only its SHA-256
  * is committed), list, revoke, resolve — every write one record through `storage.commit`.
- * An admin manages their own tenant's tokens; the operator (an admin of tenant `default`, the
- * bootstrap token's tenant) those of any tenant. Tokens of other tenants are invisible (404).
+ * An admin manages their own tenant's tokens; the operator (the global `operator` role, which
+ * the bootstrap token holds) those of any tenant, and alone may hand out the `operator` role.
+ * Tokens of other tenants are invisible (404).
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as v from "valibot";
-import { assert, authorize, type Call, hasRole, type Principal, VltairError } from "../core/mod.ts";
+import { assert, authorize, type Call, type Principal, VltairError } from "../core/mod.ts";
 import type { MachineHandle, Storage } from "../storage/mod.ts";
-import { DEFAULT_TENANT, type Role } from "./roles.ts";
+import { isOperator, type Role } from "./roles.ts";
 import {
   type TokenEntry,
   type TokenInfo,
@@ -24,11 +25,6 @@ export const TOKEN_PREFIX = "vlt_";
 /** SHA-256 of a presented token, as stored. */
 export function hashToken(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
-}
-
-/** The operator: an admin of tenant `default` (the bootstrap admin token's principal). */
-export function isOperator(principal: Principal): boolean {
-  return principal.tenant === DEFAULT_TENANT && hasRole(principal, "admin");
 }
 
 /** Options of {@link TokenService}. */
@@ -85,6 +81,15 @@ export class TokenService {
     authorize(call, "admin", "tokens.create");
     const tenant = input.tenant ?? call.principal.tenant;
     this.#checkTenantAccess(call, tenant);
+    if (input.roles.includes("operator") && !isOperator(call.principal)) {
+      throw new VltairError(
+        "forbidden",
+        "only the operator creates tokens with the operator role",
+        {
+          details: { role_needed: "operator", action: "tokens.create" },
+        },
+      );
+    }
     return this.#serial(async () => {
       const state = this.#options.machine.state();
       if (state.activeCount() >= this.#options.tokensMax) {
@@ -185,13 +190,9 @@ export class TokenService {
 
   #checkTenantAccess(call: Call, tenant: string): void {
     if (tenant === call.principal.tenant || isOperator(call.principal)) return;
-    throw new VltairError(
-      "forbidden",
-      "only the operator (an admin of tenant default) manages other tenants' tokens",
-      {
-        details: { tenant_needed: DEFAULT_TENANT },
-      },
-    );
+    throw new VltairError("forbidden", "only the operator manages other tenants' tokens", {
+      details: { role_needed: "operator", action: "tokens.manage" },
+    });
   }
 }
 

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import type { StateMachine } from "../storage/mod.ts";
-import { RoleSchema, SubjectSchema, TenantSchema } from "./roles.ts";
+import { type Role, RoleSchema, SubjectSchema, TenantSchema } from "./roles.ts";
 
 /** Name of the machine and of its records. */
 export const TOKENS_MACHINE = "tokens";
@@ -41,7 +41,7 @@ export interface TokenInfo {
   id: string;
   subject: string;
   tenant: string;
-  roles: ("reader" | "writer" | "admin")[];
+  roles: Role[];
   created_at: string;
   revoked_at: string | null;
 }

@@ -2,7 +2,8 @@
  * The server smoke used by tests and by .ci/run: start a command on port 0 in an empty
  * directory, wait for `server.listening`, check /v1/health and an authenticated /metrics, once
  * ready upsert a document and find it with a hybrid search (WAL, text and WASM vector index on
- * this runtime), with `sandbox: true` run one sandboxed command and one that times out, send
+ * this runtime), store a policy that forbids one write and see it refused (the embedded Cedar
+ * module decides), with `sandbox: true` run one sandboxed command and one that times out, send
  * SIGTERM and expect exit 0 with `server.stopped` logged.
  */
 import { type Child, jsonLines, listeningUrl, start } from "./process.ts";
@@ -40,6 +41,7 @@ export async function smokeServe(
     fail(`/metrics with a token: ${metrics.status}`);
   }
   await contextSmoke(url, token).catch((e: Error) => fail(e.message));
+  await policySmoke(url, token).catch((e: Error) => fail(e.message));
   if (options.sandbox === true) await sandboxSmoke(url, token).catch((e: Error) => fail(e.message));
   child.proc.kill("SIGTERM");
   const exitCode = await child.exited;
@@ -92,4 +94,41 @@ async function sandboxSmoke(url: string, token: string): Promise<void> {
   if (late.status !== "TIMEOUT" || late.rc !== 124 || Number(late.duration_ms) > 3000) {
     throw new Error(`sandbox timeout: ${JSON.stringify(late).slice(0, 2000)}`);
   }
+}
+
+/** The smoke's policy: one write forbidden, everything else as shipped. */
+const SMOKE_POLICY = `@id("no-denied-doc") forbid(principal, action == vltair::Action::"context.write", resource)
+  when { context.id == "denied" };
+@id("default") permit(principal, action, resource);
+`;
+
+/**
+ * Stores a global policy (as the operator) that forbids writing document `denied`, then expects
+ * that upsert to be 403 policy_denied naming the policy, and another write to pass.
+ */
+async function policySmoke(url: string, token: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const put = await fetch(`${url}/v1/policy`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ cedar: SMOKE_POLICY }),
+  });
+  if (put.status !== 200) throw new Error(`policy put: ${put.status} ${await put.text()}`);
+  const upsert = (id: string) =>
+    fetch(`${url}/v1/context/docs:upsert`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ items: [{ id, text: "policy smoke" }] }),
+    });
+  const denied = await upsert("denied");
+  const body = (await denied.json()) as { error?: { code?: string; details?: { reasons?: [] } } };
+  if (
+    denied.status !== 403 ||
+    body.error?.code !== "policy_denied" ||
+    JSON.stringify(body.error.details?.reasons) !== '["no-denied-doc"]'
+  ) {
+    throw new Error(`policy deny: ${denied.status} ${JSON.stringify(body)}`);
+  }
+  const allowed = await upsert("allowed");
+  if (allowed.status !== 200) throw new Error(`policy allow: ${allowed.status}`);
 }

@@ -9,7 +9,7 @@ import { readServerInfo } from "../../app-discovery.ts";
 import { storageLog, storageSettings } from "../../app-storage.ts";
 import type { Config } from "../../config/mod.ts";
 import { VltairError } from "../../core/mod.ts";
-import { createLogger } from "../../obs/mod.ts";
+import { createLogger, silentLogger } from "../../obs/mod.ts";
 import { DUMP_LIMIT_MAX, dumpWal, repairWal, takeSnapshot, verifyWal } from "../../storage/mod.ts";
 import { VERSION } from "../../version.ts";
 import {
@@ -137,7 +137,11 @@ export async function snapshotCommand(argv: readonly string[], io: CliIo): Promi
   try {
     const { snapshot } = await takeSnapshot(cfg.data_dir, {
       register: (storage) =>
-        registerMachines(storage, { vectorThread: cfg.vector_thread, nowMs: io.clocks.nowMs }),
+        registerMachines(storage, {
+          vectorThread: cfg.vector_thread,
+          nowMs: io.clocks.nowMs,
+          policy: { failOpen: cfg.policy_fail_open, log: silentLogger },
+        }),
       fsync: settings.fsync,
       limits: settings.limits,
       binaryVersion: VERSION,

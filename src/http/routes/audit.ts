@@ -81,7 +81,7 @@ export function auditRoutes(deps: { audit: AuditService }): AnyRoute[] {
       summary:
         "Verify every tenant's chain in the live state (operator): the first broken record of each broken chain.",
       tag: "audit",
-      access: "admin",
+      access: "operator",
       responses: { 200: { description: "The verification", schema: AuditVerifySchema } },
       handler: (c) => {
         const report = deps.audit.verify(callOf(c));

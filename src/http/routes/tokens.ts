@@ -1,6 +1,6 @@
 /**
- * Token routes: an admin manages the tokens of their own tenant; the operator (an admin of
- * tenant `default`) those of any tenant (`tenant` in the body, `?tenant=T` or `?tenant=*`).
+ * Token routes: an admin manages the tokens of their own tenant; the operator (the global
+ * `operator` role) those of any tenant (`tenant` in the body, `?tenant=T` or `?tenant=*`).
  * Tokens of other tenants are invisible to everyone else (404, never 403, so their existence is
  * not revealed). Every change is a record of the `tokens` machine in the WAL.
  */
@@ -22,7 +22,7 @@ const CreateTokenBody = v.strictObject({
   roles: v.pipe(
     v.array(RoleSchema, "must be an array of roles"),
     v.minLength(1, "must name at least one role"),
-    v.maxLength(3, "must name at most 3 roles"),
+    v.maxLength(4, "must name at most 4 roles"),
   ),
   /** Operator only: the tenant of the new token (default: the caller's). */
   tenant: v.optional(TenantSchema),

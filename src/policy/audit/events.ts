@@ -6,7 +6,7 @@
  */
 import type { Call } from "../../core/mod.ts";
 import type { AppendInput } from "../../storage/mod.ts";
-import type { AuditEvent } from "./record.ts";
+import { type AuditEvent, SERVER_CHAIN } from "./record.ts";
 
 type Describe = (body: Record<string, unknown>, call: Call) => AuditEvent | null;
 
@@ -43,6 +43,17 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
       action: body.op === "set" ? "budget.set" : "budget.delete",
       resource: `budget/${String(body.name)}`,
       details: body.op === "set" ? { unit: String(body.unit), limit: Number(body.limit) } : {},
+    };
+  },
+  // A policy set stored (PUT /v1/policy): the global set is the server chain's.
+  policy: (body, call) => {
+    const level = typeof body.tenant === "string" ? body.tenant : null;
+    return {
+      ...base(call, level ?? SERVER_CHAIN),
+      action: "policy.put",
+      resource: level === null ? "policy/global" : `policy/${level}`,
+      policy_version: typeof body.version === "number" ? body.version : null,
+      details: { sha256: String(body.sha256) },
     };
   },
   tokens: (body, call) => {

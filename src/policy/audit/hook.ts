@@ -27,9 +27,18 @@ function tenantsOf(events: readonly AuditEvent[]): string[] {
 export function auditHook(
   handle: MachineHandle<AuditState, AuditBody>,
   nowMs: () => number,
+  /**
+   * The policy version that allowed `call` in `tenant` (the policy hook ran first), or null when
+   * no decision was made: fills `policy_version` of events that carry none.
+   */
+  policyVersionOf: (call: Call, tenant: string) => number | null = () => null,
 ): { hook: CommitHook; options: HookOptions } {
   const hook: CommitHook = (batch: readonly AppendInput[], call: Call) => {
-    const events = eventsOf(batch, call);
+    const events = eventsOf(batch, call).map((event) =>
+      event.policy_version === null
+        ? { ...event, policy_version: policyVersionOf(call, event.tenant) }
+        : event,
+    );
     if (events.length === 0) return undefined;
     const ts = new Date(nowMs()).toISOString();
     const state = handle.state();

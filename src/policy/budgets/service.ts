@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { authorize, type Call, VltairError } from "../../core/mod.ts";
 import type { MachineHandle, Storage } from "../../storage/mod.ts";
-import { isOperator } from "../token-service.ts";
+import { isOperator } from "../roles.ts";
 import {
   type BudgetSpec,
   type BudgetUnit,

@@ -97,7 +97,7 @@ describe("auth before routing", () => {
     await envelope(basic, 401, "unauthorized");
   });
 
-  test("--no-auth makes every caller admin of tenant default", async () => {
+  test("--no-auth makes every caller the operator, at home in tenant default", async () => {
     const { request } = testApp({ no_auth: "true" });
     expect((await request("/metrics", { token: null })).status).toBe(200);
     const created = await request("/v1/tokens", {
@@ -359,7 +359,7 @@ describe("OpenAPI", () => {
 });
 
 describe("operator routes", () => {
-  test("POST /v1/admin/snapshot needs an admin of the default tenant", async () => {
+  test("POST /v1/admin/snapshot needs the operator role (an admin of tenant default is not enough)", async () => {
     const { request, app } = testApp();
     await app.storage.recover();
     const ok = await request("/v1/admin/snapshot", { method: "POST" });
@@ -375,11 +375,14 @@ describe("operator routes", () => {
       403,
       "forbidden",
     );
-    const writer = await createToken(app, { subject: "w", tenant: "default", roles: ["writer"] });
-    await envelope(
-      await request("/v1/admin/snapshot", { method: "POST", token: writer.token }),
-      403,
-      "forbidden",
-    );
+    for (const role of ["writer", "admin"] as const) {
+      const { token } = await createToken(app, { subject: role, tenant: "default", roles: [role] });
+      const body = await envelope(
+        await request("/v1/admin/snapshot", { method: "POST", token }),
+        403,
+        "forbidden",
+      );
+      expect(body.error.details.role_needed).toBe("operator");
+    }
   });
 });

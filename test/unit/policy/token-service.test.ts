@@ -7,6 +7,8 @@ import {
   createAuthenticator,
   createTokensMachine,
   hasRole,
+  isOperator,
+  type Role,
   TokenService,
 } from "../../../src/policy/mod.ts";
 import { createStorage, openDataDir } from "../../../src/storage/mod.ts";
@@ -103,6 +105,11 @@ describe("TokenService", () => {
     });
     await tokens.revoke(OPERATOR, other.info.id);
     expect(tokens.resolve(other.token)).toBeNull();
+    // An admin of tenant default is no operator any more: its tenant is its only one.
+    const defaultAdmin = callAs("default", "admin");
+    expect(() => tokens.list(defaultAdmin, "acme")).toThrow(
+      expect.objectContaining({ code: "forbidden" }),
+    );
     await expect(tokens.revoke(OPERATOR, other.info.id)).rejects.toMatchObject({
       code: "not_found",
     });
@@ -199,7 +206,7 @@ describe("createAuthenticator", () => {
       store: tokens,
       open: false,
     });
-    expect(auth.authenticate("admin-token-0123456789")?.roles).toEqual(["admin"]);
+    expect(auth.authenticate("admin-token-0123456789")?.roles).toEqual(["operator"]);
     expect(auth.authenticate("admin-token-012345678")).toBeNull();
     expect(auth.authenticate(token)?.tenant).toBe("t");
     expect(auth.authenticate("")).toBeNull();
@@ -208,17 +215,52 @@ describe("createAuthenticator", () => {
   });
 });
 
-describe("hasRole", () => {
-  const p = (roles: ("reader" | "writer" | "admin")[]) => ({
-    subject: "s",
-    tenant: "t",
-    roles,
-    tokenId: null,
+describe("the operator role", () => {
+  test("only the operator creates operator tokens, of any tenant; they act as the operator", async () => {
+    const { storage, tokens } = await open();
+    for (const [role, needed] of [
+      ["admin", "operator"],
+      ["writer", "admin"],
+    ] as const) {
+      await expect(
+        tokens.create(callAs("default", role), { subject: "x", roles: ["operator"] }),
+      ).rejects.toMatchObject({ code: "forbidden", details: { role_needed: needed } });
+    }
+    const created = await tokens.create(OPERATOR, {
+      subject: "ops",
+      tenant: "acme",
+      roles: ["operator"],
+    });
+    const principal = tokens.resolve(created.token);
+    expect(principal?.roles).toEqual(["operator"]);
+    const asOperator: Call = {
+      principal: principal as NonNullable<typeof principal>,
+      traceId: "1".repeat(32),
+    };
+    expect(tokens.list(asOperator, "*").map((t) => t.id)).toEqual([created.info.id]);
+    const second = await tokens.create(asOperator, {
+      subject: "o2",
+      tenant: "b",
+      roles: ["operator"],
+    });
+    expect(second.info.tenant).toBe("b");
+    await storage.close();
   });
-  test("roles nest reader < writer < admin", () => {
+});
+
+describe("hasRole", () => {
+  const p = (roles: Role[]) => ({ subject: "s", tenant: "t", roles, tokenId: null });
+  test("roles nest reader < writer < admin < operator", () => {
     expect(hasRole(p(["admin"]), "reader")).toBe(true);
     expect(hasRole(p(["writer"]), "reader")).toBe(true);
     expect(hasRole(p(["writer"]), "admin")).toBe(false);
     expect(hasRole(p(["reader"]), "writer")).toBe(false);
+    expect(hasRole(p(["operator"]), "admin")).toBe(true);
+    expect(hasRole(p(["admin"]), "operator")).toBe(false);
+  });
+
+  test("isOperator is the operator role, not an admin of tenant default", () => {
+    expect(isOperator(p(["operator"]))).toBe(true);
+    expect(isOperator({ ...p(["admin"]), tenant: "default" })).toBe(false);
   });
 });
