@@ -110,6 +110,7 @@ function planFor(input: ShimInput, cgroup: PlannedCgroup) {
     limits: input.limits,
     cgroup,
     hidden: input.hidden,
+    proxySocket: input.proxySocket ?? null,
   });
 }
 

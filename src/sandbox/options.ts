@@ -178,6 +178,39 @@ export const SANDBOX_LIMITS = {
     max: 3_600_000,
     reason: "how often expired workspaces are looked for and deleted",
   },
+  networkConnectionsMax: {
+    default: 64,
+    min: 1,
+    max: 1024,
+    reason:
+      "connections through a run's network allowlist proxy open at once; more are answered 503",
+  },
+  networkIdleMs: {
+    default: 60_000,
+    min: 1000,
+    max: 3_600_000,
+    reason: "a proxied connection with nothing sent either way this long is closed",
+  },
+  networkBytesMax: {
+    default: 1024 * MIB,
+    min: MIB,
+    max: 64 * 1024 * MIB,
+    reason:
+      "bytes a run's proxy relays, both directions together; past it every connection of the run is closed",
+  },
+  networkHeaderBytesMax: {
+    default: 16 * 1024,
+    min: 1024,
+    max: MIB,
+    reason: "largest request head the proxy reads (request line and headers); past it 431",
+  },
+  networkRefusalLogsMax: {
+    default: 32,
+    min: 0,
+    max: 10_000,
+    reason:
+      "refused proxy requests logged per run (sandbox.network.refused); all are counted in network_refused",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 /** Name of a configurable sandbox limit. */
@@ -217,6 +250,12 @@ export interface SandboxLimitConfig {
   checkpointsMax: number;
   dirEntriesMax: number;
   workspaceSweepMs: number;
+  /** Network allowlist proxy of a run (network-proxy.ts). */
+  networkConnectionsMax: number;
+  networkIdleMs: number;
+  networkBytesMax: number;
+  networkHeaderBytesMax: number;
+  networkRefusalLogsMax: number;
 }
 
 /** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
@@ -259,6 +298,16 @@ export interface SandboxOptions {
   hiddenPaths?: readonly string[];
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
   networkAllowPermitted?: boolean;
+  /**
+   * The ceiling of a request's `network.allow` (host names and `*.` suffix wildcards); a
+   * pattern outside it is `403 forbidden`. Empty (default): no allowlist runs.
+   */
+  networkAllowDomains?: readonly string[];
+  /**
+   * For tests: host name → `ip:port` the proxy connects to instead of resolving the name (and
+   * whatever port was asked), so tests reach loopback servers and never the internet.
+   */
+  networkResolve?: Readonly<Record<string, string>>;
   /**
    * Limits a run must have, else it is refused (`SANDBOX_DENIED`, nothing runs); default
    * `DEFAULT_REQUIRE` (filesystem, pids, timeout, process_tree). `hidden_paths` is always
@@ -317,6 +366,11 @@ function defaultLimitConfig(): SandboxLimitConfig {
     checkpointsMax: L.checkpointsMax.default,
     dirEntriesMax: L.dirEntriesMax.default,
     workspaceSweepMs: L.workspaceSweepMs.default,
+    networkConnectionsMax: L.networkConnectionsMax.default,
+    networkIdleMs: L.networkIdleMs.default,
+    networkBytesMax: L.networkBytesMax.default,
+    networkHeaderBytesMax: L.networkHeaderBytesMax.default,
+    networkRefusalLogsMax: L.networkRefusalLogsMax.default,
   };
 }
 
@@ -349,6 +403,11 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
   checkpointsMax: SANDBOX_LIMITS.checkpointsMax,
   dirEntriesMax: SANDBOX_LIMITS.dirEntriesMax,
   workspaceSweepMs: SANDBOX_LIMITS.workspaceSweepMs,
+  networkConnectionsMax: SANDBOX_LIMITS.networkConnectionsMax,
+  networkIdleMs: SANDBOX_LIMITS.networkIdleMs,
+  networkBytesMax: SANDBOX_LIMITS.networkBytesMax,
+  networkHeaderBytesMax: SANDBOX_LIMITS.networkHeaderBytesMax,
+  networkRefusalLogsMax: SANDBOX_LIMITS.networkRefusalLogsMax,
 };
 
 /**

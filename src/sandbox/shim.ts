@@ -23,6 +23,8 @@ export interface ShimInput {
   limits: SandboxLimitConfig;
   /** Server paths to mask from the run, resolved at its start. */
   hidden: readonly HiddenPath[];
+  /** Where the server's proxy listens, for a run with a network allowlist (Linux only). */
+  proxySocket?: string | null;
 }
 
 /** Signals the runner sends. */

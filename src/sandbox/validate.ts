@@ -19,7 +19,10 @@ export interface ResolvedRequest {
   outputBytes: number;
   pids: number;
   cpuMs: number | null;
-  network: "deny" | "allow";
+  /** `proxy`: only the listed hosts, through the server's proxy (`networkAllow`). */
+  network: "deny" | "allow" | "proxy";
+  /** The allowlist's patterns as sent (checked against the ceiling by the runner); else empty. */
+  networkAllow: readonly string[];
   allowPartial: boolean;
 }
 
@@ -94,7 +97,8 @@ export function validateRequest(body: unknown, limits: SandboxLimitConfig): Reso
       lim.cpu_ms === undefined
         ? null
         : within("limits.cpu_ms", lim.cpu_ms, SANDBOX_LIMITS.cpuMs.min, limits.cpuMsMax),
-    network: req.network,
+    network: typeof req.network === "string" ? req.network : "proxy",
+    networkAllow: typeof req.network === "string" ? [] : req.network.allow,
     allowPartial: req.allow_partial,
   };
 }
