@@ -142,6 +142,8 @@ export function createSandboxService(
     envPassthrough: config.sandbox_env_passthrough,
     disable: config.sandbox_disable,
     networkAllowPermitted: config.sandbox_network_allow,
+    networkAllowDomains: config.sandbox_network_allow_domains,
+    networkResolve: config.sandbox_network_resolve as Record<string, string>,
     require: config.sandbox_require,
     allowPartial: config.sandbox_allow_partial,
   } satisfies Partial<SandboxOptions>;
