@@ -8,8 +8,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { runSandboxed, type SandboxOptions } from "../../../src/sandbox/mod.ts";
+import { runSandboxed, type SandboxOptions, type SandboxResult } from "../../../src/sandbox/mod.ts";
 import { type Area, makeArea, modeCaps, sandboxModes } from "./harness.ts";
+import { disposeServers, sandboxServer } from "./server-harness.ts";
 
 const linux = process.platform === "linux";
 
@@ -76,6 +77,7 @@ for (const mode of sandboxModes("network-allow.test.ts")) {
       a.server.close();
       b.server.close();
       await area.dispose();
+      await disposeServers();
     });
 
     test.if(usable)(
@@ -131,6 +133,61 @@ for (const mode of sandboxModes("network-allow.test.ts")) {
       );
       expect(result).toMatchObject({ status: "FAILED", rc: 127 });
     });
+
+    test.if(usable)(
+      "over HTTP: the config's ceiling and resolver apply; a host outside the ceiling is 403",
+      async () => {
+        const server = sandboxServer({
+          sandbox_disable: mode.disable.join(","),
+          sandbox_network_allow_domains: "a.test,b.test",
+          sandbox_network_resolve: JSON.stringify({
+            "a.test": `127.0.0.1:${a.port}`,
+            "b.test": `127.0.0.1:${b.port}`,
+          }),
+        });
+        const token = await server.token("acme");
+        const exec = (body: unknown) =>
+          server.json<SandboxResult>("/v1/sandbox/exec", {
+            method: "POST",
+            body: JSON.stringify(body),
+            token,
+          });
+        const result = await exec({
+          cmd: ["perl", "-e", CLIENT, String(a.port)],
+          network: { allow: ["a.test"] },
+        });
+        expect(result.stdout).toStartWith("http-a: 200 a GET /x?q=1\nconnect-a: 200 a GET /y\n");
+        expect(result.network_refused).toBe(3);
+        const denied = await server.errorOf(
+          "/v1/sandbox/exec",
+          {
+            method: "POST",
+            body: JSON.stringify({ cmd: ["true"], network: { allow: ["a.test", "c.test"] } }),
+            token,
+          },
+          403,
+        );
+        expect(denied).toMatchObject({
+          code: "forbidden",
+          details: { field: "network.allow.1", issue: "not_permitted" },
+        });
+        if (Bun.which("curl") === null) {
+          console.log(`skip [${mode.name}]: curl through HTTP_PROXY: curl is not installed`);
+          return;
+        }
+        const curl = await exec({
+          cmd: [
+            "sh",
+            "-c",
+            "curl -sS -m 5 http://a.test/c1; curl -sS -m 5 -p http://a.test/c2; curl -s -m 5 -o /dev/null -w ' %{http_code}' http://b.test/",
+          ],
+          network: { allow: ["a.test"] },
+        });
+        expect(curl.stdout).toBe("a GET /c1a GET /c2 403");
+        expect(curl.network_refused).toBe(1);
+      },
+      20_000,
+    );
 
     test.if(linux && mode.available)(
       "without a network namespace the run is refused, allow_partial or not",
