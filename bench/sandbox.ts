@@ -179,7 +179,9 @@ async function layers(dirs: {
 const root = await mkdtemp(join(tmpdir(), "vltair-bench-sbx-"));
 const ws = join(root, "ws");
 await mkdir(ws);
-const base: SandboxOptions = { workspaceRoot: ws, tempRoot: root };
+// The peers switch mechanisms off to price them: nothing is required (fail-closed would refuse
+// the namespaces_off and all_off runs).
+const base: SandboxOptions = { workspaceRoot: ws, tempRoot: root, require: [] };
 const caps = await detectCapabilities();
 const configs: Record<string, readonly SandboxMechanism[]> = {
   all_on: [],

@@ -19,8 +19,8 @@ import { initArgv, initSyscalls } from "./init-script.ts";
 import { mountOps } from "./mount-plan.ts";
 import type { SandboxLimitConfig } from "./options.ts";
 import { bridgeArgv, PROXY_PORT } from "./proxy-bridge.ts";
+import { READY_SCRIPT } from "./ready-script.ts";
 import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
-import { READY_SCRIPT } from "./shim.ts";
 import { type ShellRlimits, ulimitPrefix } from "./ulimit-script.ts";
 import type { ResolvedRequest } from "./validate.ts";
 

@@ -14,12 +14,11 @@
  * ```
  */
 
-export type { AttachPrime } from "./attach-prime.ts";
 export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
 export { detectCapabilities } from "./capabilities.ts";
 export type { CapabilityReport } from "./capability-report.ts";
 export { CapabilityReportSchema, capabilityReport } from "./capability-report.ts";
-export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
+export type { AttachPrime, CgroupLayout, CgroupProbe } from "./cgroup.ts";
 export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";

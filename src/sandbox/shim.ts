@@ -85,6 +85,3 @@ export interface SandboxShim {
 export function describeByPreparing(this: SandboxShim, input: ShimInput): Promise<EnforcedReport> {
   return this.prepare(input).then((plan) => plan.enforced);
 }
-
-/** The innermost stage: report ready on fd 3, close it, exec the command (exit 127 if absent). */
-export const READY_SCRIPT = 'printf R >&3 && exec 3>&- && exec "$@"';

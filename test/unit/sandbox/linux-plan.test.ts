@@ -4,7 +4,7 @@ import {
   planLinux,
   READY_ATTACH_SCRIPT,
 } from "../../../src/sandbox/linux-plan.ts";
-import { READY_SCRIPT } from "../../../src/sandbox/shim.ts";
+import { READY_SCRIPT } from "../../../src/sandbox/ready-script.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";
 
 const withUlimit = (overrides = {}) =>
