@@ -59,6 +59,13 @@ export {
   SandboxRequestSchema,
   SandboxResultSchema,
 } from "./schema.ts";
+export type {
+  ExecTarget,
+  OpenedRun,
+  SandboxService,
+  SandboxServiceOptions,
+} from "./service.ts";
+export { makeSandboxService } from "./service.ts";
 export type { SweepOptions, SweepResult } from "./sweep.ts";
 export { RUN_LIFETIME_MAX_MS, STALE_AFTER_MS_DEFAULT, sweepLeftovers } from "./sweep.ts";
 export type { WorkspaceRecord } from "./workspace-catalog.ts";
