@@ -5,12 +5,12 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Config, resolveLimitObject } from "./config/mod.ts";
+import type { Config } from "./config/mod.ts";
 import { VltairError } from "./core/mod.ts";
 import type { Logger } from "./obs/mod.ts";
 import {
   makeSandboxService,
-  resolveLimitConfig,
+  SANDBOX_LIMITS,
   type SandboxLimitConfig,
   type SandboxService,
 } from "./sandbox/mod.ts";
@@ -19,7 +19,7 @@ export type { ExecTarget, OpenedRun, SandboxService } from "./sandbox/mod.ts";
 
 /** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
 export function sandboxLimits(config: Config): SandboxLimitConfig {
-  return resolveLimitObject("sandbox_limits", config.sandbox_limits, resolveLimitConfig);
+  return SANDBOX_LIMITS.resolveSnake(config.sandbox_limits);
 }
 
 /** The workspace of a tenant: `{tenant}` and `{data_dir}` substituted, made absolute. */

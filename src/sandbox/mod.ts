@@ -23,9 +23,7 @@ export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
 export type {
-  LimitSpec,
   SandboxLimitConfig,
-  SandboxLimitName,
   SandboxLogger,
   SandboxMechanism,
   SandboxOptions,
