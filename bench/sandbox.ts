@@ -15,9 +15,9 @@ import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SandboxCapabilities } from "../src/sandbox/capabilities.ts";
-import { createRunCgroup, procsFiles, removeRunCgroup } from "../src/sandbox/cgroup.ts";
-import { chooseCgroup } from "../src/sandbox/linux.ts";
-import { planLinux } from "../src/sandbox/linux-plan.ts";
+import { createRunCgroup, procsFiles, removeRunCgroup } from "../src/sandbox/linux/cgroup.ts";
+import { planLinux } from "../src/sandbox/linux/linux-plan.ts";
+import { chooseCgroup } from "../src/sandbox/linux/linux-shim.ts";
 import {
   detectCapabilities,
   resolveLimitConfig,

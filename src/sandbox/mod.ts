@@ -18,10 +18,10 @@ export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capab
 export { detectCapabilities } from "./capabilities.ts";
 export type { CapabilityReport } from "./capability-report.ts";
 export { CapabilityReportSchema, capabilityReport } from "./capability-report.ts";
-export type { AttachPrime, CgroupLayout, CgroupProbe } from "./cgroup.ts";
 export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
+export type { AttachPrime, CgroupLayout, CgroupProbe } from "./linux/mod.ts";
 export type {
   SandboxLimitConfig,
   SandboxLogger,

@@ -12,9 +12,9 @@ import { lookup } from "node:dns/promises";
 import { link, unlink } from "node:fs/promises";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
+import { SOCKET_PATH_BYTES_MAX } from "./linux/mod.ts";
 import { hostAllowed, normalizeHost } from "./network-allow.ts";
 import type { SandboxLogger } from "./options.ts";
-import { SOCKET_PATH_BYTES_MAX } from "./proxy-bridge.ts";
 
 /** The proxy's bounds (`sandbox_limits`). */
 export interface ProxyLimits {

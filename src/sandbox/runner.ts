@@ -15,6 +15,7 @@ import {
   normalizeHiddenPaths,
   resolveHiddenPaths,
 } from "./hidden-paths.ts";
+import { proxyEnv } from "./linux/mod.ts";
 import { checkAllowlist } from "./network-allow.ts";
 import { type NetworkProxy, startNetworkProxy } from "./network-proxy.ts";
 import {
@@ -25,7 +26,6 @@ import {
   type SandboxLogger,
   type SandboxOptions,
 } from "./options.ts";
-import { proxyEnv } from "./proxy-bridge.ts";
 import { DEFAULT_REQUIRE, hintFor, missingRequired, refusalReason } from "./requirements.ts";
 import {
   ENFORCED_KEYS,

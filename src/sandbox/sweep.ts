@@ -14,7 +14,7 @@
 import { lstat, readdir, readFile, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VltairError } from "../core/mod.ts";
-import { parseSelfCgroup } from "./cgroup.ts";
+import { parseSelfCgroup } from "./linux/mod.ts";
 import { SANDBOX_LIMITS, type SandboxLogger } from "./options.ts";
 import { type OwnerState, ownerState, parseOwner, type RunOwner, selfOwner } from "./owner.ts";
 import { removeRunTempDir } from "./temp-dir.ts";

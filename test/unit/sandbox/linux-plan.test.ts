@@ -3,7 +3,7 @@ import {
   type PlannedCgroup,
   planLinux,
   READY_ATTACH_SCRIPT,
-} from "../../../src/sandbox/linux-plan.ts";
+} from "../../../src/sandbox/linux/linux-plan.ts";
 import { READY_SCRIPT } from "../../../src/sandbox/ready-script.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";
 

@@ -6,23 +6,23 @@
  * and the honest report.
  */
 import { dirname } from "node:path";
-import type { SandboxCapabilities } from "./capabilities.ts";
-import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import type { SandboxCapabilities } from "../capabilities.ts";
+import { applied, notApplied, notRequested, timeoutEntry } from "../enforced.ts";
 import {
   type HiddenPath,
   hiddenNotApplied,
   hiddenShadowed,
   orderMounts,
   shadowedHidden,
-} from "./hidden-paths.ts";
+} from "../hidden-paths.ts";
+import type { SandboxLimitConfig } from "../options.ts";
+import { READY_SCRIPT } from "../ready-script.ts";
+import type { EnforcedEntry, EnforcedReport } from "../schema.ts";
+import { type ShellRlimits, ulimitPrefix } from "../ulimit-script.ts";
+import type { ResolvedRequest } from "../validate.ts";
 import { initArgv, initSyscalls } from "./init-script.ts";
 import { mountOps } from "./mount-plan.ts";
-import type { SandboxLimitConfig } from "./options.ts";
 import { bridgeArgv, PROXY_PORT } from "./proxy-bridge.ts";
-import { READY_SCRIPT } from "./ready-script.ts";
-import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
-import { type ShellRlimits, ulimitPrefix } from "./ulimit-script.ts";
-import type { ResolvedRequest } from "./validate.ts";
 
 /**
  * The innermost stage when the run has a cgroup: join each listed `cgroup.procs` (writing 0
