@@ -15,9 +15,9 @@ import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SandboxCapabilities } from "../src/sandbox/capabilities.ts";
-import { createRunCgroup, procsFiles, removeRunCgroup } from "../src/sandbox/cgroup.ts";
-import { chooseCgroup } from "../src/sandbox/linux.ts";
-import { planLinux } from "../src/sandbox/linux-plan.ts";
+import { createRunCgroup, procsFiles, removeRunCgroup } from "../src/sandbox/linux/cgroup.ts";
+import { planLinux } from "../src/sandbox/linux/linux-plan.ts";
+import { chooseCgroup } from "../src/sandbox/linux/linux-shim.ts";
 import {
   detectCapabilities,
   resolveLimitConfig,
@@ -179,7 +179,9 @@ async function layers(dirs: {
 const root = await mkdtemp(join(tmpdir(), "vltair-bench-sbx-"));
 const ws = join(root, "ws");
 await mkdir(ws);
-const base: SandboxOptions = { workspaceRoot: ws, tempRoot: root };
+// The peers switch mechanisms off to price them: nothing is required (fail-closed would refuse
+// the namespaces_off and all_off runs).
+const base: SandboxOptions = { workspaceRoot: ws, tempRoot: root, require: [] };
 const caps = await detectCapabilities();
 const configs: Record<string, readonly SandboxMechanism[]> = {
   all_on: [],

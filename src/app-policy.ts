@@ -66,8 +66,9 @@ export function execPolicyContext(
     program: path.posix.basename((cmd[0] as string).replaceAll("\\", "/")),
     argv: [...new Set(cmd)],
     cwd: cwd ?? ".",
-    network,
-    domains: [],
+    // API.md: network "deny" | "allow" | "list" (an allowlist), with its domains.
+    network: typeof network === "object" ? "list" : network,
+    domains: typeof network === "object" ? [...new Set(network.allow)] : [],
     wall_ms: asked.wall_ms ?? limits.wallMsDefault,
     mem_bytes: asked.mem_bytes ?? limits.memBytesDefault,
     workspace,

@@ -181,6 +181,41 @@ export const CONFIG_FIELDS = {
     doc: 'Whether a run may ask for `network:"allow"` (the request default is deny); false answers such runs SANDBOX_DENIED.',
     schema: v.boolean("must be true or false"),
   },
+  sandbox_network_allow_domains: {
+    flag: "sandbox-network-allow-domains",
+    env: "VLTAIR_SANDBOX_NETWORK_ALLOW_DOMAINS",
+    kind: "list",
+    default: [],
+    doc: 'Host names a run may list in `network:{"allow":[…]}` (comma-separated; exact names and `*.` suffix wildcards such as `*.pythonhosted.org`); a request listing a host outside them is 403 forbidden. Empty: no allowlist runs.',
+    schema: v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.maxLength(253, "must be host names of at most 253 characters"),
+          v.regex(
+            /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*$/i,
+            "must be host names or *.suffix wildcards",
+          ),
+        ),
+      ),
+      v.maxLength(256, "must list at most 256 hosts"),
+    ),
+  },
+  sandbox_network_resolve: {
+    flag: "sandbox-network-resolve",
+    env: "VLTAIR_SANDBOX_NETWORK_RESOLVE",
+    kind: "json",
+    default: {},
+    doc: 'For tests only: host name → `"ip:port"` the allowlist proxy connects to instead of resolving the name (and whatever port was asked), e.g. `{"a.test":"127.0.0.1:8080"}`, so tests reach loopback servers and never the internet.',
+    schema: v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[a-z0-9.-]{1,253}$/, "keys are lower-case host names")),
+        v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/, 'values are "ipv4:port"')),
+        "must be a JSON object of host names to ipv4:port",
+      ),
+      v.check((m) => Object.keys(m).length <= 256, "must map at most 256 names"),
+    ),
+  },
   sandbox_env_passthrough: {
     flag: "sandbox-env-passthrough",
     env: "VLTAIR_SANDBOX_ENV_PASSTHROUGH",

@@ -9,7 +9,6 @@
  */
 export type { ConfigKey, FieldKind } from "./fields.ts";
 export { CONFIG_FIELDS, CONFIG_FILE_ENV, CONFIG_FILE_FLAG, CONFIG_KEYS } from "./fields.ts";
-export { resolveLimitObject } from "./limits-object.ts";
 export type { ConfigOrigin, ConfigSources, LoadedConfig } from "./load.ts";
 export { isLoopbackHost, loadConfig } from "./load.ts";
 export type { Config } from "./schema.ts";

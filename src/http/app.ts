@@ -7,13 +7,13 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import type { SandboxService } from "../app-sandbox.ts";
 import type { ContextService } from "../context/mod.ts";
 import { type Call, VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
 import type { AuditService } from "../policy/audit/mod.ts";
 import type { BudgetService } from "../policy/budgets/mod.ts";
 import type { Authenticator, PolicyService, TokenService } from "../policy/mod.ts";
+import type { SandboxService } from "../sandbox/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
 import { auth } from "./middleware/auth.ts";

@@ -100,7 +100,8 @@ export const darwinShim: SandboxShim = {
       };
     }
     const profile = darwinProfile({
-      network: input.req.network,
+      // An allowlist is refused before this runs (no network namespace on macOS).
+      network: input.req.network === "allow" ? "allow" : "deny",
       writable: [input.workspaceRoot, input.temp.root],
       hidden: input.hidden.map((h) => h.real),
     });

@@ -33,6 +33,17 @@ export function unappliedKeys(report: EnforcedReport): EnforcedKey[] {
   return ENFORCED_KEYS.filter((key) => report[key].requested !== null && !report[key].applied);
 }
 
+/** The `network` entry of a shim that has no network namespace for an allowlist. */
+export function networkEntryWithout(
+  req: { network: "deny" | "allow" | "proxy"; networkAllow: readonly string[] },
+  denied: EnforcedEntry,
+): EnforcedEntry {
+  if (req.network === "allow") return applied("allow", "none", "network allowed by the request");
+  if (req.network === "proxy")
+    return notApplied([...req.networkAllow], "a network allowlist needs a Linux network namespace");
+  return denied;
+}
+
 /** Timeout is enforced by the runner on every OS. */
 export function timeoutEntry(wallMs: number, killGraceMs: number, killer: string): EnforcedEntry {
   return applied(

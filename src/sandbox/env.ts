@@ -1,5 +1,6 @@
 /**
- * The child's environment: a fixed allowlist, named passthrough, then the request's own `env`.
+ * The child's environment: a fixed allowlist, named passthrough, then the request's own `env`,
+ * then what the server sets for the run (the proxy variables of a network allowlist).
  * Nothing else of the server's environment (tokens in particular) reaches the child (AR-1, AR-6).
  */
 
@@ -18,6 +19,8 @@ export interface ChildEnvInput {
   homeDir: string;
   /** The run's private temp directory (inside its temp dir). */
   tmpDir: string;
+  /** Set last (`HTTP_PROXY` and friends of a run with a network allowlist). */
+  serverEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -45,5 +48,6 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
     if (value !== undefined) env[name] = value;
   }
   for (const [name, value] of Object.entries(input.requestEnv)) env[name] = value;
+  for (const [name, value] of Object.entries(input.serverEnv ?? {})) env[name] = value;
   return env;
 }

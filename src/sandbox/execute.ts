@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { parseInitStatus } from "./init-script.ts";
+import { parseInitStatus } from "./linux/mod.ts";
 import type { SandboxLogger } from "./options.ts";
 import { OutputCapture } from "./output.ts";
 import { type OutputListener, type OutputStream, OutputTap } from "./output-tap.ts";

@@ -14,19 +14,16 @@
  * ```
  */
 
-export type { AttachPrime } from "./attach-prime.ts";
 export type { DetectOptions, MechanismProbe, SandboxCapabilities } from "./capabilities.ts";
 export { detectCapabilities } from "./capabilities.ts";
 export type { CapabilityReport } from "./capability-report.ts";
 export { CapabilityReportSchema, capabilityReport } from "./capability-report.ts";
-export type { CgroupLayout, CgroupProbe } from "./cgroup.ts";
 export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
+export type { AttachPrime, CgroupLayout, CgroupProbe } from "./linux/mod.ts";
 export type {
-  LimitSpec,
   SandboxLimitConfig,
-  SandboxLimitName,
   SandboxLogger,
   SandboxMechanism,
   SandboxOptions,
@@ -60,6 +57,13 @@ export {
   SandboxRequestSchema,
   SandboxResultSchema,
 } from "./schema.ts";
+export type {
+  ExecTarget,
+  OpenedRun,
+  SandboxService,
+  SandboxServiceOptions,
+} from "./service.ts";
+export { makeSandboxService } from "./service.ts";
 export type { SweepOptions, SweepResult } from "./sweep.ts";
 export { RUN_LIFETIME_MAX_MS, STALE_AFTER_MS_DEFAULT, sweepLeftovers } from "./sweep.ts";
 export type { WorkspaceRecord } from "./workspace-catalog.ts";

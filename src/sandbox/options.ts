@@ -2,7 +2,7 @@
  * Options of the sandbox, the table of its configurable limits (default, floor, ceiling, reason)
  * and their resolution into one frozen, asserted value.
  */
-import { assert, VltairError } from "../core/mod.ts";
+import { type LimitRelation, LimitTable, VltairError } from "../core/mod.ts";
 import type { OutputListener } from "./output-tap.ts";
 import { ENFORCED_KEYS, type EnforcedKey } from "./schema.ts";
 
@@ -24,164 +24,277 @@ export const SANDBOX_MECHANISMS = [
 /** A mechanism that can be switched off. */
 export type SandboxMechanism = (typeof SANDBOX_MECHANISMS)[number];
 
-/** One configurable limit: its default, its floor and ceiling, and why these values. */
-export interface LimitSpec {
-  readonly default: number | null;
-  readonly min: number;
-  readonly max: number;
-  readonly reason: string;
-}
-
 const MIB = 1024 * 1024;
 
-/**
- * Every sandbox limit, as the config schema and docs/configuration.md should list it.
- * Keys are the camelCase config names.
- */
-export const SANDBOX_LIMITS = {
-  wallMs: {
-    default: 30_000,
-    min: 1,
-    max: 3_600_000,
-    reason: "a test suite fits in 30 s by default; one hour bounds how long a run can hold a slot",
-  },
-  memBytes: {
-    default: 512 * MIB,
-    min: 16 * MIB,
-    max: 16 * 1024 * MIB,
-    reason: "512 MiB fits an interpreter plus tests; below 16 MiB even a shell fails to start",
-  },
-  outputBytes: {
-    default: MIB,
-    min: 16,
-    max: 64 * MIB,
-    reason: "per stream; the server holds at most this many bytes of each stream in memory",
-  },
-  pids: {
-    default: 64,
-    min: 8,
-    max: 4096,
-    reason: "a command needs a few processes to start at all; 64 runs a parallel test suite",
-  },
-  cpuMs: {
-    default: null,
-    min: 1,
-    max: 3_600_000,
-    reason: "not limited unless asked; enforced per process with one-second granularity",
-  },
-  fileSizeBytes: {
-    default: 1024 * MIB,
-    min: MIB,
-    max: 64 * 1024 * MIB,
-    reason: "largest file a run may write (RLIMIT_FSIZE); stops a runaway log filling the disk",
-  },
-  openFiles: {
-    default: 1024,
-    min: 64,
-    max: 65_536,
-    reason: "RLIMIT_NOFILE per process; 1024 is the usual soft limit of a login shell",
-  },
-  stdinBytes: {
-    default: MIB,
-    min: 0,
-    max: 64 * MIB,
-    reason: "largest `stdin` of a request; it is held in memory while the run starts",
-  },
-  killGraceMs: {
-    default: 2000,
-    min: 0,
-    max: 30_000,
-    reason: "time between SIGTERM and SIGKILL on timeout or limit, for test runners to clean up",
-  },
-  reapTimeoutMs: {
-    default: 5000,
-    min: 100,
-    max: 60_000,
-    reason: "how long the sandbox waits for killed processes to vanish before reporting survivors",
-  },
-  runsMax: {
-    default: 16,
-    min: 1,
-    max: 1024,
-    reason:
-      "runs at once on the server (all tenants); each may hold mem_bytes and pids: 16 × 512 MiB = 8 GiB",
-  },
-  tenantRunsMax: {
-    default: 4,
-    min: 1,
-    max: 1024,
-    reason: "runs at once per tenant, so one tenant cannot take every slot",
-  },
-  queuedRunsMax: {
-    default: 64,
-    min: 0,
-    max: 10_000,
-    reason:
-      "runs waiting for a slot on the server; past it 429 queue_full with Retry-After (0: never wait)",
-  },
-  tenantQueuedRunsMax: {
-    default: 16,
-    min: 0,
-    max: 10_000,
-    reason: "runs waiting per tenant, so one tenant cannot fill the queue",
-  },
-  workspacesMax: {
-    default: 32,
-    min: 1,
-    max: 10_000,
-    reason:
-      "named workspaces per tenant (the default workspace is not counted); each holds a tree on disk",
-  },
-  workspaceTtlMs: {
-    default: 86_400_000,
-    min: 1000,
-    max: 2_592_000_000,
-    reason:
-      "a named workspace is deleted this long after its creation: a day by default, 30 days at most",
-  },
-  tenantWorkspaceBytes: {
-    default: 10 * 1024 * MIB,
-    min: MIB,
-    max: 16 * 1024 * 1024 * MIB,
-    reason: "bytes of regular files per tenant, every workspace and the checkpoint store together",
-  },
-  tenantWorkspaceFiles: {
-    default: 200_000,
-    min: 16,
-    max: 10_000_000,
-    reason:
-      "files, directories and links per tenant (workspaces and checkpoint store); bounds every walk of a tree",
-  },
-  uploadBytes: {
-    default: 16 * MIB,
-    min: 1,
-    max: 1024 * MIB,
-    reason:
-      "largest file of one PUT (body_bytes_max bounds it too); streamed to disk, never held in memory",
-  },
-  checkpointsMax: {
-    default: 32,
-    min: 1,
-    max: 1024,
-    reason: "checkpoints kept per workspace; each pins the blobs it names in the tenant's store",
-  },
-  dirEntriesMax: {
-    default: 10_000,
-    min: 1,
-    max: 1_000_000,
-    reason:
-      "entries of one directory listing (GET of a directory); past it the listing says truncated",
-  },
-  workspaceSweepMs: {
-    default: 60_000,
-    min: 1000,
-    max: 3_600_000,
-    reason: "how often expired workspaces are looked for and deleted",
-  },
-} as const satisfies Record<string, LimitSpec>;
+/** `a` must not exceed `b` (a default its maximum, a tenant's bound the server's). */
+function atMost(
+  a: keyof SandboxLimitConfig,
+  b: keyof SandboxLimitConfig,
+): LimitRelation<keyof SandboxLimitConfig> {
+  const name = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return { holds: (v) => v[a] <= v[b], message: `must be at most ${name(b)}`, key: a };
+}
 
-/** Name of a configurable sandbox limit. */
-export type SandboxLimitName = keyof typeof SANDBOX_LIMITS;
+/**
+ * Every sandbox limit with its default, bounds, unit and reason (docs/configuration.md's
+ * `sandbox_limits` table is checked against it). Request limits come in pairs: `<name>Default`
+ * when the request does not ask, `<name>Max` the most it may ask; the request's floor is the
+ * pair's `min`. Keys are the camelCase config names.
+ */
+export const SANDBOX_LIMITS = new LimitTable<keyof SandboxLimitConfig>(
+  "sandbox_limits",
+  {
+    wallMsDefault: {
+      default: 30_000,
+      min: 1,
+      max: 3_600_000,
+      unit: "ms",
+      reason: "wall time of a run that does not set `limits.wall_ms`: a test suite fits in 30 s",
+    },
+    wallMsMax: {
+      default: 3_600_000,
+      min: 1,
+      max: 3_600_000,
+      unit: "ms",
+      reason:
+        "most `limits.wall_ms` a request may ask; one hour bounds how long a run can hold a slot",
+    },
+    memBytesDefault: {
+      default: 512 * MIB,
+      min: 16 * MIB,
+      max: 16 * 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "memory of a run that does not set `limits.mem_bytes`: fits an interpreter plus tests; below 16 MiB even a shell fails to start",
+    },
+    memBytesMax: {
+      default: 16 * 1024 * MIB,
+      min: 16 * MIB,
+      max: 16 * 1024 * MIB,
+      unit: "bytes",
+      reason: "most `limits.mem_bytes` a request may ask",
+    },
+    outputBytesDefault: {
+      default: MIB,
+      min: 16,
+      max: 64 * MIB,
+      unit: "bytes",
+      reason:
+        "per stream, when the request does not set `limits.output_bytes`; the server holds at most this many bytes of each stream in memory",
+    },
+    outputBytesMax: {
+      default: 64 * MIB,
+      min: 16,
+      max: 64 * MIB,
+      unit: "bytes",
+      reason: "most `limits.output_bytes` a request may ask",
+    },
+    pidsDefault: {
+      default: 64,
+      min: 8,
+      max: 4096,
+      unit: "processes",
+      reason:
+        "processes of a run that does not set `limits.pids`: a command needs a few to start at all; 64 runs a parallel test suite",
+    },
+    pidsMax: {
+      default: 4096,
+      min: 8,
+      max: 4096,
+      unit: "processes",
+      reason: "most `limits.pids` a request may ask",
+    },
+    cpuMsMax: {
+      default: 3_600_000,
+      min: 1,
+      max: 3_600_000,
+      unit: "ms",
+      reason:
+        "most `limits.cpu_ms` a request may ask (not limited unless asked); enforced per process with one-second granularity",
+    },
+    fileSizeBytes: {
+      default: 1024 * MIB,
+      min: MIB,
+      max: 64 * 1024 * MIB,
+      unit: "bytes",
+      reason: "largest file a run may write (RLIMIT_FSIZE); stops a runaway log filling the disk",
+    },
+    openFiles: {
+      default: 1024,
+      min: 64,
+      max: 65_536,
+      unit: "descriptors",
+      reason: "RLIMIT_NOFILE per process; 1024 is the usual soft limit of a login shell",
+    },
+    stdinBytesMax: {
+      default: MIB,
+      min: 0,
+      max: 64 * MIB,
+      unit: "bytes",
+      reason: "largest `stdin` of a request; it is held in memory while the run starts",
+    },
+    killGraceMs: {
+      default: 2000,
+      min: 0,
+      max: 30_000,
+      unit: "ms",
+      reason: "time between SIGTERM and SIGKILL on timeout or limit, for test runners to clean up",
+    },
+    reapTimeoutMs: {
+      default: 5000,
+      min: 100,
+      max: 60_000,
+      unit: "ms",
+      reason:
+        "how long the sandbox waits for killed processes to vanish before reporting survivors",
+    },
+    runsMax: {
+      default: 16,
+      min: 1,
+      max: 1024,
+      unit: "runs",
+      reason:
+        "runs at once on the server (all tenants); each may hold mem_bytes and pids: 16 \u00d7 512 MiB = 8 GiB",
+    },
+    tenantRunsMax: {
+      default: 4,
+      min: 1,
+      max: 1024,
+      unit: "runs",
+      reason: "runs at once per tenant, so one tenant cannot take every slot",
+    },
+    queuedRunsMax: {
+      default: 64,
+      min: 0,
+      max: 10_000,
+      unit: "runs",
+      reason:
+        "runs waiting for a slot on the server; past it 429 queue_full with Retry-After (0: never wait)",
+    },
+    tenantQueuedRunsMax: {
+      default: 16,
+      min: 0,
+      max: 10_000,
+      unit: "runs",
+      reason: "runs waiting per tenant, so one tenant cannot fill the queue",
+    },
+    workspacesMax: {
+      default: 32,
+      min: 1,
+      max: 10_000,
+      unit: "workspaces",
+      reason:
+        "named workspaces per tenant (the default workspace is not counted); each holds a tree on disk",
+    },
+    workspaceTtlMsDefault: {
+      default: 86_400_000,
+      min: 1000,
+      max: 2_592_000_000,
+      unit: "ms",
+      reason: "lifetime of a named workspace that does not set `ttl_ms`: a day",
+    },
+    workspaceTtlMsMax: {
+      default: 2_592_000_000,
+      min: 1000,
+      max: 2_592_000_000,
+      unit: "ms",
+      reason: "most `ttl_ms` a workspace may ask: 30 days",
+    },
+    tenantWorkspaceBytesMax: {
+      default: 10 * 1024 * MIB,
+      min: MIB,
+      max: 16 * 1024 * 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "bytes of regular files per tenant, every workspace and the checkpoint store together",
+    },
+    tenantWorkspaceFilesMax: {
+      default: 200_000,
+      min: 16,
+      max: 10_000_000,
+      unit: "files",
+      reason:
+        "files, directories and links per tenant (workspaces and checkpoint store); bounds every walk of a tree",
+    },
+    uploadBytesMax: {
+      default: 16 * MIB,
+      min: 1,
+      max: 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "largest file of one PUT (body_bytes_max bounds it too); streamed to disk, never held in memory",
+    },
+    checkpointsMax: {
+      default: 32,
+      min: 1,
+      max: 1024,
+      unit: "checkpoints",
+      reason: "checkpoints kept per workspace; each pins the blobs it names in the tenant's store",
+    },
+    dirEntriesMax: {
+      default: 10_000,
+      min: 1,
+      max: 1_000_000,
+      unit: "entries",
+      reason:
+        "entries of one directory listing (GET of a directory); past it the listing says truncated",
+    },
+    workspaceSweepMs: {
+      default: 60_000,
+      min: 1000,
+      max: 3_600_000,
+      unit: "ms",
+      reason: "how often expired workspaces are looked for and deleted",
+    },
+    networkConnectionsMax: {
+      default: 64,
+      min: 1,
+      max: 1024,
+      unit: "connections",
+      reason:
+        "connections through a run's network allowlist proxy open at once; more are answered 503",
+    },
+    networkIdleMs: {
+      default: 60_000,
+      min: 1000,
+      max: 3_600_000,
+      unit: "ms",
+      reason: "a proxied connection with nothing sent either way this long is closed",
+    },
+    networkBytesMax: {
+      default: 1024 * MIB,
+      min: MIB,
+      max: 64 * 1024 * MIB,
+      unit: "bytes",
+      reason:
+        "bytes a run's proxy relays, both directions together; past it every connection of the run is closed",
+    },
+    networkHeaderBytesMax: {
+      default: 16 * 1024,
+      min: 1024,
+      max: MIB,
+      unit: "bytes",
+      reason: "largest request head the proxy reads (request line and headers); past it 431",
+    },
+    networkRefusalLogsMax: {
+      default: 32,
+      min: 0,
+      max: 10_000,
+      unit: "log lines",
+      reason:
+        "refused proxy requests logged per run (sandbox.network.refused); all are counted in network_refused",
+    },
+  },
+  [
+    atMost("wallMsDefault", "wallMsMax"),
+    atMost("memBytesDefault", "memBytesMax"),
+    atMost("outputBytesDefault", "outputBytesMax"),
+    atMost("pidsDefault", "pidsMax"),
+    atMost("tenantRunsMax", "runsMax"),
+    atMost("tenantQueuedRunsMax", "queuedRunsMax"),
+    atMost("workspaceTtlMsDefault", "workspaceTtlMsMax"),
+  ],
+);
 
 /**
  * Configured values: for request limits `<name>Default` and `<name>Max`; for server-side
@@ -217,6 +330,12 @@ export interface SandboxLimitConfig {
   checkpointsMax: number;
   dirEntriesMax: number;
   workspaceSweepMs: number;
+  /** Network allowlist proxy of a run (network-proxy.ts). */
+  networkConnectionsMax: number;
+  networkIdleMs: number;
+  networkBytesMax: number;
+  networkHeaderBytesMax: number;
+  networkRefusalLogsMax: number;
 }
 
 /** Paths of the external helpers; a missing one turns its mechanism off with a reason. */
@@ -260,6 +379,16 @@ export interface SandboxOptions {
   /** When false, a request with `network:"allow"` is answered `SANDBOX_DENIED`. */
   networkAllowPermitted?: boolean;
   /**
+   * The ceiling of a request's `network.allow` (host names and `*.` suffix wildcards); a
+   * pattern outside it is `403 forbidden`. Empty (default): no allowlist runs.
+   */
+  networkAllowDomains?: readonly string[];
+  /**
+   * For tests: host name → `ip:port` the proxy connects to instead of resolving the name (and
+   * whatever port was asked), so tests reach loopback servers and never the internet.
+   */
+  networkResolve?: Readonly<Record<string, string>>;
+  /**
    * Limits a run must have, else it is refused (`SANDBOX_DENIED`, nothing runs); default
    * `DEFAULT_REQUIRE` (filesystem, pids, timeout, process_tree). `hidden_paths` is always
    * required when hidden paths are configured.
@@ -287,73 +416,10 @@ export const DEFAULT_ENV_PASSTHROUGH = [
   "COVERAGE_FILE",
 ] as const;
 
-function defaultLimitConfig(): SandboxLimitConfig {
-  const L = SANDBOX_LIMITS;
-  return {
-    wallMsDefault: L.wallMs.default,
-    wallMsMax: L.wallMs.max,
-    memBytesDefault: L.memBytes.default,
-    memBytesMax: L.memBytes.max,
-    outputBytesDefault: L.outputBytes.default,
-    outputBytesMax: L.outputBytes.max,
-    pidsDefault: L.pids.default,
-    pidsMax: L.pids.max,
-    cpuMsMax: L.cpuMs.max,
-    fileSizeBytes: L.fileSizeBytes.default,
-    openFiles: L.openFiles.default,
-    stdinBytesMax: L.stdinBytes.default,
-    killGraceMs: L.killGraceMs.default,
-    reapTimeoutMs: L.reapTimeoutMs.default,
-    runsMax: L.runsMax.default,
-    tenantRunsMax: L.tenantRunsMax.default,
-    queuedRunsMax: L.queuedRunsMax.default,
-    tenantQueuedRunsMax: L.tenantQueuedRunsMax.default,
-    workspacesMax: L.workspacesMax.default,
-    workspaceTtlMsDefault: L.workspaceTtlMs.default,
-    workspaceTtlMsMax: L.workspaceTtlMs.max,
-    tenantWorkspaceBytesMax: L.tenantWorkspaceBytes.default,
-    tenantWorkspaceFilesMax: L.tenantWorkspaceFiles.default,
-    uploadBytesMax: L.uploadBytes.default,
-    checkpointsMax: L.checkpointsMax.default,
-    dirEntriesMax: L.dirEntriesMax.default,
-    workspaceSweepMs: L.workspaceSweepMs.default,
-  };
-}
-
-/** The spec each config key is checked against. */
-const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
-  wallMsDefault: SANDBOX_LIMITS.wallMs,
-  wallMsMax: SANDBOX_LIMITS.wallMs,
-  memBytesDefault: SANDBOX_LIMITS.memBytes,
-  memBytesMax: SANDBOX_LIMITS.memBytes,
-  outputBytesDefault: SANDBOX_LIMITS.outputBytes,
-  outputBytesMax: SANDBOX_LIMITS.outputBytes,
-  pidsDefault: SANDBOX_LIMITS.pids,
-  pidsMax: SANDBOX_LIMITS.pids,
-  cpuMsMax: SANDBOX_LIMITS.cpuMs,
-  fileSizeBytes: SANDBOX_LIMITS.fileSizeBytes,
-  openFiles: SANDBOX_LIMITS.openFiles,
-  stdinBytesMax: SANDBOX_LIMITS.stdinBytes,
-  killGraceMs: SANDBOX_LIMITS.killGraceMs,
-  reapTimeoutMs: SANDBOX_LIMITS.reapTimeoutMs,
-  runsMax: SANDBOX_LIMITS.runsMax,
-  tenantRunsMax: SANDBOX_LIMITS.tenantRunsMax,
-  queuedRunsMax: SANDBOX_LIMITS.queuedRunsMax,
-  tenantQueuedRunsMax: SANDBOX_LIMITS.tenantQueuedRunsMax,
-  workspacesMax: SANDBOX_LIMITS.workspacesMax,
-  workspaceTtlMsDefault: SANDBOX_LIMITS.workspaceTtlMs,
-  workspaceTtlMsMax: SANDBOX_LIMITS.workspaceTtlMs,
-  tenantWorkspaceBytesMax: SANDBOX_LIMITS.tenantWorkspaceBytes,
-  tenantWorkspaceFilesMax: SANDBOX_LIMITS.tenantWorkspaceFiles,
-  uploadBytesMax: SANDBOX_LIMITS.uploadBytes,
-  checkpointsMax: SANDBOX_LIMITS.checkpointsMax,
-  dirEntriesMax: SANDBOX_LIMITS.dirEntriesMax,
-  workspaceSweepMs: SANDBOX_LIMITS.workspaceSweepMs,
-};
-
 /**
- * Merges configured limits over the defaults and checks each against its floor and ceiling,
- * and each default against its configured maximum. Throws `config_invalid` naming the key.
+ * The configured limits over the defaults, each within its bounds and every default within its
+ * maximum (a tenant's bound within the server's). Throws `config_invalid` naming
+ * `sandbox_limits.<snake_key>`.
  *
  * @example
  * ```ts
@@ -361,36 +427,7 @@ const CONFIG_SPEC: Record<keyof SandboxLimitConfig, LimitSpec> = {
  * ```
  */
 export function resolveLimitConfig(partial: Partial<SandboxLimitConfig> = {}): SandboxLimitConfig {
-  const merged: SandboxLimitConfig = { ...defaultLimitConfig() };
-  for (const key of Object.keys(CONFIG_SPEC) as (keyof SandboxLimitConfig)[]) {
-    const value = partial[key];
-    if (value !== undefined) merged[key] = value;
-    const spec = CONFIG_SPEC[key];
-    const got = merged[key];
-    if (!Number.isInteger(got) || got < spec.min || got > spec.max) {
-      throw new VltairError("config_invalid", `sandbox limit ${key} out of range`, {
-        details: { field: `sandbox.limits.${key}`, min: spec.min, max: spec.max, value: got },
-      });
-    }
-  }
-  const pairs: [keyof SandboxLimitConfig, keyof SandboxLimitConfig][] = [
-    ["wallMsDefault", "wallMsMax"],
-    ["memBytesDefault", "memBytesMax"],
-    ["outputBytesDefault", "outputBytesMax"],
-    ["pidsDefault", "pidsMax"],
-    ["tenantRunsMax", "runsMax"],
-    ["tenantQueuedRunsMax", "queuedRunsMax"],
-    ["workspaceTtlMsDefault", "workspaceTtlMsMax"],
-  ];
-  for (const [def, max] of pairs) {
-    if (merged[def] > merged[max]) {
-      throw new VltairError("config_invalid", `sandbox limit ${def} exceeds ${max}`, {
-        details: { field: `sandbox.limits.${def}`, max: merged[max], value: merged[def] },
-      });
-    }
-  }
-  assert(merged.wallMsDefault <= merged.wallMsMax, "wall default within its maximum");
-  return merged;
+  return SANDBOX_LIMITS.resolve(partial);
 }
 
 /** Checks a configured `require` list (known keys, no duplicates); throws `config_invalid`. */

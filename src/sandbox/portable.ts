@@ -3,7 +3,13 @@
  * wall timeout with group kill, rlimits through the shell's `ulimit`; memory, pids, network and
  * filesystem are reported as not applied.
  */
-import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import {
+  applied,
+  networkEntryWithout,
+  notApplied,
+  notRequested,
+  timeoutEntry,
+} from "./enforced.ts";
 import { hiddenNotApplied } from "./hidden-paths.ts";
 import { PosixTracker } from "./posix-tracker.ts";
 import type { EnforcedReport } from "./schema.ts";
@@ -21,10 +27,7 @@ export function shellOnlyReport(input: ShimInput, platform: string): EnforcedRep
       req.pids,
       `${none}: RLIMIT_NPROC counts every process of the user, not the run`,
     ),
-    network:
-      req.network === "allow"
-        ? applied("allow", "none", "network allowed by the request")
-        : notApplied("deny", none),
+    network: networkEntryWithout(req, notApplied("deny", none)),
     filesystem: notApplied("workspace_rw", none),
     cpu:
       req.cpuMs === null

@@ -10,7 +10,7 @@ import {
   cgroupPeakBytes,
   type RunCgroup,
   removeRunCgroup,
-} from "./cgroup.ts";
+} from "./linux/cgroup.ts";
 import {
   foreignNamespaces,
   isSameLiveProcess,

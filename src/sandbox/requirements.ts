@@ -36,7 +36,8 @@ const HINTS: Record<EnforcedKey, string> = {
   timeout: "always enforced by the runner",
   memory: `${CGROUP} (RLIMIT_AS is the fallback: ${RLIMITS})`,
   pids: `${CGROUP} (as non-root, RLIMIT_NPROC through prlimit is the fallback)`,
-  network: "install bubblewrap, or unshare (util-linux) with user namespaces on",
+  network:
+    "install bubblewrap, or unshare (util-linux) with user namespaces on; a network allowlist also needs perl (its proxy bridge)",
   filesystem: VIEW,
   cpu: RLIMITS,
   file_size: RLIMITS,
@@ -54,15 +55,20 @@ export function hintFor(key: EnforcedKey, caps: SandboxCapabilities): string {
   return HINTS[key];
 }
 
-/** Limits a run is refused for (report order), given the request's `allow_partial`. */
+/**
+ * Limits a run is refused for (report order), given the request's `allow_partial`. `always`
+ * are never waived: the hidden paths, and the network of a run with an allowlist (without its
+ * namespace the run would reach everything).
+ */
 export function missingRequired(
   enforced: EnforcedReport,
   policy: RequirePolicy,
   requestAllowsPartial: boolean,
+  always: readonly EnforcedKey[] = ["hidden_paths"],
 ): EnforcedKey[] {
   const waived = policy.allowPartial && requestAllowsPartial;
   const required = new Set<EnforcedKey>(waived ? [] : policy.require);
-  required.add("hidden_paths");
+  for (const key of always) required.add(key);
   return unappliedKeys(enforced).filter((key) => required.has(key));
 }
 

@@ -3,6 +3,7 @@
  * outcome no process of the run is alive and its temp dir is gone (or an error is logged).
  */
 import { realpath } from "node:fs/promises";
+import { join } from "node:path";
 import { VltairError } from "../core/mod.ts";
 import { detectCapabilities, type SandboxCapabilities } from "./capabilities.ts";
 import { notApplied, unappliedKeys } from "./enforced.ts";
@@ -14,6 +15,9 @@ import {
   normalizeHiddenPaths,
   resolveHiddenPaths,
 } from "./hidden-paths.ts";
+import { proxyEnv } from "./linux/mod.ts";
+import { checkAllowlist } from "./network-allow.ts";
+import { type NetworkProxy, startNetworkProxy } from "./network-proxy.ts";
 import {
   checkRequireList,
   DEFAULT_ENV_PASSTHROUGH,
@@ -81,6 +85,7 @@ function nothingRan(
     duration_ms: 0,
     max_rss_bytes: null,
     enforced,
+    network_refused: null,
     reason,
     trace_id: traceId,
   };
@@ -152,7 +157,14 @@ export async function prepareRun(request: unknown, options: SandboxOptions): Pro
   const limits = resolveLimitConfig(options.limits);
   const require = checkRequireList(options.require ?? DEFAULT_REQUIRE);
   const hiddenPaths = normalizeHiddenPaths(options.hiddenPaths);
-  const req = validateRequest(request, limits);
+  const parsed = validateRequest(request, limits);
+  const req =
+    parsed.network === "proxy"
+      ? {
+          ...parsed,
+          networkAllow: checkAllowlist(parsed.networkAllow, options.networkAllowDomains ?? []),
+        }
+      : parsed;
   const workspaceRoot = await realDir(options.workspaceRoot, "sandbox.workspace_root");
   if (workspaceRoot === "/") {
     // The workspace is bound writable over a read-only root: "/" would make everything writable.
@@ -206,10 +218,11 @@ export async function runPrepared(prepared: PreparedRun): Promise<SandboxResult>
   const temp = await nextRunTempDir(tempRoot, traceId);
   const runName = temp.root.slice(temp.root.lastIndexOf("vltair-"));
   const shim = selectShim(caps.platform);
+  const proxySocket = req.network === "proxy" ? join(temp.root, "proxy.sock") : null;
   // The temp dir and the shim's set-up (the run's cgroup) do not depend on each other.
   const [made, setUp] = await Promise.allSettled([
     makeRunTempDir(temp),
-    shim.prepare({ req, cwd, workspaceRoot, temp, runName, caps, limits, hidden }),
+    shim.prepare({ req, cwd, workspaceRoot, temp, runName, caps, limits, hidden, proxySocket }),
   ]);
   if (made.status === "rejected") {
     if (setUp.status === "fulfilled") await disposePlan(setUp.value, runName, log);
@@ -248,6 +261,7 @@ export async function runPrepared(prepared: PreparedRun): Promise<SandboxResult>
       plan,
       runName,
       shimName: shim.name,
+      proxySocket,
       removeTemp,
     });
   } finally {
@@ -273,18 +287,23 @@ type RunContext = {
   plan: LaunchPlan;
   runName: string;
   shimName: string;
+  /** The proxy's socket of a run with a network allowlist. */
+  proxySocket: string | null;
   /** Starts (once) the temp dir's removal; awaited by the caller on every outcome. */
   removeTemp: () => Promise<void>;
 };
 
 async function runPlan(ctx: RunContext): Promise<SandboxResult> {
-  const { options, limits, req, traceId, log, temp, plan } = ctx;
+  const { options, limits, req, traceId, log, plan } = ctx;
   const unapplied = unappliedKeys(plan.enforced);
   for (const key of unapplied) {
     log("warn", "sandbox.limit.not_applied", { limit: key, reason: plan.enforced[key].reason });
   }
   const policy = { require: ctx.require, allowPartial: options.allowPartial === true };
-  const missing = missingRequired(plan.enforced, policy, req.allowPartial);
+  // An allowlist without its namespace would reach everything: never waived.
+  const always: EnforcedKey[] =
+    req.network === "proxy" ? ["hidden_paths", "network"] : ["hidden_paths"];
+  const missing = missingRequired(plan.enforced, policy, req.allowPartial, always);
   if (missing.length > 0) {
     const reason = refusalReason(missing, plan.enforced, ctx.caps);
     log("error", "sandbox.run.refused", { reason, missing });
@@ -295,6 +314,30 @@ async function runPlan(ctx: RunContext): Promise<SandboxResult> {
     log("error", "sandbox.run.refused", { reason });
     return nothingRan("INTERNAL_ERROR", reason, plan.enforced, traceId);
   }
+  let proxy: NetworkProxy | null = null;
+  if (ctx.proxySocket !== null) {
+    try {
+      proxy = await startNetworkProxy({
+        socketPath: ctx.proxySocket,
+        allow: req.networkAllow,
+        resolve: options.networkResolve ?? {},
+        limits,
+        log,
+      });
+    } catch (error) {
+      log("error", "sandbox.network.proxy_failed", { code: (error as NodeJS.ErrnoException).code });
+      return nothingRan("INTERNAL_ERROR", "network_proxy_failed", plan.enforced, traceId);
+    }
+  }
+  try {
+    return await execPlan(ctx, proxy);
+  } finally {
+    await proxy?.close();
+  }
+}
+
+async function execPlan(ctx: RunContext, proxy: NetworkProxy | null): Promise<SandboxResult> {
+  const { options, limits, req, traceId, log, temp, plan } = ctx;
   log("info", "sandbox.run.start", {
     run: ctx.runName,
     shim: ctx.shimName,
@@ -306,6 +349,7 @@ async function runPlan(ctx: RunContext): Promise<SandboxResult> {
     requestEnv: req.env,
     homeDir: temp.home,
     tmpDir: temp.tmp,
+    serverEnv: proxy === null ? {} : proxyEnv(),
   });
   const done = await execute({
     plan,
@@ -324,13 +368,14 @@ async function runPlan(ctx: RunContext): Promise<SandboxResult> {
   // Nothing of the run is alive any more (or survivors are reported): its temp dir goes now,
   // while the result is read and the cgroup removed.
   void ctx.removeTemp();
-  const result = await buildResult(plan, done, req.wallMs, traceId);
+  const result = await buildResult(plan, done, req.wallMs, traceId, proxy?.refused ?? null);
   log("info", "sandbox.run.end", {
     status: result.status,
     rc: result.rc,
     reason: result.reason,
     duration_ms: result.duration_ms,
     spawn_error: done.spawnError,
+    network_refused: result.network_refused,
   });
   return result;
 }
@@ -341,6 +386,7 @@ async function buildResult(
   done: Executed,
   wallMs: number,
   traceId: string,
+  networkRefused: number | null,
 ): Promise<SandboxResult> {
   const stderr = done.stderr.text();
   const rc = exitRc(done.exitCode, done.exitSignal);
@@ -368,6 +414,7 @@ async function buildResult(
     duration_ms: Math.round(done.durationMs),
     max_rss_bytes: await plan.tracker.maxRssBytes(),
     enforced: plan.enforced,
+    network_refused: networkRefused,
     reason: classified.reason,
     trace_id: traceId,
   };

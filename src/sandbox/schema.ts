@@ -6,6 +6,7 @@
  * so one schema serves every configuration and the OpenAPI document.
  */
 import * as v from "valibot";
+import { ALLOW_PATTERNS_MAX, HOST_CHARS_MAX, HOST_PATTERN } from "./network-allow.ts";
 
 /** Most argv entries a command may have; bounds the work of validation and quoting. */
 export const CMD_ARGS_MAX = 4096;
@@ -35,6 +36,24 @@ export const SandboxLimitsSchema = v.strictObject({
   cpu_ms: v.optional(positiveInteger),
 });
 
+/**
+ * `network: {"allow": [...]}`: host names (`registry.npmjs.org`) and `*.` suffix wildcards
+ * (`*.pythonhosted.org`) reached through the server's proxy; nothing else is reachable.
+ */
+export const NetworkAllowSchema = v.strictObject({
+  allow: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.maxLength(HOST_CHARS_MAX),
+        v.regex(HOST_PATTERN, "must be a host name or *.suffix"),
+      ),
+    ),
+    v.minLength(1, "network.allow must not be empty"),
+    v.maxLength(ALLOW_PATTERNS_MAX),
+  ),
+});
+
 /** Body of `POST /v1/sandbox/exec`. */
 export const SandboxRequestSchema = v.strictObject({
   cmd: v.pipe(
@@ -55,7 +74,7 @@ export const SandboxRequestSchema = v.strictObject({
   ),
   stdin: v.optional(v.string()),
   limits: v.optional(SandboxLimitsSchema),
-  network: v.optional(v.picklist(["deny", "allow"]), "deny"),
+  network: v.optional(v.union([v.picklist(["deny", "allow"]), NetworkAllowSchema]), "deny"),
   allow_partial: v.optional(v.boolean(), true),
 });
 
@@ -128,6 +147,8 @@ export const SandboxResultSchema = v.strictObject({
   duration_ms: v.pipe(v.number(), v.minValue(0)),
   max_rss_bytes: v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.null()]),
   enforced: EnforcedReportSchema,
+  /** Connections the run's network allowlist refused (null: the run had no allowlist). */
+  network_refused: v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.null()]),
   /** Stable, low-cardinality reason for a non-OK/FAILED status (e.g. `limit_not_applied:memory`). */
   reason: v.union([v.string(), v.null()]),
   trace_id: v.string(),

@@ -1,6 +1,6 @@
 /** Picks the shim of the running OS (the one place, with the shims, that branches on the OS). */
 import { darwinShim } from "./darwin.ts";
-import { linuxShim } from "./linux.ts";
+import { linuxShim } from "./linux/mod.ts";
 import { portableShim } from "./portable.ts";
 import type { SandboxShim } from "./shim.ts";
 import { windowsShim } from "./windows.ts";

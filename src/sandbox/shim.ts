@@ -23,6 +23,8 @@ export interface ShimInput {
   limits: SandboxLimitConfig;
   /** Server paths to mask from the run, resolved at its start. */
   hidden: readonly HiddenPath[];
+  /** Where the server's proxy listens, for a run with a network allowlist (Linux only). */
+  proxySocket?: string | null;
 }
 
 /** Signals the runner sends. */
@@ -83,6 +85,3 @@ export interface SandboxShim {
 export function describeByPreparing(this: SandboxShim, input: ShimInput): Promise<EnforcedReport> {
   return this.prepare(input).then((plan) => plan.enforced);
 }
-
-/** The innermost stage: report ready on fd 3, close it, exec the command (exit 127 if absent). */
-export const READY_SCRIPT = 'printf R >&3 && exec 3>&- && exec "$@"';

@@ -14,14 +14,16 @@
 import { lstat, readdir, readFile, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VltairError } from "../core/mod.ts";
-import { parseSelfCgroup } from "./cgroup.ts";
+import { parseSelfCgroup } from "./linux/mod.ts";
 import { SANDBOX_LIMITS, type SandboxLogger } from "./options.ts";
 import { type OwnerState, ownerState, parseOwner, type RunOwner, selfOwner } from "./owner.ts";
 import { removeRunTempDir } from "./temp-dir.ts";
 
 /** The longest a run can hold its resources: maximal wall limit, kill grace and reap wait. */
 export const RUN_LIFETIME_MAX_MS =
-  SANDBOX_LIMITS.wallMs.max + SANDBOX_LIMITS.killGraceMs.max + SANDBOX_LIMITS.reapTimeoutMs.max;
+  SANDBOX_LIMITS.specs.wallMsMax.max +
+  SANDBOX_LIMITS.specs.killGraceMs.max +
+  SANDBOX_LIMITS.specs.reapTimeoutMs.max;
 /** Default age past which an unattributable leftover is removed: twice the longest run. */
 export const STALE_AFTER_MS_DEFAULT = 2 * RUN_LIFETIME_MAX_MS;
 /** Most entries of one directory examined; bounds the work of a sweep. */

@@ -3,7 +3,7 @@
  * where there is no `prlimit` (macOS, other Unixes):
  * `ulimit` lines in the ready script, so they apply to the command and everything it starts.
  */
-import { READY_SCRIPT } from "./shim.ts";
+import { READY_SCRIPT } from "./ready-script.ts";
 
 /** Which rlimits to set through `ulimit`; null leaves one alone. */
 export interface UlimitValues {

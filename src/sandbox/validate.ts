@@ -19,7 +19,10 @@ export interface ResolvedRequest {
   outputBytes: number;
   pids: number;
   cpuMs: number | null;
-  network: "deny" | "allow";
+  /** `proxy`: only the listed hosts, through the server's proxy (`networkAllow`). */
+  network: "deny" | "allow" | "proxy";
+  /** The allowlist's patterns as sent (checked against the ceiling by the runner); else empty. */
+  networkAllow: readonly string[];
   allowPartial: boolean;
 }
 
@@ -69,32 +72,33 @@ export function validateRequest(body: unknown, limits: SandboxLimitConfig): Reso
     wallMs: within(
       "limits.wall_ms",
       lim.wall_ms ?? limits.wallMsDefault,
-      SANDBOX_LIMITS.wallMs.min,
+      SANDBOX_LIMITS.specs.wallMsMax.min,
       limits.wallMsMax,
     ),
     memBytes: within(
       "limits.mem_bytes",
       lim.mem_bytes ?? limits.memBytesDefault,
-      SANDBOX_LIMITS.memBytes.min,
+      SANDBOX_LIMITS.specs.memBytesMax.min,
       limits.memBytesMax,
     ),
     outputBytes: within(
       "limits.output_bytes",
       lim.output_bytes ?? limits.outputBytesDefault,
-      SANDBOX_LIMITS.outputBytes.min,
+      SANDBOX_LIMITS.specs.outputBytesMax.min,
       limits.outputBytesMax,
     ),
     pids: within(
       "limits.pids",
       lim.pids ?? limits.pidsDefault,
-      SANDBOX_LIMITS.pids.min,
+      SANDBOX_LIMITS.specs.pidsMax.min,
       limits.pidsMax,
     ),
     cpuMs:
       lim.cpu_ms === undefined
         ? null
-        : within("limits.cpu_ms", lim.cpu_ms, SANDBOX_LIMITS.cpuMs.min, limits.cpuMsMax),
-    network: req.network,
+        : within("limits.cpu_ms", lim.cpu_ms, SANDBOX_LIMITS.specs.cpuMsMax.min, limits.cpuMsMax),
+    network: typeof req.network === "string" ? req.network : "proxy",
+    networkAllow: typeof req.network === "string" ? [] : req.network.allow,
     allowPartial: req.allow_partial,
   };
 }

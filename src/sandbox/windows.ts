@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { assert } from "../core/mod.ts";
-import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import { networkEntryWithout, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
 import { hiddenNotApplied } from "./hidden-paths.ts";
 import type { EnforcedReport } from "./schema.ts";
 import {
@@ -33,10 +33,7 @@ export function windowsReport(input: ShimInput, taskkillAvailable: boolean): Enf
     ),
     memory: notApplied(req.memBytes, NO_JOB),
     pids: notApplied(req.pids, NO_JOB),
-    network:
-      req.network === "allow"
-        ? applied("allow", "none", "network allowed by the request")
-        : notApplied("deny", "needs an AppContainer or firewall rule"),
+    network: networkEntryWithout(req, notApplied("deny", "needs an AppContainer or firewall rule")),
     filesystem: notApplied("workspace_rw", "needs an AppContainer or a restricted token"),
     cpu: req.cpuMs === null ? notRequested() : notApplied(req.cpuMs, NO_JOB),
     file_size: notApplied(limits.fileSizeBytes, "Windows has no per-process file size limit"),

@@ -148,12 +148,12 @@ export class Workspaces {
   async create(tenant: string, body: WorkspaceCreate): Promise<WorkspaceRecord> {
     const { limits } = this.#options;
     const ttlMs = body.ttl_ms ?? limits.workspaceTtlMsDefault;
-    if (ttlMs < SANDBOX_LIMITS.workspaceTtlMs.min || ttlMs > limits.workspaceTtlMsMax) {
+    if (ttlMs < SANDBOX_LIMITS.specs.workspaceTtlMsMax.min || ttlMs > limits.workspaceTtlMsMax) {
       throw new VltairError("validation_failed", "ttl_ms out of range", {
         details: {
           field: "ttl_ms",
           issue: "out_of_range",
-          min: SANDBOX_LIMITS.workspaceTtlMs.min,
+          min: SANDBOX_LIMITS.specs.workspaceTtlMsMax.min,
           max: limits.workspaceTtlMsMax,
           value: ttlMs,
         },

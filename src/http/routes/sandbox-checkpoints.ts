@@ -5,7 +5,7 @@
  * segment, which Hono can only match with the suffix inside the parameter's pattern. Any id
  * routes; one that is not 64 hex digits is then `404 not_found` like an unknown one.
  */
-import type { SandboxService } from "../../app-sandbox.ts";
+import type { SandboxService } from "../../sandbox/mod.ts";
 import {
   type CheckpointInfo,
   CheckpointListSchema,

@@ -5,7 +5,7 @@
  * stream starts; an error after that (a bug) ends the stream with one `error` event holding the
  * error envelope's `error` object.
  */
-import type { OpenedRun, SandboxService } from "../../app-sandbox.ts";
+import type { OpenedRun, SandboxService } from "../../sandbox/mod.ts";
 import type { AppContext } from "../env.ts";
 import { toVltairError } from "../envelope.ts";
 import { callOf } from "../route.ts";

@@ -4,7 +4,7 @@
  * caller's tenant only, so another tenant's id is `404 not_found`, as is an unknown one.
  */
 import * as v from "valibot";
-import type { SandboxService } from "../../app-sandbox.ts";
+import type { SandboxService } from "../../sandbox/mod.ts";
 import {
   DeletedSchema,
   DirListingSchema,

@@ -3,7 +3,7 @@
  * `GET /v1/sandbox/capabilities`: what the sandbox can enforce on this host; and the workspace
  * routes (sandbox-workspaces.ts).
  */
-import type { SandboxService } from "../../app-sandbox.ts";
+import type { SandboxService } from "../../sandbox/mod.ts";
 import {
   CapabilityReportSchema,
   SandboxRequestSchema,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { INIT_SCRIPT } from "../../../src/sandbox/init-script.ts";
+import { INIT_SCRIPT } from "../../../src/sandbox/linux/init-script.ts";
 import { runSandboxed } from "../../../src/sandbox/mod.ts";
 import {
   type Area,

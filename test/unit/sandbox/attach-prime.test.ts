@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { primeAttach } from "../../../src/sandbox/attach-prime.ts";
-import { probeCgroups } from "../../../src/sandbox/cgroup.ts";
+import { primeAttach } from "../../../src/sandbox/linux/attach-prime.ts";
+import { probeCgroups } from "../../../src/sandbox/linux/cgroup.ts";
 
 let root = "";
 beforeEach(async () => {

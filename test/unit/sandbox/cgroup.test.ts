@@ -15,8 +15,8 @@ import {
   probeCgroups,
   procsFiles,
   removeRunCgroup,
-} from "../../../src/sandbox/cgroup.ts";
-import { chooseCgroup } from "../../../src/sandbox/linux.ts";
+} from "../../../src/sandbox/linux/cgroup.ts";
+import { chooseCgroup } from "../../../src/sandbox/linux/linux-shim.ts";
 
 let root = "";
 beforeEach(async () => {

@@ -13,6 +13,7 @@ const result: SandboxResult = {
   duration_ms: 42,
   max_rss_bytes: null,
   enforced: Object.fromEntries(ENFORCED_KEYS.map((k) => [k, entry])) as SandboxResult["enforced"],
+  network_refused: null,
   reason: null,
   trace_id: "0af7651916cd43dd8448eb211c80319c",
 };

@@ -15,7 +15,7 @@ import {
   orderMounts,
   resolveHiddenPaths,
 } from "../../../src/sandbox/hidden-paths.ts";
-import { type PlannedCgroup, planLinux } from "../../../src/sandbox/linux-plan.ts";
+import { type PlannedCgroup, planLinux } from "../../../src/sandbox/linux/linux-plan.ts";
 import { portableShim } from "../../../src/sandbox/portable.ts";
 import { windowsShim } from "../../../src/sandbox/windows.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";

@@ -5,8 +5,8 @@ import {
   initArgv,
   initSyscalls,
   parseInitStatus,
-} from "../../../src/sandbox/init-script.ts";
-import { mountOps } from "../../../src/sandbox/mount-plan.ts";
+} from "../../../src/sandbox/linux/init-script.ts";
+import { mountOps } from "../../../src/sandbox/linux/mount-plan.ts";
 import { signalName } from "../../../src/sandbox/status.ts";
 
 describe("init argv", () => {

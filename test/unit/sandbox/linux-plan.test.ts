@@ -3,8 +3,8 @@ import {
   type PlannedCgroup,
   planLinux,
   READY_ATTACH_SCRIPT,
-} from "../../../src/sandbox/linux-plan.ts";
-import { READY_SCRIPT } from "../../../src/sandbox/shim.ts";
+} from "../../../src/sandbox/linux/linux-plan.ts";
+import { READY_SCRIPT } from "../../../src/sandbox/ready-script.ts";
 import { linuxCaps, missing, shimInput } from "./fixtures.ts";
 
 const withUlimit = (overrides = {}) =>
@@ -270,5 +270,68 @@ describe("planLinux: rlimits through the ready stage's ulimit", () => {
     expect(p.enforced.open_files.applied).toBe(false);
     expect(p.enforced.open_files.reason).toContain("prlimit unavailable");
     expect(p.enforced.open_files.reason).toContain("sh ulimit unavailable");
+  });
+});
+
+describe("planLinux with a network allowlist", () => {
+  const allow = { cmd: ["npm", "ci"], network: { allow: ["registry.npmjs.org"] } };
+  function proxied(caps = linuxCaps(), cgroup = noCgroup) {
+    const input = shimInput(allow, caps);
+    return planLinux({
+      req: input.req,
+      cwd: input.cwd,
+      workspaceRoot: input.workspaceRoot,
+      runTempDir: input.temp.root,
+      caps,
+      limits: input.limits,
+      cgroup,
+      proxySocket: `${input.temp.root}/proxy.sock`,
+    });
+  }
+  /** Where the command starts in argv, and the bridge stage just before it. */
+  const bridgeAt = (argv: string[]) => argv.indexOf("3128") - 3;
+
+  test("bubblewrap: its own netns (and loopback), the bridge after the ready stage, then the command", () => {
+    const p = proxied(linuxCaps(), v1);
+    expect(p.argv).toContain("--unshare-net");
+    const at = bridgeAt(p.argv);
+    expect(p.argv.slice(at, at + 6)).toEqual([
+      "/usr/bin/perl",
+      "-e",
+      expect.stringContaining("vltair-proxy-bridge"),
+      "3128",
+      "/tmp/vltair-ab-1",
+      "--",
+    ]);
+    expect(p.argv.slice(at + 6)).toEqual(["npm", "ci"]);
+    expect(p.argv.indexOf(READY_ATTACH_SCRIPT)).toBeLessThan(at);
+    expect(p.mechanisms).toContain("proxy_bridge");
+    expect(p.enforced.network).toMatchObject({
+      requested: ["registry.npmjs.org"],
+      applied: true,
+      mechanism: "bubblewrap_netns+proxy",
+    });
+  });
+
+  test("unshare: --net and the init brings the loopback up first", () => {
+    const p = proxied(linuxCaps({ bubblewrap: missing("disabled") }));
+    expect(p.argv).toContain("--net");
+    const sys = p.argv.findIndex((a) => a.startsWith("S"));
+    expect(p.argv[sys + 2]).toBe("L");
+    expect(p.enforced.network.mechanism).toBe("unshare_netns+proxy");
+  });
+
+  test.each([
+    [
+      "no namespace at all",
+      { bubblewrap: missing("gone"), unshare: missing("gone") },
+      "no network namespace",
+    ],
+    ["no perl for the bridge", { perl: missing("perl not found") }, "the proxy bridge needs perl"],
+  ])("%s: not applied, and nothing of the bridge in argv", (_, caps, reason) => {
+    const p = proxied(linuxCaps(caps));
+    expect(p.enforced.network).toMatchObject({ requested: ["registry.npmjs.org"], applied: false });
+    expect(p.enforced.network.reason).toContain(reason);
+    expect(p.argv).not.toContain("3128");
   });
 });

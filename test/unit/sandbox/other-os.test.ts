@@ -46,6 +46,24 @@ describe("darwin", () => {
   });
 });
 
+describe("a network allowlist off Linux", () => {
+  test.each(["darwin", "win32", "freebsd"])(
+    "%s: network not applied (the run is refused)",
+    async (platform) => {
+      const caps = linuxCaps({
+        platform,
+        sandboxExec: { available: true, path: "/usr/bin/sandbox-exec", reason: "found" },
+      });
+      const shim = selectShim(platform);
+      const plan = await shim.prepare(
+        shimInput({ cmd: ["x"], network: { allow: ["a.test"] } }, caps),
+      );
+      expect(plan.enforced.network).toMatchObject({ requested: ["a.test"], applied: false });
+      await plan.tracker.dispose();
+    },
+  );
+});
+
 describe("windows", () => {
   test("the report applies only the timeout, with a tree kill", () => {
     const report = windowsReport(

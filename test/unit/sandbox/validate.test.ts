@@ -21,10 +21,10 @@ describe("validateRequest", () => {
     const req = validateRequest({ cmd: ["true"] }, limits);
     expect(req.network).toBe("deny");
     expect(req.allowPartial).toBe(true);
-    expect(req.wallMs).toBe(SANDBOX_LIMITS.wallMs.default);
-    expect(req.memBytes).toBe(SANDBOX_LIMITS.memBytes.default);
-    expect(req.outputBytes).toBe(SANDBOX_LIMITS.outputBytes.default);
-    expect(req.pids).toBe(SANDBOX_LIMITS.pids.default);
+    expect(req.wallMs).toBe(SANDBOX_LIMITS.specs.wallMsDefault.default);
+    expect(req.memBytes).toBe(SANDBOX_LIMITS.specs.memBytesDefault.default);
+    expect(req.outputBytes).toBe(SANDBOX_LIMITS.specs.outputBytesDefault.default);
+    expect(req.pids).toBe(SANDBOX_LIMITS.specs.pidsDefault.default);
     expect(req.cpuMs).toBeNull();
   });
   test("empty cmd and empty cmd[0] are refused naming cmd", () => {
@@ -43,14 +43,15 @@ describe("validateRequest", () => {
       "limits.mem_bytes",
     );
     expect(
-      failure({ cmd: ["x"], limits: { mem_bytes: SANDBOX_LIMITS.memBytes.min - 1 } }).field,
+      failure({ cmd: ["x"], limits: { mem_bytes: SANDBOX_LIMITS.specs.memBytesMax.min - 1 } })
+        .field,
     ).toBe("limits.mem_bytes");
     expect(failure({ cmd: ["x"], limits: { output_bytes: limits.outputBytesMax + 1 } }).field).toBe(
       "limits.output_bytes",
     );
-    expect(failure({ cmd: ["x"], limits: { pids: SANDBOX_LIMITS.pids.min - 1 } }).field).toBe(
-      "limits.pids",
-    );
+    expect(
+      failure({ cmd: ["x"], limits: { pids: SANDBOX_LIMITS.specs.pidsMax.min - 1 } }).field,
+    ).toBe("limits.pids");
     expect(failure({ cmd: ["x"], limits: { cpu_ms: limits.cpuMsMax + 1 } }).field).toBe(
       "limits.cpu_ms",
     );
@@ -73,7 +74,7 @@ describe("validateRequest", () => {
 describe("resolveLimitConfig", () => {
   test("defaults resolve and every spec has a reason", () => {
     expect(resolveLimitConfig().wallMsDefault).toBe(30_000);
-    for (const spec of Object.values(SANDBOX_LIMITS)) {
+    for (const spec of Object.values(SANDBOX_LIMITS.specs)) {
       expect(spec.reason.length).toBeGreaterThan(10);
       expect(spec.min).toBeLessThanOrEqual(spec.max);
     }
@@ -83,11 +84,11 @@ describe("resolveLimitConfig", () => {
   });
   test("a value past its ceiling is config_invalid naming the key", () => {
     try {
-      resolveLimitConfig({ outputBytesMax: SANDBOX_LIMITS.outputBytes.max + 1 });
+      resolveLimitConfig({ outputBytesMax: SANDBOX_LIMITS.specs.outputBytesMax.max + 1 });
       throw new Error("expected config_invalid");
     } catch (error) {
       expect((error as VltairError).code).toBe("config_invalid");
-      expect((error as VltairError).details.field).toBe("sandbox.limits.outputBytesMax");
+      expect((error as VltairError).details.field).toBe("sandbox_limits.output_bytes_max");
     }
   });
 });

@@ -11,17 +11,7 @@
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseSelfCgroup } from "./cgroup.ts";
-
-/** A hierarchy the server is in: its key in `/proc/self/cgroup` and its directory there. */
-export interface AttachPrime {
-  /** `""` for cgroup v2, the controller name (e.g. `memory`) for a v1 hierarchy. */
-  key: string;
-  /** The server's path in that hierarchy when probed, e.g. `/system.slice/vltair.service`. */
-  ownPath: string;
-  /** The server's cgroup directory under the mount, e.g. `/sys/fs/cgroup/memory/…`. */
-  ownDir: string;
-}
+import { type AttachPrime, parseSelfCgroup } from "./cgroup.ts";
 
 /** Reads the server's `/proc/self/cgroup` (injectable for tests). */
 export type SelfCgroupReader = () => string;

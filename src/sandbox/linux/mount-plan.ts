@@ -5,7 +5,7 @@
  * order (a workspace inside the hidden data directory stays usable, a secret inside the
  * workspace stays hidden), then the working directory.
  */
-import { type HiddenPath, orderMounts } from "./hidden-paths.ts";
+import { type HiddenPath, orderMounts } from "../hidden-paths.ts";
 import type { MountOp } from "./init-script.ts";
 
 /** Name of the scratch mount point inside the run's temp dir (empty on the host). */

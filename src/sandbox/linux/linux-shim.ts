@@ -3,11 +3,12 @@
  * unshare) for PID and network namespaces and the read-only filesystem view, prlimit for
  * rlimits, and a tracker that verifies through the cgroup or `/proc` that nothing survives.
  */
+
+import { PosixTracker } from "../posix-tracker.ts";
+import type { LaunchPlan, SandboxShim, ShimInput } from "../shim.ts";
 import { primeAttach } from "./attach-prime.ts";
 import { type CgroupLayout, createRunCgroup, procsFiles, type RunCgroup } from "./cgroup.ts";
 import { type PlannedCgroup, planLinux } from "./linux-plan.ts";
-import { PosixTracker } from "./posix-tracker.ts";
-import type { LaunchPlan, SandboxShim, ShimInput } from "./shim.ts";
 
 interface CgroupChoice {
   version: 1 | 2 | null;
@@ -110,6 +111,7 @@ function planFor(input: ShimInput, cgroup: PlannedCgroup) {
     limits: input.limits,
     cgroup,
     hidden: input.hidden,
+    proxySocket: input.proxySocket ?? null,
   });
 }
 

@@ -6,7 +6,16 @@
 import { readFileSync } from "node:fs";
 import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { AttachPrime } from "./attach-prime.ts";
+
+/** A hierarchy the server is in: its key in `/proc/self/cgroup` and its directory there. */
+export interface AttachPrime {
+  /** `""` for cgroup v2, the controller name (e.g. `memory`) for a v1 hierarchy. */
+  key: string;
+  /** The server's path in that hierarchy when probed, e.g. `/system.slice/vltair.service`. */
+  ownPath: string;
+  /** The server's cgroup directory under the mount, e.g. `/sys/fs/cgroup/memory/…`. */
+  ownDir: string;
+}
 
 /** Whether a hierarchy can host a run's cgroup, and where (the parent directory). */
 export interface CgroupProbe {

@@ -38,7 +38,9 @@ export function initSyscalls(arch: string): InitSyscalls | null {
 /**
  * One step of the filesystem stage, as a single argv word: an op letter and a path.
  * `R` root (scratch mount point), `D` minimal /dev, `T` private /tmp, `M` mask a directory
- * (empty tmpfs), `F` mask a file (/dev/null), `B` writable bind, `C` working directory.
+ * (empty tmpfs), `F` mask a file (/dev/null), `B` writable bind, `C` working directory, `L`
+ * bring the network namespace's loopback up (a run with an allowlist: its proxy bridge
+ * listens there; bubblewrap does this itself).
  */
 export type MountOp =
   | { op: "root"; path: string }
@@ -47,7 +49,8 @@ export type MountOp =
   | { op: "maskDir"; path: string }
   | { op: "maskFile"; path: string }
   | { op: "bind"; path: string }
-  | { op: "cwd"; path: string };
+  | { op: "cwd"; path: string }
+  | { op: "loopbackUp" };
 
 const OP_LETTERS: Record<MountOp["op"], string> = {
   root: "R",
@@ -57,6 +60,7 @@ const OP_LETTERS: Record<MountOp["op"], string> = {
   maskFile: "F",
   bind: "B",
   cwd: "C",
+  loopbackUp: "L",
 };
 
 /** Encodes one op as an argv word. */
@@ -86,6 +90,9 @@ sub prctl { syscall($PRCTL, $_[0], $_[1], 0, 0, 0) }
 my ($root, $cwd) = ('', '/');
 for my $a (@ops) {
   my ($op, $path) = (substr($a, 0, 1), substr($a, 1));
+  if ($op eq 'L') { socket(my $s, 2, 2, 0) or fail('socket'); my $ifr = pack('a16 x24', 'lo');
+    ioctl($s, 0x8913, $ifr) or fail('SIOCGIFFLAGS lo'); my $fl = unpack('x16 S', $ifr);
+    ioctl($s, 0x8914, pack('a16 S x22', 'lo', $fl | 1)) or fail('SIOCSIFFLAGS lo'); next }
   fail('mount ops need system call numbers') unless defined $MOUNT;
   my $at = "$root$path";
   if ($op eq 'R') { $root = $path; mkdir $root; mnt('/', $root, '', 20480, '');

@@ -5,22 +5,24 @@
  * rlimits with `ulimit` when it can, joins the run's cgroup, reports ready, execs the command),
  * and the honest report.
  */
-import type { SandboxCapabilities } from "./capabilities.ts";
-import { applied, notApplied, notRequested, timeoutEntry } from "./enforced.ts";
+import { dirname } from "node:path";
+import type { SandboxCapabilities } from "../capabilities.ts";
+import { applied, notApplied, notRequested, timeoutEntry } from "../enforced.ts";
 import {
   type HiddenPath,
   hiddenNotApplied,
   hiddenShadowed,
   orderMounts,
   shadowedHidden,
-} from "./hidden-paths.ts";
+} from "../hidden-paths.ts";
+import type { SandboxLimitConfig } from "../options.ts";
+import { READY_SCRIPT } from "../ready-script.ts";
+import type { EnforcedEntry, EnforcedReport } from "../schema.ts";
+import { type ShellRlimits, ulimitPrefix } from "../ulimit-script.ts";
+import type { ResolvedRequest } from "../validate.ts";
 import { initArgv, initSyscalls } from "./init-script.ts";
 import { mountOps } from "./mount-plan.ts";
-import type { SandboxLimitConfig } from "./options.ts";
-import type { EnforcedEntry, EnforcedReport } from "./schema.ts";
-import { READY_SCRIPT } from "./shim.ts";
-import { type ShellRlimits, ulimitPrefix } from "./ulimit-script.ts";
-import type { ResolvedRequest } from "./validate.ts";
+import { bridgeArgv, PROXY_PORT } from "./proxy-bridge.ts";
 
 /**
  * The innermost stage when the run has a cgroup: join each listed `cgroup.procs` (writing 0
@@ -54,6 +56,8 @@ export interface LinuxPlanInput {
   cgroup: PlannedCgroup;
   /** Server paths to mask (none by default). */
   hidden?: readonly HiddenPath[];
+  /** The server proxy's Unix socket, for a run with a network allowlist. */
+  proxySocket?: string | null;
 }
 
 /** Output of {@link planLinux}. */
@@ -205,7 +209,7 @@ function bwrapArgs(input: LinuxPlanInput): string[] {
   // As root bwrap keeps every capability unless told otherwise, and CAP_SYS_ADMIN could
   // remount / read-write: drop them all.
   if (input.caps.uid === 0) args.push("--cap-drop", "ALL");
-  if (req.network === "deny") args.push("--unshare-net");
+  if (req.network !== "allow") args.push("--unshare-net");
   args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp");
   // Masks and writable binds shallow first: a workspace inside a hidden directory is bound on
   // top of its mask, a hidden file inside the workspace is masked on top of the workspace.
@@ -223,7 +227,7 @@ function unshareArgs(input: LinuxPlanInput, pidNamespace: boolean): string[] {
   // A user namespace even for root: the command's capabilities then stop at its own
   // namespaces, so it cannot setns() back into the host's network namespace.
   const args = ["--user", "--map-root-user"];
-  if (input.req.network === "deny") args.push("--net");
+  if (input.req.network !== "allow") args.push("--net");
   // A PID namespace only with an init to be its PID 1 (--mount-proc implies --mount).
   if (pidNamespace) args.push("--pid", "--fork", "--kill-child", "--mount-proc");
   args.push("--");
@@ -328,9 +332,41 @@ function hiddenEntry(input: LinuxPlanInput, w: Wrapping): EnforcedEntry {
   return hiddenNotApplied(hidden, noViewReason(input.caps));
 }
 
-function networkEntry(input: LinuxPlanInput, w: Wrapping): EnforcedEntry {
+/**
+ * The proxy bridge of a run with an allowlist: its socket, or why it cannot run here (it needs
+ * a network namespace and perl); null without an allowlist.
+ */
+function proxyPlan(
+  input: LinuxPlanInput,
+  w: Wrapping,
+): { socket: string } | { missing: string } | null {
+  const { req, caps } = input;
+  if (req.network !== "proxy") return null;
+  if (w.kind === "none")
+    return { missing: `no network namespace: ${caps.bubblewrap.reason}; ${caps.unshare.reason}` };
+  if (!caps.perl.available || caps.perl.path === null)
+    return { missing: `the proxy bridge needs perl: ${caps.perl.reason}` };
+  const socket = input.proxySocket ?? null;
+  if (socket === null) return { missing: "no proxy socket for this run" };
+  return { socket };
+}
+
+function networkEntry(
+  input: LinuxPlanInput,
+  w: Wrapping,
+  proxy: ReturnType<typeof proxyPlan>,
+): EnforcedEntry {
   const { req, caps } = input;
   if (req.network === "allow") return applied("allow", "none", "network allowed by the request");
+  if (proxy !== null) {
+    const allow = [...req.networkAllow];
+    if ("missing" in proxy) return notApplied(allow, proxy.missing);
+    return applied(
+      allow,
+      `${w.kind}_netns+proxy`,
+      `network namespace whose only way out is the server's HTTP(S) proxy at 127.0.0.1:${PROXY_PORT} (HTTP_PROXY), admitting only these hosts`,
+    );
+  }
   if (w.kind === "none") {
     return notApplied(
       "deny",
@@ -369,14 +405,14 @@ function processTreeEntry(
 }
 
 /** The wrappers and the init: everything before the rlimit and ready stages. */
-function wrapperArgv(input: LinuxPlanInput, w: Wrapping): string[] {
+function wrapperArgv(input: LinuxPlanInput, w: Wrapping, loopbackUp: boolean): string[] {
   const { caps } = input;
   const argv: string[] = [];
   if (w.kind === "bubblewrap") argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
   if (w.kind === "unshare")
     argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input, w.pidNamespace));
   if (w.init) {
-    const ops = w.mountStage
+    const mounts = w.mountStage
       ? mountOps({
           runTempDir: input.runTempDir,
           cwd: input.cwd,
@@ -384,6 +420,8 @@ function wrapperArgv(input: LinuxPlanInput, w: Wrapping): string[] {
           hidden: input.hidden ?? [],
         })
       : [];
+    // The init is root of the run's user namespace, which owns its network namespace.
+    const ops = loopbackUp ? [{ op: "loopbackUp" as const }, ...mounts] : mounts;
     const stage = { dropCapabilities: w.mountStage, ops };
     argv.push(...initArgv(caps.perl.path ?? "perl", initSyscalls(caps.arch), stage));
   }
@@ -411,7 +449,10 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
   if (cgroup.procsFiles.length > 0) mechanisms.push(`cgroup_v${cgroup.version}`);
   if (w.kind !== "none") mechanisms.push(w.kind);
   if (w.init) mechanisms.push(w.mountStage ? "init+mount_stage" : "init");
-  const argv = wrapperArgv(input, w);
+  const proxy = proxyPlan(input, w);
+  const bridge = proxy !== null && "socket" in proxy ? proxy.socket : null;
+  if (bridge !== null) mechanisms.push("proxy_bridge");
+  const argv = wrapperArgv(input, w, bridge !== null && w.kind === "unshare");
   if (tool === "prlimit") {
     argv.push(caps.prlimit.path ?? "prlimit", ...prlimitFlags(rlimits), "--");
     mechanisms.push("prlimit");
@@ -419,17 +460,22 @@ export function planLinux(input: LinuxPlanInput): LinuxPlan {
   if (tool === "ulimit") mechanisms.push("sh_ulimit");
   const prefix = tool === "ulimit" ? ulimitPrefix(rlimits) : "";
   const sh = caps.sh.path ?? "sh";
+  // The bridge comes after the ready stage: inside the run's cgroup, with fd 3 closed.
+  const cmd =
+    bridge === null
+      ? req.cmd
+      : [...bridgeArgv(caps.perl.path ?? "perl", dirname(bridge)), ...req.cmd];
   if (cgroup.procsFiles.length > 0) {
     const script = `${prefix}${READY_ATTACH_SCRIPT}`;
-    argv.push(sh, "-c", script, "vltair-exec", ...cgroup.procsFiles, "--", ...req.cmd);
+    argv.push(sh, "-c", script, "vltair-exec", ...cgroup.procsFiles, "--", ...cmd);
   } else {
-    argv.push(sh, "-c", `${prefix}${READY_SCRIPT}`, "vltair-exec", ...req.cmd);
+    argv.push(sh, "-c", `${prefix}${READY_SCRIPT}`, "vltair-exec", ...cmd);
   }
   const enforced: EnforcedReport = {
     timeout: timeoutEntry(req.wallMs, input.limits.killGraceMs, "group_kill"),
     memory: withTool(memory, tool),
     pids: withTool(pids, tool),
-    network: networkEntry(input, w),
+    network: networkEntry(input, w, proxy),
     filesystem: filesystemEntry(w, caps),
     cpu: withTool(rl.cpu, tool),
     file_size: withTool(rl.file_size, tool),
