@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   filters_invalid: 400,
   config_invalid: 400,
+  workflow_invalid: 400,
   unauthorized: 401,
   forbidden: 403,
   policy_denied: 403,
