@@ -13,6 +13,7 @@ import { type Call, VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
 import type { AuditService } from "../policy/audit/mod.ts";
 import type { BudgetService } from "../policy/budgets/mod.ts";
+import type { RunService } from "../orchestrator/mod.ts";
 import type { Authenticator, TokenService } from "../policy/mod.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse } from "./envelope.ts";
@@ -28,6 +29,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budgets.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { runRoutes } from "./routes/runs.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -40,6 +42,7 @@ export interface HttpDeps {
   tokens: TokenService;
   sandbox: SandboxService;
   context: ContextService;
+  runs: RunService;
   takeSnapshot: () => Promise<SnapshotSummary>;
   bodyBytesMax: number;
   startedAtMs: number;
@@ -92,6 +95,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...tokenRoutes({ tokens: deps.tokens }),
     ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
+    ...runRoutes({ runs: deps.runs }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
     ...auditRoutes({ audit: deps.audit }),
     ...budgetRoutes({ budgets: deps.budgets }),
@@ -187,6 +191,7 @@ export function routeTableOnly(version: string): readonly AnyRoute[] {
     context: none as ContextService,
     audit: none as AuditService,
     budgets: none as BudgetService,
+    runs: none as RunService,
     takeSnapshot: () => Promise.reject(new Error("routeTableOnly")),
     bodyBytesMax: 1,
     startedAtMs: 0,

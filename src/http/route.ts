@@ -69,6 +69,7 @@ export interface RouteSpec<
    * only documents it in OpenAPI. Exclusive with `body`.
    */
   rawBody?: { contentType: string; description: string };
+  /**
    * Turns the `validation_failed` of a body that does not fit `body` into the route's own error
    * (a workflow's issues are `workflow_invalid` with a path inside the workflow).
    */
@@ -124,7 +125,11 @@ async function readBody(c: AppContext, route: AnyRoute): Promise<unknown> {
     return await readJsonBody(c, route.body);
   } catch (error) {
     const mapped = route.invalidBody;
-    if (mapped === undefined || !(error instanceof VltairError) || error.code !== "validation_failed")
+    if (
+      mapped === undefined ||
+      !(error instanceof VltairError) ||
+      error.code !== "validation_failed"
+    )
       throw error;
     throw mapped(error);
   }

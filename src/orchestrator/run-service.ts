@@ -202,7 +202,11 @@ export class RunService {
   /** The caller's runs, newest first, optionally of one status; `next_cursor` pages on. */
   list(
     call: Call,
-    query: { status?: RunState["status"]; cursor?: string; limit?: number },
+    query: {
+      status?: RunState["status"] | undefined;
+      cursor?: string | undefined;
+      limit?: number | undefined;
+    },
   ): RunList {
     authorize(call, "reader", "run.read");
     const limit = query.limit ?? RUNS_LIST_LIMIT_DEFAULT;
