@@ -8,6 +8,7 @@ import type { LimitSpec, LimitTable } from "../../src/core/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath, RATE_LIMITS } from "../../src/http/mod.ts";
 import { MCP_LIMITS } from "../../src/mcp/mod.ts";
+import { ORCHESTRATOR_LIMITS } from "../../src/orchestrator/mod.ts";
 import { resolveLimitConfig } from "../../src/sandbox/mod.ts";
 import { STORAGE_LIMITS } from "../../src/storage/mod.ts";
 import { testApp } from "../support/app.ts";
@@ -37,7 +38,13 @@ describe("docs", () => {
     }
   });
 
-  const tables: LimitTable<string>[] = [STORAGE_LIMITS, CONTEXT_LIMITS, MCP_LIMITS, RATE_LIMITS];
+  const tables: LimitTable<string>[] = [
+    STORAGE_LIMITS,
+    CONTEXT_LIMITS,
+    MCP_LIMITS,
+    RATE_LIMITS,
+    ORCHESTRATOR_LIMITS,
+  ];
   test.each(tables.map((t) => [t.option, t] as const))(
     "docs/configuration.md lists every %s key with its default, bounds, unit and reason",
     (_, table) => {
