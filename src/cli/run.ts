@@ -10,6 +10,15 @@ import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { mcpCommand } from "./commands/mcp.ts";
+import {
+  replayCommand,
+  runCommand,
+  runsCancel,
+  runsEvents,
+  runsList,
+  runsShow,
+  runsSignal,
+} from "./commands/runs.ts";
 import { searchCommand } from "./commands/search.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
@@ -37,10 +46,17 @@ const COMMANDS: Record<string, Command> = {
   "wal repair": walRepair,
   snapshot: snapshotCommand,
   "audit verify": auditVerify,
+  run: runCommand,
+  "runs list": runsList,
+  "runs show": runsShow,
+  "runs events": runsEvents,
+  "runs cancel": runsCancel,
+  "runs signal": runsSignal,
+  replay: replayCommand,
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token", "wal", "audit"]);
+const GROUPS = new Set(["token", "wal", "audit", "runs"]);
 
 /**
  * Runs the CLI and returns the exit code.
