@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
 /**
  * `vltair run`, `vltair runs …` and `vltair replay` against a real server: a run followed to its
  * end, signalled, cancelled and listed; `replay` equal to the server's `/replay` byte for byte,

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
 /**
  * Runs survive `kill -9` of the server (issue 16, phase 1): a real server process is killed
  * while its runs are mid-way, several times; after each restart every unfinished run resumes,

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
 /**
  * The orchestrator over HTTP (issue 16, phase 1): data flow through references and `when`, the
  * event stream equal byte for byte to its replay, tenancy on every run route (and the run's
