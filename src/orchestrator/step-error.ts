@@ -20,7 +20,6 @@ export const STEP_ERROR_CODES = [
   "wait_timeout",
   "reference_unresolved",
   "echo_failed",
-  "output_invalid",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 
