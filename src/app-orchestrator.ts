@@ -12,6 +12,7 @@ import {
   type RunRecord,
   RunService,
   type RunsState,
+  type SandboxRunner,
   type Timers,
   type WorkflowRecord,
   type WorkflowsState,
@@ -31,10 +32,11 @@ export function createRunService(
     runs: MachineHandle<RunsState, RunRecord>;
     workflows: MachineHandle<WorkflowsState, WorkflowRecord>;
     context: ContextService;
+    sandbox: SandboxRunner;
     timers: Timers;
     log: Logger;
   },
 ): RunService {
-  const { context, ...rest } = wiring;
-  return new RunService({ ...rest, limits, services: { context } });
+  const { context, sandbox, ...rest } = wiring;
+  return new RunService({ ...rest, limits, services: { context, sandbox } });
 }

@@ -222,6 +222,7 @@ export function createApp(
     runs: machines.runs,
     workflows: machines.workflows,
     context,
+    sandbox,
     timers: options.timers ?? systemTimers(clocks.nowMs),
     log,
   });

@@ -20,6 +20,8 @@ export const STEP_ERROR_CODES = [
   "wait_timeout",
   "reference_unresolved",
   "echo_failed",
+  "sandbox_denied",
+  "sandbox_internal_error",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

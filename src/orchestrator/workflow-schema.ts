@@ -7,10 +7,11 @@
 import * as v from "valibot";
 
 /**
- * The step kinds this binary runs. `exec`, `llm`, `agent`, `http` and `map` of API.md come with
- * the next phase of issue 16; a workflow naming them is refused until then.
+ * The step kinds this binary runs. `llm`, `agent`, `http` and `map` of API.md come with the next
+ * phase of issue 16; a workflow naming them is refused until then.
  */
 export const STEP_KINDS = [
+  "exec",
   "echo",
   "wait",
   "context.search",

@@ -8,6 +8,7 @@
 import type * as v from "valibot";
 import type { ContextService } from "../../context/mod.ts";
 import type { Call } from "../../core/mod.ts";
+import type { SandboxResult } from "../../sandbox/mod.ts";
 import type { PreparedWrite } from "../../storage/mod.ts";
 import type { Timers } from "../timers.ts";
 import type { StepKind } from "../workflow-schema.ts";
@@ -28,9 +29,16 @@ export interface TakenSignal {
   payload: unknown;
 }
 
-/** The services steps use (the next phase adds the sandbox, models, fetch). */
+/** What an `exec` step needs of the sandbox (the composition root's SandboxService has it). */
+export interface SandboxRunner {
+  /** Runs a command in the call's tenant (a workspace of it, or its default); the signal kills it. */
+  exec(call: Call, request: unknown, target?: { workspace?: string }): Promise<SandboxResult>;
+}
+
+/** The services steps use (the next phase adds models and fetch). */
 export interface ExecutorServices {
   context: ContextService;
+  sandbox: SandboxRunner;
 }
 
 /** What an executor is given besides its step. */

@@ -10,11 +10,13 @@
 import type { StepKind } from "../workflow-schema.ts";
 import { contextMergeKind, contextSearchKind, contextUpsertKind } from "./context.ts";
 import { echoKind } from "./echo.ts";
+import { execKind } from "./exec.ts";
 import type { StepKindSpec } from "./executor.ts";
 import { waitKind } from "./wait.ts";
 
 export type {
   ExecutorServices,
+  SandboxRunner,
   StepAttempt,
   StepContext,
   StepKindSpec,
@@ -29,4 +31,5 @@ export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> 
   "context.search": contextSearchKind as StepKindSpec<unknown>,
   "context.upsert": contextUpsertKind as StepKindSpec<unknown>,
   "context.merge": contextMergeKind as StepKindSpec<unknown>,
+  exec: execKind as StepKindSpec<unknown>,
 };
