@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
 /**
  * Durable runs (issue 16, phase 1): a 3-step `echo` workflow over HTTP against a real vltair
  * server (child process, `wal_fsync: always`, the durable default) — sequential run latency

@@ -62,7 +62,10 @@ describe("vltair run, runs and replay", () => {
   });
 
   test("docs/orchestrator.md's first run works as written", async () => {
-    const doc = fs.readFileSync(path.join(import.meta.dirname, "../../docs/orchestrator.md"), "utf8");
+    const doc = fs.readFileSync(
+      path.join(import.meta.dirname, "../../docs/orchestrator.md"),
+      "utf8",
+    );
     const workflow = /cat > hello.json <<'EOF'\n([\s\S]*?)\nEOF/.exec(doc)?.[1] ?? "";
     const file = path.join(dir, "hello.json");
     fs.writeFileSync(file, workflow);
