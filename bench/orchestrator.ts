@@ -20,6 +20,7 @@ import * as path from "node:path";
 import process from "node:process";
 import { latencySummary, type PeerFigures, runLoad } from "./orchestrator/load.ts";
 import { runRestatePeer } from "./orchestrator/restate-peer.ts";
+import { type BenchServer, startVltair } from "./vltair-server.ts";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +35,6 @@ const CONCURRENT_RUNS = arg("concurrent-runs", 2000);
 const CLIENTS = arg("clients", 32);
 const FSYNC_RUNS = 100;
 const TOKEN = "bench-orchestrator-admin-token-0123456789";
-const ROOT = path.resolve(import.meta.dirname, "..");
 
 const WORKFLOW = JSON.stringify({
   workflow: {
@@ -46,53 +46,6 @@ const WORKFLOW = JSON.stringify({
   },
   input: {},
 });
-
-interface Server {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function startVltair(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, "src/main.ts"), "serve", "--port", "0", "--data-dir", dataDir],
-    {
-      cwd: ROOT,
-      env: { ...process.env, VLTAIR_ADMIN_TOKEN: TOKEN },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  let out = "";
-  let url = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("vltair did not get ready"));
-    }, 60_000);
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-      const listening = out.split("\n").find((l) => l.includes('"server.listening"'));
-      if (listening !== undefined && url === "")
-        url = (JSON.parse(listening) as { url: string }).url;
-      if (out.includes('"server.ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.stdout.removeAllListeners("data");
-  child.stdout.resume();
-  return {
-    url,
-    pid: child.pid as number,
-    stop: () =>
-      new Promise((done) => {
-        child.once("close", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
-}
 
 /** One run of the workflow, answered once it has ended; throws unless it succeeded. */
 async function oneRun(url: string): Promise<void> {
@@ -106,7 +59,7 @@ async function oneRun(url: string): Promise<void> {
 }
 
 /** fdatasync + fsync calls of the server per run over `runs` sequential runs (strace -c), or null. */
-async function fsyncsPerRun(server: Server, runs: number): Promise<number | null> {
+async function fsyncsPerRun(server: BenchServer, runs: number): Promise<number | null> {
   if (spawnSync("strace", ["-V"]).status !== 0) return null;
   const strace = spawn(
     "strace",
@@ -135,7 +88,7 @@ async function fsyncsPerRun(server: Server, runs: number): Promise<number | null
 
 async function measureVltair(): Promise<PeerFigures & { fsyncs_per_run: number | null }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "vltair-bench-orch-"));
-  const server = await startVltair(dataDir);
+  const server = await startVltair(dataDir, TOKEN);
   try {
     for (let i = 0; i < 50; i++) await oneRun(server.url);
     const sequential: number[] = [];

@@ -4,20 +4,13 @@
  * handles of the `runs` and `workflows` machines and the services steps use.
  */
 import type { Config } from "./config/mod.ts";
-import type { ContextService } from "./context/mod.ts";
-import type { Logger } from "./obs/mod.ts";
 import {
+  type ExecutorServices,
   ORCHESTRATOR_LIMITS,
   type OrchestratorLimits,
-  type RunRecord,
   RunService,
-  type RunsState,
-  type SandboxRunner,
-  type Timers,
-  type WorkflowRecord,
-  type WorkflowsState,
+  type RunServiceOptions,
 } from "./orchestrator/mod.ts";
-import type { MachineHandle, Storage } from "./storage/mod.ts";
 
 /** Config's snake_case `orchestrator_limits`, resolved. */
 export function orchestratorLimits(config: Config): OrchestratorLimits {
@@ -27,15 +20,7 @@ export function orchestratorLimits(config: Config): OrchestratorLimits {
 /** The run service over a storage and its registered machines. */
 export function createRunService(
   limits: OrchestratorLimits,
-  wiring: {
-    storage: Storage;
-    runs: MachineHandle<RunsState, RunRecord>;
-    workflows: MachineHandle<WorkflowsState, WorkflowRecord>;
-    context: ContextService;
-    sandbox: SandboxRunner;
-    timers: Timers;
-    log: Logger;
-  },
+  wiring: Omit<RunServiceOptions, "limits" | "services"> & ExecutorServices,
 ): RunService {
   const { context, sandbox, ...rest } = wiring;
   return new RunService({ ...rest, limits, services: { context, sandbox } });

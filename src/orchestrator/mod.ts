@@ -15,7 +15,7 @@
  * const { run_id } = await service.start(call, { workflow, input: {} });
  * ```
  */
-export type { SandboxRunner, StepKindSpec } from "./executors/mod.ts";
+export type { ExecutorServices, SandboxRunner, StepKindSpec } from "./executors/mod.ts";
 export type { OrchestratorLimits } from "./limits.ts";
 export { ORCHESTRATOR_LIMITS, resolveOrchestratorLimits } from "./limits.ts";
 export type { EventType, RunEvent } from "./run-events.ts";

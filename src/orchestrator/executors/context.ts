@@ -15,36 +15,39 @@ function keysOf(schema: v.GenericSchema): string[] {
   return [...new Set((s.options ?? []).flatMap(keysOf))];
 }
 
-export const contextSearchKind: StepKindSpec<v.InferOutput<typeof SearchRequestSchema>> = {
-  kind: "context.search",
-  withSchema: SearchRequestSchema,
-  withKeys: keysOf(SearchRequestSchema),
-  holdsSlot: true,
-  async run(step, ctx) {
-    return { output: await ctx.services.context.search(ctx.call, step.with) };
-  },
-};
+/** A kind whose `with` is the body of a context route, checked by that route's schema. */
+function contextKind<S extends v.GenericSchema>(
+  kind: StepKindSpec["kind"],
+  schema: S,
+  run: StepKindSpec<v.InferOutput<S>>["run"],
+): StepKindSpec<v.InferOutput<S>> {
+  return { kind, withSchema: schema, withKeys: keysOf(schema), holdsSlot: true, run };
+}
 
-export const contextMergeKind: StepKindSpec<v.InferOutput<typeof MergeRequestSchema>> = {
-  kind: "context.merge",
-  withSchema: MergeRequestSchema,
-  withKeys: keysOf(MergeRequestSchema),
-  holdsSlot: true,
-  async run(step, ctx) {
-    return { output: ctx.services.context.merge(ctx.call, step.with) };
-  },
-};
+export const contextSearchKind = contextKind(
+  "context.search",
+  SearchRequestSchema,
+  async (step, ctx) => ({
+    output: await ctx.services.context.search(ctx.call, step.with),
+  }),
+);
 
-export const contextUpsertKind: StepKindSpec<v.InferOutput<typeof UpsertRequestSchema>> = {
-  kind: "context.upsert",
-  withSchema: UpsertRequestSchema,
-  withKeys: keysOf(UpsertRequestSchema),
-  holdsSlot: true,
-  async run(step, ctx) {
+export const contextMergeKind = contextKind(
+  "context.merge",
+  MergeRequestSchema,
+  async (step, ctx) => ({
+    output: ctx.services.context.merge(ctx.call, step.with),
+  }),
+);
+
+export const contextUpsertKind = contextKind(
+  "context.upsert",
+  UpsertRequestSchema,
+  async (step, ctx) => {
     const prepared = await ctx.services.context.prepareUpsert(ctx.call, step.with);
     // The summary (inserted, updated, skipped, items) is decided by the plan; the index the
     // write stands at is the completion record's, which the step's attempts show.
     const { wal_index: _walIndex, ...summary } = prepared.result(0);
     return { output: summary, prepared: [prepared] };
   },
-};
+);
