@@ -41,16 +41,21 @@ const RUN = `${RUNS}/:id{[^/:]+}`;
 const CancelledSchema = v.object({ status: v.literal("cancelling") });
 const AcceptedSchema = v.object({ accepted: v.literal(true) });
 
-/** A body's `validation_failed` inside `prefix` (the workflow) as `workflow_invalid`. */
+/**
+ * A body's `validation_failed` inside `prefix` (the workflow) as `workflow_invalid`, its path
+ * made relative to the workflow; the issues stay listed. A body that is not a JSON object at
+ * all stays `validation_failed` (the request, not a workflow, is malformed).
+ */
 function workflowIssue(prefix: string): (error: VltairError) => VltairError {
   return (error) => {
     const field = String(error.details.field ?? "");
-    const inside = prefix === "" || field === prefix || field.startsWith(`${prefix}.`);
+    const inside =
+      prefix === "" ? field !== "" : field === prefix || field.startsWith(`${prefix}.`);
     if (!inside) return error;
     const path = prefix === "" ? field : field.slice(prefix.length + 1);
     const message = error.message.replace(/^[^:]*: /, "");
     return new VltairError("workflow_invalid", `${path === "" ? "workflow" : path}: ${message}`, {
-      details: { path },
+      details: { path, issues: error.details.issues, issue_count: error.details.issue_count },
       cause: error,
     });
   };

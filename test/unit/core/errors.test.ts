@@ -3,7 +3,14 @@ import { ERROR_CODES, isErrorCode, statusOf, VltairError } from "../../../src/co
 
 // API.md's table, written out independently of the implementation so a drift fails here.
 const API_TABLE: Record<number, string[]> = {
-  400: ["bad_request", "validation_failed", "filters_invalid", "config_invalid"],
+  // workflow_invalid: API.md's Orchestrator section (issue 16).
+  400: [
+    "bad_request",
+    "validation_failed",
+    "filters_invalid",
+    "config_invalid",
+    "workflow_invalid",
+  ],
   401: ["unauthorized"],
   403: ["forbidden", "policy_denied"],
   404: ["not_found"],
