@@ -105,7 +105,7 @@ async function measureVltair(): Promise<PeerFigures & { fsyncs_per_run: number |
     return {
       sequential: latencySummary(sequential),
       runs_per_s: load.runsPerS,
-      steps_per_s: load.runsPerS * 3,
+      steps_per_s: Math.round(load.runsPerS * 3 * 10) / 10,
       fsyncs_per_run: fsyncs,
     };
   } finally {
