@@ -16,18 +16,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
+import { positiveIntArg } from "./args.ts";
 import { startVltair } from "./vltair-server.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-const REQUESTS = arg("requests", 4000);
-const ROUNDS = arg("rounds", 8);
+const REQUESTS = positiveIntArg("requests", 4000);
+const ROUNDS = positiveIntArg("rounds", 8);
 const TOKEN = "bench-http-admin-token-0123456789";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DOCS = 500;

@@ -18,21 +18,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
+import { positiveIntArg } from "./args.ts";
 import { latencySummary, type PeerFigures, runLoad } from "./orchestrator/load.ts";
 import { runRestatePeer } from "./orchestrator/restate-peer.ts";
 import { type BenchServer, startVltair } from "./vltair-server.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-const SEQUENTIAL = arg("sequential", 300);
-const CONCURRENT_RUNS = arg("concurrent-runs", 2000);
-const CLIENTS = arg("clients", 32);
+const SEQUENTIAL = positiveIntArg("sequential", 300);
+const CONCURRENT_RUNS = positiveIntArg("concurrent-runs", 2000);
+const CLIENTS = positiveIntArg("clients", 32);
 const FSYNC_RUNS = 100;
 const TOKEN = "bench-orchestrator-admin-token-0123456789";
 
