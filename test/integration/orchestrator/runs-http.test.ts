@@ -18,8 +18,8 @@ afterAll(async () => {
   for (const t of apps) await t.app.close();
 });
 
-function app(options: { timers?: ManualTimers } = {}): TestApp {
-  const t = testApp({}, options.timers === undefined ? {} : { timers: options.timers });
+function app(options: { timers?: ManualTimers; flags?: Record<string, string> } = {}): TestApp {
+  const t = testApp(options.flags, options.timers === undefined ? {} : { timers: options.timers });
   apps.push(t);
   return t;
 }
@@ -474,5 +474,35 @@ describe("context.upsert in the step's completion batch", () => {
       await t.request(`/v1/runs/${id}/replay?at_wal_index=${doc.wal_index - 1}`)
     ).text();
     expect(before).not.toContain('"step_id":"save","attempt":1,"output"');
+  });
+});
+
+describe("bounded admission", () => {
+  test("past runs_active_max runs queue; past runs_queued_max 429 queue_full, nothing written", async () => {
+    const timers = new ManualTimers();
+    const limits = JSON.stringify({ runs_active_max: 1, runs_queued_max: 1 });
+    const t = app({ timers, flags: { orchestrator_limits: limits } });
+    const slow = { steps: [{ id: "s", kind: "echo", with: { value: 1, delay_ms: 10_000 } }] };
+    const first = await startRun(t, { workflow: slow });
+    await until(t, first, "running");
+    const second = await startRun(t, { workflow: slow });
+    expect((await runOf(t, second)).status).toBe("queued");
+    const third = await call(t, "/v1/runs", { body: { workflow: slow } });
+    expect(third.status).toBe(429);
+    expect(third.body.error.code).toBe("queue_full");
+    expect(third.body.error.details.scope).toBe("runs_queued_max");
+    const raw = await t.request("/v1/runs", {
+      method: "POST",
+      body: JSON.stringify({ workflow: slow }),
+    });
+    expect(raw.headers.get("retry-after")).toBe("1");
+    await raw.arrayBuffer();
+    expect((await call(t, "/v1/runs")).body.runs).toHaveLength(2);
+    // The first ends, the second is admitted and runs to its end.
+    timers.advance(10_000);
+    await until(t, first, "succeeded");
+    await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the second run's step");
+    timers.advance(10_000);
+    await until(t, second, "succeeded");
   });
 });
