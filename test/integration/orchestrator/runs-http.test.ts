@@ -148,6 +148,22 @@ describe("runs over HTTP", () => {
     expect(order.slice(2).sort()).toEqual(["late", "mid"]);
   });
 
+  test("/metrics shows runs by status, step durations by kind, retries and queue depth", async () => {
+    const t = app();
+    await call(t, "/v1/runs?wait_ms=10000", { body: { workflow: chain, input: { q: "hi" } } });
+    const text = await (await t.request("/metrics")).text();
+    expect(text).toContain("vltair_runs_created_total 1");
+    expect(text).toContain('vltair_runs_finished_total{status="succeeded"} 1');
+    expect(text).toMatch(/vltair_step_duration_seconds_count\{kind="echo",outcome="succeeded"\} 3/);
+    for (const gauge of [
+      "vltair_runs_active",
+      "vltair_runs_queued",
+      "vltair_steps_running",
+      "vltair_steps_queued",
+    ])
+      expect(text).toMatch(new RegExp(`^${gauge} 0$`, "m"));
+  });
+
   test("idempotency keys: the same body is the same run (200), another body 409", async () => {
     const t = app();
     const body = { workflow: chain, input: { q: "hi" }, idempotency_key: "k1" };
