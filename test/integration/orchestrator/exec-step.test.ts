@@ -132,3 +132,20 @@ for (const mode of sandboxModes("exec-step.test.ts")) {
     }, 30_000);
   });
 }
+
+describe.if(process.platform === "linux")("exec steps where the sandbox refuses runs", () => {
+  test("a run the sandbox refuses fails the step with sandbox_denied, not retried", async () => {
+    // No filesystem isolation at all: `filesystem` (required by default) cannot be applied.
+    const server = sandboxServer({ sandbox_disable: "bubblewrap,unshare" });
+    const a = await server.token("acme");
+    const caps = await server.json<Json>("/v1/sandbox/capabilities", { token: a });
+    expect(caps.runs_refused).toBe(true);
+    const workflow = {
+      steps: [{ id: "x", kind: "exec", retry: { max_attempts: 3 }, with: { cmd: ["true"] } }],
+    };
+    const run = await runTo(server, { workflow }, a);
+    expect(run.status).toBe("failed");
+    expect(run.steps[0].error.code).toBe("sandbox_denied");
+    expect(run.steps[0].attempts).toHaveLength(1);
+  }, 30_000);
+});
