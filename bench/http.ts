@@ -16,17 +16,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
+import { positiveIntArg } from "./args.ts";
+import { startVltair } from "./vltair-server.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
-const REQUESTS = arg("requests", 4000);
-const ROUNDS = arg("rounds", 8);
+const REQUESTS = positiveIntArg("requests", 4000);
+const ROUNDS = positiveIntArg("rounds", 8);
 const TOKEN = "bench-http-admin-token-0123456789";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DOCS = 500;
@@ -64,46 +58,6 @@ function startServer(args: string[], env: Record<string, string>): Promise<Child
   });
 }
 
-/** vltair, with a line once it is ready (the bench waits for recovery, not only the bind). */
-async function startVltair(dataDir: string): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, "src/main.ts"), "serve", "--port", "0", "--data-dir", dataDir],
-    {
-      cwd: ROOT,
-      env: { ...process.env, VLTAIR_ADMIN_TOKEN: TOKEN },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  let out = "";
-  let url = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("vltair did not get ready")), 60_000);
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-      const listening = out.split("\n").find((l) => l.includes('"server.listening"'));
-      if (listening !== undefined && url === "")
-        url = (JSON.parse(listening) as { url: string }).url;
-      if (out.includes('"server.ready"')) {
-        clearTimeout(timer);
-        out = "";
-        resolve();
-      }
-    });
-  });
-  // Drop what it logs from now on (one access line per request), without blocking it.
-  child.stdout.removeAllListeners("data");
-  child.stdout.resume();
-  return {
-    url,
-    stop: () =>
-      new Promise((done) => {
-        child.once("close", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-
 interface Probe {
   name: string;
   method: string;
@@ -138,7 +92,7 @@ function quantile(sorted: number[], q: number): number {
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vltair-bench-http-"));
-  const vltair = await startVltair(path.join(tmp, "data"));
+  const vltair = await startVltair(path.join(tmp, "data"), TOKEN);
   const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
   const words = ["lock", "queue", "parse", "token", "merge", "index", "graph", "cache"];
   for (let at = 0; at < DOCS; at += 100) {

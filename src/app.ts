@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { contextSettings, createContextService } from "./app-context.ts";
+import { createRunService, orchestratorLimits } from "./app-orchestrator.ts";
 import { auditDenials, createPolicyService, execPolicy } from "./app-policy.ts";
 import { createSandboxService, type SandboxService, sandboxLimits } from "./app-sandbox.ts";
 import { openStorage, storageSettings } from "./app-storage.ts";
@@ -31,6 +32,17 @@ import {
   toolsOf,
 } from "./mcp/mod.ts";
 import { type Logger, MetricsRegistry } from "./obs/mod.ts";
+import {
+  createRunsMachine,
+  createWorkflowsMachine,
+  type RunRecord,
+  type RunService,
+  type RunsState,
+  systemTimers,
+  type Timers,
+  type WorkflowRecord,
+  type WorkflowsState,
+} from "./orchestrator/mod.ts";
 import { collectGarbage } from "./platform/mod.ts";
 import {
   type AuditBody,
@@ -75,6 +87,8 @@ export interface MachineHandles {
   policy: MachineHandle<PolicyState, PolicyRecord>;
   audit: MachineHandle<AuditState, AuditBody>;
   budgets: MachineHandle<BudgetsState, BudgetBody>;
+  runs: MachineHandle<RunsState, RunRecord>;
+  workflows: MachineHandle<WorkflowsState, WorkflowRecord>;
 }
 
 /** The registered machines and the policy service whose hook guards their writes. */
@@ -105,6 +119,8 @@ export function registerMachines(
     policy: storage.register(createPolicyMachine()),
     audit: storage.register(createAuditMachine()),
     budgets: storage.register(createBudgetsMachine()),
+    runs: storage.register(createRunsMachine()),
+    workflows: storage.register(createWorkflowsMachine()),
   };
   // Policy first, so a refused batch is never audited as written; audit last.
   const policyService = createPolicyService({
@@ -133,10 +149,16 @@ export interface App {
   policy: PolicyService;
   sandbox: SandboxService;
   context: ContextService;
+  runs: RunService;
   storage: Storage;
   admin: AdminToken | null;
   /** Recovery and start-up housekeeping; `/v1/ready` answers 200 once it has resolved. */
   start(): Promise<void>;
+  /**
+   * Ends long-lived work (run event streams, `wait_ms` waits, step execution) so the server's
+   * graceful stop is not held up by it; called when shutdown begins, before the server stops.
+   */
+  stopping(): Promise<void>;
   /** Flushes and closes every service (called on shutdown, after the server stopped). */
   close(): Promise<void>;
 }
@@ -175,7 +197,10 @@ export async function importLegacyTokens(
  * app.markReady();
  * ```
  */
-export function createApp(config: Config, options: { log: Logger; clocks: Clocks }): App {
+export function createApp(
+  config: Config,
+  options: { log: Logger; clocks: Clocks; timers?: Timers },
+): App {
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
   // The exec check reads `policy`, created below with the storage; runs start after start().
@@ -188,6 +213,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const contextConfig = contextSettings(config);
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
   const rateLimits = RATE_LIMITS.resolveSnake(config.rate_limits);
+  const runLimits = orchestratorLimits(config);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
   const storage = openStorage(config, settings, {
@@ -229,6 +255,15 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     monotonicMs: clocks.monotonicMs,
     policy,
   });
+  const runs = createRunService(runLimits, {
+    storage,
+    runs: machines.runs,
+    workflows: machines.workflows,
+    context,
+    sandbox,
+    timers: options.timers ?? systemTimers(clocks.nowMs),
+    log,
+  });
   const admin = config.no_auth
     ? null
     : ensureAdminToken({ envToken: config.admin_token, dataDir: config.data_dir });
@@ -241,6 +276,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
   const metrics = new MetricsRegistry();
   registerProcessMetrics(metrics, clocks);
   sandbox.registerMetrics(metrics);
+  runs.registerMetrics(metrics);
   let ready = false;
   let compaction: ReturnType<typeof setInterval> | null = null;
   let mcp: McpHttpSessions | null = null;
@@ -258,6 +294,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     policy,
     sandbox,
     context,
+    runs,
     takeSnapshot: async () => {
       const report = await storage.takeSnapshot();
       return {
@@ -314,6 +351,9 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     collectGarbage();
     await sandbox.sweep();
     compaction = startAuditCompaction(audit, log);
+    // Every unfinished run of the log goes on where it stood (a started, unfinished step
+    // runs again with the same attempt number).
+    runs.resume();
     ready = true;
   };
   let starting: Promise<void> | null = null;
@@ -323,6 +363,7 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
     policy,
     sandbox,
     context,
+    runs,
     storage,
     admin,
     // Once: a second call waits for the first (recovery must run exactly once).
@@ -330,10 +371,12 @@ export function createApp(config: Config, options: { log: Logger; clocks: Clocks
       starting ??= startOnce();
       return starting;
     },
+    stopping: () => runs.close(),
     close: async () => {
       if (compaction !== null) clearInterval(compaction);
       await requestMeter.close();
       await mcp?.close();
+      await runs.close();
       sandbox.close();
       context.close();
       await denials.settle();

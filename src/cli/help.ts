@@ -28,7 +28,7 @@ const CONTEXT_FLAGS = `  --scope S                  global (default), session:ID
 /** Help of each command path. */
 export const HELP: Record<string, () => string> = {
   "": () => `vltair — a context engine and a sandbox for AI coding agents, with an HTTP API, in one
-binary, with an MCP server for coding agents and Cedar policies. (A durable orchestrator is on the roadmap.)
+binary, with an MCP server for coding agents, a durable orchestrator and Cedar policies.
 
 Usage: vltair <command> [flags]
 
@@ -48,6 +48,9 @@ Commands:
   wal verify       Check every record's checksum; print counts and the index range
   wal dump         Print records of the log
   wal repair       Cut a damaged log back to its last valid record (moves the rest aside)
+  run FILE         Start a run of a workflow (JSON file) on the server; --follow streams its events
+  runs list        List runs (runs show|events|cancel|signal RUN_ID …)
+  replay RUN_ID    Print a run's events rebuilt from the log (no side effect)
   snapshot         Take a snapshot now (through the running server when one holds the dir)
   audit verify     Check the audit trail's hash chains; name the first broken record
   version          Print the version
@@ -122,6 +125,36 @@ does: the running server, else the data directory itself.
   --strategy S               auto (default), dense, sparse or hybrid
 ${CONTEXT_FLAGS}
   --json                     Print the API response {"results","strategy_used","took_ms","wal_index"}
+  -h, --help                 Show this help`,
+  run: () => `Usage: vltair run FILE [--input JSON] [--idempotency-key K] [--follow] [--wait-ms N] [flags]
+
+Starts a run of the workflow in FILE (JSON, docs/orchestrator.md) on the server holding the data
+directory (or VLTAIR_URL) and prints "RUN_ID STATUS". Runs are driven by the server: a data
+directory no server holds is refused (exit 1).
+  --input JSON               The run's input (\${input.…}); default {}
+  --idempotency-key K        The same key and workflow answer the same run
+  --follow                   Print the run's events until it ends; exit 0 if it succeeded, else 1
+  --wait-ms N                Wait up to N ms (0..60000) for the run to end before answering
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
+  --json                     Print the API's answer (with --follow: the SSE text)
+  -h, --help                 Show this help`,
+  runs: () => `Usage: vltair runs <list|show|events|cancel|signal> [flags]
+
+  runs list [--status S] [--limit N] [--cursor C]   The caller's runs, newest first
+  runs show RUN_ID                                   The run's body (JSON)
+  runs events RUN_ID                                 Its events until it ends (--json: SSE text)
+  runs cancel RUN_ID                                 Cancel it
+  runs signal RUN_ID NAME [--payload JSON]           Send a signal a wait step takes
+Each talks to the server holding --data-dir (or VLTAIR_URL); --json prints the API's answer.`,
+  replay: () => `Usage: vltair replay RUN_ID [--at WAL_INDEX] [flags]
+
+Prints the run's events rebuilt from the log (no sandbox, network or model call; the recorded
+clock): the same SSE text, byte for byte, as GET /v1/runs/{id}/replay. Through the server holding
+the data directory, or from the directory itself when none does.
+  --at WAL_INDEX             Only the events of records at or before WAL_INDEX
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  --config FILE              JSON config file
   -h, --help                 Show this help`,
   wal: () => `Usage: vltair wal <verify|dump|repair> [flags]
 
@@ -260,3 +293,8 @@ FILE:field).
   --json                     Print {"ok","cases","failed","results":[…]}
   -h, --help                 Show this help`,
 };
+
+// The runs subcommands share the group's help (one table of their flags).
+for (const sub of ["list", "show", "events", "cancel", "signal"]) {
+  HELP[`runs ${sub}`] = () => (HELP.runs as () => string)();
+}

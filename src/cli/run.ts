@@ -11,6 +11,15 @@ import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { policyTest, policyValidate } from "./commands/policy.ts";
+import {
+  replayCommand,
+  runCommand,
+  runsCancel,
+  runsEvents,
+  runsList,
+  runsShow,
+  runsSignal,
+} from "./commands/runs.ts";
 import { searchCommand } from "./commands/search.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { tokenCreate, tokenList, tokenRevoke } from "./commands/token.ts";
@@ -40,10 +49,17 @@ const COMMANDS: Record<string, Command> = {
   "wal repair": walRepair,
   snapshot: snapshotCommand,
   "audit verify": auditVerify,
+  run: runCommand,
+  "runs list": runsList,
+  "runs show": runsShow,
+  "runs events": runsEvents,
+  "runs cancel": runsCancel,
+  "runs signal": runsSignal,
+  replay: replayCommand,
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token", "wal", "audit", "policy"]);
+const GROUPS = new Set(["token", "wal", "audit", "policy", "runs"]);
 
 /**
  * Runs the CLI and returns the exit code.

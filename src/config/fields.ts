@@ -383,6 +383,18 @@ export const CONFIG_FIELDS = {
       v.maxLength(64, "at most 64 origins"),
     ),
   },
+  orchestrator_limits: {
+    flag: "orchestrator-limits",
+    env: "VLTAIR_ORCHESTRATOR_LIMITS",
+    kind: "json",
+    default: {},
+    doc: 'Orchestrator limits as a JSON object, e.g. `{"runs_active_max":32,"steps_running_max":8}`; keys and bounds in docs/configuration.md.',
+    schema: v.record(
+      v.pipe(v.string(), v.regex(/^[a-z_]+$/, "keys are snake_case")),
+      v.pipe(v.number("values must be integers"), v.integer("values must be integers")),
+      "must be a JSON object of integers",
+    ),
+  },
   admin_token: {
     flag: null,
     env: "VLTAIR_ADMIN_TOKEN",

@@ -30,8 +30,22 @@ export {
   identityOf,
   sameIdentity,
 } from "./embed/mod.ts";
-export type { FilterLimits, FilterTarget, PreparedFilter } from "./filters/mod.ts";
-export { canonicalJson, FILTER_OPS, prepareFilter } from "./filters/mod.ts";
+export type {
+  FieldGrammar,
+  FieldRef,
+  FilterLimits,
+  FilterTarget,
+  PreparedFilter,
+} from "./filters/mod.ts";
+export {
+  canonicalJson,
+  FILTER_LIMITS_DEFAULT,
+  FILTER_OPS,
+  MISSING,
+  prepareFilter,
+  prepareFilterOver,
+  valueAtPath,
+} from "./filters/mod.ts";
 export type { Chunk, ChunkOptions, WalkedFile, WalkOptions } from "./ingest/mod.ts";
 export {
   CHUNK_OPTIONS_DEFAULT,
@@ -87,3 +101,4 @@ export { createContextMachine } from "./store/machine.ts";
 export type { ContextRecord } from "./store/record.ts";
 export { CONTEXT_MACHINE } from "./store/record.ts";
 export type { ContextState, ContextStateOptions } from "./store/state.ts";
+export { TenantLock } from "./tenant-lock.ts";

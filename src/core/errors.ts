@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   filters_invalid: 400,
   config_invalid: 400,
   policy_invalid: 400,
+  workflow_invalid: 400,
   unauthorized: 401,
   forbidden: 403,
   policy_denied: 403,

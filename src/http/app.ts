@@ -10,6 +10,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import type { ContextService } from "../context/mod.ts";
 import { type Call, VltairError } from "../core/mod.ts";
 import { type Logger, MetricsRegistry, silentLogger } from "../obs/mod.ts";
+import type { RunService } from "../orchestrator/mod.ts";
 import type { AuditService } from "../policy/audit/mod.ts";
 import type { BudgetService } from "../policy/budgets/mod.ts";
 import type { Authenticator, PolicyService, TokenService } from "../policy/mod.ts";
@@ -29,6 +30,7 @@ import { budgetRoutes } from "./routes/budgets.ts";
 import { contextRoutes } from "./routes/context.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { policyRoutes } from "./routes/policy.ts";
+import { runRoutes } from "./routes/runs.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -42,6 +44,7 @@ export interface HttpDeps {
   policy: PolicyService;
   sandbox: SandboxService;
   context: ContextService;
+  runs: RunService;
   takeSnapshot: () => Promise<SnapshotSummary>;
   bodyBytesMax: number;
   startedAtMs: number;
@@ -95,6 +98,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...contextRoutes({ context: deps.context }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...policyRoutes({ policy: deps.policy }),
+    ...runRoutes({ runs: deps.runs }),
     ...adminRoutes({ takeSnapshot: deps.takeSnapshot }),
     ...auditRoutes({ audit: deps.audit }),
     ...budgetRoutes({ budgets: deps.budgets }),
@@ -191,6 +195,7 @@ export function routeTableOnly(version: string): readonly AnyRoute[] {
     context: none as ContextService,
     audit: none as AuditService,
     budgets: none as BudgetService,
+    runs: none as RunService,
     takeSnapshot: () => Promise.reject(new Error("routeTableOnly")),
     bodyBytesMax: 1,
     startedAtMs: 0,

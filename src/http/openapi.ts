@@ -29,7 +29,7 @@ export function jsonSchemaOf(schema: v.GenericSchema): JsonObject {
 
 function parametersOf(route: AnyRoute): JsonObject[] {
   const params: JsonObject[] = [];
-  for (const match of route.path.matchAll(/\/:([A-Za-z0-9_]+)/g)) {
+  for (const match of openApiPath(route.path).matchAll(/\/\{([A-Za-z0-9_]+)\}/g)) {
     params.push({ name: match[1], in: "path", required: true, schema: { type: "string" } });
   }
   if (route.query !== undefined) {
@@ -63,7 +63,7 @@ function operationOf(route: AnyRoute): JsonObject {
     content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
   };
   const operation: JsonObject = {
-    operationId: `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+    operationId: `${route.method.toLowerCase()}${openApiPath(route.path).replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
     summary: route.summary,
     tags: [route.tag],
     parameters: parametersOf(route),

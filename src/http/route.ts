@@ -5,7 +5,7 @@
  */
 import type { Hono } from "hono";
 import type * as v from "valibot";
-import { authorize, type Call } from "../core/mod.ts";
+import { authorize, type Call, VltairError } from "../core/mod.ts";
 import type { Role } from "../policy/mod.ts";
 import type { AppContext, AppEnv } from "./env.ts";
 import { readJsonBody, readQuery } from "./validate.ts";
@@ -69,6 +69,11 @@ export interface RouteSpec<
    * only documents it in OpenAPI. Exclusive with `body`.
    */
   rawBody?: { contentType: string; description: string };
+  /**
+   * Turns the `validation_failed` of a body that does not fit `body` into the route's own error
+   * (a workflow's issues are `workflow_invalid` with a path inside the workflow).
+   */
+  invalidBody?: (error: VltairError) => VltairError;
   query?: Q;
   responses: Record<number, ResponseSpec>;
   handler: (
@@ -120,10 +125,40 @@ export function mountRoutes(app: Hono<AppEnv>, routes: readonly AnyRoute[]): voi
       if (route.access !== "public")
         authorize(callOf(c), route.access, `${route.method} ${route.path}`);
       const query = route.query === undefined ? undefined : readQuery(c, route.query);
-      const body = route.body === undefined ? undefined : await readJsonBody(c, route.body);
+      const body = route.body === undefined ? undefined : await readBody(c, route);
       return route.handler(c, { body, query });
     });
   }
+}
+
+async function readBody(c: AppContext, route: AnyRoute): Promise<unknown> {
+  try {
+    return await readJsonBody(c, route.body);
+  } catch (error) {
+    const mapped = route.invalidBody;
+    if (
+      mapped === undefined ||
+      !(error instanceof VltairError) ||
+      error.code !== "validation_failed"
+    )
+      throw error;
+    throw mapped(error);
+  }
+}
+
+/**
+ * The Hono path of a custom method on a resource, `/v1/runs/{id}:cancel` in OpenAPI (Google's
+ * style, like `/v1/context/docs:upsert`). Hono cannot put a literal after a parameter in one
+ * segment, so the parameter's pattern carries the verb; {@link customMethodParam} strips it.
+ */
+export function customMethodPath(resource: string, param: string, verb: string): string {
+  return `${resource}/:${param}{[^/:]+:${verb}}`;
+}
+
+/** The parameter of a {@link customMethodPath} route, without its `:verb`. */
+export function customMethodParam(c: AppContext, param: string, verb: string): string {
+  const raw = c.req.param(param) ?? "";
+  return raw.endsWith(`:${verb}`) ? raw.slice(0, -verb.length - 1) : raw;
 }
 
 /** Paths of routes that answer during recovery (see {@link RouteSpec.whileRecovering}). */

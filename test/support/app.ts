@@ -3,6 +3,7 @@ import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config/mod.ts";
 import { type Call, localCall, type Role } from "../../src/core/mod.ts";
 import { createLogger } from "../../src/obs/mod.ts";
+import type { Timers } from "../../src/orchestrator/mod.ts";
 import { ADMIN_PRINCIPAL, type TokenInfo } from "../../src/policy/mod.ts";
 import { tempDir } from "./tmp.ts";
 
@@ -22,7 +23,7 @@ export interface TestApp {
 /** Creates an app over a fresh data dir; `token: null` sends no Authorization header. */
 export function testApp(
   overrides: Record<string, string> = {},
-  options: { ready?: boolean; env?: Record<string, string> } = {},
+  options: { ready?: boolean; env?: Record<string, string>; timers?: Timers } = {},
 ): TestApp {
   const { config } = loadConfig({
     flags: { data_dir: tempDir(), ...overrides },
@@ -34,6 +35,7 @@ export function testApp(
   const app = createApp(config, {
     log: createLogger({ level: "debug", write: (line) => logs.push(line), nowMs: () => nowMs }),
     clocks: { nowMs: () => (nowMs += 1), monotonicMs: () => performance.now() },
+    ...(options.timers === undefined ? {} : { timers: options.timers }),
   });
   // Ready by default: recovery (of an empty directory) runs before the first request.
   const started = options.ready === false ? Promise.resolve() : app.start();

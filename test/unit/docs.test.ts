@@ -8,6 +8,7 @@ import type { LimitSpec, LimitTable } from "../../src/core/mod.ts";
 import { ERROR_CODES } from "../../src/core/mod.ts";
 import { openApiPath, RATE_LIMITS } from "../../src/http/mod.ts";
 import { MCP_LIMITS } from "../../src/mcp/mod.ts";
+import { ORCHESTRATOR_LIMITS, STEP_ERROR_CODES } from "../../src/orchestrator/mod.ts";
 import { SANDBOX_LIMITS } from "../../src/sandbox/mod.ts";
 import { STORAGE_LIMITS } from "../../src/storage/mod.ts";
 import { testApp } from "../support/app.ts";
@@ -34,6 +35,7 @@ describe("docs", () => {
     MCP_LIMITS,
     RATE_LIMITS,
     SANDBOX_LIMITS,
+    ORCHESTRATOR_LIMITS,
   ];
   test.each(tables.map((t) => [t.option, t] as const))(
     "docs/configuration.md lists every %s key with its default, bounds, unit and reason",
@@ -52,6 +54,11 @@ describe("docs", () => {
   test("docs/api.md names every error code", () => {
     const text = read("docs/api.md");
     for (const code of ERROR_CODES) expect(text).toContain(`\`${code}\``);
+  });
+
+  test("docs/orchestrator.md lists every step error code", () => {
+    const text = read("docs/orchestrator.md");
+    for (const code of STEP_ERROR_CODES) expect(text).toContain(`| \`${code}\` |`);
   });
 
   test("docs/api.md documents every mounted route", () => {

@@ -24,7 +24,15 @@ export type FieldRef =
   | { kind: "version" }
   | { kind: "scope.kind" }
   | { kind: "scope.id" }
-  | { kind: "metadata"; path: string[] };
+  | { kind: "metadata"; path: string[] }
+  /** A path from the root of any JSON object (a field grammar other than documents', e.g. `when`). */
+  | { kind: "path"; path: string[] };
+
+/**
+ * Which `field` strings a filter may name and what each refers to; the default is the document
+ * fields above. Returns the reference, or the message of why the field is refused.
+ */
+export type FieldGrammar = (field: string) => FieldRef | string;
 
 export interface Condition {
   field: string;

@@ -10,7 +10,8 @@ import type { ParsedFilter } from "./parse.ts";
 /** A compiled filter. */
 export type FilterPredicate = (doc: FilterTarget) => boolean;
 
-const MISSING = Symbol("missing");
+/** What {@link valueAtPath} returns for a path that names nothing. */
+export const MISSING: unique symbol = Symbol("missing");
 type Resolved = unknown | typeof MISSING;
 
 function resolver(field: FieldRef): (doc: FilterTarget) => Resolved {
@@ -25,23 +26,30 @@ function resolver(field: FieldRef): (doc: FilterTarget) => Resolved {
       return (doc) => doc.scope.id ?? MISSING;
     case "metadata": {
       const path = field.path;
-      return (doc) => {
-        let current: unknown = doc.metadata;
-        for (const segment of path) {
-          if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
-          else if (
-            current !== null &&
-            typeof current === "object" &&
-            Object.hasOwn(current, segment)
-          ) {
-            current = (current as Record<string, unknown>)[segment];
-          } else return MISSING;
-          if (current === undefined) return MISSING;
-        }
-        return current;
-      };
+      return (doc) => valueAtPath(doc.metadata, path);
+    }
+    case "path": {
+      // A path grammar's target is any JSON object, not a document (see FieldGrammar).
+      const path = field.path;
+      return (doc) => valueAtPath(doc as unknown, path);
     }
   }
+}
+
+/**
+ * The value at `path` below `root`, or {@link MISSING} (array indexes are numeric segments; an
+ * inherited property is never a match).
+ */
+export function valueAtPath(root: unknown, path: readonly string[]): Resolved {
+  let current: unknown = root;
+  for (const segment of path) {
+    if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
+    else if (current !== null && typeof current === "object" && Object.hasOwn(current, segment)) {
+      current = (current as Record<string, unknown>)[segment];
+    } else return MISSING;
+    if (current === undefined) return MISSING;
+  }
+  return current;
 }
 
 /** Strict equality of JSON scalars: same type and value. */

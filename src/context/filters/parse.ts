@@ -4,7 +4,13 @@
  * a JSON path (`$.and[1].op`), so a client can point at it.
  */
 import { VltairError } from "../../core/mod.ts";
-import { type Condition, FILTER_OPS, type FieldRef, type FilterOp } from "./ast.ts";
+import {
+  type Condition,
+  FILTER_OPS,
+  type FieldGrammar,
+  type FieldRef,
+  type FilterOp,
+} from "./ast.ts";
 import { type FilterLimits, METADATA_PATH_SEGMENTS_MAX } from "./limits.ts";
 
 /** A validated filter with its resolved field references. */
@@ -56,9 +62,19 @@ export function filterValue(input: unknown, limits: FilterLimits): unknown {
  * parseFilter({ field: "metadata.lang", op: "eq", value: "ts" }, FILTER_LIMITS_DEFAULT);
  * ```
  */
-export function parseFilter(input: unknown, limits: FilterLimits): ParsedFilter {
-  const state = { conditions: 0 };
+export function parseFilter(
+  input: unknown,
+  limits: FilterLimits,
+  fields: FieldGrammar = documentField,
+): ParsedFilter {
+  const state = { conditions: 0, fields };
   return walk(filterValue(input, limits), "$", 1, limits, state);
+}
+
+/** What a walk carries: the conditions counted so far and the field grammar. */
+interface WalkState {
+  conditions: number;
+  fields: FieldGrammar;
 }
 
 function walk(
@@ -66,7 +82,7 @@ function walk(
   path: string,
   depth: number,
   limits: FilterLimits,
-  state: { conditions: number },
+  state: WalkState,
 ): ParsedFilter {
   if (depth > limits.depthMax) {
     throw invalid(path, `filters may nest at most ${limits.depthMax} levels`, {
@@ -96,7 +112,7 @@ function condition(
   node: Record<string, unknown>,
   path: string,
   limits: FilterLimits,
-  state: { conditions: number },
+  state: WalkState,
 ): ParsedFilter {
   for (const key of Object.keys(node)) {
     if (key !== "field" && key !== "op" && key !== "value") {
@@ -116,28 +132,27 @@ function condition(
   if (typeof op !== "string" || !OPS.has(op)) {
     throw invalid(`${path}.op`, `must be one of ${FILTER_OPS.join(", ")}`);
   }
-  const ref = fieldRef(field, `${path}.field`);
+  if (typeof field !== "string") throw invalid(`${path}.field`, "must be a string");
+  const ref = state.fields(field);
+  if (typeof ref === "string") throw invalid(`${path}.field`, ref);
   checkValue(op as FilterOp, value, `${path}.value`, limits);
   return { kind: "cond", field: ref, op: op as FilterOp, value };
 }
 
-function fieldRef(field: unknown, path: string): FieldRef {
-  if (typeof field !== "string") throw invalid(path, "must be a string");
+/** The document fields of API.md's grammar (the default {@link FieldGrammar}). */
+export function documentField(field: string): FieldRef | string {
   if (field === "id" || field === "version" || field === "scope.kind" || field === "scope.id") {
     return { kind: field };
   }
   if (field.startsWith("metadata.")) {
     const segments = field.slice("metadata.".length).split(".");
-    if (segments.some((s) => s.length === 0)) throw invalid(path, "has an empty path segment");
+    if (segments.some((s) => s.length === 0)) return "has an empty path segment";
     if (segments.length > METADATA_PATH_SEGMENTS_MAX) {
-      throw invalid(
-        path,
-        `a metadata path may have at most ${METADATA_PATH_SEGMENTS_MAX} segments`,
-      );
+      return `a metadata path may have at most ${METADATA_PATH_SEGMENTS_MAX} segments`;
     }
     return { kind: "metadata", path: segments };
   }
-  throw invalid(path, "must be metadata.<path>, id, scope.kind, scope.id or version");
+  return "must be metadata.<path>, id, scope.kind, scope.id or version";
 }
 
 function checkValue(op: FilterOp, value: unknown, path: string, limits: FilterLimits): void {

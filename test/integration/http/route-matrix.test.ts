@@ -26,6 +26,12 @@ interface World {
   doc(tenant: string): Promise<string>;
   /** A new reader token of `tenant`; returns its id. */
   tokenId(tenant: string): Promise<string>;
+  /** A new run of `tenant`, open (waiting for a signal); returns its id. */
+  run(tenant: string): Promise<string>;
+  /** A run of `tenant` that has ended; returns its id. */
+  finishedRun(tenant: string): Promise<string>;
+  /** A stored workflow of `tenant`; returns its name. */
+  workflow(tenant: string): Promise<string>;
   /** A new workspace of `tenant` holding file `f.txt` and one checkpoint. */
   workspace(tenant: string): Promise<{ ws: string; checkpoint: string }>;
 }
@@ -120,6 +126,32 @@ const FIXTURES: Record<string, Fixture> = {
   "GET /v1/budgets/:name/history": budgetRoute(async (w, tenant) => ({
     path: `/v1/budgets/${await budget(w, tenant)}/history`,
   })),
+  "POST /v1/runs": { own: () => ({ path: "/v1/runs", body: { workflow: GATED } }) },
+  "GET /v1/runs": { own: () => ({ path: "/v1/runs" }) },
+  "GET /v1/runs/:id{[^/:]+}": runRoute((id) => ({ path: `/v1/runs/${id}` })),
+  "POST /v1/runs/:id{[^/:]+:cancel}": runRoute((id) => ({ path: `/v1/runs/${id}:cancel` })),
+  "POST /v1/runs/:id{[^/:]+:signal}": runRoute((id) => ({
+    path: `/v1/runs/${id}:signal`,
+    body: { name: "other", payload: null },
+  })),
+  // The stream of an open run never ends: the events route reads a finished one.
+  "GET /v1/runs/:id{[^/:]+}/events": {
+    own: async (w) => ({ path: `/v1/runs/${await w.finishedRun(OWN)}/events` }),
+    other: {
+      probe: async (w) => ({ path: `/v1/runs/${await w.finishedRun(OTHER)}/events` }),
+      expect: notFound,
+    },
+  },
+  "GET /v1/runs/:id{[^/:]+}/replay": runRoute((id) => ({ path: `/v1/runs/${id}/replay` })),
+  "PUT /v1/workflows/:name": { own: () => ({ path: "/v1/workflows/gated", body: GATED }) },
+  "GET /v1/workflows": { own: () => ({ path: "/v1/workflows" }) },
+  "GET /v1/workflows/:name": {
+    own: async (w) => ({ path: `/v1/workflows/${await w.workflow(OWN)}` }),
+    other: {
+      probe: async (w) => ({ path: `/v1/workflows/${await w.workflow(OTHER)}` }),
+      expect: notFound,
+    },
+  },
   "GET /v1/audit/verify": { own: () => ({ path: "/v1/audit/verify" }) },
   "POST /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES, body: {} }) },
   "GET /v1/sandbox/workspaces": { own: () => ({ path: WORKSPACES }) },
@@ -219,6 +251,20 @@ async function world(): Promise<{ w: World; tokens: Map<Role, string> }> {
       const taken = await t.app.sandbox.workspaces.takeCheckpoint(call, id);
       return { ws: id, checkpoint: taken.id };
     },
+    async run(tenant) {
+      return (await t.app.runs.start(callOf(tenant), { workflow: GATED })).run_id;
+    },
+    async finishedRun(tenant) {
+      const call = callOf(tenant);
+      const { run_id } = await t.app.runs.start(call, { workflow: ECHO });
+      await t.app.runs.wait(call, run_id, 10_000);
+      return run_id;
+    },
+    async workflow(tenant) {
+      const name = `wf-${n++}`;
+      await t.app.runs.workflows.put(callOf(tenant), name, GATED);
+      return name;
+    },
     async tokenId(tenant) {
       const created = await createToken(t.app, { subject: `s-${n++}`, tenant, roles: ["reader"] });
       return created.info.id;
@@ -278,6 +324,19 @@ describe("route × role × tenant", () => {
 });
 
 let budgets = 0;
+
+/** A workflow that waits for a signal `go`: its runs stay open. */
+const GATED = { steps: [{ id: "gate", kind: "wait" as const, with: { signal: "go" } }] };
+/** A workflow that ends at once. */
+const ECHO = { steps: [{ id: "e", kind: "echo" as const, with: { value: 1 } }] };
+
+/** A run route on a new run of the caller's tenant, and on tenant beta's run (404 for all). */
+function runRoute(probe: (id: string) => Probe): Fixture {
+  return {
+    own: async (w) => probe(await w.run(OWN)),
+    other: { probe: async (w) => probe(await w.run(OTHER)), expect: notFound },
+  };
+}
 
 /** A new budget of `tenant` (set by the bootstrap operator); returns its name. */
 async function budget(w: World, tenant: string): Promise<string> {

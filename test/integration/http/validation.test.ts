@@ -53,6 +53,8 @@ describe("body validation on every route", () => {
 
   // A body of two alternative shapes (merge) answers with both shapes instead.
   const ALTERNATIVES = new Set(["/v1/context/merge"]);
+  // A body that is a workflow answers workflow_invalid (API.md, "Orchestrator"), issues listed.
+  const WORKFLOWS = new Set(["/v1/workflows/:name"]);
 
   test("an unknown field is named as such, with details.path", async () => {
     for (const route of bodyRoutes().filter((r) => !ALTERNATIVES.has(r.path))) {
@@ -62,7 +64,8 @@ describe("body validation on every route", () => {
       });
       const json = await r.json();
       expect({ route: route.path, status: r.status }).toEqual({ route: route.path, status: 400 });
-      expect(json.error.code).toBe("validation_failed");
+      const code = WORKFLOWS.has(route.path) ? "workflow_invalid" : "validation_failed";
+      expect(json.error.code).toBe(code);
       const messages = json.error.details.issues.map((i: { message: string }) => i.message);
       expect({ route: route.path, messages }).toEqual({
         route: route.path,

@@ -3,8 +3,15 @@ import { ERROR_CODES, isErrorCode, statusOf, VltairError } from "../../../src/co
 
 // API.md's table, written out independently of the implementation so a drift fails here.
 const API_TABLE: Record<number, string[]> = {
-  // policy_invalid: API.md "Policy, budgets, audit" (PUT /v1/policy with an invalid set).
-  400: ["bad_request", "validation_failed", "filters_invalid", "config_invalid", "policy_invalid"],
+  // policy_invalid: API.md "Policy, budgets, audit"; workflow_invalid: its Orchestrator section.
+  400: [
+    "bad_request",
+    "validation_failed",
+    "filters_invalid",
+    "config_invalid",
+    "policy_invalid",
+    "workflow_invalid",
+  ],
   401: ["unauthorized"],
   403: ["forbidden", "policy_denied"],
   404: ["not_found"],

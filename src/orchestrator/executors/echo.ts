@@ -1,0 +1,39 @@
+/**
+ * `echo`: returns `with.value` (null when absent). For tests, benchmarks and examples of data
+ * flow: `delay_ms` waits first (aborted by cancel and timeouts) and `fail_attempts: N` fails
+ * attempts 1..N retryably with `echo_failed`, so retry policies can be tried without a flaky
+ * dependency.
+ */
+import * as v from "valibot";
+import { StepFailure } from "../step-error.ts";
+import { sleepUntil } from "../timers.ts";
+import { ATTEMPTS_MAX, STEP_TIMEOUT_MS_MAX } from "../workflow-schema.ts";
+import type { StepKindSpec } from "./executor.ts";
+
+const EchoWith = v.strictObject({
+  value: v.optional(v.unknown()),
+  delay_ms: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(STEP_TIMEOUT_MS_MAX)),
+  ),
+  fail_attempts: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(ATTEMPTS_MAX)),
+  ),
+});
+
+export const echoKind: StepKindSpec<v.InferOutput<typeof EchoWith>> = {
+  kind: "echo",
+  withSchema: EchoWith,
+  withKeys: Object.keys(EchoWith.entries),
+  holdsSlot: true,
+  async run(step, ctx) {
+    const delayMs = step.with.delay_ms ?? 0;
+    if (delayMs > 0) await sleepUntil(ctx.timers, ctx.timers.nowMs() + delayMs, ctx.call.signal);
+    if (step.attempt <= (step.with.fail_attempts ?? 0)) {
+      throw new StepFailure("echo_failed", `echo fails attempt ${step.attempt} as asked`, {
+        retryable: true,
+        details: { fail_attempts: step.with.fail_attempts },
+      });
+    }
+    return { output: step.with.value ?? null };
+  },
+};

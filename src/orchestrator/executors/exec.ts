@@ -1,0 +1,53 @@
+/**
+ * `exec`: a command through the SandboxService with the run's `Call` — in the tenant's default
+ * workspace, or `with.workspace` (a workspace id of the run's tenant). `with` is the body of
+ * `POST /v1/sandbox/exec` plus `workspace`; the output is the sandbox result body, whatever the
+ * command's `rc` (a `when` decides on it). The attempt's idempotency key reaches the command as
+ * `VLTAIR_IDEMPOTENCY_KEY`, so a command re-run after a crash can recognise its own work. A run
+ * the sandbox refused (`SANDBOX_DENIED`: a required protection cannot be applied) fails the step
+ * for good; an `INTERNAL_ERROR` of the sandbox is retryable. Cancel, a timeout or a shutdown
+ * aborts the call's signal, which kills the command.
+ */
+import * as v from "valibot";
+import { SandboxRequestSchema, type SandboxResult } from "../../sandbox/mod.ts";
+import { StepFailure } from "../step-error.ts";
+import type { StepKindSpec } from "./executor.ts";
+
+/** Name of the variable carrying `{run_id}:{step_id}:{attempt}` to the command. */
+export const IDEMPOTENCY_ENV = "VLTAIR_IDEMPOTENCY_KEY";
+
+const ExecWith = v.strictObject({
+  ...SandboxRequestSchema.entries,
+  workspace: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
+});
+
+function failureOf(result: SandboxResult): StepFailure | null {
+  const details = { status: result.status, reason: result.reason ?? null };
+  if (result.status === "SANDBOX_DENIED")
+    return new StepFailure("sandbox_denied", `the sandbox refused the run: ${result.reason}`, {
+      retryable: false,
+      details,
+    });
+  if (result.status === "INTERNAL_ERROR")
+    return new StepFailure("sandbox_internal_error", "the sandbox failed to run the command", {
+      retryable: true,
+      details,
+    });
+  return null;
+}
+
+export const execKind: StepKindSpec<v.InferOutput<typeof ExecWith>> = {
+  kind: "exec",
+  withSchema: ExecWith,
+  withKeys: Object.keys(ExecWith.entries),
+  holdsSlot: true,
+  async run(step, ctx) {
+    const { workspace, ...request } = step.with;
+    const env = { ...request.env, [IDEMPOTENCY_ENV]: ctx.idempotencyKey };
+    const target = workspace === undefined ? undefined : { workspace };
+    const result = await ctx.services.sandbox.exec(ctx.call, { ...request, env }, target);
+    const failure = failureOf(result);
+    if (failure !== null) throw failure;
+    return { output: result };
+  },
+};

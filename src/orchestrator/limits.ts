@@ -1,0 +1,76 @@
+/**
+ * Limits of the orchestrator, each with its default, bounds and reason. Configurable through
+ * the `orchestrator_limits` option (snake_case keys); crossing one is a 4xx with a stable code.
+ */
+import { LimitTable } from "../core/mod.ts";
+
+export interface OrchestratorLimits {
+  /** Runs executing at once (admitted, not terminal, not waiting); more wait as `queued`. */
+  runsActiveMax: number;
+  /** Steps executing at once over every run (waiting steps hold no slot). */
+  stepsRunningMax: number;
+  /** Runs waiting for admission; past it `POST /v1/runs` is 429 `queue_full`. */
+  runsQueuedMax: number;
+  /** Steps of one workflow. */
+  workflowStepsMax: number;
+  /** Signals kept for a run that no step has taken yet; past it `:signal` is 429 `queue_full`. */
+  signalsPendingMax: number;
+  /** Stored versions of one workflow name. */
+  workflowVersionsMax: number;
+}
+
+/** Default, bounds, unit and reason of each orchestrator limit (docs/configuration.md is checked against it). */
+export const ORCHESTRATOR_LIMITS = new LimitTable<keyof OrchestratorLimits>("orchestrator_limits", {
+  runsActiveMax: {
+    default: 256,
+    min: 1,
+    max: 100_000,
+    unit: "runs",
+    reason:
+      "runs executing at once (waiting runs hold no slot); more wait as `queued` in creation order",
+  },
+  stepsRunningMax: {
+    default: 64,
+    min: 1,
+    max: 10_000,
+    unit: "steps",
+    reason: "steps executing at once over every run; each holds memory and, later, a sandbox slot",
+  },
+  runsQueuedMax: {
+    default: 10_000,
+    min: 0,
+    max: 1_000_000,
+    unit: "runs",
+    reason:
+      "runs waiting for admission; past it `POST /v1/runs` is 429 `queue_full` with Retry-After",
+  },
+  workflowStepsMax: {
+    default: 200,
+    min: 1,
+    max: 10_000,
+    unit: "steps",
+    reason:
+      "steps of one workflow (400 `workflow_invalid`); every transition plans over all of them",
+  },
+  signalsPendingMax: {
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    unit: "signals",
+    reason: "signals kept for a run until a step takes them; past it `:signal` is 429 `queue_full`",
+  },
+  workflowVersionsMax: {
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    unit: "versions",
+    reason: "stored versions of one workflow name (429 `rate_limited` past it); each is kept whole",
+  },
+});
+
+/** Limits with defaults applied; throws `config_invalid` naming the key for an out-of-range value. */
+export function resolveOrchestratorLimits(
+  partial: Partial<OrchestratorLimits> = {},
+): OrchestratorLimits {
+  return ORCHESTRATOR_LIMITS.resolve(partial);
+}

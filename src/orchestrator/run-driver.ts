@@ -1,0 +1,642 @@
+/**
+ * The driver: runs the decisions of plan-run.ts against the clock, the slots and the executors.
+ * Every change of a run is one transition under the run's lock: decide (a step's outcome, a
+ * signal, a cancel), fold it ahead, plan what follows (skips, schedules, the end), start what
+ * may start (slots permitting) — and commit all of it as ONE batch through `storage.commit`
+ * with the run's `Call`. Executors launch only after their `start` is durable; their outcome is
+ * the next transition. A shutdown records nothing: what was running restarts after recovery.
+ */
+import * as v from "valibot";
+import { TenantLock } from "../context/mod.ts";
+import { type Call, VltairError } from "../core/mod.ts";
+import type { Logger } from "../obs/mod.ts";
+import {
+  commitPrepared,
+  type MachineHandle,
+  type PreparedWrite,
+  type Storage,
+} from "../storage/mod.ts";
+import { backoffMs } from "./backoff.ts";
+import {
+  type ExecutorServices,
+  STEP_KIND_SPECS,
+  type StepResult,
+  type TakenSignal,
+} from "./executors/mod.ts";
+import type { OrchestratorLimits } from "./limits.ts";
+import { NO_RUN_METRICS, type RunMetrics } from "./metrics.ts";
+import { planRun, startable } from "./plan-run.ts";
+import { foldRun } from "./run-fold.ts";
+import type { CreateRecord, RunRecord } from "./run-record.ts";
+import { isTerminal, type RunState, type StepState, scopeOf } from "./run-state.ts";
+import type { RunsState } from "./runs-machine.ts";
+import { SignalBox } from "./signal-box.ts";
+import { StepFailure, stepErrorOf } from "./step-error.ts";
+import { StepSlots } from "./step-slots.ts";
+import { resolveReferences } from "./template.ts";
+import { type Timers, timeoutSignal } from "./timers.ts";
+import { type CompiledWorkflow, compileWorkflow } from "./validate-workflow.ts";
+
+/** What the driver needs. */
+export interface RunDriverOptions {
+  storage: Storage;
+  runs: MachineHandle<RunsState, RunRecord>;
+  services: ExecutorServices;
+  timers: Timers;
+  limits: OrchestratorLimits;
+  log: Logger;
+  /** Called after each commit of a run's records (event streams flush). */
+  onChange: (runId: string) => void;
+}
+
+/** A run this process drives. */
+interface LiveRun {
+  readonly id: string;
+  readonly compiled: CompiledWorkflow;
+  /** Aborts every attempt of the run (its end, or the server stopping). */
+  readonly abort: AbortController;
+  /** Attempts running in this process, by step id. */
+  readonly executing: Map<string, Execution>;
+  readonly retryTimers: Map<string, () => void>;
+  readonly signals: SignalBox;
+}
+
+interface Execution {
+  attempt: number;
+  holdsSlot: boolean;
+  startedMs: number;
+}
+
+type Outcome = { ok: StepResult } | { error: unknown };
+
+/** A decision taken under a run's lock. */
+interface Decided {
+  records: RunRecord[];
+  prepared?: readonly PreparedWrite<unknown>[];
+}
+
+type Decide = (run: RunState | undefined) => Decided | null;
+
+/** The call a run's records are committed with: its principal and trace. */
+export function runCall(run: Pick<RunState, "principal" | "traceId">): Call {
+  return { principal: run.principal, traceId: run.traceId };
+}
+
+/** `run` (or nothing, before its `create`) with `records` folded in. */
+function ahead(
+  run: RunState | undefined,
+  records: readonly RunRecord[],
+  wallMs: number,
+): RunState | undefined {
+  let next = run;
+  for (const record of records)
+    next = foldRun(next, record, { walIndex: next?.lastWalIndex ?? 0, wallMs }).run;
+  return next;
+}
+
+function stepIdOf(run: RunState, step: StepState): string {
+  return run.graph.steps[step.index]?.id as string;
+}
+
+/** `promise`, or the signal's reason once it aborts; leases of a result that comes too late are released. */
+function raceAbort(promise: Promise<StepResult>, signal: AbortSignal): Promise<StepResult> {
+  return new Promise((resolve, reject) => {
+    let lost = false;
+    const onAbort = () => {
+      lost = true;
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (result) => {
+        signal.removeEventListener("abort", onAbort);
+        if (lost) for (const p of result.prepared ?? []) p.release();
+        else resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export class RunDriver {
+  readonly #o: RunDriverOptions;
+  readonly #locks = new TenantLock();
+  readonly #live = new Map<string, LiveRun>();
+  /** Runs waiting for admission, in creation order. */
+  readonly #admission: string[] = [];
+  /** Runs taken off the admission queue whose first transition has not admitted them yet. */
+  readonly #admitting = new Set<string>();
+  /** Admitted runs whose status is `running`. */
+  readonly #active = new Set<string>();
+  readonly #slots: StepSlots;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #metrics: RunMetrics = NO_RUN_METRICS;
+  #closed = false;
+
+  constructor(options: RunDriverOptions) {
+    this.#o = options;
+    this.#slots = new StepSlots(options.limits.stepsRunningMax);
+  }
+
+  set metrics(metrics: RunMetrics) {
+    this.#metrics = metrics;
+  }
+
+  /** Runs executing now. */
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /** Runs waiting for admission. */
+  get queuedCount(): number {
+    return this.#admission.length;
+  }
+
+  /** Step attempts holding a slot, and runs waiting for one. */
+  get slots(): { used: number; queued: number } {
+    return { used: this.#slots.used, queued: this.#slots.queued };
+  }
+
+  #state(): RunsState {
+    return this.#o.runs.state();
+  }
+
+  #track<T>(work: Promise<T>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.#o.log.error("run.transition_failed", { error });
+    });
+    this.#inflight.add(tracked);
+    void tracked.finally(() => this.#inflight.delete(tracked));
+  }
+
+  #newLive(id: string, compiled: CompiledWorkflow): LiveRun {
+    const live: LiveRun = {
+      id,
+      compiled,
+      abort: new AbortController(),
+      executing: new Map(),
+      retryTimers: new Map(),
+      signals: new SignalBox(),
+    };
+    this.#live.set(id, live);
+    return live;
+  }
+
+  #mayAdmitNow(): boolean {
+    return (
+      this.#admission.length === 0 &&
+      this.#active.size + this.#admitting.size < this.#o.limits.runsActiveMax
+    );
+  }
+
+  /**
+   * Commits a new run (with its first schedule and starts when it is admitted at once) and
+   * drives it. 429 `queue_full` when it would wait for admission and the queue is full.
+   */
+  async create(record: CreateRecord, compiled: CompiledWorkflow): Promise<number> {
+    if (this.#closed) throw new VltairError("unavailable", "the server is stopping");
+    if (!this.#mayAdmitNow() && this.#admission.length >= this.#o.limits.runsQueuedMax) {
+      throw new VltairError("queue_full", `${this.#admission.length} runs are queued already`, {
+        details: { limit: this.#o.limits.runsQueuedMax, scope: "runs_queued_max" },
+        headers: { "retry-after": "1" },
+      });
+    }
+    this.#newLive(record.run_id, compiled);
+    try {
+      const walIndex = await this.#transition(record.run_id, () => ({ records: [record] }));
+      this.#metrics.runsCreated.inc();
+      return walIndex;
+    } catch (error) {
+      this.#live.delete(record.run_id);
+      throw error;
+    }
+  }
+
+  /** Drives every unfinished run of the log, in creation order (after recovery). */
+  resumeAll(): void {
+    for (const entry of this.#state().runs.values()) {
+      if (!isTerminal(entry.run.status)) this.#drive(entry.run);
+    }
+  }
+
+  #drive(run: RunState): void {
+    if (this.#closed || this.#live.has(run.id)) return;
+    this.#newLive(run.id, compileWorkflow(run.workflow, run.graph));
+    if (run.admitted) this.#advance(run.id);
+    else {
+      this.#admission.push(run.id);
+      this.#pumpAdmission();
+    }
+  }
+
+  /** A transition that only plans and starts (after a grant, a timer, an admission). */
+  #advance(runId: string): void {
+    this.#track(this.#transition(runId, () => ({ records: [] })));
+  }
+
+  /**
+   * Commits a decision about a run (a signal, a cancel) under its lock. A run this process
+   * drives gets everything that follows from it in the same batch; one it does not drive (the
+   * CLI working on a data directory) gets the decision alone, for a server to act on later.
+   * Throws what the decision or the commit throws (nothing is then committed). Returns the
+   * batch's last WAL index (the run's last record when nothing was written).
+   */
+  decide(runId: string, decide: Decide): Promise<number> {
+    if (this.#closed)
+      return Promise.reject(new VltairError("unavailable", "the server is stopping"));
+    return this.#transition(runId, decide, 0, [], true);
+  }
+
+  async #transition(
+    runId: string,
+    decide: Decide,
+    freedSlots = 0,
+    prepared: readonly PreparedWrite<unknown>[] = [],
+    passive = false,
+  ): Promise<number> {
+    let handedOver = false;
+    try {
+      return await this.#locks.run(runId, async () => {
+        if (freedSlots > 0) this.#slots.release(freedSlots);
+        const live = this.#live.get(runId);
+        const run = this.#state().runs.get(runId)?.run;
+        const lastIndex = run?.lastWalIndex ?? 0;
+        if (live === undefined && !passive) return lastIndex;
+        const decided = decide(run);
+        if (decided === null) return lastIndex;
+        if (live === undefined) {
+          if (decided.records.length === 0 || run === undefined) return lastIndex;
+          const inputs = decided.records.map((r) => this.#o.runs.record(r, this.#o.timers.nowMs()));
+          const walIndex = (await this.#o.storage.commit(inputs, runCall(run))).lastIndex;
+          this.#o.onChange(runId);
+          return walIndex;
+        }
+        const nowMs = this.#o.timers.nowMs();
+        let next = ahead(run, decided.records, nowMs);
+        if (next === undefined) return lastIndex;
+        const admit =
+          next.admitted || this.#admitting.has(runId) || (run === undefined && this.#mayAdmitNow());
+        const planned = planRun(next, live.compiled, { admit });
+        next = ahead(next, planned, nowMs) as RunState;
+        const starts = this.#starts(next, live, nowMs);
+        next = ahead(next, starts.records, nowMs) as RunState;
+        const records = [...decided.records, ...planned, ...starts.records];
+        if (records.length === 0) return lastIndex;
+        const inputs = records.map((r) => this.#o.runs.record(r, nowMs));
+        let walIndex: number;
+        try {
+          handedOver = true;
+          walIndex = await this.#commit(runCall(next), inputs, decided.prepared ?? prepared);
+        } catch (error) {
+          this.#slots.release(starts.slotsTaken);
+          throw error;
+        }
+        this.#afterCommit(live, starts.launched);
+        return walIndex;
+      });
+    } finally {
+      if (!handedOver) for (const p of prepared) p.release();
+      this.#slots.returnGrants(runId);
+      this.#pumpSlots();
+    }
+  }
+
+  async #commit(
+    call: Call,
+    inputs: ReturnType<MachineHandle<RunsState, RunRecord>["record"]>[],
+    prepared: readonly PreparedWrite<unknown>[],
+  ): Promise<number> {
+    if (prepared.length === 0) return (await this.#o.storage.commit(inputs, call)).lastIndex;
+    await commitPrepared(this.#o.storage, call, [...prepared], inputs);
+    return this.#o.storage.lastIndex;
+  }
+
+  /** Start records for what may start now (slots permitting), restarts of attempts lost to a restart first. */
+  #starts(
+    run: RunState,
+    live: LiveRun,
+    nowMs: number,
+  ): { records: RunRecord[]; launched: string[]; slotsTaken: number } {
+    const out = { records: [] as RunRecord[], launched: [] as string[], slotsTaken: 0 };
+    if (isTerminal(run.status) || !run.admitted) return out;
+    const take = (step: StepState, attempt: number, restart: boolean) => {
+      const id = stepIdOf(run, step);
+      const holdsSlot = STEP_KIND_SPECS[run.graph.steps[step.index]?.kind ?? "echo"].holdsSlot;
+      if (holdsSlot && !this.#slots.take(run.id)) return;
+      if (holdsSlot) out.slotsTaken += 1;
+      out.records.push({ op: "start", run_id: run.id, step_id: id, attempt, restart });
+      out.launched.push(id);
+    };
+    for (const step of run.steps) {
+      const active = step.status === "running" || step.status === "waiting";
+      if (active && !live.executing.has(stepIdOf(run, step)))
+        take(step, step.attempts.length, true);
+    }
+    for (const step of startable(run, nowMs)) take(step, step.attempts.length + 1, false);
+    return out;
+  }
+
+  #afterCommit(live: LiveRun, launched: readonly string[]): void {
+    const entry = this.#state().runs.get(live.id);
+    if (entry === undefined) return;
+    const run = entry.run;
+    if (run.status === "running") this.#active.add(run.id);
+    else this.#active.delete(run.id);
+    if (run.admitted) this.#admitting.delete(run.id);
+    else if (!this.#admitting.has(run.id) && !this.#admission.includes(run.id))
+      this.#admission.push(run.id);
+    if (isTerminal(run.status)) this.#finishLive(live, run);
+    else {
+      for (const stepId of launched) this.#execute(live, run, stepId);
+      this.#armRetryTimers(live, run);
+      live.signals.offer(run.signals);
+    }
+    this.#o.onChange(run.id);
+    this.#pumpAdmission();
+  }
+
+  #finishLive(live: LiveRun, run: RunState): void {
+    this.#metrics.runsFinished.inc({ status: run.status });
+    this.#stopLive(live, new VltairError("conflict", `the run has ended (${run.status})`));
+    this.#active.delete(live.id);
+  }
+
+  /** Stops everything of a live run in this process; attempts still running settle as no-ops. */
+  #stopLive(live: LiveRun, reason: unknown): void {
+    live.abort.abort(reason);
+    for (const cancel of live.retryTimers.values()) cancel();
+    live.retryTimers.clear();
+    live.signals.rejectAll(reason);
+    this.#live.delete(live.id);
+    this.#admitting.delete(live.id);
+    const queued = this.#admission.indexOf(live.id);
+    if (queued !== -1) this.#admission.splice(queued, 1);
+    this.#slots.forget(live.id);
+  }
+
+  #armRetryTimers(live: LiveRun, run: RunState): void {
+    for (const step of run.steps) {
+      const id = stepIdOf(run, step);
+      if (step.retryAtMs === null || step.status !== "pending" || live.retryTimers.has(id))
+        continue;
+      const cancel = this.#o.timers.setTimer(step.retryAtMs - this.#o.timers.nowMs(), () => {
+        live.retryTimers.delete(id);
+        if (this.#live.get(live.id) === live) this.#advance(live.id);
+      });
+      live.retryTimers.set(id, cancel);
+    }
+  }
+
+  #pumpAdmission(): void {
+    while (
+      !this.#closed &&
+      this.#admission.length > 0 &&
+      this.#active.size + this.#admitting.size < this.#o.limits.runsActiveMax
+    ) {
+      const runId = this.#admission.shift() as string;
+      if (!this.#live.has(runId)) continue;
+      this.#admitting.add(runId);
+      this.#advance(runId);
+    }
+  }
+
+  #pumpSlots(): void {
+    if (this.#closed) return;
+    for (const runId of this.#slots.grant()) {
+      if (this.#live.has(runId)) this.#advance(runId);
+      else this.#slots.forget(runId);
+    }
+  }
+
+  /** Runs one attempt of a step whose `start` is durable, then commits its outcome. */
+  #execute(live: LiveRun, run: RunState, stepId: string): void {
+    const index = run.graph.byId.get(stepId) as number;
+    const step = run.steps[index] as StepState;
+    const definition = run.workflow.steps[index] as RunState["workflow"]["steps"][number];
+    const spec = STEP_KIND_SPECS[definition.kind];
+    const attempt = step.attempts.at(-1) as StepState["attempts"][number];
+    const execution: Execution = {
+      attempt: attempt.n,
+      holdsSlot: spec.holdsSlot,
+      startedMs: this.#o.timers.nowMs(),
+    };
+    live.executing.set(stepId, execution);
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(live.abort.signal.reason);
+    live.abort.signal.addEventListener("abort", onRunAbort, { once: true });
+    const timeout =
+      definition.timeout_ms === undefined
+        ? null
+        : timeoutSignal(
+            this.#o.timers,
+            definition.timeout_ms,
+            () =>
+              new StepFailure(
+                "step_timeout",
+                `the attempt ran longer than ${definition.timeout_ms} ms`,
+                {
+                  retryable: true,
+                  details: { timeout_ms: definition.timeout_ms },
+                },
+              ),
+          );
+    timeout?.signal.addEventListener("abort", () => controller.abort(timeout.signal.reason), {
+      once: true,
+    });
+    const work = async (): Promise<Outcome> => {
+      try {
+        const input = resolveReferences(definition.with ?? {}, scopeOf(run));
+        const parsed = v.safeParse(spec.withSchema, input);
+        if (!parsed.success) {
+          const issue = parsed.issues[0] as v.BaseIssue<unknown>;
+          const field = `with${v.getDotPath(issue) === null ? "" : `.${v.getDotPath(issue)}`}`;
+          throw new VltairError("validation_failed", `${field}: ${issue.message}`, {
+            details: { field },
+          });
+        }
+        const attemptOf = {
+          id: stepId,
+          kind: definition.kind,
+          with: parsed.output,
+          attempt: attempt.n,
+          attemptStartedAtMs: attempt.startedAtMs,
+        };
+        const signal = controller.signal;
+        const ctx = {
+          call: { ...runCall(run), signal },
+          runId: run.id,
+          idempotencyKey: `${run.id}:${stepId}:${attempt.n}`,
+          timers: this.#o.timers,
+          services: this.#o.services,
+          waitSignal: (name: string, deadlineMs: number | null) =>
+            this.#waitSignal(live, name, deadlineMs, signal),
+        };
+        return { ok: await raceAbort(spec.run(attemptOf, ctx), signal) };
+      } catch (error) {
+        return { error: controller.signal.aborted ? controller.signal.reason : error };
+      }
+    };
+    const settled = work()
+      .then((outcome) => this.#settle(live, run, stepId, execution, outcome))
+      .finally(() => {
+        timeout?.cancel();
+        live.abort.signal.removeEventListener("abort", onRunAbort);
+        if (live.executing.get(stepId) === execution) live.executing.delete(stepId);
+      });
+    this.#track(settled);
+  }
+
+  /** Commits an attempt's outcome: completion, a retry later, or failure. */
+  async #settle(
+    live: LiveRun,
+    run: RunState,
+    stepId: string,
+    execution: Execution,
+    outcome: Outcome,
+  ): Promise<void> {
+    const freed = execution.holdsSlot ? 1 : 0;
+    const prepared = "ok" in outcome ? (outcome.ok.prepared ?? []) : [];
+    if (this.#closed) {
+      // Stopping: nothing is recorded, the attempt restarts (same attempt number) after recovery.
+      this.#slots.release(freed);
+      for (const p of prepared) p.release();
+      return;
+    }
+    const kind =
+      STEP_KIND_SPECS[run.workflow.steps[run.graph.byId.get(stepId) as number]?.kind ?? "echo"]
+        .kind;
+    const elapsedS = (this.#o.timers.nowMs() - execution.startedMs) / 1000;
+    const isCurrent = (now: RunState | undefined) => {
+      const step = now?.steps[now.graph.byId.get(stepId) ?? -1];
+      const active = step?.status === "running" || step?.status === "waiting";
+      return active && step?.attempts.at(-1)?.n === execution.attempt;
+    };
+    const signalSeq = "ok" in outcome ? outcome.ok.signalSeq : undefined;
+    try {
+      await this.#transition(
+        live.id,
+        (now) => {
+          if (!isCurrent(now)) return null;
+          return {
+            records: [
+              this.#outcomeRecord(now as RunState, stepId, execution, outcome, kind, elapsedS),
+            ],
+          };
+        },
+        freed,
+        prepared,
+      );
+    } catch (error) {
+      // The completion could not be committed (too large, refused, I/O): the attempt fails with that.
+      this.#o.log.warn("run.step_commit_failed", { run_id: live.id, step_id: stepId, error });
+      await this.#transition(live.id, (now) =>
+        isCurrent(now)
+          ? {
+              records: [
+                this.#outcomeRecord(now as RunState, stepId, execution, { error }, kind, elapsedS),
+              ],
+            }
+          : null,
+      ).catch((again: unknown) =>
+        this.#o.log.error("run.step_commit_failed", {
+          run_id: live.id,
+          step_id: stepId,
+          error: again,
+        }),
+      );
+    } finally {
+      if (signalSeq !== undefined) live.signals.release(signalSeq);
+    }
+  }
+
+  #outcomeRecord(
+    run: RunState,
+    stepId: string,
+    execution: Execution,
+    outcome: Outcome,
+    kind: string,
+    elapsedS: number,
+  ): RunRecord {
+    const base = { run_id: run.id, step_id: stepId, attempt: execution.attempt };
+    if ("ok" in outcome) {
+      this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "succeeded" });
+      const record: RunRecord = { op: "complete", ...base, output: outcome.ok.output ?? null };
+      if (outcome.ok.signalSeq !== undefined) record.signal_seq = outcome.ok.signalSeq;
+      return record;
+    }
+    const { error, retryable } = stepErrorOf(outcome.error);
+    const definition = run.workflow.steps[run.graph.byId.get(stepId) as number];
+    const attemptsMax = definition?.retry?.max_attempts ?? 1;
+    if (retryable && execution.attempt < attemptsMax) {
+      this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "retrying" });
+      this.#metrics.retries.inc({ kind });
+      const retryAtMs = this.#o.timers.nowMs() + backoffMs(run.id, stepId, execution.attempt);
+      return { op: "fail", ...base, error, retry_at_ms: retryAtMs };
+    }
+    this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "failed" });
+    return { op: "fail", ...base, error };
+  }
+
+  /** A `wait` step's signal: a pending one, or the next one offered, until the deadline. */
+  #waitSignal(
+    live: LiveRun,
+    name: string,
+    deadlineMs: number | null,
+    signal: AbortSignal,
+  ): Promise<TakenSignal> {
+    const run = this.#state().runs.get(live.id)?.run;
+    const taken = run === undefined ? undefined : live.signals.take(run.signals, name);
+    if (taken !== undefined) return Promise.resolve(taken);
+    return new Promise((resolve, reject) => {
+      let cancelTimer = () => {};
+      const done = () => {
+        cancelTimer();
+        signal.removeEventListener("abort", onAbort);
+      };
+      const stop = live.signals.wait(
+        name,
+        (s) => {
+          done();
+          resolve(s);
+        },
+        (reason) => {
+          done();
+          reject(reason);
+        },
+      );
+      const onAbort = () => {
+        stop();
+        done();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (deadlineMs !== null) {
+        cancelTimer = this.#o.timers.setTimer(deadlineMs - this.#o.timers.nowMs(), () => {
+          stop();
+          done();
+          reject(
+            new StepFailure("wait_timeout", `no signal ${name} came in time`, {
+              retryable: false,
+              details: { signal: name },
+            }),
+          );
+        });
+      }
+    });
+  }
+
+  /**
+   * Stops driving: aborts every attempt (nothing of them is recorded), cancels timers, and waits
+   * for what is in flight. The log keeps every run as it was; the next start resumes them.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const reason = new VltairError("unavailable", "the server is stopping");
+    for (const live of [...this.#live.values()]) this.#stopLive(live, reason);
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+}

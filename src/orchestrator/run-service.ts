@@ -1,0 +1,344 @@
+/**
+ * The orchestrator's service: start runs (inline or stored workflows, idempotency keys, bounded
+ * queues), read them, list them, stream and replay their events, cancel and signal them, and
+ * store workflows. Every method takes the caller's `Call`: a run belongs to the caller's tenant
+ * (another tenant's run is 404 everywhere) and acts, in every step, with its creator's
+ * principal. Writes go through `storage.commit` (run-driver.ts); nothing here appends.
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash, getRandomValues } from "node:crypto";
+import { canonicalJson, TenantLock } from "../context/mod.ts";
+import { authorize, type Call, VltairError } from "../core/mod.ts";
+import type { Logger, MetricsRegistry } from "../obs/mod.ts";
+import type { MachineHandle, Storage } from "../storage/mod.ts";
+import { EventHub } from "./event-hub.ts";
+import type { ExecutorServices } from "./executors/mod.ts";
+import type { OrchestratorLimits } from "./limits.ts";
+import { registerRunMetrics } from "./metrics.ts";
+import { RunDriver } from "./run-driver.ts";
+import { sseFrame } from "./run-events.ts";
+import type { CreateRecord, RunRecord } from "./run-record.ts";
+import {
+  RUNS_LIST_LIMIT_DEFAULT,
+  type RunList,
+  type RunView,
+  type SignalRequest,
+  type StartRunRequest,
+} from "./run-schemas.ts";
+import { isStepDone, isTerminal, type RunState } from "./run-state.ts";
+import { runSummary, runView } from "./run-view.ts";
+import { foldJournal, idempotencyKey, type RunEntry, type RunsState } from "./runs-machine.ts";
+import type { Timers } from "./timers.ts";
+import { validateWorkflow } from "./validate-workflow.ts";
+import { WorkflowStore } from "./workflow-store.ts";
+import type { WorkflowRecord, WorkflowsState } from "./workflows-machine.ts";
+
+/** What the service needs. */
+export interface RunServiceOptions {
+  storage: Storage;
+  runs: MachineHandle<RunsState, RunRecord>;
+  workflows: MachineHandle<WorkflowsState, WorkflowRecord>;
+  services: ExecutorServices;
+  limits: OrchestratorLimits;
+  timers: Timers;
+  log: Logger;
+}
+
+/** What `start` answers. */
+export interface StartedRun {
+  run_id: string;
+  status: RunState["status"];
+  wal_index: number;
+  /** False when an idempotency key named an existing run (HTTP 200 instead of 201). */
+  created: boolean;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** `run_` + creation time (12 hex digits of ms) + 16 random hex digits. */
+function newRunId(nowMs: number): string {
+  const time = Math.floor(nowMs).toString(16).padStart(12, "0").slice(-12);
+  return `run_${time}${Buffer.from(getRandomValues(new Uint8Array(8))).toString("hex")}`;
+}
+
+function cursorOf(walIndex: number): string {
+  return Buffer.from(String(walIndex)).toString("base64url");
+}
+
+function fromCursor(cursor: string): number {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new VltairError("validation_failed", "cursor is not a cursor this server returned", {
+      details: { field: "cursor" },
+    });
+  }
+  return Number(text);
+}
+
+export class RunService {
+  readonly workflows: WorkflowStore;
+  readonly #o: RunServiceOptions;
+  readonly #driver: RunDriver;
+  readonly #hub = new EventHub();
+  readonly #keys = new TenantLock();
+
+  constructor(options: RunServiceOptions) {
+    this.#o = options;
+    this.workflows = new WorkflowStore({ ...options, machine: options.workflows });
+    this.#driver = new RunDriver({ ...options, onChange: (runId) => this.#hub.notify(runId) });
+  }
+
+  /** The limits in force. */
+  get limits(): OrchestratorLimits {
+    return this.#o.limits;
+  }
+
+  registerMetrics(registry: MetricsRegistry): void {
+    const driver = this.#driver;
+    this.#driver.metrics = registerRunMetrics(registry, {
+      runsActive: () => driver.activeCount,
+      runsQueued: () => driver.queuedCount,
+      stepsRunning: () => driver.slots.used,
+      stepsQueued: () => driver.slots.queued,
+    });
+  }
+
+  #state(): RunsState {
+    return this.#o.runs.state();
+  }
+
+  /** The caller's run `id`; 404 `not_found` for an unknown id and for another tenant's. */
+  #entry(call: Call, id: string): RunEntry {
+    const entry = this.#state().entry(call.principal.tenant, id);
+    if (entry === undefined)
+      throw new VltairError("not_found", "no such run", { details: { run_id: id } });
+    return entry;
+  }
+
+  /**
+   * Starts a run of an inline workflow or a stored one (`workflow_ref`), or answers the run an
+   * idempotency key already names (same request) — 409 `idempotency_conflict` for another
+   * request under the same key.
+   */
+  async start(call: Call, request: StartRunRequest): Promise<StartedRun> {
+    authorize(call, "writer", "run.start");
+    if ((request.workflow === undefined) === (request.workflow_ref === undefined)) {
+      throw new VltairError(
+        "validation_failed",
+        "workflow: give exactly one of workflow and workflow_ref",
+        {
+          details: { field: "workflow" },
+        },
+      );
+    }
+    const ref = request.workflow_ref;
+    const stored = ref === undefined ? null : this.workflows.resolve(call, ref.name, ref.version);
+    const compiled = validateWorkflow(stored?.workflow ?? request.workflow, this.#o.limits);
+    const input = request.input ?? {};
+    const requestHash = sha256(
+      canonicalJson({
+        workflow: stored === null ? compiled.workflow : null,
+        workflow_ref: ref ?? null,
+        input,
+      }),
+    );
+    const create = async (): Promise<StartedRun> => {
+      const key = request.idempotency_key;
+      const existing =
+        key === undefined
+          ? undefined
+          : this.#state().idempotency.get(idempotencyKey(call.principal.tenant, key));
+      if (existing !== undefined) return this.#repeated(existing, requestHash, key as string);
+      const { principal } = call;
+      const record: CreateRecord = {
+        op: "create",
+        run_id: newRunId(this.#o.timers.nowMs()),
+        principal: {
+          subject: principal.subject,
+          tenant: principal.tenant,
+          roles: [...principal.roles],
+          token_id: principal.tokenId,
+        },
+        trace_id: call.traceId,
+        workflow: compiled.workflow,
+        input,
+        request_hash: requestHash,
+      };
+      if (stored !== null) record.workflow_ref = { name: stored.name, version: stored.version };
+      if (key !== undefined) record.idempotency_key = key;
+      const walIndex = await this.#driver.create(record, compiled);
+      const run = this.#state().runs.get(record.run_id)?.run as RunState;
+      return { run_id: run.id, status: run.status, wal_index: walIndex, created: true };
+    };
+    const key = request.idempotency_key;
+    return key === undefined
+      ? create()
+      : this.#keys.run(idempotencyKey(call.principal.tenant, key), create);
+  }
+
+  #repeated(runId: string, requestHash: string, key: string): StartedRun {
+    const run = this.#state().runs.get(runId)?.run as RunState;
+    if (run.requestHash !== requestHash) {
+      throw new VltairError(
+        "idempotency_conflict",
+        "this idempotency key names a run of another request",
+        {
+          details: { idempotency_key: key, run_id: run.id },
+        },
+      );
+    }
+    return { run_id: run.id, status: run.status, wal_index: run.createdWalIndex, created: false };
+  }
+
+  /** The run body. */
+  get(call: Call, id: string): RunView {
+    authorize(call, "reader", "run.read");
+    return runView(this.#entry(call, id));
+  }
+
+  /** The caller's runs, newest first, optionally of one status; `next_cursor` pages on. */
+  list(
+    call: Call,
+    query: {
+      status?: RunState["status"] | undefined;
+      cursor?: string | undefined;
+      limit?: number | undefined;
+    },
+  ): RunList {
+    authorize(call, "reader", "run.read");
+    const limit = query.limit ?? RUNS_LIST_LIMIT_DEFAULT;
+    const before = query.cursor === undefined ? Number.POSITIVE_INFINITY : fromCursor(query.cursor);
+    const ids = this.#state().byTenant.get(call.principal.tenant) ?? [];
+    const runs: RunState[] = [];
+    let more = false;
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const run = this.#state().runs.get(ids[i] as string)?.run;
+      if (run === undefined || run.createdWalIndex >= before) continue;
+      if (query.status !== undefined && run.status !== query.status) continue;
+      if (runs.length === limit) {
+        more = true;
+        break;
+      }
+      runs.push(run);
+    }
+    const last = runs.at(-1);
+    return {
+      runs: runs.map(runSummary),
+      next_cursor: more && last !== undefined ? cursorOf(last.createdWalIndex) : null,
+    };
+  }
+
+  /** Cancels a run: its unfinished steps are cancelled (running ones aborted), then the run. */
+  async cancel(call: Call, id: string): Promise<number> {
+    authorize(call, "writer", "run.cancel");
+    this.#entry(call, id);
+    return this.#driver.decide(id, (run) => {
+      const current = this.#live(run, id);
+      const records: RunRecord[] = current.steps
+        .filter((s) => !isStepDone(s.status))
+        .map((s) => ({
+          op: "cancel_step",
+          run_id: id,
+          step_id: current.graph.steps[s.index]?.id as string,
+        }));
+      records.push({ op: "finish", run_id: id, status: "cancelled" });
+      return { records };
+    });
+  }
+
+  /** Sends a signal; one no step waits for yet is kept until one does. */
+  async signal(call: Call, id: string, request: SignalRequest): Promise<number> {
+    authorize(call, "writer", "run.signal");
+    this.#entry(call, id);
+    return this.#driver.decide(id, (run) => {
+      const current = this.#live(run, id);
+      if (current.signals.length >= this.#o.limits.signalsPendingMax) {
+        throw new VltairError(
+          "queue_full",
+          `the run keeps ${current.signals.length} signals no step has taken`,
+          {
+            details: { limit: this.#o.limits.signalsPendingMax, scope: "signals_pending_max" },
+            headers: { "retry-after": "1" },
+          },
+        );
+      }
+      return {
+        records: [
+          { op: "signal", run_id: id, name: request.name, payload: request.payload ?? null },
+        ],
+      };
+    });
+  }
+
+  /** The run, unless it has ended: 409 `conflict` then. */
+  #live(run: RunState | undefined, id: string): RunState {
+    if (run === undefined || isTerminal(run.status)) {
+      throw new VltairError("conflict", `the run has ended (${run?.status ?? "unknown"})`, {
+        details: { run_id: id, status: run?.status ?? null },
+      });
+    }
+    return run;
+  }
+
+  /** The run's event stream (SSE) after event `afterSeq`, live until its terminal event. */
+  events(
+    call: Call,
+    id: string,
+    options: { afterSeq: number; signal?: AbortSignal },
+  ): ReadableStream<Uint8Array> {
+    authorize(call, "reader", "run.read");
+    this.#entry(call, id);
+    return this.#hub.stream(id, () => this.#state().runs.get(id), options);
+  }
+
+  /**
+   * The run's events rebuilt from its records (no side effect), as SSE text equal byte for byte
+   * to what `/events` streamed; with `atWalIndex`, only the events of records at or before it.
+   */
+  replay(
+    call: Call,
+    id: string,
+    options: { atWalIndex?: number } = {},
+  ): { text: string; run: RunView | null } {
+    authorize(call, "reader", "run.read");
+    const entry = this.#entry(call, id);
+    const folded = foldJournal(entry.journal, options.atWalIndex ?? null);
+    if (folded === undefined) return { text: "", run: null };
+    return { text: folded.events.map((e) => sseFrame(id, e)).join(""), run: runView(folded) };
+  }
+
+  /** The run body once it has ended, or after `timeoutMs` (or when `signal` aborts), as it is then. */
+  async wait(call: Call, id: string, timeoutMs: number, signal?: AbortSignal): Promise<RunView> {
+    const ended = () => isTerminal(this.#entry(call, id).run.status);
+    if (timeoutMs > 0 && !ended()) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          unsubscribe();
+          cancelTimer();
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const unsubscribe = this.#hub.subscribe(id, () => {
+          if (ended()) done();
+        });
+        const cancelTimer = this.#o.timers.setTimer(timeoutMs, done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+    return this.get(call, id);
+  }
+
+  /** Resumes every unfinished run of the log (the server's start, after recovery). */
+  resume(): void {
+    this.#driver.resumeAll();
+  }
+
+  /** Ends event streams and waits, then stops driving runs (they resume at the next start). */
+  async close(): Promise<void> {
+    this.#hub.closeAll();
+    await this.#driver.close();
+  }
+}

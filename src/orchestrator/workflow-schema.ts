@@ -1,0 +1,89 @@
+/**
+ * The workflow's wire schema (API.md, "Orchestrator"): its shape only. The rules that need the
+ * whole graph (unique ids, known `needs`, no cycles, references to upstream steps, templates,
+ * `when` fields) are checked by `validateWorkflow`, which also gives every refusal a dot path.
+ * The same schema feeds OpenAPI and checks `create` records read back from the log.
+ */
+import * as v from "valibot";
+
+/**
+ * The step kinds this binary runs. `llm`, `agent`, `http` and `map` of API.md come with the next
+ * phase of issue 16; a workflow naming them is refused until then.
+ */
+export const STEP_KINDS = [
+  "exec",
+  "echo",
+  "wait",
+  "context.search",
+  "context.upsert",
+  "context.merge",
+] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** Characters of a step id: usable as one segment of `${steps.ID.output}` (no dots). */
+export const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+/** A stored workflow's name: a URL path segment. */
+export const WORKFLOW_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Most attempts of one step (`retry.max_attempts`). */
+export const ATTEMPTS_MAX = 100;
+/** Longest `timeout_ms` of a step: one day. */
+export const STEP_TIMEOUT_MS_MAX = 86_400_000;
+/** Ceiling of `orchestrator_limits.workflow_steps_max`: the schema's own bound. */
+export const WORKFLOW_STEPS_CEILING = 10_000;
+
+const JsonObjectSchema = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (value) => value !== null && typeof value === "object" && !Array.isArray(value),
+    "must be a JSON object",
+  ),
+  v.record(v.string(), v.unknown(), "must be a JSON object"),
+);
+
+const int = (min: number, max: number) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+
+export const StepIdSchema = v.pipe(
+  v.string(),
+  v.regex(STEP_ID_PATTERN, "must be 1-64 letters, digits, _ or -, not starting with a digit or -"),
+);
+
+export const WorkflowNameSchema = v.pipe(
+  v.string(),
+  v.regex(
+    WORKFLOW_NAME_PATTERN,
+    "must be 1-128 letters, digits, ., _ or -, starting with a letter or digit",
+  ),
+);
+
+const RetrySchema = v.strictObject({
+  /** Attempts in all, the first included (default 1: no retry). */
+  max_attempts: v.optional(int(1, ATTEMPTS_MAX)),
+});
+
+export const StepSchema = v.strictObject({
+  id: StepIdSchema,
+  kind: v.picklist(STEP_KINDS),
+  /** Steps that must have finished (succeeded or skipped) before this one is scheduled. */
+  needs: v.optional(v.pipe(v.array(StepIdSchema), v.maxLength(WORKFLOW_STEPS_CEILING))),
+  /** The kind's input; string values may hold `${…}` references. */
+  with: v.optional(JsonObjectSchema),
+  /** A condition in the filter grammar over `input.…`, `steps.ID.output.…`, `run.…`. */
+  when: v.optional(
+    v.union([JsonObjectSchema, v.string()], "must be a filter (object or JSON text)"),
+  ),
+  retry: v.optional(RetrySchema),
+  /** Longest time of one attempt; past it the attempt fails with `step_timeout` (retryable). */
+  timeout_ms: v.optional(int(1, STEP_TIMEOUT_MS_MAX)),
+});
+export type Step = v.InferOutput<typeof StepSchema>;
+
+export const WorkflowSchema = v.strictObject({
+  name: v.optional(WorkflowNameSchema),
+  description: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+  steps: v.pipe(
+    v.array(StepSchema),
+    v.minLength(1, "must hold at least one step"),
+    v.maxLength(WORKFLOW_STEPS_CEILING),
+  ),
+});
+export type Workflow = v.InferOutput<typeof WorkflowSchema>;

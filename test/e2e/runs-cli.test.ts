@@ -1,0 +1,139 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
+/**
+ * `vltair run`, `vltair runs …` and `vltair replay` against a real server: a run followed to its
+ * end, signalled, cancelled and listed; `replay` equal to the server's `/replay` byte for byte,
+ * and again from the data directory once the server has stopped; bad flags exit 2 naming the
+ * flag.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { cli } from "../support/cli.ts";
+import { BUN, type Child, MAIN, readyUrl, start } from "../support/process.ts";
+import { tempDir } from "../support/tmp.ts";
+
+const TOKEN = "runs-cli-admin-token-0123456789";
+const dir = tempDir();
+const dataDir = path.join(dir, "data");
+let server: Child | null = null;
+let env: Record<string, string> = {};
+
+afterAll(async () => {
+  server?.proc.kill("SIGKILL");
+  await server?.exited;
+});
+
+function writeWorkflow(name: string, workflow: unknown): string {
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(workflow));
+  return file;
+}
+
+const echo = writeWorkflow("echo", {
+  name: "hello",
+  steps: [
+    { id: "a", kind: "echo", with: { value: "${input.who}" } },
+    { id: "b", kind: "echo", needs: ["a"], with: { value: "hello ${steps.a.output}" } },
+  ],
+});
+const gated = writeWorkflow("gated", {
+  steps: [{ id: "w", kind: "wait", with: { signal: "go" } }],
+});
+
+describe("vltair run, runs and replay", () => {
+  test("start a server", async () => {
+    server = start(BUN, [MAIN, "serve", "--port", "0", "--data-dir", dataDir], {
+      env: { VLTAIR_ADMIN_TOKEN: TOKEN },
+    });
+    const url = await readyUrl(server);
+    env = { VLTAIR_URL: url, VLTAIR_TOKEN: TOKEN };
+  }, 30_000);
+
+  test("run --follow prints the events and exits 0 when the run succeeded", async () => {
+    const r = await cli(["run", echo, "--input", '{"who":"ada"}', "--follow"], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("run.created");
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toContain("run.succeeded");
+    const list = await cli(["runs", "list", "--json"], env);
+    const runs = JSON.parse(list.stdout).runs;
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    const shown = JSON.parse((await cli(["runs", "show", runs[0].run_id], env)).stdout);
+    expect(shown.steps[1].output).toBe("hello ada");
+  });
+
+  test("docs/orchestrator.md's first run works as written", async () => {
+    const doc = fs.readFileSync(
+      path.join(import.meta.dirname, "../../docs/orchestrator.md"),
+      "utf8",
+    );
+    const workflow = /cat > hello.json <<'EOF'\n([\s\S]*?)\nEOF/.exec(doc)?.[1] ?? "";
+    const file = path.join(dir, "hello.json");
+    fs.writeFileSync(file, workflow);
+    const r = await cli(["run", file, "--input", '{"who":"ada"}', "--follow"], env);
+    expect(r.code).toBe(0);
+    const id = JSON.parse((await cli(["runs", "list", "--json"], env)).stdout).runs[0].run_id;
+    const run = JSON.parse((await cli(["runs", "show", id], env)).stdout);
+    expect(run.steps.find((s: { id: string }) => s.id === "find").output.results[0].id).toBe(
+      "greeting",
+    );
+    const replay = await cli(["replay", id, "--json"], env);
+    expect(replay.stdout).toContain("event: run.succeeded");
+  });
+
+  test("signal and cancel through the CLI", async () => {
+    const first = await cli(["run", gated, "--json"], env);
+    const id = JSON.parse(first.stdout).run_id;
+    const signalled = await cli(["runs", "signal", id, "go", "--payload", '{"ok":1}'], env);
+    expect(signalled).toMatchObject({ code: 0, stdout: '{"accepted":true}\n' });
+    const events = await cli(["runs", "events", id], env);
+    expect(events.stdout).toContain("run.signaled");
+    expect(events.stdout.trimEnd().split("\n").at(-1)).toContain("run.succeeded");
+    const second = JSON.parse((await cli(["run", gated, "--json"], env)).stdout).run_id;
+    expect((await cli(["runs", "cancel", second], env)).code).toBe(0);
+    const followed = await cli(["runs", "events", second], env);
+    expect(followed.stdout.trimEnd().split("\n").at(-1)).toContain("run.cancelled");
+    const again = await cli(["runs", "cancel", second, "--json"], env);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error.code).toBe("conflict");
+  });
+
+  test("replay equals /replay byte for byte, through the server and from the data directory", async () => {
+    const id = JSON.parse((await cli(["runs", "list", "--json"], env)).stdout).runs[0].run_id;
+    const http = await (
+      await fetch(`${env.VLTAIR_URL}/v1/runs/${id}/replay`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).text();
+    const viaServer = await cli(["replay", id], env);
+    expect(viaServer.stdout).toBe(http);
+    server?.proc.kill("SIGTERM");
+    expect(await server?.exited).toBe(0);
+    server = null;
+    const offline = await cli(["replay", id, "--data-dir", dataDir]);
+    expect(offline).toMatchObject({ code: 0, stdout: http });
+    const missing = await cli(["replay", "run_nope", "--data-dir", dataDir, "--json"]);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).error.code).toBe("not_found");
+    // Runs are driven by a server: none holds the directory now.
+    const refused = await cli(["run", echo, "--data-dir", dataDir, "--json"]);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe("unavailable");
+  }, 30_000);
+
+  const usage: [string, string[], string][] = [
+    ["run without FILE", ["run"], "FILE"],
+    ["run with an unreadable FILE", ["run", path.join(dir, "nope.json")], "FILE"],
+    ["run with --input that is not JSON", ["run", echo, "--input", "{no"], "--input"],
+    ["run with --wait-ms out of range", ["run", echo, "--wait-ms", "600001"], "--wait-ms"],
+    ["runs list with a bad --status", ["runs", "list", "--status", "done"], "--status"],
+    ["runs show without RUN_ID", ["runs", "show"], "RUN_ID"],
+    ["runs signal without NAME", ["runs", "signal", "run_x"], "NAME"],
+    ["replay with a bad --at", ["replay", "run_x", "--at", "-1"], "--at"],
+    ["an unknown flag", ["runs", "list", "--nope"], "--nope"],
+  ];
+  test.each(usage)("%s exits 2 naming the field", async (_, argv, field) => {
+    const r = await cli([...argv, "--json"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.field).toBe(field);
+  });
+});
