@@ -325,7 +325,10 @@ export function createApp(
   mcp = createMcpSessions(mcpLimits, config, {
     http,
     clocks,
-    watch: resourceWatchOf((listener) => storage.onApplied(listener)),
+    watch: resourceWatchOf(
+      (listener) => storage.onApplied(listener),
+      (runId) => runs.tenantOf(runId),
+    ),
     tenantOf: (authorization) =>
       principalOfAuthorization(authenticator, authorization)?.tenant ?? null,
   });

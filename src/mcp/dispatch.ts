@@ -5,6 +5,7 @@
  * and answers the same bodies and error envelopes.
  */
 import { markInternalRequest } from "../http/mod.ts";
+import { sseEvents } from "./sse-events.ts";
 import type { McpTool } from "./tools.ts";
 
 /** A route request built from a tool call. */
@@ -97,6 +98,14 @@ export function routeCallOf(
  * UTF-8, else base64, with their size.
  */
 export async function answerOf(response: Response): Promise<RouteAnswer> {
+  // An event stream that ends (a run's replay): its events' data, in order.
+  if (response.headers.get("content-type")?.startsWith("text/event-stream") && response.ok) {
+    const events: unknown[] = [];
+    for await (const { data } of sseEvents(response.body as ReadableStream<Uint8Array>)) {
+      events.push(data);
+    }
+    return { status: response.status, json: { events } };
+  }
   if (response.headers.get("content-type")?.startsWith("application/octet-stream")) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     let content: string;

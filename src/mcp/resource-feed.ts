@@ -26,18 +26,35 @@ interface ContextRecordLike {
   items?: { id?: string; scope?: unknown }[];
 }
 
+/** The URI of a run: `vltair://runs/{id}`. */
+export function runUri(runId: string): string {
+  return `vltair://runs/${encodeURIComponent(runId)}`;
+}
+
+/** The tenant of a run, or null when it is unknown (the orchestrator's state). */
+export type RunTenantOf = (runId: string) => string | null;
+
 /**
  * The resource changes of committed records: a `context` upsert or delete changes the URI of
- * each of its documents.
+ * each of its documents; any `runs` record changes its run's URI.
  *
  * @example
  * ```ts
  * storage.onApplied((records) => { for (const c of changesOf(records)) notify(c); });
  * ```
  */
-export function changesOf(records: readonly CommittedRecordLike[]): ResourceChange[] {
+export function changesOf(
+  records: readonly CommittedRecordLike[],
+  runTenantOf: RunTenantOf = () => null,
+): ResourceChange[] {
   const out: ResourceChange[] = [];
   for (const record of records) {
+    if (record.machine === "runs") {
+      const runId = (record.value as { run_id?: unknown }).run_id;
+      const tenant = typeof runId === "string" ? runTenantOf(runId) : null;
+      if (tenant !== null) out.push({ tenant, uri: runUri(runId as string) });
+      continue;
+    }
     if (record.machine !== "context") continue;
     const body = record.value as ContextRecordLike;
     if (typeof body.tenant !== "string") continue;
@@ -60,9 +77,10 @@ export function changesOf(records: readonly CommittedRecordLike[]): ResourceChan
  */
 export function resourceWatchOf(
   onApplied: (listener: (records: readonly CommittedRecordLike[]) => void) => () => void,
+  runTenantOf?: RunTenantOf,
 ): ResourceWatch {
   return (listener) =>
     onApplied((records) => {
-      for (const change of changesOf(records)) listener(change);
+      for (const change of changesOf(records, runTenantOf)) listener(change);
     });
 }

@@ -89,6 +89,37 @@ async function streamedAnswer(response: Response, progress: Progress): Promise<R
   };
 }
 
+/**
+ * `run_start` with `wait_ms` and a progress token: starts the run, sends each of its events as
+ * a progress notification (`step_started: fetch`, …) while it runs, and answers the run's body
+ * once it has ended or `wait_ms` has passed — what the route answers with `wait_ms`.
+ */
+async function followedRunStart(
+  send: (call: RouteCall) => Promise<Response>,
+  call: RouteCall,
+  waitMs: number,
+  progress: Progress,
+): Promise<RouteAnswer> {
+  const startCall: RouteCall = { ...call, url: call.url.replace(/([?&])wait_ms=[^&]*&?/, "$1") };
+  const started = await answerOf(await send(startCall));
+  if (started.status >= 300) return started;
+  const runId = String((started.json as { run_id?: unknown }).run_id);
+  const path = `/v1/runs/${encodeURIComponent(runId)}`;
+  const deadline = AbortSignal.any([call.signal, AbortSignal.timeout(waitMs)]);
+  let events = 0;
+  try {
+    const stream = await send({ method: "GET", url: `${path}/events`, signal: deadline });
+    for await (const { event, data } of sseEvents(stream.body as ReadableStream<Uint8Array>)) {
+      const step = (data as { step_id?: unknown } | null)?.step_id;
+      await progress(++events, typeof step === "string" ? `${event}: ${step}` : event);
+    }
+  } catch (error) {
+    // Past wait_ms the stream is cut: the answer is the run as it stands, as on REST.
+    if (!deadline.aborted || call.signal.aborted) throw error;
+  }
+  return answerOf(await send({ method: "GET", url: path, signal: call.signal }));
+}
+
 /** Tools that change documents, and the document arguments they change. */
 const WRITES: Record<string, (args: Record<string, unknown>) => string[]> = {
   context_upsert: (args) =>
@@ -121,7 +152,8 @@ export function createMcpServer(options: McpServerOptions): Server {
         logging: {},
       },
       instructions:
-        "vltair: a context engine (versioned documents, hybrid search) and a sandbox for commands. " +
+        "vltair: a context engine (versioned documents, hybrid search), a sandbox for commands " +
+        "and durable workflow runs (subscribe to vltair://runs/{id} to follow one). " +
         "Tools act as the token this session authenticated with.",
     },
   );
@@ -152,7 +184,15 @@ export function createMcpServer(options: McpServerOptions): Server {
     const call = routeCallOf(tool, args, extra.signal);
     const progressToken = request.params._meta?.progressToken;
     let answer: RouteAnswer;
-    if (tool.streams && progressToken !== undefined) {
+    const waitMs = Number(args.wait_ms);
+    if (tool.name === "run_start" && progressToken !== undefined && waitMs > 0) {
+      answer = await followedRunStart(options.dispatch, call, waitMs, (progress, message) =>
+        extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken, progress, message },
+        }),
+      );
+    } else if (tool.streams && progressToken !== undefined) {
       call.accept = "text/event-stream";
       answer = await streamedAnswer(await options.dispatch(call), (progress, message) =>
         extra.sendNotification({
@@ -218,10 +258,23 @@ export function createMcpServer(options: McpServerOptions): Server {
         title: "One version of a document",
         mimeType: "text/plain",
       },
+      {
+        uriTemplate: "vltair://runs/{id}",
+        name: "run",
+        title: "A workflow run: status, steps and outputs (subscribe to follow it)",
+        mimeType: "application/json",
+      },
     ],
   }));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const run = /^vltair:\/\/runs\/([^/?#]+)$/.exec(request.params.uri);
+    if (run !== null) {
+      const answer = await send({ method: "GET", url: `/v1/runs/${run[1]}`, signal: extra.signal });
+      if (!ok(answer)) throw resourceError(answer);
+      const text = JSON.stringify(answer.json);
+      return { contents: [{ uri: request.params.uri, mimeType: "application/json", text }] };
+    }
     const doc = parseDocUri(request.params.uri);
     if (doc === null) {
       throw new McpError(

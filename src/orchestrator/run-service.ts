@@ -110,6 +110,14 @@ export class RunService {
     return this.#o.runs.state();
   }
 
+  /**
+   * The tenant of run `id`, or null: for the server's own notifications (an MCP session
+   * subscribed to a run hears of it only within that tenant), never for an answer to a caller.
+   */
+  tenantOf(id: string): string | null {
+    return this.#state().runs.get(id)?.run.tenant ?? null;
+  }
+
   /** The caller's run `id`; 404 `not_found` for an unknown id and for another tenant's. */
   #entry(call: Call, id: string): RunEntry {
     const entry = this.#state().entry(call.principal.tenant, id);

@@ -120,7 +120,10 @@ export async function mcpCommand(argv: readonly string[], io: CliIo): Promise<nu
     );
     // In process the session is the data dir's operator: tenant `default`.
     await serveStdio(dispatch, toolsOf(app.http.routes), {
-      watch: resourceWatchOf((listener) => app.storage.onApplied(listener)),
+      watch: resourceWatchOf(
+        (listener) => app.storage.onApplied(listener),
+        (runId) => app.runs.tenantOf(runId),
+      ),
       tenant: DEFAULT_TENANT,
     });
   } finally {

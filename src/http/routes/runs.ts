@@ -85,6 +85,13 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: RUNS,
+      tool: {
+        name: "run_start",
+        title: "Start a workflow run",
+        readOnly: false,
+        destructive: true,
+        idempotent: false,
+      },
       summary:
         "Start a run of an inline workflow or a stored one (workflow_ref). idempotency_key: the same key and body answer the same run (200). ?wait_ms=N answers with the run's body once it has ended or after N ms.",
       tag: "orchestrator",
@@ -113,6 +120,13 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: RUNS,
+      tool: {
+        name: "run_list",
+        title: "List runs",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "The caller's runs, newest first (status filter, cursor paging; limit ≤ 1000).",
       tag: "orchestrator",
       access: "reader",
@@ -123,6 +137,13 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: RUN,
+      tool: {
+        name: "run_status",
+        title: "A run's status and steps",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "A run: status, steps in declaration order (state, attempts with times, output or error), timestamps.",
       tag: "orchestrator",
@@ -133,6 +154,13 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: customMethodPath(RUNS, "id", "cancel"),
+      tool: {
+        name: "run_cancel",
+        title: "Cancel a run",
+        readOnly: false,
+        destructive: true,
+        idempotent: true,
+      },
       summary:
         "Cancel a run: running steps are aborted, pending ones cancelled (409 conflict once it has ended).",
       tag: "orchestrator",
@@ -146,6 +174,13 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "POST",
       path: customMethodPath(RUNS, "id", "signal"),
+      tool: {
+        name: "run_signal",
+        title: "Send a signal to a run",
+        readOnly: false,
+        destructive: false,
+        idempotent: false,
+      },
       summary:
         "Send a named signal (a wait step takes it; one no step waits for yet is kept). 409 conflict once the run has ended.",
       tag: "orchestrator",
@@ -181,6 +216,13 @@ function runStreamRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: `${RUN}/replay`,
+      tool: {
+        name: "run_events",
+        title: "A run's events so far",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "The run's events rebuilt from the log with no side effect: the same SSE text, byte for byte, as /events; at_wal_index=N keeps the events of records at or before N.",
       tag: "orchestrator",
@@ -210,6 +252,13 @@ function workflowRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "PUT",
       path: "/v1/workflows/:name",
+      tool: {
+        name: "workflow_put",
+        title: "Store a workflow version",
+        readOnly: false,
+        destructive: false,
+        idempotent: true,
+      },
       summary:
         "Store a workflow as the next version of its name (the latest version's body again writes nothing).",
       tag: "orchestrator",
@@ -223,6 +272,13 @@ function workflowRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/workflows",
+      tool: {
+        name: "workflow_list",
+        title: "List stored workflows",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "The caller's stored workflows with their latest version.",
       tag: "orchestrator",
       access: "reader",
@@ -232,6 +288,13 @@ function workflowRoutes(deps: { runs: RunService }): AnyRoute[] {
     defineRoute({
       method: "GET",
       path: "/v1/workflows/:name",
+      tool: {
+        name: "workflow_get",
+        title: "A stored workflow",
+        readOnly: true,
+        destructive: false,
+        idempotent: true,
+      },
       summary: "A stored workflow (the latest version, or ?version=N).",
       tag: "orchestrator",
       access: "reader",

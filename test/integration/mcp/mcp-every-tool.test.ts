@@ -14,7 +14,16 @@ interface Ctx {
   ws: string;
   fork: string;
   checkpoint: string;
+  run: string;
 }
+
+/** Two gates: after the first signal the run still waits, so it can be cancelled. */
+const GATED = {
+  steps: [
+    { id: "gate", kind: "wait", with: { signal: "go" } },
+    { id: "gate2", kind: "wait", needs: ["gate"], with: { signal: "go2" } },
+  ],
+};
 
 /** Tool, arguments (given what earlier calls made), and what the answer must hold. */
 const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ctx) => void][] = [
@@ -145,6 +154,30 @@ const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ct
     (c) => ({ ws: c.fork }),
     (r) => expect(r.structuredContent).toMatchObject({ deleted: true }),
   ],
+  [
+    "workflow_put",
+    () => ({ name: "gated", ...GATED }),
+    (r) => expect(r.structuredContent).toMatchObject({ name: "gated", version: 1 }),
+  ],
+  ["workflow_list", () => ({}), (r) => expect(textOf(r)).toContain("gated")],
+  ["workflow_get", () => ({ name: "gated" }), (r) => expect(textOf(r)).toContain('"gate"')],
+  [
+    "run_start",
+    () => ({ workflow_ref: { name: "gated", version: 1 } }),
+    (r, c) => {
+      c.run = JSON.parse(textOf(r)).run_id;
+      expect(c.run).toBeString();
+    },
+  ],
+  ["run_list", () => ({}), (r, c) => expect(textOf(r)).toContain(c.run)],
+  [
+    "run_status",
+    (c) => ({ id: c.run }),
+    (r) => expect(r.structuredContent).toMatchObject({ status: "waiting" }),
+  ],
+  ["run_signal", (c) => ({ id: c.run, name: "go" }), (r) => expect(r.isError).toBeFalsy()],
+  ["run_events", (c) => ({ id: c.run }), (r) => expect(textOf(r)).toContain("run.created")],
+  ["run_cancel", (c) => ({ id: c.run }), () => {}],
   ["budget_list", () => ({}), (r) => expect(r.structuredContent).toEqual({ budgets: [] })],
   [
     "audit_list",
@@ -157,7 +190,7 @@ const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ct
 describe("every MCP tool", () => {
   test("answers without a tool error, in order", async () => {
     const client = await fx.clientFor(ADMIN);
-    const ctx: Ctx = { ws: "", fork: "", checkpoint: "" };
+    const ctx: Ctx = { ws: "", fork: "", checkpoint: "", run: "" };
     for (const [name, args, check] of CASES) {
       const result = await callTool(client, name, args(ctx));
       expect({ name, error: result.isError ? textOf(result) : null }).toEqual({
