@@ -33,7 +33,7 @@ import {
   preparseSchema,
   statefulIsAuthorized,
 } from "@cedar-policy/cedar-wasm/web";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/app/app.ts";
 import { loadConfig } from "../src/config/mod.ts";
 import type { Call } from "../src/core/mod.ts";
 import { createLogger } from "../src/obs/mod.ts";

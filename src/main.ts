@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import process from "node:process";
-import { systemClocks } from "./app.ts";
+import { systemClocks } from "./app/mod.ts";
 import { runCli } from "./cli/mod.ts";
 import { installCrashReporter } from "./obs/mod.ts";
 

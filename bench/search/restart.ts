@@ -1,7 +1,7 @@
 /**
  * The child process of bench/search.ts's restart-to-ready figure: opens a data directory that
  * the parent snapshotted and closed, recovers it (snapshot load + log tail replay), collects
- * garbage as the server does before it reports ready (src/app.ts), answers one hybrid search,
+ * garbage as the server does before it reports ready (src/app/app.ts), answers one hybrid search,
  * and prints one JSON object with the timings and this process's RSS.
  *
  *   bun bench/search/restart.ts DATA_DIR QUERY

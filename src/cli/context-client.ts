@@ -1,4 +1,4 @@
-import { contextSettings, createContextService, embedderOfIdentity } from "../app-context.ts";
+import { contextSettings, createContextService, embedderOfIdentity } from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
 import {
   type ContextService,

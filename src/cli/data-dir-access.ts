@@ -6,9 +6,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type MachineHandles, registerMachines } from "../app.ts";
-import { readServerInfo } from "../app-discovery.ts";
-import { storageSettings } from "../app-storage.ts";
+import {
+  type MachineHandles,
+  readServerInfo,
+  registerMachines,
+  storageSettings,
+} from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import { silentLogger } from "../obs/mod.ts";

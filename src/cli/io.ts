@@ -1,5 +1,5 @@
 /** What a CLI command may touch of the process, injected so commands run in-process in tests. */
-import type { Clocks } from "../app.ts";
+import type { Clocks } from "../app/mod.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;

@@ -3,7 +3,7 @@
  * (data-dir-access.ts): through the server that holds it (the admin token's `/v1/tokens`), or
  * in-process as the directory's operator. Either way a change is one record in the WAL.
  */
-import { importLegacyTokens } from "../app.ts";
+import { importLegacyTokens } from "../app/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { type Call, localCall } from "../core/mod.ts";
 import { createLogger } from "../obs/mod.ts";

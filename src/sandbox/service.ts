@@ -2,7 +2,7 @@
  * The sandbox as a server offers it: runs in the tenants' workspaces under bounded concurrency
  * (`RunSlots`), the workspaces, files and checkpoints service, the run metrics, the start-up
  * sweep and capabilities line. Every method takes the `Call` and checks the role with the one
- * authorizer. Built by the composition root from the config (src/app-sandbox.ts).
+ * authorizer. Built by the composition root from the config (src/app/sandbox.ts).
  */
 import { assert, authorize, type Call, VltairError } from "../core/mod.ts";
 import type { Counter, Histogram, Logger, MetricsRegistry } from "../obs/mod.ts";

@@ -1,5 +1,5 @@
 /** An in-process app for HTTP tests: real config defaults, a temp data dir, captured logs. */
-import { type App, createApp } from "../../src/app.ts";
+import { type App, createApp } from "../../src/app/app.ts";
 import { type Config, loadConfig } from "../../src/config/mod.ts";
 import { type Call, localCall, type Role } from "../../src/core/mod.ts";
 import { createLogger } from "../../src/obs/mod.ts";

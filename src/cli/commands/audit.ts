@@ -3,7 +3,7 @@
  * beside a running server, or on a copy). Exit 0 when the log and every chain are intact.
  */
 import * as fs from "node:fs";
-import { storageSettings } from "../../app-storage.ts";
+import { storageSettings } from "../../app/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { verifyAuditDir } from "../../policy/audit/mod.ts";
 import { cliConfig, dataDirOptions, parseFlags } from "../args.ts";

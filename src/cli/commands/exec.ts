@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { sandboxLimits } from "../../app-sandbox.ts";
+import { sandboxLimits } from "../../app/mod.ts";
 import {
   ENFORCED_KEYS,
   formatSandboxText,

@@ -8,8 +8,7 @@
  */
 import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { createApp } from "../../app.ts";
-import { readServerInfo } from "../../app-discovery.ts";
+import { createApp, readServerInfo } from "../../app/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { routeTableOnly } from "../../http/mod.ts";
 import {

@@ -4,8 +4,7 @@
  * the services (flushing the WAL), and resolve with exit code 0. A second signal exits 1 at once.
  */
 import process from "node:process";
-import { createApp } from "../../app.ts";
-import { removeServerInfo, writeServerInfo } from "../../app-discovery.ts";
+import { createApp, removeServerInfo, writeServerInfo } from "../../app/mod.ts";
 import type { Config } from "../../config/mod.ts";
 import { createLogger, type Logger } from "../../obs/mod.ts";
 import {

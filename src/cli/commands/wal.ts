@@ -4,9 +4,7 @@
  * `repair` takes the lock; `snapshot` asks the running server when one holds the lock.
  */
 import * as fs from "node:fs";
-import { registerMachines } from "../../app.ts";
-import { readServerInfo } from "../../app-discovery.ts";
-import { storageLog, storageSettings } from "../../app-storage.ts";
+import { readServerInfo, registerMachines, storageLog, storageSettings } from "../../app/mod.ts";
 import type { Config } from "../../config/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { createLogger, silentLogger } from "../../obs/mod.ts";

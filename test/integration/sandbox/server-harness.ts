@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type App, createApp } from "../../../src/app.ts";
+import { type App, createApp } from "../../../src/app/app.ts";
 import { type Config, loadConfig } from "../../../src/config/mod.ts";
 import { type Call, localCall, type Role } from "../../../src/core/mod.ts";
 import { createLogger } from "../../../src/obs/mod.ts";

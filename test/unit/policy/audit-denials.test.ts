@@ -3,7 +3,7 @@
  * flood waits at most 1024 records deep and the rest are counted in the next record.
  */
 import { describe, expect, test } from "bun:test";
-import { auditDenials } from "../../../src/app-policy.ts";
+import { auditDenials } from "../../../src/app/policy.ts";
 import type { Call } from "../../../src/core/mod.ts";
 import { silentLogger } from "../../../src/obs/mod.ts";
 import type { AuditEvent, AuditService } from "../../../src/policy/audit/mod.ts";

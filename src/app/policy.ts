@@ -5,19 +5,19 @@
  */
 import * as path from "node:path";
 import * as v from "valibot";
-import { CONTEXT_MACHINE, contextWriteRequests } from "./context/mod.ts";
-import { type Call, VltairError } from "./core/mod.ts";
-import type { Logger } from "./obs/mod.ts";
-import type { AuditEvent, AuditService } from "./policy/audit/mod.ts";
+import { CONTEXT_MACHINE, contextWriteRequests } from "../context/mod.ts";
+import { type Call, VltairError } from "../core/mod.ts";
+import type { Logger } from "../obs/mod.ts";
+import type { AuditEvent, AuditService } from "../policy/audit/mod.ts";
 import {
   type ExecContext,
   type PolicyRecord,
   PolicyService,
   type PolicyState,
-} from "./policy/mod.ts";
-import type { SandboxLimitConfig } from "./sandbox/mod.ts";
-import { SandboxRequestSchema } from "./sandbox/mod.ts";
-import type { MachineHandle, Storage } from "./storage/mod.ts";
+} from "../policy/mod.ts";
+import type { SandboxLimitConfig } from "../sandbox/mod.ts";
+import { SandboxRequestSchema } from "../sandbox/mod.ts";
+import type { MachineHandle, Storage } from "../storage/mod.ts";
 
 /**
  * Creates the policy service and adds its pre-commit hook to `storage`; `registerMachines`

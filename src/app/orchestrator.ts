@@ -3,14 +3,14 @@
  * naming the key) before anything is created, then the run service over the storage, the
  * handles of the `runs` and `workflows` machines and the services steps use.
  */
-import type { Config } from "./config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import {
   type ExecutorServices,
   ORCHESTRATOR_LIMITS,
   type OrchestratorLimits,
   RunService,
   type RunServiceOptions,
-} from "./orchestrator/mod.ts";
+} from "../orchestrator/mod.ts";
 
 /** Config's snake_case `orchestrator_limits`, resolved. */
 export function orchestratorLimits(config: Config): OrchestratorLimits {

@@ -5,12 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { contextSettings, createContextService } from "./app-context.ts";
-import { createRunService, orchestratorLimits } from "./app-orchestrator.ts";
-import { auditDenials, createPolicyService, execPolicy } from "./app-policy.ts";
-import { createSandboxService, type SandboxService, sandboxLimits } from "./app-sandbox.ts";
-import { openStorage, storageSettings } from "./app-storage.ts";
-import { type Config, isLoopbackHost } from "./config/mod.ts";
+import { type Config, isLoopbackHost } from "../config/mod.ts";
 import {
   type ContextRecord,
   type ContextService,
@@ -18,9 +13,9 @@ import {
   createContextMachine,
   describeIdentity,
   identityOf,
-} from "./context/mod.ts";
-import { type Call, localCall, type Principal } from "./core/mod.ts";
-import { createHttpApp, type HttpApp, principalOfAuthorization, RATE_LIMITS } from "./http/mod.ts";
+} from "../context/mod.ts";
+import { type Call, localCall, type Principal } from "../core/mod.ts";
+import { createHttpApp, type HttpApp, principalOfAuthorization, RATE_LIMITS } from "../http/mod.ts";
 import {
   createMcpServer,
   inAppDispatch,
@@ -30,8 +25,8 @@ import {
   type ResourceWatch,
   resourceWatchOf,
   toolsOf,
-} from "./mcp/mod.ts";
-import { type Logger, MetricsRegistry } from "./obs/mod.ts";
+} from "../mcp/mod.ts";
+import { type Logger, MetricsRegistry } from "../obs/mod.ts";
 import {
   createRunsMachine,
   createWorkflowsMachine,
@@ -42,8 +37,8 @@ import {
   type Timers,
   type WorkflowRecord,
   type WorkflowsState,
-} from "./orchestrator/mod.ts";
-import { collectGarbage } from "./platform/mod.ts";
+} from "../orchestrator/mod.ts";
+import { collectGarbage } from "../platform/mod.ts";
 import {
   type AuditBody,
   AuditService,
@@ -51,14 +46,14 @@ import {
   auditHook,
   createAuditMachine,
   SERVER_CHAIN,
-} from "./policy/audit/mod.ts";
+} from "../policy/audit/mod.ts";
 import {
   type BudgetBody,
   BudgetService,
   type BudgetsState,
   createBudgetsMachine,
   RequestMeter,
-} from "./policy/budgets/mod.ts";
+} from "../policy/budgets/mod.ts";
 import {
   ADMIN_PRINCIPAL,
   type AdminToken,
@@ -72,10 +67,15 @@ import {
   type TokenRecord,
   TokenService,
   type TokensState,
-} from "./policy/mod.ts";
-import { precompileVectorModule } from "./search/mod.ts";
-import type { MachineHandle, Storage } from "./storage/mod.ts";
-import { VERSION } from "./version.ts";
+} from "../policy/mod.ts";
+import { precompileVectorModule } from "../search/mod.ts";
+import type { MachineHandle, Storage } from "../storage/mod.ts";
+import { VERSION } from "../version.ts";
+import { contextSettings, createContextService } from "./context.ts";
+import { createRunService, orchestratorLimits } from "./orchestrator.ts";
+import { auditDenials, createPolicyService, execPolicy } from "./policy.ts";
+import { createSandboxService, type SandboxService, sandboxLimits } from "./sandbox.ts";
+import { openStorage, storageSettings } from "./storage.ts";
 
 /** File of the token store inside the data directory. */
 export const TOKENS_FILE = "tokens.jsonl";

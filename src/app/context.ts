@@ -4,7 +4,7 @@
  * is created, then the service over the storage.
  */
 import * as v from "valibot";
-import type { Config } from "./config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import {
   CONTEXT_LIMITS,
   type ContextLimits,
@@ -20,9 +20,9 @@ import {
   HASH_MODEL_DEFAULT,
   HASH_MODELS,
   type HashModel,
-} from "./context/mod.ts";
-import { VltairError } from "./core/mod.ts";
-import type { MachineHandle, Storage } from "./storage/mod.ts";
+} from "../context/mod.ts";
+import { VltairError } from "../core/mod.ts";
+import type { MachineHandle, Storage } from "../storage/mod.ts";
 
 /** The validated context settings of a config. */
 export interface ContextSettings {

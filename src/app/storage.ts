@@ -2,9 +2,9 @@
  * Storage as the server configures it: config -> fsync policy and limits (checked before
  * anything is created), the storage log adapter, and opening the data directory.
  */
-import type { Config } from "./config/mod.ts";
-import { VltairError } from "./core/mod.ts";
-import type { Logger } from "./obs/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { VltairError } from "../core/mod.ts";
+import type { Logger } from "../obs/mod.ts";
 import {
   createStorage,
   type FsyncPolicy,
@@ -15,8 +15,8 @@ import {
   type StorageLimits,
   type StorageLog,
   type StorageOptions,
-} from "./storage/mod.ts";
-import { VERSION } from "./version.ts";
+} from "../storage/mod.ts";
+import { VERSION } from "../version.ts";
 
 /** The validated storage settings of a config. */
 export interface StorageSettings {

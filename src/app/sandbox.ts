@@ -5,17 +5,17 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Config } from "./config/mod.ts";
-import { type Call, VltairError } from "./core/mod.ts";
-import type { Logger } from "./obs/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { type Call, VltairError } from "../core/mod.ts";
+import type { Logger } from "../obs/mod.ts";
 import {
   makeSandboxService,
   SANDBOX_LIMITS,
   type SandboxLimitConfig,
   type SandboxService,
-} from "./sandbox/mod.ts";
+} from "../sandbox/mod.ts";
 
-export type { ExecTarget, OpenedRun, SandboxService } from "./sandbox/mod.ts";
+export type { ExecTarget, OpenedRun, SandboxService } from "../sandbox/mod.ts";
 
 /** Config's snake_case `sandbox_limits` as the sandbox's limit config; config_invalid names the key. */
 export function sandboxLimits(config: Config): SandboxLimitConfig {
