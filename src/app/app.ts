@@ -208,6 +208,22 @@ export function createApp(
     log,
     nowMs: clocks.nowMs,
     policy: execPolicy(() => policy, sandboxLimits(config)),
+    // Every run that passed the checks is a side effect in its tenant's audit trail.
+    onRunStart: (call, run) =>
+      audit.record(call, [
+        {
+          tenant: call.principal.tenant,
+          subject: call.principal.subject,
+          action: "exec",
+          resource: `sandbox/${run.workspace}`,
+          decision: "allow",
+          reasons: [],
+          policy_version: null,
+          trace_id: call.traceId,
+          run_id: null,
+          details: { program: run.program, network: run.network },
+        },
+      ]),
   });
   const settings = storageSettings(config);
   const contextConfig = contextSettings(config);

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { Config } from "../config/mod.ts";
 import { type Call, VltairError } from "../core/mod.ts";
 import type { Logger } from "../obs/mod.ts";
+import type { RunStart } from "../sandbox/mod.ts";
 import {
   makeSandboxService,
   SANDBOX_LIMITS,
@@ -69,6 +70,8 @@ export function createSandboxService(
     nowMs?: () => number;
     /** Policy before anything happens (docs/policy.md): throws 403 policy_denied. */
     policy?: (request: unknown, call: Call, workspace: string) => void;
+    /** Told of each run that passed every check, before it starts (the audit trail). */
+    onRunStart?: (call: Call, run: RunStart) => Promise<void>;
   },
 ): SandboxService {
   return makeSandboxService({
@@ -89,5 +92,6 @@ export function createSandboxService(
     log: options.log,
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.onRunStart === undefined ? {} : { onRunStart: options.onRunStart }),
   });
 }

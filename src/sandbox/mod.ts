@@ -60,6 +60,7 @@ export {
 export type {
   ExecTarget,
   OpenedRun,
+  RunStart,
   SandboxService,
   SandboxServiceOptions,
 } from "./service.ts";

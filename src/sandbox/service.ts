@@ -88,6 +88,16 @@ export interface SandboxServiceOptions {
   nowMs?: () => number;
   /** Policy before anything happens (docs/policy.md): throws 403 policy_denied. */
   policy?: (request: unknown, call: Call, workspace: string) => void;
+  /** Told of each run that passed every check, before it starts (the audit trail). */
+  onRunStart?: (call: Call, run: RunStart) => Promise<void>;
+}
+
+/** What a starting run is, for the audit trail: never its arguments' values or environment. */
+export interface RunStart {
+  workspace: string;
+  /** The command's program (argv[0]'s base name). */
+  program: string;
+  network: string;
 }
 
 /**
@@ -156,6 +166,11 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
       ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
     await workspaces.assertUnderQuota(tenant);
+    await options.onRunStart?.(call, {
+      workspace: id,
+      program: (prepared.req.cmd[0] ?? "").split("/").at(-1) ?? "",
+      network: prepared.req.network === "proxy" ? "list" : prepared.req.network,
+    });
     const slot = await acquire(tenant, call.signal);
     let leave: () => void;
     try {

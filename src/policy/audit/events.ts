@@ -56,6 +56,27 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
       details: { sha256: String(body.sha256) },
     };
   },
+  // A run's start, signals and end (its steps' side effects record themselves).
+  runs: (body, call) => {
+    const op = String(body.op);
+    if (op !== "create" && op !== "signal" && op !== "finish") return null;
+    const principal = body.principal as { tenant?: unknown } | undefined;
+    const tenant = typeof principal?.tenant === "string" ? principal.tenant : call.principal.tenant;
+    const runId = String(body.run_id);
+    const details: AuditEvent["details"] =
+      op === "finish"
+        ? { status: String(body.status) }
+        : op === "signal"
+          ? { signal: String(body.name) }
+          : { steps: ((body.workflow as { steps?: unknown[] })?.steps ?? []).length };
+    return {
+      ...base(call, tenant),
+      action: op === "create" ? "run.start" : op === "signal" ? "run.signal" : "run.finish",
+      resource: `run/${runId}`,
+      run_id: runId,
+      details,
+    };
+  },
   tokens: (body, call) => {
     const tenant = typeof body.tenant === "string" ? body.tenant : call.principal.tenant;
     const created = body.op === "create";

@@ -109,6 +109,34 @@ describe("audit records", () => {
   });
 });
 
+describe("side effects", () => {
+  test("a sandbox run and a workflow run are audited: exec, run.start, run.finish (run_id filter)", async () => {
+    t = await contextApp();
+    const app = t;
+    const writer = await app.tokenFor("fx", "writer");
+    const admin = await app.tokenFor("fx", "admin");
+    expect((await app.post("/v1/sandbox/exec", { cmd: ["true"] }, writer)).status).toBe(200);
+    const started = await app.post(
+      "/v1/runs?wait_ms=10000",
+      { workflow: { steps: [{ id: "e", kind: "echo", with: { value: 1 } }] } },
+      writer,
+    );
+    const runId = started.body.run_id as string;
+    expect(started.body.status).toBe("succeeded");
+    const exec = await app.call("GET", "/v1/audit?action=exec", admin);
+    expect(exec.body.records.at(-1)).toMatchObject({
+      action: "exec",
+      subject: "fx-writer",
+      resource: "sandbox/default",
+      details: { program: "true", network: "deny" },
+    });
+    const run = await app.call("GET", `/v1/audit?run_id=${runId}`, admin);
+    expect(run.body.records.map((r: Json) => r.action)).toEqual(["run.start", "run.finish"]);
+    expect(run.body.records[1].details).toEqual({ status: "succeeded" });
+    expect(verifyState(stateOf(app)).broken).toEqual([]);
+  });
+});
+
 describe("GET /v1/audit", () => {
   test("an admin reads its tenant's chain in pages; another tenant's is 404; the operator reads any", async () => {
     t = await contextApp();
