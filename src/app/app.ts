@@ -208,6 +208,11 @@ export function createApp(
     log,
     nowMs: clocks.nowMs,
     policy: execPolicy(() => policy, sandboxLimits(config)),
+    // A run is held against the tenant's sandbox_runs budgets, and settled once it ran.
+    charge: async (call) => {
+      const hold = await budgets.reserve(call, "sandbox_runs", 1);
+      return (ran) => budgets.settle(call, hold, ran ? 1 : 0);
+    },
     // Every run that passed the checks is a side effect in its tenant's audit trail.
     onRunStart: (call, run) =>
       audit.record(call, [

@@ -72,6 +72,8 @@ export function createSandboxService(
     policy?: (request: unknown, call: Call, workspace: string) => void;
     /** Told of each run that passed every check, before it starts (the audit trail). */
     onRunStart?: (call: Call, run: RunStart) => Promise<void>;
+    /** Holds a run against `sandbox_runs` budgets; the result settles it. */
+    charge?: (call: Call) => Promise<(ran: boolean) => Promise<void>>;
   },
 ): SandboxService {
   return makeSandboxService({
@@ -93,5 +95,6 @@ export function createSandboxService(
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.onRunStart === undefined ? {} : { onRunStart: options.onRunStart }),
+    ...(options.charge === undefined ? {} : { charge: options.charge }),
   });
 }

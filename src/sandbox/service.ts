@@ -90,6 +90,11 @@ export interface SandboxServiceOptions {
   policy?: (request: unknown, call: Call, workspace: string) => void;
   /** Told of each run that passed every check, before it starts (the audit trail). */
   onRunStart?: (call: Call, run: RunStart) => Promise<void>;
+  /**
+   * Holds the run against the tenant's `sandbox_runs` budgets before it starts (throws
+   * `budget_exceeded`); the function it returns settles it: 1 when the command ran, else 0.
+   */
+  charge?: (call: Call) => Promise<(ran: boolean) => Promise<void>>;
 }
 
 /** What a starting run is, for the audit trail: never its arguments' values or environment. */
@@ -171,12 +176,19 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
       program: (prepared.req.cmd[0] ?? "").split("/").at(-1) ?? "",
       network: prepared.req.network === "proxy" ? "list" : prepared.req.network,
     });
-    const slot = await acquire(tenant, call.signal);
+    const settle = (await options.charge?.(call)) ?? (async () => {});
+    let slot: Awaited<ReturnType<typeof acquire>>;
     let leave: () => void;
     try {
-      leave = await workspaces.enterRun(tenant, id);
+      slot = await acquire(tenant, call.signal);
+      try {
+        leave = await workspaces.enterRun(tenant, id);
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
     } catch (error) {
-      slot.release();
+      await settle(false);
       throw error;
     }
     metrics.wait.observe(slot.waitedMs / 1000);
@@ -195,6 +207,7 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
         } finally {
           leave();
           slot.release();
+          await settle(true);
         }
       },
     };

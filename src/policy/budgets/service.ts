@@ -130,6 +130,10 @@ export class BudgetService {
     const tenant = call.principal.tenant;
     const id = options.id ?? `rsv_${randomBytes(8).toString("hex")}`;
     const runId = options.runId ?? null;
+    // No budget on this unit: nothing to hold, nothing written (no fsync for every run).
+    if (!this.#o.handle.state().ledgersOf(tenant).some((l) => l.unit === unit)) {
+      return { id: "", amount: 0 };
+    }
     return this.#serial(tenant, async () => {
       const nowMs = this.#o.nowMs();
       for (const ledger of this.#o.handle.state().ledgersOf(tenant)) {
@@ -154,8 +158,9 @@ export class BudgetService {
     });
   }
 
-  /** Replaces a hold by what was spent (0 releases it). */
+  /** Replaces a hold by what was spent (0 releases it); a hold of no budget settles nothing. */
   async settle(call: Call, hold: Hold, actual: number): Promise<void> {
+    if (hold.id === "") return;
     await this.#o.storage.commit(
       [this.#o.handle.record({ op: "settle", id: hold.id, actual: Math.max(0, actual) })],
       call,

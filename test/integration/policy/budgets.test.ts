@@ -163,3 +163,30 @@ describe("reserve and settle", () => {
     }
   });
 });
+
+describe("sandbox_runs", () => {
+  test("a tenant's runs stop at its budget with 429 budget_exceeded; nothing runs; others are unaffected", async () => {
+    t = await contextApp();
+    const app = t;
+    const admin = await app.tokenFor("sb", "admin");
+    await put(app, "runs", { unit: "sandbox_runs", limit: 2, period: "day" }, admin);
+    const exec = async (token: string) =>
+      app.request("/v1/sandbox/exec", {
+        method: "POST",
+        token,
+        body: JSON.stringify({ cmd: ["sh", "-c", "echo ran >> ran.txt"] }),
+      });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await exec(admin)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    const file = await app.request("/v1/sandbox/workspaces/default/files/ran.txt", {
+      token: admin,
+    });
+    expect(await file.text()).toBe("ran\nran\n");
+    const budgets = (await (await app.request("/v1/budgets", { token: admin })).json()) as {
+      budgets: { used: number }[];
+    };
+    expect(budgets.budgets[0]?.used).toBe(2);
+    expect((await exec(await app.tokenFor("other", "writer"))).status).toBe(200);
+  });
+});
