@@ -131,7 +131,12 @@ export class BudgetService {
     const id = options.id ?? `rsv_${randomBytes(8).toString("hex")}`;
     const runId = options.runId ?? null;
     // No budget on this unit: nothing to hold, nothing written (no fsync for every run).
-    if (!this.#o.handle.state().ledgersOf(tenant).some((l) => l.unit === unit)) {
+    if (
+      !this.#o.handle
+        .state()
+        .ledgersOf(tenant)
+        .some((l) => l.unit === unit)
+    ) {
       return { id: "", amount: 0 };
     }
     return this.#serial(tenant, async () => {
