@@ -10,6 +10,7 @@ import {
   BUDGET_UNITS,
   BudgetNameSchema,
   BudgetSpecSchema,
+  LedgerSnapshotSchema,
 } from "../../policy/budgets/mod.ts";
 import { type AnyRoute, callOf, defineRoute } from "../route.ts";
 
@@ -26,16 +27,7 @@ const BudgetViewSchema = v.object({
   resets_at: v.nullable(v.string()),
 });
 
-const HistorySchema = v.object({
-  history: v.array(
-    v.object({
-      at: v.string(),
-      used: v.number(),
-      limit: v.number(),
-      reason: v.picklist(["period_closed", "limit_changed"]),
-    }),
-  ),
-});
+const HistorySchema = v.object({ history: v.array(LedgerSnapshotSchema) });
 
 /** The `{name}` path parameter, or 400 `validation_failed` naming it. */
 function nameOf(raw: string | undefined): string {

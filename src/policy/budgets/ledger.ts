@@ -34,12 +34,13 @@ export const BudgetSpecSchema = v.strictObject({
 export type BudgetSpec = v.InferOutput<typeof BudgetSpecSchema>;
 
 /** One snapshot of a ledger (stable field order: it is rendered as is). */
-export interface LedgerSnapshot {
-  at: string;
-  used: number;
-  limit: number;
-  reason: "period_closed" | "limit_changed";
-}
+export const LedgerSnapshotSchema = v.object({
+  at: v.string(),
+  used: v.number(),
+  limit: v.number(),
+  reason: v.picklist(["period_closed", "limit_changed"]),
+});
+export type LedgerSnapshot = v.InferOutput<typeof LedgerSnapshotSchema>;
 
 /** A ledger: a budget and its usage in the current period (per run for `run` budgets). */
 export interface Ledger extends BudgetSpec {

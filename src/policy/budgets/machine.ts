@@ -13,6 +13,7 @@ import {
   BudgetNameSchema,
   BudgetSpecSchema,
   type Ledger,
+  LedgerSnapshotSchema,
   setLedger,
 } from "./ledger.ts";
 
@@ -128,14 +129,7 @@ const LedgerSchema = v.object({
   periodStartMs: v.number(),
   used: v.number(),
   usedByRun: v.record(v.string(), v.number()),
-  history: v.array(
-    v.object({
-      at: v.string(),
-      used: v.number(),
-      limit: v.number(),
-      reason: v.picklist(["period_closed", "limit_changed"]),
-    }),
-  ),
+  history: v.array(LedgerSnapshotSchema),
 });
 
 const SnapshotSchema = v.object({

@@ -14,6 +14,7 @@ export {
   BudgetNameSchema,
   BudgetSpecSchema,
   HISTORY_MAX,
+  LedgerSnapshotSchema,
   periodEndOf,
   periodStartOf,
 } from "./ledger.ts";
