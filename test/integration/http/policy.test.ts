@@ -89,8 +89,9 @@ describe("policy over HTTP", () => {
     const walAfterDenials = t.app.storage.lastIndex;
     expect((await t.post("/v1/context/docs:upsert", upsert("b"), beta)).status).toBe(200);
     expect((await t.post("/v1/sandbox/exec", exec, beta)).body.status).toBe("OK");
-    // Nothing of the refused writes was applied: beta's upsert (and its audit record) is all.
-    expect(t.app.storage.lastIndex).toBe(walAfterDenials + 2);
+    // Nothing of the refused writes was applied: beta's upsert and its audit record, and the
+    // audit record of beta's run, are all.
+    expect(t.app.storage.lastIndex).toBe(walAfterDenials + 3);
     expect(walAfterDenials).toBe(walIndex + denied.length);
     await t.app.close();
   });
