@@ -404,13 +404,28 @@ function processTreeEntry(
   );
 }
 
+/** PR_SET_PDEATHSIG, then exec: the next program dies with the caller's parent. */
+const TETHER_SCRIPT = "syscall($ARGV[0], 1, 9, 0, 0, 0) == 0 or die 'pdeathsig'; shift; exec { $ARGV[0] } @ARGV or die 'exec'";
+
+/** `perl -e TETHER prctl-number --`: what follows dies (SIGKILL) when the server dies. */
+export function tetherArgv(perl: string, prctlSyscall: number): string[] {
+  return [perl, "-e", TETHER_SCRIPT, String(prctlSyscall)];
+}
+
 /** The wrappers and the init: everything before the rlimit and ready stages. */
 function wrapperArgv(input: LinuxPlanInput, w: Wrapping, loopbackUp: boolean): string[] {
   const { caps } = input;
   const argv: string[] = [];
   if (w.kind === "bubblewrap") argv.push(caps.bubblewrap.path ?? "bwrap", ...bwrapArgs(input));
-  if (w.kind === "unshare")
+  if (w.kind === "unshare") {
+    // unshare has no --die-with-parent: a perl tether (perl runs the init anyway) asks the
+    // kernel to SIGKILL unshare when the server dies, and --kill-child takes the run's whole
+    // PID namespace with it — a SIGKILLed server leaves no run behind (bubblewrap's
+    // --die-with-parent does the same).
+    const prctl = initSyscalls(caps.arch)?.prctl;
+    if (w.init && prctl !== undefined) argv.push(...tetherArgv(caps.perl.path ?? "perl", prctl));
     argv.push(caps.unshare.path ?? "unshare", ...unshareArgs(input, w.pidNamespace));
+  }
   if (w.init) {
     const mounts = w.mountStage
       ? mountOps({

@@ -8,7 +8,7 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runSandboxed, sweepLeftovers } from "../../../src/sandbox/mod.ts";
 import { cgroupParents } from "../../../src/sandbox/sweep.ts";
-import { type Area, killAll, makeArea, marker, processesWith } from "./harness.ts";
+import { type Area, killAll, makeArea, marker, processesWith, sandboxModes } from "./harness.ts";
 
 const linux = process.platform === "linux";
 if (!linux) console.log(`skip: crash sweep test runs on Linux (platform=${process.platform})`);
@@ -58,45 +58,51 @@ afterAll(async () => {
 });
 
 describe("sweepLeftovers after a crash", () => {
-  test.if(linux)("removes the temp dir and cgroups of a SIGKILLed server", async () => {
-    const tag = marker("crash-sweep");
-    const child = spawn(
-      process.execPath,
-      [join(import.meta.dir, "crash-child.ts"), area.ws, area.temp, tag],
-      { stdio: "ignore" },
-    );
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    try {
-      await until("the run to start", () => exists(join(area.ws, "started")));
-      const [runName] = await readdir(area.temp);
-      expect(runName).toMatch(/^vltair-[0-9a-f]{32}-[0-9a-z.]+-1$/);
-      const cgroups = await runCgroupDirs(runName as string);
-      child.kill("SIGKILL");
-      await exited;
-      // bubblewrap dies with its parent and takes the command along; without it, end it here.
-      const left = await processesWith(tag);
-      await killAll(left);
-      // A killed process stays in cgroup.procs until it is reaped (by the host's init, slow
-      // under load): the sweep rightly keeps a run whose cgroup is not empty.
-      await until(
-        "the orphaned command to end and be reaped",
-        async () => (await processesWith(tag)).length === 0 && (await cgroupsEmpty(cgroups)),
+  test.each(sandboxModes("sweep.test.ts").map((m) => [m.name, m] as const))(
+    "[%s] a SIGKILLed server's run dies with it; its temp dir and cgroups are swept",
+    async (_name, mode) => {
+      if (!linux || !mode.available) return;
+      const own = await makeArea(mode);
+      const tag = marker("crash-sweep");
+      const child = spawn(
+        process.execPath,
+        [join(import.meta.dir, "crash-child.ts"), own.ws, own.temp, tag, mode.disable.join(",")],
+        { stdio: "ignore" },
       );
-      expect(await readdir(area.temp)).toEqual([runName as string]);
-      const events: string[] = [];
-      const swept = await sweepLeftovers({
-        tempRoot: area.temp,
-        logger: (_level, event) => events.push(event),
-      });
-      expect(swept).toEqual({ tempDirs: 1, cgroups: cgroups.length });
-      expect(await readdir(area.temp)).toEqual([]);
-      for (const dir of cgroups) expect(await exists(dir)).toBe(false);
-      expect(events).toContain("sandbox.sweep.done");
-    } finally {
-      child.kill("SIGKILL");
-      await killAll(await processesWith(tag));
-    }
-  });
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      try {
+        await until("the run to start", () => exists(join(own.ws, "started")));
+        const [runName] = await readdir(own.temp);
+        expect(runName).toMatch(/^vltair-[0-9a-f]{32}-[0-9a-z.]+-1$/);
+        const cgroups = await runCgroupDirs(runName as string);
+        child.kill("SIGKILL");
+        await exited;
+        // bubblewrap (--die-with-parent) and unshare (the perl tether's PR_SET_PDEATHSIG with
+        // --kill-child) die with their server and take the command along: nothing kills it here.
+        // A killed process stays in cgroup.procs until it is reaped (by the host's init, slow
+        // under load): the sweep rightly keeps a run whose cgroup is not empty.
+        await until(
+          "the command to die with its server and be reaped",
+          async () => (await processesWith(tag)).length === 0 && (await cgroupsEmpty(cgroups)),
+        );
+        expect(await readdir(own.temp)).toEqual([runName as string]);
+        const events: string[] = [];
+        const swept = await sweepLeftovers({
+          tempRoot: own.temp,
+          logger: (_level, event) => events.push(event),
+        });
+        expect(swept).toEqual({ tempDirs: 1, cgroups: cgroups.length });
+        expect(await readdir(own.temp)).toEqual([]);
+        for (const dir of cgroups) expect(await exists(dir)).toBe(false);
+        expect(events).toContain("sandbox.sweep.done");
+      } finally {
+        child.kill("SIGKILL");
+        await killAll(await processesWith(tag));
+        await own.dispose();
+      }
+    },
+    30_000,
+  );
   test.if(linux)("a live run of this server is left alone", async () => {
     const go = join(area.ws, "go");
     const running = runSandboxed(

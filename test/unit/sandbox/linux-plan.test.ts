@@ -110,7 +110,13 @@ describe("planLinux", () => {
   });
   test("bwrap absent: unshare gives PID+net namespaces, the init builds the read-only view", () => {
     const caps = linuxCaps({ bubblewrap: missing("bwrap not found on PATH") });
-    const p = plan({ cmd: ["x"] }, caps);
+    const full = plan({ cmd: ["x"] }, caps);
+    // First the tether: perl sets PR_SET_PDEATHSIG (prctl 157 on x64) and execs unshare, so a
+    // SIGKILLed server takes the run with it.
+    expect(full.argv.slice(0, 2)).toEqual(["/usr/bin/perl", "-e"]);
+    expect(full.argv[2]).toContain("syscall($ARGV[0], 1, 9");
+    expect(full.argv[3]).toBe("157");
+    const p = { ...full, argv: full.argv.slice(4) };
     expect(p.argv[0]).toBe("/usr/bin/unshare");
     expect(p.argv.slice(1, 9)).toEqual([
       "--user",
