@@ -405,7 +405,8 @@ function processTreeEntry(
 }
 
 /** PR_SET_PDEATHSIG, then exec: the next program dies with the caller's parent. */
-const TETHER_SCRIPT = "syscall($ARGV[0], 1, 9, 0, 0, 0) == 0 or die 'pdeathsig'; shift; exec { $ARGV[0] } @ARGV or die 'exec'";
+const TETHER_SCRIPT =
+  "syscall($ARGV[0], 1, 9, 0, 0, 0) == 0 or die 'pdeathsig'; shift; exec { $ARGV[0] } @ARGV or die 'exec'";
 
 /** `perl -e TETHER prctl-number --`: what follows dies (SIGKILL) when the server dies. */
 export function tetherArgv(perl: string, prctlSyscall: number): string[] {
