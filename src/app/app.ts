@@ -43,6 +43,7 @@ import {
   type AuditBody,
   AuditService,
   type AuditState,
+  allowedBy,
   auditHook,
   createAuditMachine,
   SERVER_CHAIN,
@@ -217,15 +218,9 @@ export function createApp(
     onRunStart: (call, run) =>
       audit.record(call, [
         {
-          tenant: call.principal.tenant,
-          subject: call.principal.subject,
+          ...allowedBy(call),
           action: "exec",
           resource: `sandbox/${run.workspace}`,
-          decision: "allow",
-          reasons: [],
-          policy_version: null,
-          trace_id: call.traceId,
-          run_id: null,
           details: { program: run.program, network: run.network },
         },
       ]),

@@ -9,6 +9,11 @@ import type { AppEnv } from "../env.ts";
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
+/** The token of a bearer `Authorization` header value, or null. */
+function bearerToken(header: string | null | undefined): string | null {
+  return header == null ? null : (BEARER.exec(header)?.[1] ?? null);
+}
+
 /**
  * The principal of an `Authorization` header value (a bearer token), or null when it names no
  * valid token; everyone is the admin under `--no-auth`.
@@ -18,7 +23,7 @@ export function principalOfAuthorization(
   header: string | null | undefined,
 ): Principal | null {
   if (authenticator.open) return ADMIN_PRINCIPAL;
-  const token = header == null ? null : (BEARER.exec(header)?.[1] ?? null);
+  const token = bearerToken(header);
   return token === null ? null : authenticator.authenticate(token);
 }
 
@@ -36,8 +41,7 @@ export function auth(options: {
       return next();
     }
     const header = c.req.header("authorization");
-    const token = header === undefined ? null : (BEARER.exec(header)?.[1] ?? null);
-    const principal = token === null ? null : options.authenticator.authenticate(token);
+    const principal = principalOfAuthorization(options.authenticator, header);
     if (principal === null) {
       options.onFailure?.(c.var.traceId, header === undefined ? "missing_token" : "invalid_token");
       throw new VltairError(

@@ -10,7 +10,11 @@ import { type AuditEvent, SERVER_CHAIN } from "./record.ts";
 
 type Describe = (body: Record<string, unknown>, call: Call) => AuditEvent | null;
 
-function base(call: Call, tenant: string): Omit<AuditEvent, "action" | "resource" | "details"> {
+/** The fields an allowed event of `call` in `tenant`'s chain shares with every other. */
+export function allowedBy(
+  call: Call,
+  tenant: string = call.principal.tenant,
+): Omit<AuditEvent, "action" | "resource" | "details"> {
   return {
     tenant,
     subject: call.principal.subject,
@@ -30,7 +34,7 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
     const tenant = String(body.tenant);
     const action = body.op === "delete" ? "context.delete" : "context.write";
     return {
-      ...base(call, tenant),
+      ...allowedBy(call, tenant),
       action,
       resource: `context/${tenant}`,
       details: { items: count(body.items) },
@@ -39,7 +43,7 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
   budgets: (body, call) => {
     if (body.op !== "set" && body.op !== "delete") return null;
     return {
-      ...base(call, String(body.tenant)),
+      ...allowedBy(call, String(body.tenant)),
       action: body.op === "set" ? "budget.set" : "budget.delete",
       resource: `budget/${String(body.name)}`,
       details: body.op === "set" ? { unit: String(body.unit), limit: Number(body.limit) } : {},
@@ -49,7 +53,7 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
   policy: (body, call) => {
     const level = typeof body.tenant === "string" ? body.tenant : null;
     return {
-      ...base(call, level ?? SERVER_CHAIN),
+      ...allowedBy(call, level ?? SERVER_CHAIN),
       action: "policy.put",
       resource: level === null ? "policy/global" : `policy/${level}`,
       policy_version: typeof body.version === "number" ? body.version : null,
@@ -70,7 +74,7 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
           ? { signal: String(body.name) }
           : { steps: ((body.workflow as { steps?: unknown[] })?.steps ?? []).length };
     return {
-      ...base(call, tenant),
+      ...allowedBy(call, tenant),
       action: op === "create" ? "run.start" : op === "signal" ? "run.signal" : "run.finish",
       resource: `run/${runId}`,
       run_id: runId,
@@ -81,7 +85,7 @@ export const AUDITED_MACHINES: Readonly<Record<string, Describe>> = {
     const tenant = typeof body.tenant === "string" ? body.tenant : call.principal.tenant;
     const created = body.op === "create";
     return {
-      ...base(call, tenant),
+      ...allowedBy(call, tenant),
       action: created ? "token.create" : "token.revoke",
       resource: `token/${String(body.id)}`,
       details: created ? { roles: (body.roles as string[]).join(",") } : {},

@@ -7,7 +7,7 @@
  * import { auditHook, createAuditMachine } from "../policy/audit/mod.ts";
  * ```
  */
-export { AUDITED_MACHINES, eventsOf, withEvents } from "./events.ts";
+export { AUDITED_MACHINES, allowedBy, eventsOf, withEvents } from "./events.ts";
 export { auditHook } from "./hook.ts";
 export type { AuditBody, AuditChain } from "./machine.ts";
 export { AUDIT_MACHINE, AuditState, createAuditMachine } from "./machine.ts";

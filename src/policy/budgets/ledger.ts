@@ -4,6 +4,7 @@
  * month boundaries), so replay gives the same ledgers.
  */
 import * as v from "valibot";
+import { VltairError } from "../../core/mod.ts";
 
 export const BUDGET_UNITS = [
   "llm_tokens",
@@ -92,10 +93,26 @@ export function rollOver(ledger: Ledger, wallMs: number): void {
   ledger.used = 0;
 }
 
-/** Usage a new charge of `runId` is measured against. */
-export function usedFor(ledger: Ledger, runId: string | null): number {
-  if (ledger.period !== "run") return ledger.used;
-  return runId === null ? 0 : (ledger.usedByRun[runId] ?? 0);
+/**
+ * Usage a new charge of `runId` at `nowMs` is measured against: the run's for `run` budgets;
+ * otherwise the current period's (0 once `nowMs` lies past the period the ledger last saw).
+ */
+export function usedFor(ledger: Ledger, runId: string | null, nowMs: number): number {
+  if (ledger.period === "run") return runId === null ? 0 : (ledger.usedByRun[runId] ?? 0);
+  return periodStartOf(ledger.period, nowMs) > ledger.periodStartMs ? 0 : ledger.used;
+}
+
+/**
+ * Throws `429 budget_exceeded` when `amount` more would pass the ledger's limit, given `used`
+ * (what is written plus what is held or counted but not written yet).
+ */
+export function assertRoom(ledger: Ledger, used: number, amount: number): void {
+  if (used + amount <= ledger.limit) return;
+  throw new VltairError(
+    "budget_exceeded",
+    `budget ${ledger.name} allows ${ledger.limit} ${ledger.unit} per ${ledger.period}; ${used} used`,
+    { details: { budget: ledger.name, limit: ledger.limit, used, period: ledger.period } },
+  );
 }
 
 /** A new ledger, or an existing one with a new limit (usage kept; the change remembered). */

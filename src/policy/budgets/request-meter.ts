@@ -6,9 +6,8 @@
  * last interval's count (requests are under-counted, never counted twice).
  */
 import type { Call } from "../../core/mod.ts";
-import { VltairError } from "../../core/mod.ts";
 import type { MachineHandle, Storage } from "../../storage/mod.ts";
-import { periodStartOf } from "./ledger.ts";
+import { assertRoom, usedFor } from "./ledger.ts";
 import type { BudgetBody, BudgetsState } from "./machine.ts";
 
 export class RequestMeter {
@@ -41,23 +40,7 @@ export class RequestMeter {
       .filter((l) => l.unit === "requests" && l.period !== "run");
     const pending = this.#pending.get(tenant)?.count ?? 0;
     const nowMs = this.#nowMs();
-    for (const ledger of ledgers) {
-      const used = periodStartOf(ledger.period, nowMs) > ledger.periodStartMs ? 0 : ledger.used;
-      if (used + pending + 1 > ledger.limit) {
-        throw new VltairError(
-          "budget_exceeded",
-          `budget ${ledger.name} allows ${ledger.limit} requests per ${ledger.period}`,
-          {
-            details: {
-              budget: ledger.name,
-              limit: ledger.limit,
-              used: used + pending,
-              period: ledger.period,
-            },
-          },
-        );
-      }
-    }
+    for (const ledger of ledgers) assertRoom(ledger, usedFor(ledger, null, nowMs) + pending, 1);
     if (ledgers.length === 0) return;
     this.#pending.set(tenant, { count: pending + 1, call });
   }

@@ -9,6 +9,7 @@ import { authorize, type Call, VltairError } from "../../core/mod.ts";
 import type { MachineHandle, Storage } from "../../storage/mod.ts";
 import { isOperator } from "../roles.ts";
 import {
+  assertRoom,
   type BudgetSpec,
   type BudgetUnit,
   type Ledger,
@@ -67,7 +68,8 @@ export class BudgetService {
       name: ledger.name,
       unit: ledger.unit,
       limit: ledger.limit,
-      used: current && ledger.period !== "run" ? ledger.used : 0,
+      // A run budget has no usage of its own: each run's is its own.
+      used: usedFor(ledger, null, nowMs),
       period: ledger.period,
       resets_at: end === null ? null : new Date(end).toISOString(),
     };
@@ -142,18 +144,7 @@ export class BudgetService {
     return this.#serial(tenant, async () => {
       const nowMs = this.#o.nowMs();
       for (const ledger of this.#o.handle.state().ledgersOf(tenant)) {
-        if (ledger.unit !== unit) continue;
-        const view = this.#view(ledger, nowMs);
-        const used = ledger.period === "run" ? usedFor(ledger, runId) : view.used;
-        if (used + amount > ledger.limit) {
-          throw new VltairError(
-            "budget_exceeded",
-            `budget ${ledger.name} allows ${ledger.limit} ${unit} per ${ledger.period}; ${used} used`,
-            {
-              details: { budget: ledger.name, limit: ledger.limit, used, period: ledger.period },
-            },
-          );
-        }
+        if (ledger.unit === unit) assertRoom(ledger, usedFor(ledger, runId, nowMs), amount);
       }
       await this.#o.storage.commit(
         [this.#o.handle.record({ op: "reserve", id, tenant, unit, amount, run_id: runId })],
