@@ -31,6 +31,8 @@ export type {
 } from "./run-schemas.ts";
 export {
   ReplayQuerySchema,
+  RunBudgetHistorySchema,
+  RunBudgetViewSchema,
   RunListQuerySchema,
   RunListSchema,
   RunViewSchema,

@@ -19,6 +19,8 @@ import {
 import { backoffMs } from "./backoff.ts";
 import {
   type ExecutorServices,
+  type HeldUnit,
+  type JournalEntry,
   STEP_KIND_SPECS,
   type StepResult,
   type TakenSignal,
@@ -27,8 +29,15 @@ import type { OrchestratorLimits } from "./limits.ts";
 import { NO_RUN_METRICS, type RunMetrics } from "./metrics.ts";
 import { planRun, startable } from "./plan-run.ts";
 import { foldRun } from "./run-fold.ts";
-import type { CreateRecord, RunRecord } from "./run-record.ts";
-import { isTerminal, type RunState, type StepState, scopeOf } from "./run-state.ts";
+import type { CreateRecord, RunRecord, Usage } from "./run-record.ts";
+import {
+  isStepDone,
+  isTerminal,
+  type RunState,
+  type StepState,
+  scopeOf,
+  sumUsage,
+} from "./run-state.ts";
 import type { RunsState } from "./runs-machine.ts";
 import { SignalBox } from "./signal-box.ts";
 import { StepFailure, stepErrorOf } from "./step-error.ts";
@@ -59,12 +68,53 @@ interface LiveRun {
   readonly executing: Map<string, Execution>;
   readonly retryTimers: Map<string, () => void>;
   readonly signals: SignalBox;
+  /** Run budget held by side effects in flight, by unit. */
+  readonly held: Record<HeldUnit, number>;
+  /** Charged by attempts and not yet in a committed record (counted as used meanwhile). */
+  readonly unrecorded: Record<HeldUnit, number>;
+  /** Cancels the run's `wall_ms` budget timer. */
+  cancelWallTimer: (() => void) | null;
 }
 
 interface Execution {
   attempt: number;
   holdsSlot: boolean;
   startedMs: number;
+  /** Spent since the last record of the attempt (recorded with the next one). */
+  usage: Usage;
+}
+
+/** A step's `with` with its references resolved, but for `deferred` keys (kept as written). */
+function resolveWith(
+  raw: Record<string, unknown>,
+  deferred: readonly string[],
+  scope: ReturnType<typeof scopeOf>,
+): unknown {
+  if (deferred.length === 0) return resolveReferences(raw, scope);
+  const now = Object.fromEntries(Object.entries(raw).filter(([k]) => !deferred.includes(k)));
+  const resolved = resolveReferences(now, scope) as Record<string, unknown>;
+  for (const key of deferred) if (Object.hasOwn(raw, key)) resolved[key] = raw[key];
+  return resolved;
+}
+
+/** Adds (`sign` 1) or removes (-1, once recorded) charges not yet in a committed record. */
+function moveUnrecorded(live: LiveRun, usage: Usage | undefined, sign: 1 | -1): void {
+  for (const unit of ["llm_tokens", "cost_usd", "sandbox_cpu_ms"] as const)
+    live.unrecorded[unit] += sign * (usage?.[unit] ?? 0);
+}
+
+/** `usage` when it holds anything, else undefined. */
+function usageOf(usage: Usage): Usage | undefined {
+  return Object.keys(usage).length === 0 ? undefined : usage;
+}
+
+/** The `budget_exceeded` error of a run budget's unit. */
+function runBudgetError(budget: string, limit: number, used: number): StepFailure {
+  return new StepFailure(
+    "budget_exceeded",
+    `the run's ${budget} budget (${limit}) would be passed (${used} used)`,
+    { retryable: false, details: { budget, limit, used, period: "run" } },
+  );
 }
 
 type Outcome = { ok: StepResult } | { error: unknown };
@@ -73,6 +123,8 @@ type Outcome = { ok: StepResult } | { error: unknown };
 interface Decided {
   records: RunRecord[];
   prepared?: readonly PreparedWrite<unknown>[];
+  /** Called once the batch is committed, before anything it starts runs. */
+  committed?: () => void;
 }
 
 type Decide = (run: RunState | undefined) => Decided | null;
@@ -181,6 +233,9 @@ export class RunDriver {
       executing: new Map(),
       retryTimers: new Map(),
       signals: new SignalBox(),
+      held: { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0 },
+      unrecorded: { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0 },
+      cancelWallTimer: null,
     };
     this.#live.set(id, live);
     return live;
@@ -284,7 +339,15 @@ export class RunDriver {
         next = ahead(next, planned, nowMs) as RunState;
         const starts = this.#starts(next, live, nowMs);
         next = ahead(next, starts.records, nowMs) as RunState;
-        const records = [...decided.records, ...planned, ...starts.records];
+        // A start the run's budget refused failed its step: plan the run's end in this batch.
+        const ending = starts.refused ? planRun(next, live.compiled, { admit }) : [];
+        next = ahead(next, ending, nowMs) as RunState;
+        if (isTerminal(next.status)) {
+          this.#slots.release(starts.slotsTaken);
+          starts.slotsTaken = 0;
+          starts.launched = [];
+        }
+        const records = [...decided.records, ...planned, ...starts.records, ...ending];
         if (records.length === 0) return lastIndex;
         const inputs = records.map((r) => this.#o.runs.record(r, nowMs));
         let walIndex: number;
@@ -295,6 +358,7 @@ export class RunDriver {
           this.#slots.release(starts.slotsTaken);
           throw error;
         }
+        decided.committed?.();
         this.#afterCommit(live, starts.launched);
         return walIndex;
       });
@@ -320,11 +384,28 @@ export class RunDriver {
     run: RunState,
     live: LiveRun,
     nowMs: number,
-  ): { records: RunRecord[]; launched: string[]; slotsTaken: number } {
-    const out = { records: [] as RunRecord[], launched: [] as string[], slotsTaken: 0 };
+  ): { records: RunRecord[]; launched: string[]; slotsTaken: number; refused: boolean } {
+    const out = {
+      records: [] as RunRecord[],
+      launched: [] as string[],
+      slotsTaken: 0,
+      refused: false,
+    };
     if (isTerminal(run.status) || !run.admitted) return out;
+    const budget = run.workflow.budget;
+    let started = 0;
     const take = (step: StepState, attempt: number, restart: boolean) => {
       const id = stepIdOf(run, step);
+      const refusal = restart ? null : this.#startRefusal(run, started, nowMs);
+      if (refusal !== null) {
+        // Over the run's budget: the attempt starts and fails at once (never retried).
+        const start = { run_id: run.id, step_id: id, attempt };
+        out.records.push({ op: "start", ...start, restart, refused: true });
+        out.records.push({ op: "fail", ...start, error: refusal });
+        out.refused = true;
+        return;
+      }
+      if (!restart && budget?.steps !== undefined) started += 1;
       const holdsSlot = STEP_KIND_SPECS[run.graph.steps[step.index]?.kind ?? "echo"].holdsSlot;
       if (holdsSlot && !this.#slots.take(run.id)) return;
       if (holdsSlot) out.slotsTaken += 1;
@@ -340,6 +421,48 @@ export class RunDriver {
     return out;
   }
 
+  /** Why a new attempt may not start under the run's `steps` and `wall_ms` budgets, or null. */
+  #startRefusal(
+    run: RunState,
+    startedNow: number,
+    nowMs: number,
+  ): ReturnType<typeof stepErrorOf>["error"] | null {
+    const budget = run.workflow.budget;
+    if (budget === undefined) return null;
+    const steps = run.used.steps + startedNow;
+    if (budget.steps !== undefined && steps >= budget.steps)
+      return stepErrorOf(runBudgetError("steps", budget.steps, steps)).error;
+    const wallMs = nowMs - run.createdAtMs;
+    if (budget.wall_ms !== undefined && wallMs >= budget.wall_ms)
+      return stepErrorOf(runBudgetError("wall_ms", budget.wall_ms, wallMs)).error;
+    return null;
+  }
+
+  /** Ends the run `failed` with `budget_exceeded` once its `wall_ms` budget has passed. */
+  #armWallTimer(live: LiveRun, run: RunState): void {
+    const wallMs = run.workflow.budget?.wall_ms;
+    if (wallMs === undefined || live.cancelWallTimer !== null) return;
+    live.cancelWallTimer = this.#o.timers.setTimer(
+      run.createdAtMs + wallMs - this.#o.timers.nowMs(),
+      () => {
+        if (this.#live.get(live.id) !== live) return;
+        this.#track(
+          this.#transition(live.id, (now) => {
+            if (now === undefined || isTerminal(now.status)) return null;
+            const error = stepErrorOf(
+              runBudgetError("wall_ms", wallMs, this.#o.timers.nowMs() - now.createdAtMs),
+            ).error;
+            const records: RunRecord[] = now.steps
+              .filter((st) => !isStepDone(st.status))
+              .map((st) => ({ op: "cancel_step", run_id: now.id, step_id: stepIdOf(now, st) }));
+            records.push({ op: "finish", run_id: now.id, status: "failed", error });
+            return { records };
+          }),
+        );
+      },
+    );
+  }
+
   #afterCommit(live: LiveRun, launched: readonly string[]): void {
     const entry = this.#state().runs.get(live.id);
     if (entry === undefined) return;
@@ -353,6 +476,7 @@ export class RunDriver {
     else {
       for (const stepId of launched) this.#execute(live, run, stepId);
       this.#armRetryTimers(live, run);
+      this.#armWallTimer(live, run);
       live.signals.offer(run.signals);
     }
     this.#o.onChange(run.id);
@@ -368,6 +492,7 @@ export class RunDriver {
   /** Stops everything of a live run in this process; attempts still running settle as no-ops. */
   #stopLive(live: LiveRun, reason: unknown): void {
     live.abort.abort(reason);
+    live.cancelWallTimer?.();
     for (const cancel of live.retryTimers.values()) cancel();
     live.retryTimers.clear();
     live.signals.rejectAll(reason);
@@ -423,6 +548,7 @@ export class RunDriver {
       attempt: attempt.n,
       holdsSlot: spec.holdsSlot,
       startedMs: this.#o.timers.nowMs(),
+      usage: {},
     };
     live.executing.set(stepId, execution);
     const controller = new AbortController();
@@ -449,7 +575,8 @@ export class RunDriver {
     });
     const work = async (): Promise<Outcome> => {
       try {
-        const input = resolveReferences(definition.with ?? {}, scopeOf(run));
+        const scope = scopeOf(run);
+        const input = resolveWith(definition.with ?? {}, spec.deferredKeys ?? [], scope);
         const parsed = v.safeParse(spec.withSchema, input);
         if (!parsed.success) {
           const issue = parsed.issues[0] as v.BaseIssue<unknown>;
@@ -474,6 +601,14 @@ export class RunDriver {
           services: this.#o.services,
           waitSignal: (name: string, deadlineMs: number | null) =>
             this.#waitSignal(live, name, deadlineMs, signal),
+          scope,
+          journal: (key: string, entry: () => Promise<JournalEntry>) =>
+            this.#journal(live, stepId, execution, key, entry, signal),
+          charge: (usage: Usage) => {
+            execution.usage = sumUsage(execution.usage, usage);
+            moveUnrecorded(live, usage, 1);
+          },
+          holdRun: (unit: HeldUnit, amount: number) => this.#holdRun(live, unit, amount),
         };
         return { ok: await raceAbort(spec.run(attemptOf, ctx), signal) };
       } catch (error) {
@@ -525,6 +660,10 @@ export class RunDriver {
             records: [
               this.#outcomeRecord(now as RunState, stepId, execution, outcome, kind, elapsedS),
             ],
+            committed: () => {
+              moveUnrecorded(live, execution.usage, -1);
+              execution.usage = {};
+            },
           };
         },
         freed,
@@ -550,6 +689,9 @@ export class RunDriver {
       );
     } finally {
       if (signalSeq !== undefined) live.signals.release(signalSeq);
+      // Usage no record took (the attempt ended without one) counts no more.
+      moveUnrecorded(live, execution.usage, -1);
+      execution.usage = {};
     }
   }
 
@@ -561,7 +703,13 @@ export class RunDriver {
     kind: string,
     elapsedS: number,
   ): RunRecord {
-    const base = { run_id: run.id, step_id: stepId, attempt: execution.attempt };
+    const usage = usageOf(execution.usage);
+    const base = {
+      run_id: run.id,
+      step_id: stepId,
+      attempt: execution.attempt,
+      ...(usage === undefined ? {} : { usage }),
+    };
     if ("ok" in outcome) {
       this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "succeeded" });
       const record: RunRecord = { op: "complete", ...base, output: outcome.ok.output ?? null };
@@ -579,6 +727,71 @@ export class RunDriver {
     }
     this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "failed" });
     return { op: "fail", ...base, error };
+  }
+
+  /** Holds run budget for a side effect in flight; throws `budget_exceeded` past the limit. */
+  #holdRun(live: LiveRun, unit: HeldUnit, amount: number): () => void {
+    const run = this.#state().runs.get(live.id)?.run;
+    const limit = run?.workflow.budget?.[unit];
+    if (run === undefined || limit === undefined) return () => {};
+    const used = run.used[unit] + live.held[unit] + live.unrecorded[unit];
+    if (used + amount > limit) throw runBudgetError(unit, limit, used);
+    live.held[unit] += amount;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      live.held[unit] -= amount;
+    };
+  }
+
+  /** A journaled sub-step of a running attempt (see StepContext.journal). */
+  async #journal(
+    live: LiveRun,
+    stepId: string,
+    execution: Execution,
+    key: string,
+    work: () => Promise<JournalEntry>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const stepOf = (run: RunState | undefined) =>
+      run?.steps[run.graph.byId.get(stepId) ?? -1] as StepState | undefined;
+    const known = stepOf(this.#state().runs.get(live.id)?.run)?.notes;
+    if (known?.has(key)) return known.get(key);
+    const entry = await work();
+    if (signal.aborted) {
+      for (const p of entry.prepared ?? []) p.release();
+      throw signal.reason;
+    }
+    let recorded = false;
+    await this.#transition(
+      live.id,
+      (now) => {
+        const step = stepOf(now);
+        const active = step?.status === "running" || step?.status === "waiting";
+        if (!active || step?.attempts.at(-1)?.n !== execution.attempt || step.notes.has(key))
+          return null;
+        recorded = true;
+        const usage = usageOf(execution.usage);
+        execution.usage = {};
+        const note: RunRecord = {
+          op: "note",
+          run_id: live.id,
+          step_id: stepId,
+          attempt: execution.attempt,
+          key,
+          output: entry.output ?? null,
+        };
+        if (usage !== undefined) note.usage = usage;
+        const committed = () => moveUnrecorded(live, usage, -1);
+        return { records: [note], prepared: entry.prepared ?? [], committed };
+      },
+      0,
+      entry.prepared ?? [],
+    );
+    if (!recorded)
+      throw signal.aborted ? signal.reason : new VltairError("conflict", "the step has ended");
+    return entry.output ?? null;
   }
 
   /** A `wait` step's signal: a pending one, or the next one offered, until the deadline. */

@@ -8,9 +8,11 @@ import type { EventDraft } from "./run-events.ts";
 import type { CreateRecord, RunRecord } from "./run-record.ts";
 import {
   type Attempt,
+  addRunUsage,
   isStepDone,
   isTerminal,
   liveStatusOf,
+  NO_USAGE,
   type RunState,
   type StepState,
 } from "./run-state.ts";
@@ -64,10 +66,12 @@ function created(body: CreateRecord, meta: RecordMeta): RunState {
       output: undefined,
       error: null,
       retryAtMs: null,
+      notes: new Map(),
     })),
     signals: [],
     signalCount: 0,
     error: null,
+    used: NO_USAGE,
   };
 }
 
@@ -142,7 +146,13 @@ function schedule(run: RunState, ids: readonly string[]): Change {
 }
 
 /** A change of one step: the new step and its events, or null when the record does not fit. */
-type StepChange = { step: StepState; events: EventDraft[]; signals?: RunState["signals"] } | null;
+type StepChange = {
+  step: StepState;
+  events: EventDraft[];
+  signals?: RunState["signals"];
+  /** Attempts started (a restart is not one): counted against the run's `steps` budget. */
+  started?: number;
+} | null;
 
 function stepChange(run: RunState, body: StepRecord, wallMs: number): Change {
   const index = run.graph.byId.get(body.step_id);
@@ -153,10 +163,23 @@ function stepChange(run: RunState, body: StepRecord, wallMs: number): Change {
   if (out === null) return null;
   const steps = [...run.steps];
   steps[step.index] = out.step;
+  const usage = "usage" in body ? body.usage : undefined;
+  const used =
+    usage === undefined && out.started === undefined
+      ? run.used
+      : addRunUsage(run.used, { ...usage, steps: out.started ?? 0 });
   const changed: Partial<RunState> =
     out.signals === undefined
-      ? { steps, admitted: true }
-      : { steps, admitted: true, signals: out.signals };
+      ? { steps, admitted: true, used }
+      : { steps, admitted: true, used, signals: out.signals };
+  if (usage !== undefined && Object.keys(usage).length > 0 && "attempt" in body) {
+    out.events.push({
+      type: "budget.charged",
+      stepId: id,
+      attempt: body.attempt,
+      output: { usage, used },
+    });
+  }
   return { run: changed, events: out.events };
 }
 
@@ -172,6 +195,21 @@ function stepRecord(
   switch (body.op) {
     case "start":
       return start(run, step, body, wallMs, id);
+    case "note": {
+      if (!active || current?.n !== body.attempt || step.notes.has(body.key)) return null;
+      const notes = new Map(step.notes).set(body.key, body.output);
+      return {
+        step: { ...step, notes },
+        events: [
+          {
+            type: "step.journaled",
+            stepId: id,
+            attempt: body.attempt,
+            output: { key: body.key, output: body.output },
+          },
+        ],
+      };
+    }
     case "complete": {
       if (!active || current?.n !== body.attempt) return null;
       const signals =
@@ -250,6 +288,7 @@ function start(
   return {
     step: { ...step, status, attempts, retryAtMs: null },
     events: [{ type: "step.started", stepId: id, attempt: body.attempt }],
+    started: body.restart || body.refused === true ? 0 : 1,
   };
 }
 

@@ -59,6 +59,34 @@ const Start = v.strictObject({
   attempt: Attempt,
   /** The same attempt again after a restart of the server (same idempotency key). */
   restart: v.boolean(),
+  /** Refused by the run's budget: a `fail` follows at once, and the attempt is not counted. */
+  refused: v.optional(v.literal(true)),
+});
+
+/** What side effects of a step spent (charged to the run's budget and the tenant's ledgers). */
+export const UsageSchema = v.strictObject({
+  llm_tokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  cost_usd: v.optional(v.pipe(v.number(), v.minValue(0))),
+  sandbox_cpu_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+});
+export type Usage = v.InferOutput<typeof UsageSchema>;
+
+/** Longest key of a journaled sub-step. */
+export const NOTE_KEY_LENGTH_MAX = 256;
+
+/**
+ * A journaled sub-step of a running attempt (an agent's model turn or tool call, an item of a
+ * `map`): its output is kept for the step, so a restarted or retried attempt reuses it instead
+ * of doing it again.
+ */
+const Note = v.strictObject({
+  op: v.literal("note"),
+  run_id: RunIdSchema,
+  step_id: StepIdSchema,
+  attempt: Attempt,
+  key: v.pipe(v.string(), v.minLength(1), v.maxLength(NOTE_KEY_LENGTH_MAX)),
+  output: v.unknown(),
+  usage: v.optional(UsageSchema),
 });
 
 const Complete = v.strictObject({
@@ -69,6 +97,7 @@ const Complete = v.strictObject({
   output: v.unknown(),
   /** The pending signal a `wait` step took. */
   signal_seq: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  usage: v.optional(UsageSchema),
 });
 
 const Fail = v.strictObject({
@@ -79,6 +108,7 @@ const Fail = v.strictObject({
   error: StepErrorSchema,
   /** When the next attempt may start (ms since epoch); absent: the step has failed for good. */
   retry_at_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  usage: v.optional(UsageSchema),
 });
 
 const Skip = v.strictObject({
@@ -112,6 +142,7 @@ export const RunRecordSchema = v.variant("op", [
   Create,
   Schedule,
   Start,
+  Note,
   Complete,
   Fail,
   Skip,

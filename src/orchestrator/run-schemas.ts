@@ -5,7 +5,12 @@
 import * as v from "valibot";
 import { RUN_STATUSES, STEP_STATUSES } from "./run-state.ts";
 import { StepErrorSchema } from "./step-error.ts";
-import { StepSchema, WorkflowNameSchema, WorkflowSchema } from "./workflow-schema.ts";
+import {
+  RunBudgetSchema,
+  StepSchema,
+  WorkflowNameSchema,
+  WorkflowSchema,
+} from "./workflow-schema.ts";
 
 /** Longest `wait_ms` of `POST /v1/runs` (API.md). */
 export const WAIT_MS_MAX = 60_000;
@@ -63,7 +68,49 @@ const StepViewSchema = v.object({
   error: v.optional(StepErrorSchema),
   /** When the next attempt of a step waiting to retry may start. */
   retry_at: v.optional(v.string()),
+  /** Journaled sub-steps (an agent's turns and tool calls, a map's items), in journal order. */
+  journal: v.optional(v.array(v.object({ key: v.string(), output: v.unknown() }))),
 });
+
+/** What a run has spent, per unit of its budget (`steps` counts attempts started). */
+export const RunUsageSchema = v.object({
+  llm_tokens: v.number(),
+  cost_usd: v.number(),
+  sandbox_cpu_ms: v.number(),
+  steps: v.number(),
+});
+
+/** A run's budget: its limits (the workflow's `budget`) and what it has used. */
+export const RunBudgetViewSchema = v.object({
+  run_id: v.string(),
+  limits: RunBudgetSchema,
+  used: RunUsageSchema,
+  /** Per limited unit, what is left (never below 0). */
+  remaining: v.record(v.string(), v.number()),
+  /** Milliseconds since the run was created (until it ended). */
+  wall_ms: v.number(),
+});
+export type RunBudgetView = v.InferOutput<typeof RunBudgetViewSchema>;
+
+/** One charge of a run's budget, as `budget.charged` recorded it. */
+export const RunBudgetSnapshotSchema = v.object({
+  seq: v.number(),
+  ts: v.string(),
+  step_id: v.string(),
+  attempt: v.number(),
+  usage: v.record(v.string(), v.number()),
+  used: RunUsageSchema,
+});
+
+export const RunBudgetHistorySchema = v.object({
+  run_id: v.string(),
+  /** The last charges, oldest first (at most RUN_BUDGET_HISTORY_MAX). */
+  history: v.array(RunBudgetSnapshotSchema),
+});
+export type RunBudgetHistory = v.InferOutput<typeof RunBudgetHistorySchema>;
+
+/** Charges `GET /v1/runs/{id}/budget/history` keeps: the last ones. */
+export const RUN_BUDGET_HISTORY_MAX = 64;
 
 export const RunViewSchema = v.object({
   run_id: v.string(),
@@ -74,6 +121,8 @@ export const RunViewSchema = v.object({
   steps: v.array(StepViewSchema),
   /** Signals received that no step has taken yet. */
   signals_pending: v.number(),
+  /** The workflow's budget and what the run has used of it. */
+  budget: v.object({ limits: RunBudgetSchema, used: RunUsageSchema }),
   error: v.optional(StepErrorSchema),
   created_at: v.string(),
   updated_at: v.string(),

@@ -20,13 +20,16 @@ import { RunDriver } from "./run-driver.ts";
 import { sseFrame } from "./run-events.ts";
 import type { CreateRecord, RunRecord } from "./run-record.ts";
 import {
+  RUN_BUDGET_HISTORY_MAX,
   RUNS_LIST_LIMIT_DEFAULT,
+  type RunBudgetHistory,
+  type RunBudgetView,
   type RunList,
   type RunView,
   type SignalRequest,
   type StartRunRequest,
 } from "./run-schemas.ts";
-import { isStepDone, isTerminal, type RunState } from "./run-state.ts";
+import { isStepDone, isTerminal, type RunState, type RunUsage } from "./run-state.ts";
 import { runSummary, runView } from "./run-view.ts";
 import { foldJournal, idempotencyKey, type RunEntry, type RunsState } from "./runs-machine.ts";
 import type { Timers } from "./timers.ts";
@@ -205,6 +208,41 @@ export class RunService {
   get(call: Call, id: string): RunView {
     authorize(call, "reader", "run.read");
     return runView(this.#entry(call, id));
+  }
+
+  /** The run's budget: the workflow's limits, what the run used, what is left. */
+  budget(call: Call, id: string): RunBudgetView {
+    authorize(call, "reader", "run.read");
+    const run = this.#entry(call, id).run;
+    const limits = run.workflow.budget ?? {};
+    const remaining: Record<string, number> = {};
+    const wallMs = (run.endedAtMs ?? this.#o.timers.nowMs()) - run.createdAtMs;
+    for (const [unit, limit] of Object.entries(limits) as [keyof typeof limits, number][]) {
+      const used = unit === "wall_ms" ? wallMs : run.used[unit];
+      remaining[unit] = Math.max(0, Math.round((limit - used) * 1e6) / 1e6);
+    }
+    return { run_id: run.id, limits, used: { ...run.used }, remaining, wall_ms: wallMs };
+  }
+
+  /** The run's last budget charges (its `budget.charged` events), oldest first. */
+  budgetHistory(call: Call, id: string): RunBudgetHistory {
+    authorize(call, "reader", "run.read");
+    const entry = this.#entry(call, id);
+    const history = entry.events
+      .filter((e) => e.type === "budget.charged")
+      .slice(-RUN_BUDGET_HISTORY_MAX)
+      .map((e) => {
+        const charged = e.output as { usage: Record<string, number>; used: RunUsage };
+        return {
+          seq: e.seq,
+          ts: new Date(e.tsMs).toISOString(),
+          step_id: e.stepId as string,
+          attempt: e.attempt as number,
+          usage: charged.usage,
+          used: charged.used,
+        };
+      });
+    return { run_id: entry.run.id, history };
   }
 
   /** The caller's runs, newest first, optionally of one status; `next_cursor` pages on. */

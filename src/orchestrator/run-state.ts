@@ -3,6 +3,7 @@
  * (sharing what did not change), so the scheduler can fold a decision ahead of committing it.
  */
 import type { Principal } from "../core/mod.ts";
+import type { Usage } from "./run-record.ts";
 import type { StepError } from "./step-error.ts";
 import type { WorkflowGraph } from "./workflow-graph.ts";
 import type { Workflow } from "./workflow-schema.ts";
@@ -48,6 +49,39 @@ export interface StepState {
   readonly error: StepError | null;
   /** When the next attempt of a step that failed retryably may start. */
   readonly retryAtMs: number | null;
+  /** Journaled sub-steps by key (kept across attempts: a retry reuses what was done). */
+  readonly notes: ReadonlyMap<string, unknown>;
+}
+
+/** What a run has spent: the units of its `budget`, `steps` counting attempts started. */
+export interface RunUsage {
+  readonly llm_tokens: number;
+  readonly cost_usd: number;
+  readonly sandbox_cpu_ms: number;
+  readonly steps: number;
+}
+
+export const NO_USAGE: RunUsage = { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0, steps: 0 };
+
+/** Two usages summed, keeping only units either holds. */
+export function sumUsage(a: Usage, b: Usage): Usage {
+  const out: Usage = {};
+  for (const unit of ["llm_tokens", "cost_usd", "sandbox_cpu_ms"] as const) {
+    if (a[unit] === undefined && b[unit] === undefined) continue;
+    const sum = (a[unit] ?? 0) + (b[unit] ?? 0);
+    out[unit] = unit === "cost_usd" ? Math.round(sum * 1e6) / 1e6 : sum;
+  }
+  return out;
+}
+
+/** `used` plus `usage` (cost rounded to micro-dollars, so sums stay exact across replays). */
+export function addRunUsage(used: RunUsage, usage: Usage & { steps?: number }): RunUsage {
+  return {
+    llm_tokens: used.llm_tokens + (usage.llm_tokens ?? 0),
+    cost_usd: Math.round((used.cost_usd + (usage.cost_usd ?? 0)) * 1e6) / 1e6,
+    sandbox_cpu_ms: used.sandbox_cpu_ms + (usage.sandbox_cpu_ms ?? 0),
+    steps: used.steps + (usage.steps ?? 0),
+  };
 }
 
 /** A signal no step has taken yet. */
@@ -82,6 +116,8 @@ export interface RunState {
   /** Signals received so far (the next one's seq is this + 1). */
   readonly signalCount: number;
   readonly error: StepError | null;
+  /** What the run has spent so far. */
+  readonly used: RunUsage;
 }
 
 /** True once the run has ended. */

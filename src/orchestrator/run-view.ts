@@ -34,9 +34,12 @@ export function runView(entry: Pick<RunEntry, "run">): RunView {
       if (step.status === "succeeded") out.output = step.output;
       if (step.error !== null) out.error = step.error;
       if (step.retryAtMs !== null && step.status === "pending") out.retry_at = iso(step.retryAtMs);
+      if (step.notes.size > 0)
+        out.journal = [...step.notes].map(([key, output]) => ({ key, output }));
       return out;
     }),
     signals_pending: run.signals.length,
+    budget: { limits: run.workflow.budget ?? {}, used: { ...run.used } },
     created_at: iso(run.createdAtMs),
     updated_at: iso(run.updatedAtMs),
     ended_at: run.endedAtMs === null ? null : iso(run.endedAtMs),

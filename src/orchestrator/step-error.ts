@@ -22,6 +22,8 @@ export const STEP_ERROR_CODES = [
   "echo_failed",
   "sandbox_denied",
   "sandbox_internal_error",
+  "budget_exceeded",
+  "map_item_invalid",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

@@ -7,8 +7,16 @@
 import { MISSING, valueAtPath } from "../context/mod.ts";
 import { StepFailure } from "./step-error.ts";
 
-/** Where a reference starts: the run's input, a step's output, or a field of the run. */
-export type ReferenceRoot = "input" | "steps" | "run";
+/**
+ * Where a reference starts: the run's input, a step's output, a field of the run — and, inside
+ * a `map` step's template only, the list item and its index.
+ */
+export type ReferenceRoot = "input" | "steps" | "run" | "item" | "index";
+
+/** Roots every step's input may reference. */
+export const STEP_ROOTS: readonly ReferenceRoot[] = ["input", "steps", "run"];
+/** Roots a `map` step's template may reference besides. */
+export const MAP_ROOTS: readonly ReferenceRoot[] = [...STEP_ROOTS, "item", "index"];
 
 /** A parsed reference: `steps.a.output.n` is root `steps`, path `["a", "output", "n"]`. */
 export interface Reference {
@@ -33,12 +41,17 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
  * Parses a dotted reference (`steps.a.output.n`), or says why it is not one. Also the grammar of
  * `when` fields, which name the same paths.
  */
-export function parseReference(text: string): Reference | string {
+export function parseReference(
+  text: string,
+  roots: readonly ReferenceRoot[] = STEP_ROOTS,
+): Reference | string {
   const path = text.split(".");
-  const root = path.shift() as string;
-  if (root !== "input" && root !== "steps" && root !== "run") {
-    return `\`${text}\` must start with input, steps.ID.output or run`;
+  const root = path.shift() as ReferenceRoot;
+  if (!roots.includes(root)) {
+    const inMap = roots.includes("item") ? ", item or index" : "";
+    return `\`${text}\` must start with input, steps.ID.output or run${inMap}`;
   }
+  if (root === "index" && path.length > 0) return `\`${text}\`: index has no fields`;
   if (path.length > REFERENCE_SEGMENTS_MAX) {
     return `\`${text}\` has more than ${REFERENCE_SEGMENTS_MAX} segments`;
   }
@@ -58,7 +71,10 @@ export function parseReference(text: string): Reference | string {
 }
 
 /** Splits a string into literals and references, or says what is wrong with it. */
-export function parseTemplate(text: string): TemplatePart[] | string {
+export function parseTemplate(
+  text: string,
+  roots: readonly ReferenceRoot[] = STEP_ROOTS,
+): TemplatePart[] | string {
   const parts: TemplatePart[] = [];
   let literal = "";
   let i = 0;
@@ -75,7 +91,7 @@ export function parseTemplate(text: string): TemplatePart[] | string {
     }
     const end = text.indexOf("}", i + 2);
     if (end === -1) return `an unclosed \`\${\` at character ${i}`;
-    const ref = parseReference(text.slice(i + 2, end));
+    const ref = parseReference(text.slice(i + 2, end), roots);
     if (typeof ref === "string") return ref;
     if (literal !== "") parts.push({ literal });
     literal = "";
@@ -99,8 +115,12 @@ export function* stringsIn(
   }
 }
 
-/** What references resolve against: `{input, steps: {ID: {output}}, run: {id, workflow, created_at}}`. */
-export type ReferenceScope = Record<ReferenceRoot, unknown>;
+/**
+ * What references resolve against: `{input, steps: {ID: {output}}, run: {id, workflow,
+ * created_at}}`, plus `item` and `index` inside a `map` template.
+ */
+export type ReferenceScope = Record<"input" | "steps" | "run", unknown> &
+  Partial<Record<"item" | "index", unknown>>;
 
 function lookup(ref: Reference, scope: ReferenceScope): unknown {
   const value = valueAtPath(scope[ref.root], ref.path);
@@ -114,7 +134,7 @@ function lookup(ref: Reference, scope: ReferenceScope): unknown {
 }
 
 function resolveString(text: string, scope: ReferenceScope): unknown {
-  const parts = parseTemplate(text);
+  const parts = parseTemplate(text, "item" in scope ? MAP_ROOTS : STEP_ROOTS);
   // Validation refused every bad template before the run was created.
   if (typeof parts === "string") return text;
   const [first] = parts;

@@ -9,10 +9,10 @@
 import * as v from "valibot";
 import { FILTER_LIMITS_DEFAULT, type FieldRef, prepareFilterOver } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
-import { STEP_KIND_SPECS } from "./executors/mod.ts";
-import { parseReference, parseTemplate, stringsIn } from "./template.ts";
+import { MAP_TEMPLATE_KINDS, STEP_KIND_SPECS } from "./executors/mod.ts";
+import { MAP_ROOTS, parseReference, parseTemplate, STEP_ROOTS, stringsIn } from "./template.ts";
 import { ancestorsOf, graphOf, type WorkflowGraph } from "./workflow-graph.ts";
-import { type Workflow, WorkflowSchema } from "./workflow-schema.ts";
+import { type StepKind, type Workflow, WorkflowSchema } from "./workflow-schema.ts";
 
 /** A workflow ready to run: its graph and each step's `when` as a predicate over the scope. */
 export interface CompiledWorkflow {
@@ -155,18 +155,14 @@ function checkWith(
   index: number,
   upstream: ReadonlySet<string>,
 ): void {
-  const spec = STEP_KIND_SPECS[step.kind];
-  for (const key of Object.keys(step.with ?? {})) {
-    if (!spec.withKeys.includes(key)) {
-      throw workflowInvalid(
-        `steps.${index}.with.${key}`,
-        `is not an input of ${step.kind} (${spec.withKeys.join(", ")})`,
-      );
-    }
-  }
-  for (const { text, path } of stringsIn(step.with ?? {}, `steps.${index}.with`)) {
+  const base = `steps.${index}.with`;
+  checkKeys(step.kind, step.with ?? {}, base);
+  const template = step.kind === "map" ? mapTemplateOf(step.with ?? {}, base) : null;
+  if (template !== null) checkKeys(template.kind, template.with, `${base}.step.with`);
+  for (const { text, path } of stringsIn(step.with ?? {}, base)) {
     if (!text.includes("${")) continue;
-    const parts = parseTemplate(text);
+    const inTemplate = template !== null && path.startsWith(`${base}.step.with.`);
+    const parts = parseTemplate(text, inTemplate ? MAP_ROOTS : STEP_ROOTS);
     if (typeof parts === "string") throw workflowInvalid(path, parts);
     for (const part of parts) {
       if (!("ref" in part) || part.ref.root !== "steps") continue;
@@ -174,6 +170,35 @@ function checkWith(
       if (problem !== null) throw workflowInvalid(path, problem, { reference: part.ref.text });
     }
   }
+}
+
+/** Refuses a key of `with` that `kind` does not take. */
+function checkKeys(kind: StepKind, input: Record<string, unknown>, base: string): void {
+  const spec = STEP_KIND_SPECS[kind];
+  for (const key of Object.keys(input)) {
+    if (!spec.withKeys.includes(key)) {
+      throw workflowInvalid(
+        `${base}.${key}`,
+        `is not an input of ${kind} (${spec.withKeys.join(", ")})`,
+      );
+    }
+  }
+}
+
+/** A map's template (`with.step`): its kind must be one a map runs, its `with` an object. */
+function mapTemplateOf(
+  input: Record<string, unknown>,
+  base: string,
+): { kind: StepKind; with: Record<string, unknown> } {
+  const step = input.step;
+  if (step === null || typeof step !== "object" || Array.isArray(step))
+    throw workflowInvalid(`${base}.step`, "must be a step template {kind, with?}");
+  const { kind, with: inner = {} } = step as { kind?: unknown; with?: unknown };
+  if (!(MAP_TEMPLATE_KINDS as readonly unknown[]).includes(kind))
+    throw workflowInvalid(`${base}.step.kind`, `must be one of ${MAP_TEMPLATE_KINDS.join(", ")}`);
+  if (inner === null || typeof inner !== "object" || Array.isArray(inner))
+    throw workflowInvalid(`${base}.step.with`, "must be a JSON object");
+  return { kind: kind as StepKind, with: inner as Record<string, unknown> };
 }
 
 /** `$.and[1].field` (the filter parser's path) as a dot path below `base`. */

@@ -7,7 +7,7 @@
 import * as v from "valibot";
 
 /**
- * The step kinds this binary runs. `llm`, `agent`, `http` and `map` of API.md come with the next
+ * The step kinds this binary runs. `llm`, `agent` and `http` of API.md come with the next
  * phase of issue 16; a workflow naming them is refused until then.
  */
 export const STEP_KINDS = [
@@ -17,6 +17,7 @@ export const STEP_KINDS = [
   "context.search",
   "context.upsert",
   "context.merge",
+  "map",
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -77,9 +78,25 @@ export const StepSchema = v.strictObject({
 });
 export type Step = v.InferOutput<typeof StepSchema>;
 
+/**
+ * A run's budget (API.md): what the run may spend in all. Model and sandbox usage is held before
+ * the side effect and charged after it; `steps` counts attempts started; `wall_ms` counts from
+ * the run's creation. Passing one fails the step (or the run, for `wall_ms`) with
+ * `budget_exceeded`, never retried.
+ */
+export const RunBudgetSchema = v.strictObject({
+  llm_tokens: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+  cost_usd: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1e9))),
+  sandbox_cpu_ms: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+  wall_ms: v.optional(int(1, 366 * STEP_TIMEOUT_MS_MAX)),
+  steps: v.optional(int(1, 10_000_000)),
+});
+export type RunBudget = v.InferOutput<typeof RunBudgetSchema>;
+
 export const WorkflowSchema = v.strictObject({
   name: v.optional(WorkflowNameSchema),
   description: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+  budget: v.optional(RunBudgetSchema),
   steps: v.pipe(
     v.array(StepSchema),
     v.minLength(1, "must hold at least one step"),

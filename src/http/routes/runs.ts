@@ -9,6 +9,8 @@ import * as v from "valibot";
 import { VltairError } from "../../core/mod.ts";
 import {
   ReplayQuerySchema,
+  RunBudgetHistorySchema,
+  RunBudgetViewSchema,
   RunListQuerySchema,
   RunListSchema,
   type RunService,
@@ -77,7 +79,37 @@ const runIdOf = (c: AppContext) => c.req.param("id") ?? "";
 
 /** The run and workflow routes. */
 export function runRoutes(deps: { runs: RunService }): AnyRoute[] {
-  return [...runLifecycleRoutes(deps), ...runStreamRoutes(deps), ...workflowRoutes(deps)];
+  return [
+    ...runLifecycleRoutes(deps),
+    ...runStreamRoutes(deps),
+    ...runBudgetRoutes(deps),
+    ...workflowRoutes(deps),
+  ];
+}
+
+function runBudgetRoutes(deps: { runs: RunService }): AnyRoute[] {
+  return [
+    defineRoute({
+      method: "GET",
+      path: `${RUN}/budget`,
+      summary:
+        "The run's budget: the workflow's limits, what the run has used (llm_tokens, cost_usd, sandbox_cpu_ms, steps), what is left, and its wall time.",
+      tag: "orchestrator",
+      access: "reader",
+      responses: { 200: { description: "The run's budget", schema: RunBudgetViewSchema } },
+      handler: (c) => c.json(deps.runs.budget(callOf(c), runIdOf(c))),
+    }),
+    defineRoute({
+      method: "GET",
+      path: `${RUN}/budget/history`,
+      summary:
+        "The run's last budget charges, oldest first: each step attempt's usage and the run's totals after it (its budget.charged events).",
+      tag: "orchestrator",
+      access: "reader",
+      responses: { 200: { description: "The charges", schema: RunBudgetHistorySchema } },
+      handler: (c) => c.json(deps.runs.budgetHistory(callOf(c), runIdOf(c))),
+    }),
+  ];
 }
 
 function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {

@@ -10,6 +10,8 @@ import type { ContextService } from "../../context/mod.ts";
 import type { Call } from "../../core/mod.ts";
 import type { SandboxResult } from "../../sandbox/mod.ts";
 import type { PreparedWrite } from "../../storage/mod.ts";
+import type { Usage } from "../run-record.ts";
+import type { ReferenceScope } from "../template.ts";
 import type { Timers } from "../timers.ts";
 import type { StepKind } from "../workflow-schema.ts";
 
@@ -35,10 +37,34 @@ export interface SandboxRunner {
   exec(call: Call, request: unknown, target?: { workspace?: string }): Promise<SandboxResult>;
 }
 
-/** The services steps use (the next phase adds models and fetch). */
+/** Units a run's budget holds before a side effect (`steps` and `wall_ms` the driver checks). */
+export type HeldUnit = "llm_tokens" | "cost_usd" | "sandbox_cpu_ms";
+
+/** The tenant's budget ledgers (BudgetService), as steps use them. */
+export interface TenantBudgets {
+  /** Holds `amount` before a side effect, or throws `budget_exceeded`; `id` dedupes a retried hold. */
+  reserve(
+    call: Call,
+    unit: HeldUnit,
+    amount: number,
+    options: { runId: string; id: string },
+  ): Promise<{ id: string; amount: number }>;
+  /** Replaces the hold by what was spent (0 releases it). */
+  settle(call: Call, hold: { id: string; amount: number }, actual: number): Promise<void>;
+}
+
+/** The services steps use. */
 export interface ExecutorServices {
   context: ContextService;
   sandbox: SandboxRunner;
+  /** The tenant's budgets (absent: no tenant ledgers, only the run's own budget). */
+  budgets?: TenantBudgets;
+}
+
+/** What a journaled sub-step produced: its output, and writes committed with its record. */
+export interface JournalEntry {
+  output: unknown;
+  prepared?: readonly PreparedWrite<unknown>[];
 }
 
 /** What an executor is given besides its step. */
@@ -55,6 +81,22 @@ export interface StepContext {
    * `deadlineMs` (null: no deadline). Rejects with `wait_timeout` past the deadline.
    */
   waitSignal(name: string, deadlineMs: number | null): Promise<TakenSignal>;
+  /** What references resolve against when the attempt started (a `map` adds `item`, `index`). */
+  scope: ReferenceScope;
+  /**
+   * A durable sub-step: the output journaled under `key` for this step (by an earlier attempt,
+   * or before a restart), or else `work`'s, journaled (with its writes, in one batch) before it
+   * is returned. Usage charged until then is recorded with it.
+   */
+  journal(key: string, work: () => Promise<JournalEntry>): Promise<unknown>;
+  /** Adds what a side effect spent; recorded with the next journal entry or the attempt's end. */
+  charge(usage: Usage): void;
+  /**
+   * Holds `amount` of the run's budget for a side effect about to happen, or throws
+   * `budget_exceeded` (never retried). The returned function releases the hold; charge the
+   * actual spend with {@link charge}.
+   */
+  holdRun(unit: HeldUnit, amount: number): () => void;
 }
 
 /** What an attempt produced. */
@@ -73,6 +115,8 @@ export interface StepKindSpec<W = unknown> {
   withSchema: v.GenericSchema<unknown, W>;
   /** Keys `with` may have. */
   withKeys: readonly string[];
+  /** Keys of `with` the driver leaves as written (the kind resolves them itself: a map's template). */
+  deferredKeys?: readonly string[];
   /** Whether a running attempt takes a `steps_running_max` slot (a wait does not). */
   holdsSlot: boolean;
   run(step: StepAttempt<W>, ctx: StepContext): Promise<StepResult>;

@@ -12,16 +12,23 @@ import { contextMergeKind, contextSearchKind, contextUpsertKind } from "./contex
 import { echoKind } from "./echo.ts";
 import { execKind } from "./exec.ts";
 import type { StepKindSpec } from "./executor.ts";
+import { mapKind } from "./map.ts";
+
+export { MAP_TEMPLATE_KINDS } from "./map.ts";
+
 import { waitKind } from "./wait.ts";
 
 export type {
   ExecutorServices,
+  HeldUnit,
+  JournalEntry,
   SandboxRunner,
   StepAttempt,
   StepContext,
   StepKindSpec,
   StepResult,
   TakenSignal,
+  TenantBudgets,
 } from "./executor.ts";
 
 /** Every step kind's spec, by kind. */
@@ -32,4 +39,5 @@ export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> 
   "context.upsert": contextUpsertKind as StepKindSpec<unknown>,
   "context.merge": contextMergeKind as StepKindSpec<unknown>,
   exec: execKind as StepKindSpec<unknown>,
+  map: mapKind(() => STEP_KIND_SPECS) as StepKindSpec<unknown>,
 };

@@ -143,6 +143,10 @@ const FIXTURES: Record<string, Fixture> = {
     },
   },
   "GET /v1/runs/:id{[^/:]+}/replay": runRoute((id) => ({ path: `/v1/runs/${id}/replay` })),
+  "GET /v1/runs/:id{[^/:]+}/budget": runRoute((id) => ({ path: `/v1/runs/${id}/budget` })),
+  "GET /v1/runs/:id{[^/:]+}/budget/history": runRoute((id) => ({
+    path: `/v1/runs/${id}/budget/history`,
+  })),
   "PUT /v1/workflows/:name": { own: () => ({ path: "/v1/workflows/gated", body: GATED }) },
   "GET /v1/workflows": { own: () => ({ path: "/v1/workflows" }) },
   "GET /v1/workflows/:name": {
