@@ -73,7 +73,7 @@ import { precompileVectorModule } from "../search/mod.ts";
 import type { MachineHandle, Storage } from "../storage/mod.ts";
 import { VERSION } from "../version.ts";
 import { contextSettings, createContextService } from "./context.ts";
-import { createRunService, orchestratorLimits } from "./orchestrator.ts";
+import { createRunService, modelGateway, orchestratorLimits } from "./orchestrator.ts";
 import { auditDenials, createPolicyService, execPolicy } from "./policy.ts";
 import { createSandboxService, type SandboxService, sandboxLimits } from "./sandbox.ts";
 import { openStorage, storageSettings } from "./storage.ts";
@@ -200,7 +200,13 @@ export async function importLegacyTokens(
  */
 export function createApp(
   config: Config,
-  options: { log: Logger; clocks: Clocks; timers?: Timers },
+  options: {
+    log: Logger;
+    clocks: Clocks;
+    timers?: Timers;
+    /** Where `llm_providers` keys are read (default: the process environment). */
+    env?: Readonly<Record<string, string | undefined>>;
+  },
 ): App {
   const { log, clocks } = options;
   // Derived configuration is checked first, so a bad value exits 2 before anything is created.
@@ -230,6 +236,7 @@ export function createApp(
   const mcpLimits = MCP_LIMITS.resolveSnake(config.mcp_limits);
   const rateLimits = RATE_LIMITS.resolveSnake(config.rate_limits);
   const runLimits = orchestratorLimits(config);
+  const models = modelGateway(config, options.env ?? process.env);
   ensureDataDir(config.data_dir);
   // Takes the data directory's lock: a second server on the same directory stops here.
   const storage = openStorage(config, settings, {
@@ -277,6 +284,20 @@ export function createApp(
     workflows: machines.workflows,
     context,
     sandbox,
+    budgets,
+    models,
+    policy,
+    // Model and HTTP calls of runs are side effects in their tenant's audit trail.
+    audit: (call, effect) =>
+      audit.record(call, [
+        {
+          ...allowedBy(call),
+          action: effect.action,
+          resource: effect.resource,
+          run_id: effect.runId,
+          details: effect.details,
+        },
+      ]),
     timers: options.timers ?? systemTimers(clocks.nowMs),
     log,
   });

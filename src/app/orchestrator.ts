@@ -4,12 +4,16 @@
  * handles of the `runs` and `workflows` machines and the services steps use.
  */
 import type { Config } from "../config/mod.ts";
+import { addSecret } from "../obs/mod.ts";
 import {
   type ExecutorServices,
+  type LlmProviderConfig,
+  ModelGateway,
   ORCHESTRATOR_LIMITS,
   type OrchestratorLimits,
   RunService,
   type RunServiceOptions,
+  resolveProviders,
 } from "../orchestrator/mod.ts";
 
 /** Config's snake_case `orchestrator_limits`, resolved. */
@@ -22,6 +26,24 @@ export function createRunService(
   limits: OrchestratorLimits,
   wiring: Omit<RunServiceOptions, "limits" | "services"> & ExecutorServices,
 ): RunService {
-  const { context, sandbox, ...rest } = wiring;
-  return new RunService({ ...rest, limits, services: { context, sandbox } });
+  const { context, sandbox, budgets, models, policy, audit, ...rest } = wiring;
+  const services: ExecutorServices = { context, sandbox };
+  if (budgets !== undefined) services.budgets = budgets;
+  if (models !== undefined) services.models = models;
+  if (policy !== undefined) services.policy = policy;
+  if (audit !== undefined) services.audit = audit;
+  return new RunService({ ...rest, limits, services });
+}
+
+/** The model providers of `llm_providers`, their keys read from `env` (a missing one: config_invalid). */
+export function modelGateway(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+): ModelGateway {
+  const providers = resolveProviders(
+    config.llm_providers as Record<string, LlmProviderConfig>,
+    env,
+  );
+  for (const provider of providers.values()) addSecret(provider.apiKey);
+  return new ModelGateway(providers);
 }

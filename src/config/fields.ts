@@ -395,6 +395,47 @@ export const CONFIG_FIELDS = {
       "must be a JSON object of integers",
     ),
   },
+  llm_providers: {
+    flag: "llm-providers",
+    env: "VLTAIR_LLM_PROVIDERS",
+    kind: "json",
+    default: {},
+    doc: 'Model providers of `llm` and `agent` steps as a JSON object by name, each `{"base_url", "api_key_env"?, "models"?, "prices"?, "timeout_ms"?, "max_tokens_default"?}`: an OpenAI-compatible server (`{base_url}/chat/completions`), the NAME of the environment variable holding its key (never the key), the models steps may name, and prices per million tokens `{"MODEL": {"input_usd_per_mtok", "output_usd_per_mtok"}}`. See docs/orchestrator.md.',
+    schema: v.record(
+      v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_-]{1,64}$/, "provider names are 1-64 letters, digits, _ or -"),
+      ),
+      v.strictObject({
+        base_url: v.pipe(
+          v.string("must be a URL"),
+          v.regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL"),
+          v.maxLength(2048),
+        ),
+        api_key_env: v.optional(
+          v.pipe(
+            v.string(),
+            v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be an environment variable name"),
+          ),
+        ),
+        models: v.optional(
+          v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), v.maxLength(1000)),
+        ),
+        prices: v.optional(
+          v.record(
+            v.string(),
+            v.strictObject({
+              input_usd_per_mtok: v.pipe(v.number(), v.minValue(0), v.maxValue(1e6)),
+              output_usd_per_mtok: v.pipe(v.number(), v.minValue(0), v.maxValue(1e6)),
+            }),
+          ),
+        ),
+        timeout_ms: v.optional(int(1, 3_600_000, "a model call's timeout")),
+        max_tokens_default: v.optional(int(1, 1_000_000, "max_tokens of a call that names none")),
+      }),
+      "must be a JSON object of providers by name",
+    ),
+  },
   admin_token: {
     flag: null,
     env: "VLTAIR_ADMIN_TOKEN",

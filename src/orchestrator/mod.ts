@@ -18,6 +18,8 @@
 export type { ExecutorServices, SandboxRunner, StepKindSpec } from "./executors/mod.ts";
 export type { OrchestratorLimits } from "./limits.ts";
 export { ORCHESTRATOR_LIMITS, resolveOrchestratorLimits } from "./limits.ts";
+export type { LlmProviderConfig } from "./llm/mod.ts";
+export { ModelGateway, resolveProviders } from "./llm/mod.ts";
 export type { EventType, RunEvent } from "./run-events.ts";
 export { EVENT_TYPES, sseFrame } from "./run-events.ts";
 export type { RunRecord } from "./run-record.ts";

@@ -591,6 +591,9 @@ export class RunDriver {
           with: parsed.output,
           attempt: attempt.n,
           attemptStartedAtMs: attempt.startedAtMs,
+          ...(definition.output_schema === undefined
+            ? {}
+            : { outputSchema: definition.output_schema }),
         };
         const signal = controller.signal;
         const ctx = {

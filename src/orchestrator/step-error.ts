@@ -24,6 +24,13 @@ export const STEP_ERROR_CODES = [
   "sandbox_internal_error",
   "budget_exceeded",
   "map_item_invalid",
+  "llm_provider_unknown",
+  "llm_model_denied",
+  "llm_unreachable",
+  "llm_timeout",
+  "llm_status",
+  "llm_bad_response",
+  "llm_output_invalid",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

@@ -10,6 +10,7 @@ import * as v from "valibot";
 import { FILTER_LIMITS_DEFAULT, type FieldRef, prepareFilterOver } from "../context/mod.ts";
 import { VltairError } from "../core/mod.ts";
 import { MAP_TEMPLATE_KINDS, STEP_KIND_SPECS } from "./executors/mod.ts";
+import { compileOutputSchema } from "./llm/mod.ts";
 import { MAP_ROOTS, parseReference, parseTemplate, STEP_ROOTS, stringsIn } from "./template.ts";
 import { ancestorsOf, graphOf, type WorkflowGraph } from "./workflow-graph.ts";
 import { type StepKind, type Workflow, WorkflowSchema } from "./workflow-schema.ts";
@@ -62,6 +63,7 @@ export function validateWorkflow(
   workflow.steps.forEach((step, index) => {
     const upstream = upstreamIds(graph, index);
     checkWith(step, index, upstream);
+    if (step.output_schema !== undefined) checkOutputSchema(step, index);
     if (step.timeout_ms !== undefined && step.kind === "wait") {
       throw workflowInvalid(
         `steps.${index}.timeout_ms`,
@@ -169,6 +171,17 @@ function checkWith(
       const problem = upstreamProblem(part.ref.path, upstream, step.id);
       if (problem !== null) throw workflowInvalid(path, problem, { reference: part.ref.text });
     }
+  }
+}
+
+/** `output_schema` only on model steps, and a schema Ajv compiles. */
+function checkOutputSchema(step: Workflow["steps"][number], index: number): void {
+  const path = `steps.${index}.output_schema`;
+  if (step.kind !== "llm") throw workflowInvalid(path, "only llm and agent steps take one");
+  try {
+    compileOutputSchema(step.output_schema as object);
+  } catch (error) {
+    throw workflowInvalid(path, `is not a JSON Schema: ${(error as Error).message}`);
   }
 }
 

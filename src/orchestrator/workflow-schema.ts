@@ -7,8 +7,8 @@
 import * as v from "valibot";
 
 /**
- * The step kinds this binary runs. `llm`, `agent` and `http` of API.md come with the next
- * phase of issue 16; a workflow naming them is refused until then.
+ * The step kinds this binary runs. `agent` and `http` of API.md come with the next phase of
+ * issue 16; a workflow naming them is refused until then.
  */
 export const STEP_KINDS = [
   "exec",
@@ -18,6 +18,7 @@ export const STEP_KINDS = [
   "context.upsert",
   "context.merge",
   "map",
+  "llm",
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -75,6 +76,8 @@ export const StepSchema = v.strictObject({
   retry: v.optional(RetrySchema),
   /** Longest time of one attempt; past it the attempt fails with `step_timeout` (retryable). */
   timeout_ms: v.optional(int(1, STEP_TIMEOUT_MS_MAX)),
+  /** `llm` and `agent`: a JSON Schema the model's answer (as JSON) must satisfy. */
+  output_schema: v.optional(JsonObjectSchema),
 });
 export type Step = v.InferOutput<typeof StepSchema>;
 

@@ -36,6 +36,8 @@ export function testApp(
     log: createLogger({ level: "debug", write: (line) => logs.push(line), nowMs: () => nowMs }),
     clocks: { nowMs: () => (nowMs += 1), monotonicMs: () => performance.now() },
     ...(options.timers === undefined ? {} : { timers: options.timers }),
+    // Model provider keys come from the test's env only, never the machine's.
+    env: { ...options.env },
   });
   // Ready by default: recovery (of an empty directory) runs before the first request.
   const started = options.ready === false ? Promise.resolve() : app.start();

@@ -8,8 +8,10 @@
 import type * as v from "valibot";
 import type { ContextService } from "../../context/mod.ts";
 import type { Call } from "../../core/mod.ts";
+import type { PolicyAction } from "../../policy/mod.ts";
 import type { SandboxResult } from "../../sandbox/mod.ts";
 import type { PreparedWrite } from "../../storage/mod.ts";
+import type { ModelGateway } from "../llm/mod.ts";
 import type { Usage } from "../run-record.ts";
 import type { ReferenceScope } from "../template.ts";
 import type { Timers } from "../timers.ts";
@@ -23,6 +25,8 @@ export interface StepAttempt<W> {
   attempt: number;
   /** When this attempt first started (a restart keeps it: durable timers count from it). */
   attemptStartedAtMs: number;
+  /** The step's `output_schema` (llm, agent). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** A signal a `wait` step took. */
@@ -53,12 +57,27 @@ export interface TenantBudgets {
   settle(call: Call, hold: { id: string; amount: number }, actual: number): Promise<void>;
 }
 
+/** A side effect of a step, for the tenant's audit trail (allowed: it happened). */
+export interface SideEffect {
+  action: string;
+  resource: string;
+  runId: string;
+  /** Scalars only (the audit record's `details`): never arguments, prompts or secrets. */
+  details: Record<string, string | number | boolean | null>;
+}
+
 /** The services steps use. */
 export interface ExecutorServices {
   context: ContextService;
   sandbox: SandboxRunner;
   /** The tenant's budgets (absent: no tenant ledgers, only the run's own budget). */
   budgets?: TenantBudgets;
+  /** Model providers (absent: `llm` and `agent` steps fail `llm_provider_unknown`). */
+  models?: ModelGateway;
+  /** Policy before a side effect: throws 403 `policy_denied` (absent: allowed). */
+  policy?: { check(call: Call, action: PolicyAction, context: Record<string, unknown>): unknown };
+  /** Records a side effect in the tenant's audit trail. */
+  audit?: (call: Call, effect: SideEffect) => Promise<void>;
 }
 
 /** What a journaled sub-step produced: its output, and writes committed with its record. */

@@ -12,6 +12,7 @@ import { contextMergeKind, contextSearchKind, contextUpsertKind } from "./contex
 import { echoKind } from "./echo.ts";
 import { execKind } from "./exec.ts";
 import type { StepKindSpec } from "./executor.ts";
+import { llmKind } from "./llm.ts";
 import { mapKind } from "./map.ts";
 
 export { MAP_TEMPLATE_KINDS } from "./map.ts";
@@ -23,6 +24,7 @@ export type {
   HeldUnit,
   JournalEntry,
   SandboxRunner,
+  SideEffect,
   StepAttempt,
   StepContext,
   StepKindSpec,
@@ -40,4 +42,5 @@ export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> 
   "context.merge": contextMergeKind as StepKindSpec<unknown>,
   exec: execKind as StepKindSpec<unknown>,
   map: mapKind(() => STEP_KIND_SPECS) as StepKindSpec<unknown>,
+  llm: llmKind as StepKindSpec<unknown>,
 };
