@@ -31,6 +31,7 @@ export const STEP_ERROR_CODES = [
   "llm_status",
   "llm_bad_response",
   "llm_output_invalid",
+  "agent_turns_exhausted",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

@@ -177,7 +177,8 @@ function checkWith(
 /** `output_schema` only on model steps, and a schema Ajv compiles. */
 function checkOutputSchema(step: Workflow["steps"][number], index: number): void {
   const path = `steps.${index}.output_schema`;
-  if (step.kind !== "llm") throw workflowInvalid(path, "only llm and agent steps take one");
+  if (step.kind !== "llm" && step.kind !== "agent")
+    throw workflowInvalid(path, "only llm and agent steps take one");
   try {
     compileOutputSchema(step.output_schema as object);
   } catch (error) {

@@ -7,8 +7,8 @@
 import * as v from "valibot";
 
 /**
- * The step kinds this binary runs. `agent` and `http` of API.md come with the next phase of
- * issue 16; a workflow naming them is refused until then.
+ * The step kinds this binary runs. `http` of API.md comes with the next phase of issue 16; a
+ * workflow naming it is refused until then.
  */
 export const STEP_KINDS = [
   "exec",
@@ -19,6 +19,7 @@ export const STEP_KINDS = [
   "context.merge",
   "map",
   "llm",
+  "agent",
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 

@@ -8,6 +8,7 @@
  * ```
  */
 import type { StepKind } from "../workflow-schema.ts";
+import { agentKind } from "./agent.ts";
 import { contextMergeKind, contextSearchKind, contextUpsertKind } from "./context.ts";
 import { echoKind } from "./echo.ts";
 import { execKind } from "./exec.ts";
@@ -43,4 +44,5 @@ export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> 
   exec: execKind as StepKindSpec<unknown>,
   map: mapKind(() => STEP_KIND_SPECS) as StepKindSpec<unknown>,
   llm: llmKind as StepKindSpec<unknown>,
+  agent: agentKind as StepKindSpec<unknown>,
 };
