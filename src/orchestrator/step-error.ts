@@ -32,6 +32,7 @@ export const STEP_ERROR_CODES = [
   "llm_bad_response",
   "llm_output_invalid",
   "agent_turns_exhausted",
+  "exec_output_invalid",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

@@ -5,7 +5,8 @@
  * command's `rc` (a `when` decides on it). The attempt's idempotency key reaches the command as
  * `VLTAIR_IDEMPOTENCY_KEY`, so a command re-run after a crash can recognise its own work. A run
  * the sandbox refused (`SANDBOX_DENIED`: a required protection cannot be applied) fails the step
- * for good; an `INTERNAL_ERROR` of the sandbox is retryable. Cancel, a timeout or a shutdown
+ * for good; an `INTERNAL_ERROR` of the sandbox is retryable. With `stdout_json`, a command that
+ * exits 0 has its stdout parsed into the output's `json` (`exec_output_invalid` when it is not). Cancel, a timeout or a shutdown
  * aborts the call's signal, which kills the command.
  */
 import * as v from "valibot";
@@ -19,6 +20,8 @@ export const IDEMPOTENCY_ENV = "VLTAIR_IDEMPOTENCY_KEY";
 const ExecWith = v.strictObject({
   ...SandboxRequestSchema.entries,
   workspace: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
+  /** Parse stdout as JSON into the output's `json` (so later steps can reference its fields). */
+  stdout_json: v.optional(v.boolean()),
 });
 
 function failureOf(result: SandboxResult): StepFailure | null {
@@ -42,12 +45,24 @@ export const execKind: StepKindSpec<v.InferOutput<typeof ExecWith>> = {
   withKeys: Object.keys(ExecWith.entries),
   holdsSlot: true,
   async run(step, ctx) {
-    const { workspace, ...request } = step.with;
+    const { workspace, stdout_json: stdoutJson, ...request } = step.with;
     const env = { ...request.env, [IDEMPOTENCY_ENV]: ctx.idempotencyKey };
     const target = workspace === undefined ? undefined : { workspace };
     const result = await ctx.services.sandbox.exec(ctx.call, { ...request, env }, target);
     const failure = failureOf(result);
     if (failure !== null) throw failure;
-    return { output: result };
+    if (stdoutJson !== true || result.rc !== 0) return { output: result };
+    try {
+      return { output: { ...result, json: JSON.parse(result.stdout) } };
+    } catch {
+      throw new StepFailure(
+        "exec_output_invalid",
+        "stdout_json: the command's stdout is not JSON",
+        {
+          retryable: false,
+          details: { stdout_truncated: result.stdout_truncated },
+        },
+      );
+    }
   },
 };
