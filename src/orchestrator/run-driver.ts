@@ -97,6 +97,30 @@ function resolveWith(
   return resolved;
 }
 
+/** The run's first deadline, and the error it ends the run with; null when it has none. */
+function runDeadline(
+  run: RunState,
+): { atMs: number; error: (elapsedMs: number) => StepFailure } | null {
+  const wallMs = run.workflow.budget?.wall_ms;
+  const timeoutMs = run.workflow.timeout_ms;
+  if (wallMs === undefined && timeoutMs === undefined) return null;
+  if (timeoutMs !== undefined && (wallMs === undefined || timeoutMs < wallMs)) {
+    return {
+      atMs: run.createdAtMs + timeoutMs,
+      error: (elapsedMs) =>
+        new StepFailure("run_timeout", `the run ran longer than ${timeoutMs} ms`, {
+          retryable: false,
+          details: { timeout_ms: timeoutMs, elapsed_ms: elapsedMs },
+        }),
+    };
+  }
+  const limit = wallMs as number;
+  return {
+    atMs: run.createdAtMs + limit,
+    error: (elapsedMs) => runBudgetError("wall_ms", limit, elapsedMs),
+  };
+}
+
 /** Adds (`sign` 1) or removes (-1, once recorded) charges not yet in a committed record. */
 function moveUnrecorded(live: LiveRun, usage: Usage | undefined, sign: 1 | -1): void {
   for (const unit of ["llm_tokens", "cost_usd", "sandbox_cpu_ms"] as const)
@@ -438,29 +462,28 @@ export class RunDriver {
     return null;
   }
 
-  /** Ends the run `failed` with `budget_exceeded` once its `wall_ms` budget has passed. */
+  /**
+   * Ends the run `failed` at its first deadline: the `wall_ms` budget (`budget_exceeded`) or the
+   * workflow's `timeout_ms` (`run_timeout`), both counted from the run's creation.
+   */
   #armWallTimer(live: LiveRun, run: RunState): void {
-    const wallMs = run.workflow.budget?.wall_ms;
-    if (wallMs === undefined || live.cancelWallTimer !== null) return;
-    live.cancelWallTimer = this.#o.timers.setTimer(
-      run.createdAtMs + wallMs - this.#o.timers.nowMs(),
-      () => {
-        if (this.#live.get(live.id) !== live) return;
-        this.#track(
-          this.#transition(live.id, (now) => {
-            if (now === undefined || isTerminal(now.status)) return null;
-            const error = stepErrorOf(
-              runBudgetError("wall_ms", wallMs, this.#o.timers.nowMs() - now.createdAtMs),
-            ).error;
-            const records: RunRecord[] = now.steps
-              .filter((st) => !isStepDone(st.status))
-              .map((st) => ({ op: "cancel_step", run_id: now.id, step_id: stepIdOf(now, st) }));
-            records.push({ op: "finish", run_id: now.id, status: "failed", error });
-            return { records };
-          }),
-        );
-      },
-    );
+    if (live.cancelWallTimer !== null) return;
+    const deadline = runDeadline(run);
+    if (deadline === null) return;
+    live.cancelWallTimer = this.#o.timers.setTimer(deadline.atMs - this.#o.timers.nowMs(), () => {
+      if (this.#live.get(live.id) !== live) return;
+      this.#track(
+        this.#transition(live.id, (now) => {
+          if (now === undefined || isTerminal(now.status)) return null;
+          const error = stepErrorOf(deadline.error(this.#o.timers.nowMs() - now.createdAtMs)).error;
+          const records: RunRecord[] = now.steps
+            .filter((st) => !isStepDone(st.status))
+            .map((st) => ({ op: "cancel_step", run_id: now.id, step_id: stepIdOf(now, st) }));
+          records.push({ op: "finish", run_id: now.id, status: "failed", error });
+          return { records };
+        }),
+      );
+    });
   }
 
   #afterCommit(live: LiveRun, launched: readonly string[]): void {
@@ -594,6 +617,9 @@ export class RunDriver {
           ...(definition.output_schema === undefined
             ? {}
             : { outputSchema: definition.output_schema }),
+          ...(definition.retry?.on_status === undefined
+            ? {}
+            : { retryOnStatus: definition.retry.on_status }),
         };
         const signal = controller.signal;
         const ctx = {

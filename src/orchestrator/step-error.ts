@@ -33,6 +33,8 @@ export const STEP_ERROR_CODES = [
   "llm_output_invalid",
   "agent_turns_exhausted",
   "exec_output_invalid",
+  "exec_status",
+  "run_timeout",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

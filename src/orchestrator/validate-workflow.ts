@@ -64,6 +64,8 @@ export function validateWorkflow(
     const upstream = upstreamIds(graph, index);
     checkWith(step, index, upstream);
     if (step.output_schema !== undefined) checkOutputSchema(step, index);
+    if (step.retry?.on_status !== undefined && step.kind !== "exec")
+      throw workflowInvalid(`steps.${index}.retry.on_status`, "only exec steps take one");
     if (step.timeout_ms !== undefined && step.kind === "wait") {
       throw workflowInvalid(
         `steps.${index}.timeout_ms`,

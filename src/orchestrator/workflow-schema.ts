@@ -61,6 +61,8 @@ export const WorkflowNameSchema = v.pipe(
 const RetrySchema = v.strictObject({
   /** Attempts in all, the first included (default 1: no retry). */
   max_attempts: v.optional(int(1, ATTEMPTS_MAX)),
+  /** `exec`: exit codes that fail the attempt retryably (`exec_status`) instead of being output. */
+  on_status: v.optional(v.pipe(v.array(int(1, 255)), v.minLength(1), v.maxLength(255))),
 });
 
 export const StepSchema = v.strictObject({
@@ -101,6 +103,8 @@ export const WorkflowSchema = v.strictObject({
   name: v.optional(WorkflowNameSchema),
   description: v.optional(v.pipe(v.string(), v.maxLength(4096))),
   budget: v.optional(RunBudgetSchema),
+  /** Longest time of the whole run from its creation; past it the run fails with `run_timeout`. */
+  timeout_ms: v.optional(int(1, 366 * STEP_TIMEOUT_MS_MAX)),
   steps: v.pipe(
     v.array(StepSchema),
     v.minLength(1, "must hold at least one step"),

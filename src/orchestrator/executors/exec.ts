@@ -51,6 +51,12 @@ export const execKind: StepKindSpec<v.InferOutput<typeof ExecWith>> = {
     const result = await ctx.services.sandbox.exec(ctx.call, { ...request, env }, target);
     const failure = failureOf(result);
     if (failure !== null) throw failure;
+    if (result.rc !== 0 && step.retryOnStatus?.includes(result.rc)) {
+      throw new StepFailure("exec_status", `the command exited ${result.rc} (retry.on_status)`, {
+        retryable: true,
+        details: { rc: result.rc, status: result.status },
+      });
+    }
     if (stdoutJson !== true || result.rc !== 0) return { output: result };
     try {
       return { output: { ...result, json: JSON.parse(result.stdout) } };

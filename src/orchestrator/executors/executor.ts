@@ -27,6 +27,8 @@ export interface StepAttempt<W> {
   attemptStartedAtMs: number;
   /** The step's `output_schema` (llm, agent). */
   outputSchema?: Record<string, unknown>;
+  /** The step's `retry.on_status` (exec): exit codes that fail the attempt retryably. */
+  retryOnStatus?: readonly number[];
 }
 
 /** A signal a `wait` step took. */

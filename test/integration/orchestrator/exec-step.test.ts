@@ -23,8 +23,15 @@ async function runTo(server: SandboxServer, body: unknown, token?: string): Prom
     token === undefined ? init : { ...init, token },
   );
   let last: Json = null;
+  const advanced = new Set<string>();
   return poll(
     () => {
+      // The server's clock stands still: move it past each retry time once (backoff ≤ 1.1 s).
+      for (const step of last?.steps ?? []) {
+        if (step.retry_at === undefined || advanced.has(step.retry_at)) continue;
+        advanced.add(step.retry_at);
+        server.advanceMs(1_200);
+      }
       void server
         .json<Json>(`/v1/runs/${started.run_id}`, token === undefined ? {} : { token })
         .then((r) => {
@@ -79,6 +86,32 @@ for (const mode of sandboxModes("exec-step.test.ts")) {
         token: b,
       });
       expect(other.status).toBe(404);
+    }, 30_000);
+
+    test("retry.on_status retries the listed exit code (exec_status); the last attempt fails", async () => {
+      const server = sandboxServer(overrides);
+      const flaky = {
+        id: "flaky",
+        kind: "exec",
+        retry: { max_attempts: 2, on_status: [3] },
+        // Exits 3 on attempt 1, 0 on attempt 2 (the key ends with the attempt).
+        with: { cmd: ["sh", "-c", 'case "$VLTAIR_IDEMPOTENCY_KEY" in *:1) exit 3;; esac'] },
+      };
+      const ok = await runTo(server, { workflow: { steps: [flaky] } });
+      expect(ok.status).toBe("succeeded");
+      expect(ok.steps[0].attempts[0].error).toMatchObject({
+        code: "exec_status",
+        details: { rc: 3 },
+      });
+      expect(ok.steps[0].output.rc).toBe(0);
+      const always = { ...flaky, with: { cmd: ["sh", "-c", "exit 3"] } };
+      const failed = await runTo(server, { workflow: { steps: [always] } });
+      expect(failed.steps[0].attempts).toHaveLength(2);
+      expect(failed.steps[0].error.code).toBe("exec_status");
+      const unlisted = { ...flaky, with: { cmd: ["sh", "-c", "exit 4"] } };
+      const output = await runTo(server, { workflow: { steps: [unlisted] } });
+      expect(output.status).toBe("succeeded");
+      expect(output.steps[0].output.rc).toBe(4);
     }, 30_000);
 
     test("cancel kills a running command", async () => {

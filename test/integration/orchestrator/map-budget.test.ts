@@ -219,6 +219,21 @@ describe("run budgets", () => {
     expect(run.steps[0].state).toBe("cancelled");
   });
 
+  test("the workflow's timeout_ms fails the run with run_timeout", async () => {
+    const timers = new ManualTimers();
+    const t = app(timers);
+    const workflow = {
+      timeout_ms: 2_000,
+      steps: [{ id: "nap", kind: "wait", with: { sleep_ms: 60_000 } }],
+    };
+    const id = await startRun(t, { workflow });
+    await poll(() => (timers.armed === 2 ? true : undefined), 10_000, "sleep and run timers");
+    timers.advance(2_000);
+    const run = await runUntil(t, id, "failed");
+    expect(run.error).toMatchObject({ code: "run_timeout", details: { timeout_ms: 2_000 } });
+    expect(run.steps[0].state).toBe("cancelled");
+  });
+
   test("another tenant's run budget is 404", async () => {
     const t = app();
     const id = await startRun(t, { workflow: three({ steps: 9 }) });
