@@ -361,6 +361,16 @@ export class RunDriver {
           next.admitted || this.#admitting.has(runId) || (run === undefined && this.#mayAdmitNow());
         const planned = planRun(next, live.compiled, { admit });
         next = ahead(next, planned, nowMs) as RunState;
+        // Pure steps are computed now, in this batch; each may make more steps ready.
+        const inlined: RunRecord[] = [];
+        for (let round = 0; round < next.steps.length; round++) {
+          const pure = this.#inline(next, nowMs);
+          if (pure.length === 0) break;
+          next = ahead(next, pure, nowMs) as RunState;
+          const more = planRun(next, live.compiled, { admit });
+          next = ahead(next, more, nowMs) as RunState;
+          inlined.push(...pure, ...more);
+        }
         const starts = this.#starts(next, live, nowMs);
         next = ahead(next, starts.records, nowMs) as RunState;
         // A start the run's budget refused failed its step: plan the run's end in this batch.
@@ -371,7 +381,7 @@ export class RunDriver {
           starts.slotsTaken = 0;
           starts.launched = [];
         }
-        const records = [...decided.records, ...planned, ...starts.records, ...ending];
+        const records = [...decided.records, ...planned, ...inlined, ...starts.records, ...ending];
         if (records.length === 0) return lastIndex;
         const inputs = records.map((r) => this.#o.runs.record(r, nowMs));
         let walIndex: number;
@@ -401,6 +411,36 @@ export class RunDriver {
     if (prepared.length === 0) return (await this.#o.storage.commit(inputs, call)).lastIndex;
     await commitPrepared(this.#o.storage, call, [...prepared], inputs);
     return this.#o.storage.lastIndex;
+  }
+
+  /**
+   * Start and outcome records of the startable steps whose kind computes their input inline (a
+   * pure `echo`): no slot, no attempt after a durable start — the log holds their input, so a
+   * crash before this batch commits loses nothing. Runs with a `budget` are not inlined (every
+   * attempt goes through the budget's checks).
+   */
+  #inline(run: RunState, nowMs: number): RunRecord[] {
+    if (isTerminal(run.status) || !run.admitted || run.workflow.budget !== undefined) return [];
+    const out: RunRecord[] = [];
+    const scope = scopeOf(run);
+    for (const step of startable(run, nowMs)) {
+      const definition = run.workflow.steps[step.index] as RunState["workflow"]["steps"][number];
+      const spec = STEP_KIND_SPECS[definition.kind];
+      if (spec.inline === undefined) continue;
+      let outcome: { output: unknown } | null;
+      try {
+        const input = resolveWith(definition.with ?? {}, spec.deferredKeys ?? [], scope);
+        outcome = spec.inline(v.parse(spec.withSchema, input));
+      } catch {
+        continue; // A bad input fails in a real attempt, with the usual error and retries.
+      }
+      if (outcome === null) continue;
+      const base = { run_id: run.id, step_id: definition.id, attempt: step.attempts.length + 1 };
+      out.push({ op: "start", ...base, restart: false });
+      out.push({ op: "complete", ...base, output: outcome.output ?? null });
+      this.#metrics.stepDuration.observe(0, { kind: definition.kind, outcome: "succeeded" });
+    }
+    return out;
   }
 
   /** Start records for what may start now (slots permitting), restarts of attempts lost to a restart first. */

@@ -1,5 +1,6 @@
 /**
- * `echo`: returns `with.value` (null when absent). For tests, benchmarks and examples of data
+ * `echo`: returns `with.value` (null when absent); with nothing but `value` it is pure, so the
+ * scheduler computes it inline (its start and completion are one batch: no fsync of its own). For tests, benchmarks and examples of data
  * flow: `delay_ms` waits first (aborted by cancel and timeouts) and `fail_attempts: N` fails
  * attempts 1..N retryably with `echo_failed`, so retry policies can be tried without a flaky
  * dependency. `charge` (a usage, e.g. `{"llm_tokens": 60}`) holds that much of the run's budget
@@ -28,6 +29,9 @@ export const echoKind: StepKindSpec<v.InferOutput<typeof EchoWith>> = {
   withSchema: EchoWith,
   withKeys: Object.keys(EchoWith.entries),
   holdsSlot: true,
+  // `value` alone is pure: computed when scheduled, no durable start before it.
+  inline: (input) =>
+    Object.keys(input).every((key) => key === "value") ? { output: input.value ?? null } : null,
   async run(step, ctx) {
     const charge = step.with.charge ?? {};
     const releases: (() => void)[] = [];

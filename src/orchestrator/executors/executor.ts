@@ -140,5 +140,11 @@ export interface StepKindSpec<W = unknown> {
   deferredKeys?: readonly string[];
   /** Whether a running attempt takes a `steps_running_max` slot (a wait does not). */
   holdsSlot: boolean;
+  /**
+   * For an input with no effect and no time (a pure computation): its output, which the
+   * scheduler records in the same batch as the attempt's start instead of running the attempt
+   * after a durable start. Null: the input needs a real attempt.
+   */
+  inline?: (input: W) => { output: unknown } | null;
   run(step: StepAttempt<W>, ctx: StepContext): Promise<StepResult>;
 }
