@@ -29,30 +29,43 @@ const CLIENTS = positiveIntArg("clients", 32);
 const FSYNC_RUNS = 100;
 const TOKEN = "bench-orchestrator-admin-token-0123456789";
 
-const WORKFLOW = JSON.stringify({
-  workflow: {
-    steps: [
-      { id: "a", kind: "echo", with: { value: 1 } },
-      { id: "b", kind: "echo", needs: ["a"], with: { value: "${steps.a.output}" } },
-      { id: "c", kind: "echo", needs: ["b"], with: { value: "${steps.b.output}" } },
-    ],
-  },
-  input: {},
-});
+/**
+ * The 3-step chain. `pure`: echo steps with only `value`, which the scheduler computes inline
+ * (one batch per run). `durable`: the same with `delay_ms: 0`, so every step is a real attempt
+ * after a durable start (one batch per step, as an effectful step costs).
+ */
+function workflowOf(extra: Record<string, unknown>): string {
+  return JSON.stringify({
+    workflow: {
+      steps: [
+        { id: "a", kind: "echo", with: { value: 1, ...extra } },
+        { id: "b", kind: "echo", needs: ["a"], with: { value: "${steps.a.output}", ...extra } },
+        { id: "c", kind: "echo", needs: ["b"], with: { value: "${steps.b.output}", ...extra } },
+      ],
+    },
+    input: {},
+  });
+}
+const WORKFLOWS = { pure: workflowOf({}), durable: workflowOf({ delay_ms: 0 }) };
+type Variant = keyof typeof WORKFLOWS;
 
 /** One run of the workflow, answered once it has ended; throws unless it succeeded. */
-async function oneRun(url: string): Promise<void> {
+async function oneRun(url: string, variant: Variant): Promise<void> {
   const response = await fetch(`${url}/v1/runs?wait_ms=60000`, {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: WORKFLOW,
+    body: WORKFLOWS[variant],
   });
   const body = (await response.json()) as { status?: string };
   if (body.status !== "succeeded") throw new Error(`run ended ${JSON.stringify(body)}`);
 }
 
 /** fdatasync + fsync calls of the server per run over `runs` sequential runs (strace -c), or null. */
-async function fsyncsPerRun(server: BenchServer, runs: number): Promise<number | null> {
+async function fsyncsPerRun(
+  server: BenchServer,
+  runs: number,
+  variant: Variant,
+): Promise<number | null> {
   if (spawnSync("strace", ["-V"]).status !== 0) return null;
   const strace = spawn(
     "strace",
@@ -67,7 +80,7 @@ async function fsyncsPerRun(server: BenchServer, runs: number): Promise<number |
   const deadline = performance.now() + 10_000;
   while (!report.includes("attached") && performance.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 20));
-  for (let i = 0; i < runs; i++) await oneRun(server.url);
+  for (let i = 0; i < runs; i++) await oneRun(server.url, variant);
   const closed = new Promise((resolve) => strace.once("close", resolve));
   strace.kill("SIGINT");
   await closed;
@@ -79,22 +92,24 @@ async function fsyncsPerRun(server: BenchServer, runs: number): Promise<number |
   return calls > 0 ? calls / runs : null;
 }
 
-async function measureVltair(): Promise<PeerFigures & { fsyncs_per_run: number | null }> {
+async function measureVltair(
+  variant: Variant,
+): Promise<PeerFigures & { fsyncs_per_run: number | null }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "vltair-bench-orch-"));
   const server = await startVltair(dataDir, TOKEN);
   try {
-    for (let i = 0; i < 50; i++) await oneRun(server.url);
+    for (let i = 0; i < 50; i++) await oneRun(server.url, variant);
     const sequential: number[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
       const start = performance.now();
-      await oneRun(server.url);
+      await oneRun(server.url, variant);
       sequential.push(performance.now() - start);
     }
-    const load = await runLoad(() => oneRun(server.url), {
+    const load = await runLoad(() => oneRun(server.url, variant), {
       runs: CONCURRENT_RUNS,
       clients: CLIENTS,
     });
-    const fsyncs = await fsyncsPerRun(server, FSYNC_RUNS);
+    const fsyncs = await fsyncsPerRun(server, FSYNC_RUNS, variant);
     return {
       sequential: latencySummary(sequential),
       runs_per_s: load.runsPerS,
@@ -108,7 +123,8 @@ async function measureVltair(): Promise<PeerFigures & { fsyncs_per_run: number |
 }
 
 async function main(): Promise<void> {
-  const vltair = await measureVltair();
+  const vltair = await measureVltair("pure");
+  const durable = await measureVltair("durable");
   const restate = await runRestatePeer({
     sequential: SEQUENTIAL,
     concurrentRuns: CONCURRENT_RUNS,
@@ -120,7 +136,8 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: "orchestrator",
-      workflow: "3 echo steps in a chain, POST /v1/runs?wait_ms (one request per run)",
+      workflow:
+        "3 echo steps in a chain, POST /v1/runs?wait_ms (one request per run); vltair: pure echo (computed inline), vltair_durable_steps: echo with delay_ms 0 (a durable start per step)",
       machine: {
         cpus: os.cpus().length,
         model: os.cpus()[0]?.model ?? "unknown",
@@ -131,6 +148,7 @@ async function main(): Promise<void> {
       concurrent_runs: CONCURRENT_RUNS,
       clients: CLIENTS,
       vltair,
+      vltair_durable_steps: durable,
       restate: figures ?? null,
       restate_unavailable: "reason" in restate ? restate.reason : null,
       ratios: {
@@ -139,6 +157,11 @@ async function main(): Promise<void> {
           vltair.sequential.p50_ms,
         ),
         runs_per_s_vltair_over_restate: ratio(vltair.runs_per_s, figures?.runs_per_s),
+        durable_sequential_p50_restate_over_vltair: ratio(
+          figures?.sequential.p50_ms,
+          durable.sequential.p50_ms,
+        ),
+        durable_runs_per_s_vltair_over_restate: ratio(durable.runs_per_s, figures?.runs_per_s),
       },
     }),
   );
