@@ -236,6 +236,25 @@ describe("fork", () => {
     expect((await callJson(t, "/v1/runs")).body.runs).toHaveLength(1);
   });
 
+  test("a fork whose reused outputs do not fit one record is 413 payload_too_large, nothing written", async () => {
+    const t = app({ storage_limits: JSON.stringify({ record_bytes_max: 4096 }) });
+    // Each record of the source fits; the fork's create would hold both outputs and the input.
+    const workflow = {
+      steps: [
+        { id: "a", kind: "echo", with: { value: "${input.x}${input.x}" } },
+        { id: "b", kind: "echo", needs: ["a"], with: { value: "${steps.a.output}${input.x}" } },
+        { id: "c", kind: "echo", needs: ["b"] },
+      ],
+    };
+    const id = await startRun(t, { workflow, input: { x: "x".repeat(1000) } });
+    await runUntil(t, id, "succeeded");
+    const r = await fork(t, id, { from_step: "c" });
+    expect([r.status, r.body.error.code]).toEqual([413, "payload_too_large"]);
+    expect((await callJson(t, "/v1/runs")).body.runs).toHaveLength(1);
+    // A fork that reuses less fits.
+    expect((await fork(t, id, { from_step: "b" })).status).toBe(201);
+  });
+
   test("an unknown run and another tenant's are 404; a reader is 403", async () => {
     const t = app();
     const a = (await createToken(t.app, { subject: "a", tenant: "ta", roles: ["writer"] })).token;
