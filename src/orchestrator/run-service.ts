@@ -65,7 +65,8 @@ export interface StartedRun {
 interface Launch {
   compiled: CompiledWorkflow;
   input: unknown;
-  requestHash: string;
+  /** What identifies the request besides its input (hashed: an idempotency key's request). */
+  request: Record<string, unknown>;
   workflowRef: { name: string; version: number } | undefined;
   idempotencyKey: string | undefined;
   fork?: ForkOrigin;
@@ -175,20 +176,11 @@ export class RunService {
     const stored = ref === undefined ? null : this.workflows.resolve(call, ref.name, ref.version);
     const compiled = validateWorkflow(stored?.workflow ?? request.workflow, this.#o.limits);
     const input = request.input ?? {};
-    const requestHash = sha256(
-      canonicalJson({
-        workflow: stored === null ? compiled.workflow : null,
-        workflow_ref: ref ?? null,
-        input,
-      }),
-    );
-    const workflowRef =
-      stored === null ? undefined : { name: stored.name, version: stored.version };
     return this.#launch(call, {
       compiled,
       input,
-      requestHash,
-      workflowRef,
+      request: { workflow: stored === null ? compiled.workflow : null, workflow_ref: ref ?? null },
+      workflowRef: stored === null ? undefined : { name: stored.name, version: stored.version },
       idempotencyKey: request.idempotency_key,
     });
   }
@@ -209,22 +201,15 @@ export class RunService {
         : validateWorkflow(request.workflow, this.#o.limits);
     const input = request.input === undefined ? source.input : request.input;
     const fork = forkReuse(source, request.from_step, compiled);
-    const requestHash = sha256(
-      canonicalJson({
-        fork: { run_id: source.id, from_step: request.from_step },
-        workflow: compiled.workflow,
-        input,
-      }),
-    );
-    const workflowRef =
-      request.workflow === undefined && source.workflowRef !== null
-        ? source.workflowRef
-        : undefined;
+    const keepsSource = request.workflow === undefined && source.workflowRef !== null;
     return this.#launch(call, {
       compiled,
       input,
-      requestHash,
-      workflowRef,
+      request: {
+        fork: { run_id: source.id, from_step: request.from_step },
+        workflow: compiled.workflow,
+      },
+      workflowRef: keepsSource ? (source.workflowRef ?? undefined) : undefined,
       idempotencyKey: request.idempotency_key,
       fork,
     });
@@ -233,13 +218,13 @@ export class RunService {
   /** Writes the `create` record of a new run (or answers the run its idempotency key names). */
   #launch(call: Call, launch: Launch): Promise<StartedRun> {
     const key = launch.idempotencyKey;
+    const requestHash = sha256(canonicalJson({ ...launch.request, input: launch.input }));
     const create = async (): Promise<StartedRun> => {
       const existing =
         key === undefined
           ? undefined
           : this.#state().idempotency.get(idempotencyKey(call.principal.tenant, key));
-      if (existing !== undefined)
-        return this.#repeated(existing, launch.requestHash, key as string);
+      if (existing !== undefined) return this.#repeated(existing, requestHash, key as string);
       const { principal } = call;
       const record: CreateRecord = {
         op: "create",
@@ -253,7 +238,7 @@ export class RunService {
         trace_id: call.traceId,
         workflow: launch.compiled.workflow,
         input: launch.input,
-        request_hash: launch.requestHash,
+        request_hash: requestHash,
       };
       if (launch.workflowRef !== undefined) record.workflow_ref = { ...launch.workflowRef };
       if (key !== undefined) record.idempotency_key = key;

@@ -40,6 +40,15 @@ const gated = writeWorkflow("gated", {
   steps: [{ id: "w", kind: "wait", with: { signal: "go" } }],
 });
 
+/** The workflow docs/orchestrator.md writes with `cat > NAME <<'EOF'`, written to a file. */
+function docWorkflow(name: string): string {
+  const doc = fs.readFileSync(path.join(import.meta.dirname, "../../docs/orchestrator.md"), "utf8");
+  const workflow = new RegExp(`cat > ${name} <<'EOF'\\n([\\s\\S]*?)\\nEOF`).exec(doc)?.[1] ?? "";
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, workflow);
+  return file;
+}
+
 describe("vltair run, runs and replay", () => {
   test("start a server", async () => {
     server = start(BUN, [MAIN, "serve", "--port", "0", "--data-dir", dataDir], {
@@ -62,13 +71,7 @@ describe("vltair run, runs and replay", () => {
   });
 
   test("docs/orchestrator.md's first run works as written", async () => {
-    const doc = fs.readFileSync(
-      path.join(import.meta.dirname, "../../docs/orchestrator.md"),
-      "utf8",
-    );
-    const workflow = /cat > hello.json <<'EOF'\n([\s\S]*?)\nEOF/.exec(doc)?.[1] ?? "";
-    const file = path.join(dir, "hello.json");
-    fs.writeFileSync(file, workflow);
+    const file = docWorkflow("hello.json");
     const r = await cli(["run", file, "--input", '{"who":"ada"}', "--follow"], env);
     expect(r.code).toBe(0);
     const id = JSON.parse((await cli(["runs", "list", "--json"], env)).stdout).runs[0].run_id;
@@ -141,13 +144,7 @@ describe("vltair run, runs and replay", () => {
   });
 
   test("docs/orchestrator.md's fork example works as written", async () => {
-    const doc = fs.readFileSync(
-      path.join(import.meta.dirname, "../../docs/orchestrator.md"),
-      "utf8",
-    );
-    const workflow = /cat > checked.json <<'EOF'\n([\s\S]*?)\nEOF/.exec(doc)?.[1] ?? "";
-    const file = path.join(dir, "checked.json");
-    fs.writeFileSync(file, workflow);
+    const file = docWorkflow("checked.json");
     const failed = await cli(
       ["run", file, "--input", '{"topic":"fork","fail":1}', "--follow"],
       env,
