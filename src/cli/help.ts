@@ -148,7 +148,7 @@ directory no server holds is refused (exit 1).
   runs signal RUN_ID NAME [--payload JSON]           Send a signal a wait step takes
   runs fork RUN_ID --from-step ID [--input JSON] [--workflow FILE] [--idempotency-key K]
                                                      A new run reusing the completed steps
-                                                     upstream of ID; prints "RUN_ID STATUS"
+                                                     not downstream of ID; prints "RUN_ID STATUS"
 Each talks to the server holding --data-dir (or VLTAIR_URL); --json prints the API's answer.`,
   replay: () => `Usage: vltair replay RUN_ID [--at WAL_INDEX] [flags]
 

@@ -38,8 +38,8 @@ function fromStepUnknown(fromStep: string, where: string): VltairError {
 /**
  * The reuse of a fork of `source` from `fromStep` whose workflow is `fork`. 400
  * `validation_failed` (field `from_step`) when either workflow lacks `fromStep`; 400
- * `workflow_invalid` (path `steps` or `steps.N.kind`) when a step the source completed upstream
- * of `fromStep` is missing from the fork's workflow or has another kind there.
+ * `workflow_invalid` (path `steps` or `steps.N.kind`) when a step the source completed that is
+ * not downstream of `fromStep` is missing from the fork's workflow or has another kind there.
  *
  * @example
  * ```ts
@@ -75,13 +75,13 @@ export function forkReuse(source: RunState, fromStep: string, fork: CompiledWork
   };
 }
 
-/** A completed step the fork would reuse must be in its workflow with the same kind. */
+/** A completed step outside `from_step`'s downstream must be in the fork's workflow, same kind. */
 function checkKept(step: GraphStep, fork: CompiledWorkflow): void {
   const index = fork.graph.byId.get(step.id);
   if (index === undefined) {
     throw workflowInvalid(
       "steps",
-      `has no step ${step.id}, which the source run completed upstream of from_step (fork from it, or keep it)`,
+      `has no step ${step.id}, which the source run completed and is not downstream of from_step (fork from it, or keep it)`,
       { step_id: step.id },
     );
   }

@@ -188,7 +188,7 @@ export class RunService {
   /**
    * Forks run `id` from step `from_step` (docs/orchestrator.md "Forking a run"): a new run of
    * the caller's tenant, with the source's input and workflow unless the request replaces them,
-   * that reuses the outputs of the source's completed steps upstream of `from_step`
+   * that reuses the outputs of the source's completed steps not downstream of `from_step`
    * (fork-plan.ts) — copied into its `create` record — and runs the rest. Checked like a start
    * (the writer role, `run.start`, idempotency keys, admission).
    */

@@ -237,7 +237,7 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
         idempotent: false,
       },
       summary:
-        "Start a new run that reuses the outputs of the source run's completed steps upstream of from_step and runs from_step and everything downstream again (input and workflow: the source's unless given). idempotency_key as for POST /v1/runs.",
+        "Start a new run that reuses the outputs of the source run's completed steps that are not downstream of from_step and runs from_step and everything downstream again (input and workflow: the source's unless given). idempotency_key as for POST /v1/runs.",
       tag: "orchestrator",
       access: "writer",
       body: ForkRunRequestSchema,
