@@ -49,7 +49,7 @@ Commands:
   wal dump         Print records of the log
   wal repair       Cut a damaged log back to its last valid record (moves the rest aside)
   run FILE         Start a run of a workflow (JSON file) on the server; --follow streams its events
-  runs list        List runs (runs show|events|cancel|signal RUN_ID …)
+  runs list        List runs (runs show|events|cancel|signal|fork RUN_ID …)
   replay RUN_ID    Print a run's events rebuilt from the log (no side effect)
   snapshot         Take a snapshot now (through the running server when one holds the dir)
   audit verify     Check the audit trail's hash chains; name the first broken record
@@ -139,13 +139,16 @@ directory no server holds is refused (exit 1).
   --config FILE              JSON config file
   --json                     Print the API's answer (with --follow: the SSE text)
   -h, --help                 Show this help`,
-  runs: () => `Usage: vltair runs <list|show|events|cancel|signal> [flags]
+  runs: () => `Usage: vltair runs <list|show|events|cancel|signal|fork> [flags]
 
   runs list [--status S] [--limit N] [--cursor C]   The caller's runs, newest first
   runs show RUN_ID                                   The run's body (JSON)
   runs events RUN_ID                                 Its events until it ends (--json: SSE text)
   runs cancel RUN_ID                                 Cancel it
   runs signal RUN_ID NAME [--payload JSON]           Send a signal a wait step takes
+  runs fork RUN_ID --from-step ID [--input JSON] [--workflow FILE] [--idempotency-key K]
+                                                     A new run reusing the completed steps
+                                                     not downstream of ID; prints "RUN_ID STATUS"
 Each talks to the server holding --data-dir (or VLTAIR_URL); --json prints the API's answer.`,
   replay: () => `Usage: vltair replay RUN_ID [--at WAL_INDEX] [flags]
 
@@ -295,6 +298,6 @@ FILE:field).
 };
 
 // The runs subcommands share the group's help (one table of their flags).
-for (const sub of ["list", "show", "events", "cancel", "signal"]) {
+for (const sub of ["list", "show", "events", "cancel", "signal", "fork"]) {
   HELP[`runs ${sub}`] = () => (HELP.runs as () => string)();
 }

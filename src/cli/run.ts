@@ -16,6 +16,7 @@ import {
   runCommand,
   runsCancel,
   runsEvents,
+  runsFork,
   runsList,
   runsShow,
   runsSignal,
@@ -55,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   "runs events": runsEvents,
   "runs cancel": runsCancel,
   "runs signal": runsSignal,
+  "runs fork": runsFork,
   replay: replayCommand,
 };
 

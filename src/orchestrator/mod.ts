@@ -25,6 +25,7 @@ export { EVENT_TYPES, sseFrame } from "./run-events.ts";
 export type { RunRecord } from "./run-record.ts";
 export { RUNS_MACHINE } from "./run-record.ts";
 export type {
+  ForkRunRequest,
   RunList,
   RunSummary,
   RunView,
@@ -32,6 +33,8 @@ export type {
   StartRunRequest,
 } from "./run-schemas.ts";
 export {
+  ForkRunRequestSchema,
+  ForkRunResponseSchema,
   ReplayQuerySchema,
   RunBudgetHistorySchema,
   RunBudgetViewSchema,

@@ -9,6 +9,7 @@ import type { CreateRecord, RunRecord } from "./run-record.ts";
 import {
   type Attempt,
   addRunUsage,
+  isReused,
   isStepDone,
   isTerminal,
   liveStatusOf,
@@ -32,9 +33,13 @@ export interface Folded {
 
 type StepRecord = Extract<RunRecord, { step_id: string }>;
 
-/** A new run from its `create` record: every step pending, nothing admitted. */
+/**
+ * A new run from its `create` record: every step pending, nothing admitted — except, in a fork,
+ * the steps it reuses, succeeded with their source's output and no attempt.
+ */
 function created(body: CreateRecord, meta: RecordMeta): RunState {
   const graph = graphOf(body.workflow);
+  const reused = new Map((body.fork?.reused ?? []).map((r) => [r.step_id, r.output]));
   return {
     id: body.run_id,
     tenant: body.principal.tenant,
@@ -60,10 +65,10 @@ function created(body: CreateRecord, meta: RecordMeta): RunState {
     lastWalIndex: meta.walIndex,
     steps: graph.steps.map((s) => ({
       index: s.index,
-      status: "pending",
+      status: reused.has(s.id) ? "succeeded" : "pending",
       scheduled: false,
       attempts: [],
-      output: undefined,
+      output: reused.get(s.id),
       error: null,
       retryAtMs: null,
       notes: new Map(),
@@ -72,7 +77,20 @@ function created(body: CreateRecord, meta: RecordMeta): RunState {
     signalCount: 0,
     error: null,
     used: NO_USAGE,
+    forkedFrom:
+      body.fork === undefined ? null : { runId: body.fork.run_id, stepId: body.fork.step_id },
   };
+}
+
+/** `run.created`, then a `step.completed` (without `attempt`) per step a fork reuses. */
+function createdEvents(run: RunState): EventDraft[] {
+  const events: EventDraft[] = [{ type: "run.created" }];
+  for (const step of run.steps) {
+    if (!isReused(run, step)) continue;
+    const stepId = run.graph.steps[step.index]?.id as string;
+    events.push({ type: "step.completed", stepId, output: step.output });
+  }
+  return events;
 }
 
 /**
@@ -86,7 +104,8 @@ function created(body: CreateRecord, meta: RecordMeta): RunState {
 export function foldRun(run: RunState | undefined, body: RunRecord, meta: RecordMeta): Folded {
   if (body.op === "create") {
     if (run !== undefined) return { run, events: [] };
-    return { run: created(body, meta), events: [{ type: "run.created" }] };
+    const fresh = created(body, meta);
+    return { run: fresh, events: createdEvents(fresh) };
   }
   if (run === undefined || isTerminal(run.status)) return { run, events: [] };
   const changed = change(run, body, meta.wallMs);

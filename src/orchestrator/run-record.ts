@@ -33,6 +33,18 @@ export const WorkflowRefSchema = v.strictObject({
   version: v.pipe(v.number(), v.integer(), v.minValue(1)),
 });
 
+/**
+ * The provenance of a forked run (`POST /v1/runs/{id}:fork`) and the outputs it reuses, copied
+ * from the source run when the fork was made: the fork's fold, events and replay read only its
+ * own records, so the source may be deleted later. `reused` is in the fork's declaration order.
+ */
+export const ForkSchema = v.strictObject({
+  run_id: RunIdSchema,
+  step_id: StepIdSchema,
+  reused: v.array(v.strictObject({ step_id: StepIdSchema, output: v.unknown() })),
+});
+export type ForkOrigin = v.InferOutput<typeof ForkSchema>;
+
 const Create = v.strictObject({
   op: v.literal("create"),
   run_id: RunIdSchema,
@@ -44,6 +56,8 @@ const Create = v.strictObject({
   idempotency_key: v.optional(v.string()),
   /** SHA-256 of the request's canonical JSON: the same key with another body is a conflict. */
   request_hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  /** Present on a fork: its source and the succeeded steps it reuses. */
+  fork: v.optional(ForkSchema),
 });
 
 const Schedule = v.strictObject({

@@ -7,6 +7,7 @@ import { RUN_STATUSES, STEP_STATUSES } from "./run-state.ts";
 import { StepErrorSchema } from "./step-error.ts";
 import {
   RunBudgetSchema,
+  StepIdSchema,
   StepSchema,
   WorkflowNameSchema,
   WorkflowSchema,
@@ -32,6 +33,18 @@ export const StartRunRequestSchema = v.strictObject({
 });
 export type StartRunRequest = v.InferOutput<typeof StartRunRequestSchema>;
 
+export const ForkRunRequestSchema = v.strictObject({
+  /** The step to run again, with everything downstream of it; what is upstream is reused. */
+  from_step: StepIdSchema,
+  /** The fork's input; the source run's when absent. */
+  input: v.optional(v.unknown()),
+  /** The fork's workflow; the source run's when absent. */
+  workflow: v.optional(WorkflowSchema),
+  /** As for `POST /v1/runs` (the same per-tenant keys). */
+  idempotency_key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+});
+export type ForkRunRequest = v.InferOutput<typeof ForkRunRequestSchema>;
+
 const IntText = (max: number) =>
   v.pipe(
     v.string(),
@@ -49,6 +62,11 @@ export const StartRunResponseSchema = v.object({
   run_id: v.string(),
   status: v.picklist(RUN_STATUSES),
   wal_index: v.number(),
+});
+
+export const ForkRunResponseSchema = v.object({
+  ...StartRunResponseSchema.entries,
+  forked_from: v.object({ run_id: v.string(), step_id: v.string() }),
 });
 
 const AttemptViewSchema = v.object({
@@ -70,6 +88,8 @@ const StepViewSchema = v.object({
   retry_at: v.optional(v.string()),
   /** Journaled sub-steps (an agent's turns and tool calls, a map's items), in journal order. */
   journal: v.optional(v.array(v.object({ key: v.string(), output: v.unknown() }))),
+  /** The source run whose output a fork reused for this step (it has no attempts here). */
+  reused_from: v.optional(v.string()),
 });
 
 /** What a run has spent, per unit of its budget (`steps` counts attempts started). */
@@ -130,6 +150,8 @@ export const RunViewSchema = v.object({
   trace_id: v.string(),
   /** Index of the run's last record (`/replay?at_wal_index=` takes indexes like it). */
   wal_index: v.number(),
+  /** A fork's source run and the step it was forked from. */
+  forked_from: v.optional(v.object({ run_id: v.string(), step_id: v.string() })),
 });
 export type RunView = v.InferOutput<typeof RunViewSchema>;
 

@@ -14,12 +14,14 @@ import type { Logger, MetricsRegistry } from "../obs/mod.ts";
 import type { MachineHandle, Storage } from "../storage/mod.ts";
 import { EventHub } from "./event-hub.ts";
 import type { ExecutorServices } from "./executors/mod.ts";
+import { forkReuse } from "./fork-plan.ts";
 import type { OrchestratorLimits } from "./limits.ts";
 import { registerRunMetrics } from "./metrics.ts";
 import { RunDriver } from "./run-driver.ts";
 import { sseFrame } from "./run-events.ts";
-import type { CreateRecord, RunRecord } from "./run-record.ts";
+import type { CreateRecord, ForkOrigin, RunRecord } from "./run-record.ts";
 import {
+  type ForkRunRequest,
   RUN_BUDGET_HISTORY_MAX,
   RUNS_LIST_LIMIT_DEFAULT,
   type RunBudgetHistory,
@@ -33,7 +35,7 @@ import { isStepDone, isTerminal, type RunState, type RunUsage } from "./run-stat
 import { runSummary, runView } from "./run-view.ts";
 import { foldJournal, idempotencyKey, type RunEntry, type RunsState } from "./runs-machine.ts";
 import type { Timers } from "./timers.ts";
-import { validateWorkflow } from "./validate-workflow.ts";
+import { type CompiledWorkflow, compileWorkflow, validateWorkflow } from "./validate-workflow.ts";
 import { WorkflowStore } from "./workflow-store.ts";
 import type { WorkflowRecord, WorkflowsState } from "./workflows-machine.ts";
 
@@ -48,13 +50,38 @@ export interface RunServiceOptions {
   log: Logger;
 }
 
-/** What `start` answers. */
+/** What `start` and `fork` answer. */
 export interface StartedRun {
   run_id: string;
   status: RunState["status"];
   wal_index: number;
+  /** A fork's source run and step. */
+  forked_from?: { run_id: string; step_id: string };
   /** False when an idempotency key named an existing run (HTTP 200 instead of 201). */
   created: boolean;
+}
+
+/** What a new run's `create` record holds besides its principal and id. */
+interface Launch {
+  compiled: CompiledWorkflow;
+  input: unknown;
+  /** What identifies the request besides its input (hashed: an idempotency key's request). */
+  request: Record<string, unknown>;
+  workflowRef: { name: string; version: number } | undefined;
+  idempotencyKey: string | undefined;
+  fork?: ForkOrigin;
+}
+
+/** The answer of a start or fork of `run`, created at `walIndex`. */
+function startedOf(run: RunState, walIndex: number): Omit<StartedRun, "created"> {
+  const started: Omit<StartedRun, "created"> = {
+    run_id: run.id,
+    status: run.status,
+    wal_index: walIndex,
+  };
+  if (run.forkedFrom !== null)
+    started.forked_from = { run_id: run.forkedFrom.runId, step_id: run.forkedFrom.stepId };
+  return started;
 }
 
 function sha256(text: string): string {
@@ -149,15 +176,50 @@ export class RunService {
     const stored = ref === undefined ? null : this.workflows.resolve(call, ref.name, ref.version);
     const compiled = validateWorkflow(stored?.workflow ?? request.workflow, this.#o.limits);
     const input = request.input ?? {};
-    const requestHash = sha256(
-      canonicalJson({
-        workflow: stored === null ? compiled.workflow : null,
-        workflow_ref: ref ?? null,
-        input,
-      }),
-    );
+    return this.#launch(call, {
+      compiled,
+      input,
+      request: { workflow: stored === null ? compiled.workflow : null, workflow_ref: ref ?? null },
+      workflowRef: stored === null ? undefined : { name: stored.name, version: stored.version },
+      idempotencyKey: request.idempotency_key,
+    });
+  }
+
+  /**
+   * Forks run `id` from step `from_step` (docs/orchestrator.md "Forking a run"): a new run of
+   * the caller's tenant, with the source's input and workflow unless the request replaces them,
+   * that reuses the outputs of the source's completed steps not downstream of `from_step`
+   * (fork-plan.ts) — copied into its `create` record — and runs the rest. Checked like a start
+   * (the writer role, `run.start`, idempotency keys, admission).
+   */
+  async fork(call: Call, id: string, request: ForkRunRequest): Promise<StartedRun> {
+    authorize(call, "writer", "run.start");
+    const source = this.#entry(call, id).run;
+    const compiled =
+      request.workflow === undefined
+        ? compileWorkflow(source.workflow, source.graph)
+        : validateWorkflow(request.workflow, this.#o.limits);
+    const input = request.input === undefined ? source.input : request.input;
+    const fork = forkReuse(source, request.from_step, compiled);
+    const keepsSource = request.workflow === undefined && source.workflowRef !== null;
+    return this.#launch(call, {
+      compiled,
+      input,
+      request: {
+        fork: { run_id: source.id, from_step: request.from_step },
+        workflow: compiled.workflow,
+      },
+      workflowRef: keepsSource ? (source.workflowRef ?? undefined) : undefined,
+      idempotencyKey: request.idempotency_key,
+      fork,
+    });
+  }
+
+  /** Writes the `create` record of a new run (or answers the run its idempotency key names). */
+  #launch(call: Call, launch: Launch): Promise<StartedRun> {
+    const key = launch.idempotencyKey;
+    const requestHash = sha256(canonicalJson({ ...launch.request, input: launch.input }));
     const create = async (): Promise<StartedRun> => {
-      const key = request.idempotency_key;
       const existing =
         key === undefined
           ? undefined
@@ -174,17 +236,17 @@ export class RunService {
           token_id: principal.tokenId,
         },
         trace_id: call.traceId,
-        workflow: compiled.workflow,
-        input,
+        workflow: launch.compiled.workflow,
+        input: launch.input,
         request_hash: requestHash,
       };
-      if (stored !== null) record.workflow_ref = { name: stored.name, version: stored.version };
+      if (launch.workflowRef !== undefined) record.workflow_ref = { ...launch.workflowRef };
       if (key !== undefined) record.idempotency_key = key;
-      const walIndex = await this.#driver.create(record, compiled);
+      if (launch.fork !== undefined) record.fork = launch.fork;
+      const walIndex = await this.#driver.create(record, launch.compiled);
       const run = this.#state().runs.get(record.run_id)?.run as RunState;
-      return { run_id: run.id, status: run.status, wal_index: walIndex, created: true };
+      return { ...startedOf(run, walIndex), created: true };
     };
-    const key = request.idempotency_key;
     return key === undefined
       ? create()
       : this.#keys.run(idempotencyKey(call.principal.tenant, key), create);
@@ -201,7 +263,7 @@ export class RunService {
         },
       );
     }
-    return { run_id: run.id, status: run.status, wal_index: run.createdWalIndex, created: false };
+    return { ...startedOf(run, run.createdWalIndex), created: false };
   }
 
   /** The run body. */

@@ -118,6 +118,16 @@ export interface RunState {
   readonly error: StepError | null;
   /** What the run has spent so far. */
   readonly used: RunUsage;
+  /**
+   * The run and step a fork was made from (`null` for a run that is no fork). Its reused steps
+   * are the succeeded ones without attempts.
+   */
+  readonly forkedFrom: { readonly runId: string; readonly stepId: string } | null;
+}
+
+/** True for a step a fork reused from its source run (it succeeded without an attempt here). */
+export function isReused(run: Pick<RunState, "forkedFrom">, step: StepState): boolean {
+  return run.forkedFrom !== null && step.status === "succeeded" && step.attempts.length === 0;
 }
 
 /** True once the run has ended. */

@@ -1,6 +1,6 @@
 /** A run as `GET /v1/runs/{id}` shows it, and as `GET /v1/runs` lists it. */
 import type { RunSummary, RunView } from "./run-schemas.ts";
-import type { RunState } from "./run-state.ts";
+import { isReused, type RunState } from "./run-state.ts";
 import type { RunEntry } from "./runs-machine.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -36,6 +36,7 @@ export function runView(entry: Pick<RunEntry, "run">): RunView {
       if (step.retryAtMs !== null && step.status === "pending") out.retry_at = iso(step.retryAtMs);
       if (step.notes.size > 0)
         out.journal = [...step.notes].map(([key, output]) => ({ key, output }));
+      if (isReused(run, step)) out.reused_from = run.forkedFrom?.runId as string;
       return out;
     }),
     signals_pending: run.signals.length,
@@ -47,6 +48,8 @@ export function runView(entry: Pick<RunEntry, "run">): RunView {
     wal_index: run.lastWalIndex,
   };
   if (run.error !== null) view.error = run.error;
+  if (run.forkedFrom !== null)
+    view.forked_from = { run_id: run.forkedFrom.runId, step_id: run.forkedFrom.stepId };
   return view;
 }
 

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflows reference values as ${…} text
 /**
  * `vltair run`, `vltair runs …` and `vltair replay` against a real server: a run followed to its
- * end, signalled, cancelled and listed; `replay` equal to the server's `/replay` byte for byte,
+ * end, signalled, cancelled, forked and listed; `replay` equal to the server's `/replay` byte for byte,
  * and again from the data directory once the server has stopped; bad flags exit 2 naming the
  * flag.
  */
@@ -40,6 +40,15 @@ const gated = writeWorkflow("gated", {
   steps: [{ id: "w", kind: "wait", with: { signal: "go" } }],
 });
 
+/** The workflow docs/orchestrator.md writes with `cat > NAME <<'EOF'`, written to a file. */
+function docWorkflow(name: string): string {
+  const doc = fs.readFileSync(path.join(import.meta.dirname, "../../docs/orchestrator.md"), "utf8");
+  const workflow = new RegExp(`cat > ${name} <<'EOF'\\n([\\s\\S]*?)\\nEOF`).exec(doc)?.[1] ?? "";
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, workflow);
+  return file;
+}
+
 describe("vltair run, runs and replay", () => {
   test("start a server", async () => {
     server = start(BUN, [MAIN, "serve", "--port", "0", "--data-dir", dataDir], {
@@ -62,13 +71,7 @@ describe("vltair run, runs and replay", () => {
   });
 
   test("docs/orchestrator.md's first run works as written", async () => {
-    const doc = fs.readFileSync(
-      path.join(import.meta.dirname, "../../docs/orchestrator.md"),
-      "utf8",
-    );
-    const workflow = /cat > hello.json <<'EOF'\n([\s\S]*?)\nEOF/.exec(doc)?.[1] ?? "";
-    const file = path.join(dir, "hello.json");
-    fs.writeFileSync(file, workflow);
+    const file = docWorkflow("hello.json");
     const r = await cli(["run", file, "--input", '{"who":"ada"}', "--follow"], env);
     expect(r.code).toBe(0);
     const id = JSON.parse((await cli(["runs", "list", "--json"], env)).stdout).runs[0].run_id;
@@ -95,6 +98,74 @@ describe("vltair run, runs and replay", () => {
     const again = await cli(["runs", "cancel", second, "--json"], env);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout).error.code).toBe("conflict");
+  });
+
+  test("runs fork reruns from a step with a new input or workflow, reusing what is upstream", async () => {
+    const first = await cli(
+      ["run", echo, "--input", '{"who":"ada"}', "--wait-ms", "10000", "--json"],
+      env,
+    );
+    const source = JSON.parse(first.stdout).run_id;
+    const forked = await cli(
+      ["runs", "fork", source, "--from-step", "b", "--input", '{"who":"bob"}'],
+      env,
+    );
+    expect(forked.code).toBe(0);
+    const [id] = forked.stdout.trim().split(" ");
+    const events = await cli(["runs", "events", id as string], env);
+    expect(events.stdout.trimEnd().split("\n").at(-1)).toContain("run.succeeded");
+    const run = JSON.parse((await cli(["runs", "show", id as string], env)).stdout);
+    expect(run.forked_from).toEqual({ run_id: source, step_id: "b" });
+    // a is reused (its output came from ada's input); b ran again with bob's.
+    expect(run.steps.map((s: { reused_from?: string }) => s.reused_from ?? null)).toEqual([
+      source,
+      null,
+    ]);
+    expect(run.steps[1].output).toBe("hello ada");
+    const changed = writeWorkflow("echo-changed", {
+      steps: [
+        { id: "a", kind: "echo", with: { value: "${input.who}" } },
+        { id: "b", kind: "echo", needs: ["a"], with: { value: "bye ${steps.a.output}" } },
+      ],
+    });
+    const again = await cli(
+      ["runs", "fork", source, "--from-step", "b", "--workflow", changed, "--json"],
+      env,
+    );
+    const answer = JSON.parse(again.stdout);
+    expect(answer.forked_from).toEqual({ run_id: source, step_id: "b" });
+    await cli(["runs", "events", answer.run_id], env);
+    expect(
+      JSON.parse((await cli(["runs", "show", answer.run_id], env)).stdout).steps[1].output,
+    ).toBe("bye ada");
+    const unknown = await cli(["runs", "fork", source, "--from-step", "zz", "--json"], env);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout).error.code).toBe("validation_failed");
+  });
+
+  test("docs/orchestrator.md's fork example works as written", async () => {
+    const file = docWorkflow("checked.json");
+    const failed = await cli(
+      ["run", file, "--input", '{"topic":"fork","fail":1}', "--follow"],
+      env,
+    );
+    expect(failed.code).toBe(1);
+    const source = JSON.parse((await cli(["runs", "list", "--json"], env)).stdout).runs[0].run_id;
+    const forked = await cli(
+      ["runs", "fork", source, "--from-step", "test", "--input", '{"topic":"fork","fail":0}'],
+      env,
+    );
+    expect(forked.code).toBe(0);
+    const id = forked.stdout.split(" ")[0] as string;
+    const events = (await cli(["runs", "events", id], env)).stdout.trimEnd().split("\n");
+    expect(events.slice(0, 2).map((l) => l.trim())).toEqual([
+      "1 run.created",
+      "2 step.completed save",
+    ]);
+    expect(events.at(-1)).toContain("run.succeeded");
+    const run = JSON.parse((await cli(["runs", "show", id], env)).stdout);
+    expect(run.steps[0]).toMatchObject({ id: "save", attempts: [], reused_from: source });
+    expect(run.steps[2].output).toBe("tested fork");
   });
 
   test("replay equals /replay byte for byte, through the server and from the data directory", async () => {
@@ -128,6 +199,18 @@ describe("vltair run, runs and replay", () => {
     ["runs list with a bad --status", ["runs", "list", "--status", "done"], "--status"],
     ["runs show without RUN_ID", ["runs", "show"], "RUN_ID"],
     ["runs signal without NAME", ["runs", "signal", "run_x"], "NAME"],
+    ["runs fork without --from-step", ["runs", "fork", "run_x"], "--from-step"],
+    ["runs fork without RUN_ID", ["runs", "fork", "--from-step", "a"], "RUN_ID"],
+    [
+      "runs fork with --input that is not JSON",
+      ["runs", "fork", "run_x", "--from-step", "a", "--input", "{no"],
+      "--input",
+    ],
+    [
+      "runs fork with an unreadable --workflow",
+      ["runs", "fork", "run_x", "--from-step", "a", "--workflow", path.join(dir, "nope.json")],
+      "--workflow",
+    ],
     ["replay with a bad --at", ["replay", "run_x", "--at", "-1"], "--at"],
     ["an unknown flag", ["runs", "list", "--nope"], "--nope"],
   ];

@@ -1,5 +1,5 @@
 /**
- * `vltair run FILE`, `vltair runs list|show|events|cancel|signal` and `vltair replay RUN_ID`:
+ * `vltair run FILE`, `vltair runs list|show|events|cancel|signal|fork` and `vltair replay RUN_ID`:
  * the orchestrator from the command line. Runs are driven by a server (`vltair serve`, or
  * `VLTAIR_URL`), which these commands reach as every command does (data-dir-access.ts);
  * `replay` also works on a data directory no server holds, reading the log with no side effect.
@@ -29,6 +29,17 @@ function jsonFlag(flag: string, raw: unknown): unknown {
   } catch (error) {
     throw new UsageError(flag, `${flag} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** The JSON in `file`, named `field` (a positional or a flag) when it cannot be read or parsed. */
+function jsonFile(io: CliIo, field: string, file: string): unknown {
+  let text: string;
+  try {
+    text = io.readFile(file);
+  } catch (error) {
+    throw new UsageError(field, `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return jsonFlag(field, text);
 }
 
 /** The server holding the data directory; a data directory no server holds is refused. */
@@ -100,14 +111,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   );
   const file = positionals[0];
   if (file === undefined) throw new UsageError("FILE", "a workflow FILE (JSON) is required");
-  let text: string;
-  try {
-    text = io.readFile(file);
-  } catch (error) {
-    throw new UsageError("FILE", `cannot read ${file}: ${(error as Error).message}`);
-  }
-  const workflow = jsonFlag("FILE", text);
-  const body: Json = { workflow };
+  const body: Json = { workflow: jsonFile(io, "FILE", file) };
   const input = jsonFlag("--input", values.input);
   if (input !== undefined) body.input = input;
   if (typeof values["idempotency-key"] === "string")
@@ -206,6 +210,41 @@ export async function runsSignal(argv: readonly string[], io: CliIo): Promise<nu
   if (payload !== undefined) body.payload = payload;
   const server = await serverOf(cliConfig(values, io).config, io);
   print(io, await serverRequest(server, "POST", `/v1/runs/${encodeURIComponent(id)}:signal`, body));
+  return EXIT_OK;
+}
+
+/**
+ * `vltair runs fork RUN_ID --from-step ID [--input JSON] [--workflow FILE] [--idempotency-key K]`:
+ * a new run reusing the source's completed steps upstream of the step; prints "RUN_ID STATUS".
+ */
+export async function runsFork(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      ...dataDirOptions(),
+      "from-step": { type: "string" },
+      input: { type: "string" },
+      workflow: { type: "string" },
+      "idempotency-key": { type: "string" },
+    },
+    1,
+  );
+  const id = runId(positionals);
+  const fromStep = values["from-step"];
+  if (typeof fromStep !== "string" || fromStep === "")
+    throw new UsageError("--from-step", "--from-step ID is required (the step to run again)");
+  const body: Json = { from_step: fromStep };
+  const input = jsonFlag("--input", values.input);
+  if (input !== undefined) body.input = input;
+  if (typeof values.workflow === "string")
+    body.workflow = jsonFile(io, "--workflow", values.workflow);
+  if (typeof values["idempotency-key"] === "string")
+    body.idempotency_key = values["idempotency-key"];
+  const server = await serverOf(cliConfig(values, io).config, io);
+  const route = `/v1/runs/${encodeURIComponent(id)}:fork`;
+  const forked = (await serverRequest(server, "POST", route, body)) as Json;
+  if (values.json === true) print(io, forked);
+  else io.stdout(`${forked.run_id} ${forked.status}\n`);
   return EXIT_OK;
 }
 

@@ -8,6 +8,8 @@
 import * as v from "valibot";
 import { VltairError } from "../../core/mod.ts";
 import {
+  ForkRunRequestSchema,
+  ForkRunResponseSchema,
   ReplayQuerySchema,
   RunBudgetHistorySchema,
   RunBudgetViewSchema,
@@ -222,6 +224,32 @@ function runLifecycleRoutes(deps: { runs: RunService }): AnyRoute[] {
       handler: async (c, { body }) => {
         await deps.runs.signal(callOf(c), customMethodParam(c, "id", "signal"), body);
         return c.json({ accepted: true as const });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: customMethodPath(RUNS, "id", "fork"),
+      tool: {
+        name: "run_fork",
+        title: "Fork a run from a step",
+        readOnly: false,
+        destructive: true,
+        idempotent: false,
+      },
+      summary:
+        "Start a new run that reuses the outputs of the source run's completed steps that are not downstream of from_step and runs from_step and everything downstream again (input and workflow: the source's unless given). idempotency_key as for POST /v1/runs.",
+      tag: "orchestrator",
+      access: "writer",
+      body: ForkRunRequestSchema,
+      invalidBody: workflowIssue("workflow"),
+      responses: {
+        201: { description: "The fork was created", schema: ForkRunResponseSchema },
+        200: { description: "The fork an idempotency key names", schema: ForkRunResponseSchema },
+      },
+      handler: async (c, { body }) => {
+        const id = customMethodParam(c, "id", "fork");
+        const { created, ...answer } = await deps.runs.fork(callOf(c), id, body);
+        return c.json(answer, created ? 201 : 200);
       },
     }),
   ];

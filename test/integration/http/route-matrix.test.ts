@@ -134,6 +134,10 @@ const FIXTURES: Record<string, Fixture> = {
     path: `/v1/runs/${id}:signal`,
     body: { name: "other", payload: null },
   })),
+  "POST /v1/runs/:id{[^/:]+:fork}": runRoute((id) => ({
+    path: `/v1/runs/${id}:fork`,
+    body: { from_step: "gate" },
+  })),
   // The stream of an open run never ends: the events route reads a finished one.
   "GET /v1/runs/:id{[^/:]+}/events": {
     own: async (w) => ({ path: `/v1/runs/${await w.finishedRun(OWN)}/events` }),

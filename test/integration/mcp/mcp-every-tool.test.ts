@@ -177,6 +177,14 @@ const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ct
   ],
   ["run_signal", (c) => ({ id: c.run, name: "go" }), (r) => expect(r.isError).toBeFalsy()],
   ["run_events", (c) => ({ id: c.run }), (r) => expect(textOf(r)).toContain("run.created")],
+  [
+    "run_fork",
+    (c) => ({ id: c.run, from_step: "gate2" }),
+    (r, c) =>
+      expect(r.structuredContent).toMatchObject({
+        forked_from: { run_id: c.run, step_id: "gate2" },
+      }),
+  ],
   ["run_cancel", (c) => ({ id: c.run }), () => {}],
   ["budget_list", () => ({}), (r) => expect(r.structuredContent).toEqual({ budgets: [] })],
   [

@@ -83,7 +83,9 @@ describe("agent steps", () => {
     expect(output).toMatchObject({ text: "done: the walrus", turns: 3, tool_calls: 5 });
     expect(fake.requests).toHaveLength(3);
     expect(fake.requests[0]?.body.tools.map((d: Json) => d.function.name)).toContain("exec");
-    const answers = ((fake.requests[2] as Json).body.messages as Json[]).filter((m) => m.role === "tool");
+    const answers = ((fake.requests[2] as Json).body.messages as Json[]).filter(
+      (m) => m.role === "tool",
+    );
     const byId = Object.fromEntries(answers.map((m) => [m.tool_call_id, JSON.parse(m.content)]));
     expect(byId.c3).toMatchObject({ rc: 0, stdout: "hello file" });
     expect(byId.c4[0]).toMatchObject({ id: "note", text: "remember the walrus" });
@@ -145,7 +147,9 @@ describe("agent steps", () => {
         : { body: completion("ok") },
     );
     await runUntil(t, await startRun(t, agent({ tools: ["read_file"] })), "succeeded");
-    const answers = ((fake.requests[1] as Json).body.messages as Json[]).filter((m) => m.role === "tool");
+    const answers = ((fake.requests[1] as Json).body.messages as Json[]).filter(
+      (m) => m.role === "tool",
+    );
     expect(JSON.parse(answers[0].content).error.code).toBe("tool_unknown");
     expect(JSON.parse(answers[1].content).error.code).toBe("validation_failed");
     expect(fake.requests[0]?.body.tools.map((d: Json) => d.function.name)).toEqual(["read_file"]);

@@ -9,9 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createToken, type TestApp, testApp } from "../../support/app.ts";
 import { ManualTimers } from "../../support/manual-timers.ts";
 import { poll } from "../../support/process.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
-type Json = any;
+import { callJson, type Json, runOf, runUntil, startRun } from "../../support/runs.ts";
 
 const apps: TestApp[] = [];
 afterAll(async () => {
@@ -22,44 +20,6 @@ function app(options: { timers?: ManualTimers; flags?: Record<string, string> } 
   const t = testApp(options.flags, options.timers === undefined ? {} : { timers: options.timers });
   apps.push(t);
   return t;
-}
-
-async function call(
-  t: TestApp,
-  path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
-): Promise<{ status: number; body: Json }> {
-  const response = await t.request(path, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    ...(init.token === undefined ? {} : { token: init.token }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === "" ? null : JSON.parse(text) };
-}
-
-async function startRun(t: TestApp, body: unknown, token?: string): Promise<string> {
-  const r = await call(t, "/v1/runs", { body, ...(token === undefined ? {} : { token }) });
-  expect(r.status).toBe(201);
-  return r.body.run_id;
-}
-
-async function runOf(t: TestApp, id: string, token?: string): Promise<Json> {
-  return (await call(t, `/v1/runs/${id}`, token === undefined ? {} : { token })).body;
-}
-
-async function until(t: TestApp, id: string, status: string, token?: string): Promise<Json> {
-  let last: Json = null;
-  return poll(
-    () => {
-      void runOf(t, id, token).then((r) => {
-        last = r;
-      });
-      return last?.status === status ? last : undefined;
-    },
-    10_000,
-    `run ${id} ${status}`,
-  );
 }
 
 const chain = {
@@ -88,7 +48,7 @@ const chain = {
 describe("runs over HTTP", () => {
   test("references keep types, when skips, and wait_ms answers the finished run", async () => {
     const t = app();
-    const r = await call(t, "/v1/runs?wait_ms=10000", {
+    const r = await callJson(t, "/v1/runs?wait_ms=10000", {
       body: { workflow: chain, input: { q: "hi" } },
     });
     expect(r.status).toBe(201);
@@ -140,7 +100,7 @@ describe("runs over HTTP", () => {
       ],
     };
     const id = await startRun(t, { workflow });
-    await until(t, id, "succeeded");
+    await runUntil(t, id, "succeeded");
     const text = await (await t.request(`/v1/runs/${id}/replay`)).text();
     const scheduled = [...text.matchAll(/"type":"step.scheduled","ts":"[^"]+","step_id":"(\w+)"/g)];
     const order = scheduled.map((m) => m[1]);
@@ -150,7 +110,7 @@ describe("runs over HTTP", () => {
 
   test("/metrics shows runs by status, step durations by kind, retries and queue depth", async () => {
     const t = app();
-    await call(t, "/v1/runs?wait_ms=10000", { body: { workflow: chain, input: { q: "hi" } } });
+    await callJson(t, "/v1/runs?wait_ms=10000", { body: { workflow: chain, input: { q: "hi" } } });
     const text = await (await t.request("/metrics")).text();
     expect(text).toContain("vltair_runs_created_total 1");
     expect(text).toContain('vltair_runs_finished_total{status="succeeded"} 1');
@@ -167,12 +127,12 @@ describe("runs over HTTP", () => {
   test("idempotency keys: the same body is the same run (200), another body 409", async () => {
     const t = app();
     const body = { workflow: chain, input: { q: "hi" }, idempotency_key: "k1" };
-    const first = await call(t, "/v1/runs", { body });
+    const first = await callJson(t, "/v1/runs", { body });
     expect(first.status).toBe(201);
-    const again = await call(t, "/v1/runs", { body });
+    const again = await callJson(t, "/v1/runs", { body });
     expect(again.status).toBe(200);
     expect(again.body.run_id).toBe(first.body.run_id);
-    const other = await call(t, "/v1/runs", { body: { ...body, input: { q: "no" } } });
+    const other = await callJson(t, "/v1/runs", { body: { ...body, input: { q: "no" } } });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe("idempotency_conflict");
   });
@@ -205,15 +165,15 @@ describe("workflow validation", () => {
     "%s is 400 workflow_invalid at details.path, nothing started",
     async (_, steps, path) => {
       const t = app();
-      const r = await call(t, "/v1/runs", { body: { workflow: { steps } } });
+      const r = await callJson(t, "/v1/runs", { body: { workflow: { steps } } });
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe("workflow_invalid");
       expect(r.body.error.details.path).toBe(path);
-      const put = await call(t, "/v1/workflows/w", { method: "PUT", body: { steps } });
+      const put = await callJson(t, "/v1/workflows/w", { method: "PUT", body: { steps } });
       expect(put.body.error.code).toBe("workflow_invalid");
       expect(put.body.error.details.path).toBe(path);
-      expect((await call(t, "/v1/runs")).body.runs).toEqual([]);
-      expect((await call(t, "/v1/workflows")).body.workflows).toEqual([]);
+      expect((await callJson(t, "/v1/runs")).body.runs).toEqual([]);
+      expect((await callJson(t, "/v1/workflows")).body.workflows).toEqual([]);
     },
   );
 
@@ -225,31 +185,31 @@ describe("workflow validation", () => {
       step("c", { needs: ["a"] }),
       step("d", { needs: ["b", "c"], with: { value: "${steps.a.output}" } }),
     ];
-    expect((await call(t, "/v1/runs", { body: { workflow: { steps } } })).status).toBe(201);
+    expect((await callJson(t, "/v1/runs", { body: { workflow: { steps } } })).status).toBe(201);
   });
 });
 
 describe("stored workflows", () => {
   test("put versions, get, run by workflow_ref", async () => {
     const t = app();
-    const one = await call(t, "/v1/workflows/chain", { method: "PUT", body: chain });
+    const one = await callJson(t, "/v1/workflows/chain", { method: "PUT", body: chain });
     expect(one.body).toMatchObject({ name: "chain", version: 1, created: true });
-    const same = await call(t, "/v1/workflows/chain", { method: "PUT", body: chain });
+    const same = await callJson(t, "/v1/workflows/chain", { method: "PUT", body: chain });
     expect(same.body).toMatchObject({ version: 1, created: false });
-    const two = await call(t, "/v1/workflows/chain", {
+    const two = await callJson(t, "/v1/workflows/chain", {
       method: "PUT",
       body: { ...chain, description: "v2" },
     });
     expect(two.body.version).toBe(2);
-    expect((await call(t, "/v1/workflows/chain?version=1")).body.workflow.description).toBe(
+    expect((await callJson(t, "/v1/workflows/chain?version=1")).body.workflow.description).toBe(
       undefined,
     );
-    const r = await call(t, "/v1/runs?wait_ms=10000", {
+    const r = await callJson(t, "/v1/runs?wait_ms=10000", {
       body: { workflow_ref: { name: "chain", version: 1 }, input: { q: "hi" } },
     });
     expect(r.body.status).toBe("succeeded");
     expect(r.body.workflow_version).toBe(1);
-    const missing = await call(t, "/v1/runs", { body: { workflow_ref: { name: "nope" } } });
+    const missing = await callJson(t, "/v1/runs", { body: { workflow_ref: { name: "nope" } } });
     expect(missing.body.error.code).toBe("not_found");
   });
 });
@@ -276,7 +236,7 @@ describe("tenancy", () => {
       ],
     };
     const id = await startRun(t, { workflow, input: { word: "zebra" } }, a);
-    await until(t, id, "waiting", a);
+    await runUntil(t, id, "waiting", a);
     const routes: [string, string, unknown?][] = [
       ["GET", `/v1/runs/${id}`],
       ["GET", `/v1/runs/${id}/events`],
@@ -285,32 +245,32 @@ describe("tenancy", () => {
       ["POST", `/v1/runs/${id}:signal`, { name: "go" }],
     ];
     for (const [method, path, body] of routes) {
-      const r = await call(t, path, { method, body, token: b });
+      const r = await callJson(t, path, { method, body, token: b });
       expect([path, r.status, r.body.error.code]).toEqual([path, 404, "not_found"]);
     }
-    expect((await call(t, "/v1/runs", { token: b })).body.runs).toEqual([]);
-    expect((await call(t, "/v1/runs", { token: a })).body.runs.map((r: Json) => r.run_id)).toEqual([
-      id,
-    ]);
+    expect((await callJson(t, "/v1/runs", { token: b })).body.runs).toEqual([]);
+    expect(
+      (await callJson(t, "/v1/runs", { token: a })).body.runs.map((r: Json) => r.run_id),
+    ).toEqual([id]);
     // Still waiting: b's signal and cancel changed nothing.
     expect((await runOf(t, id, a)).status).toBe("waiting");
     expect(
-      (await call(t, `/v1/runs/${id}:signal`, { body: { name: "go" }, token: a })).status,
+      (await callJson(t, `/v1/runs/${id}:signal`, { body: { name: "go" }, token: a })).status,
     ).toBe(200);
-    const run = await until(t, id, "succeeded", a);
+    const run = await runUntil(t, id, "succeeded", a);
     const find = run.steps.find((s: Json) => s.id === "find");
     expect(find.output.results.map((r: Json) => r.id)).toEqual(["doc1"]);
     // The upsert was the run's tenant's: a sees it, b does not.
-    const docA = await call(t, "/v1/context/docs/doc1", { token: a });
+    const docA = await callJson(t, "/v1/context/docs/doc1", { token: a });
     expect(docA.body.text).toBe("tenant a secret words zebra");
-    expect((await call(t, "/v1/context/docs/doc1", { token: b })).status).toBe(404);
+    expect((await callJson(t, "/v1/context/docs/doc1", { token: b })).status).toBe(404);
   });
 
   test("a reader cannot start a run, and a run's step is refused what its principal may not do", async () => {
     const t = app();
     const reader = (await createToken(t.app, { subject: "r", tenant: "ta", roles: ["reader"] }))
       .token;
-    const r = await call(t, "/v1/runs", { body: { workflow: chain }, token: reader });
+    const r = await callJson(t, "/v1/runs", { body: { workflow: chain }, token: reader });
     expect(r.body.error.code).toBe("forbidden");
   });
 });
@@ -326,18 +286,18 @@ describe("signals, cancel, timers and retries", () => {
       ],
     };
     const id = await startRun(t, { workflow });
-    await until(t, id, "waiting");
-    const sent = await call(t, `/v1/runs/${id}:signal`, {
+    await runUntil(t, id, "waiting");
+    const sent = await callJson(t, `/v1/runs/${id}:signal`, {
       body: { name: "approve", payload: { ok: true } },
     });
     expect(sent).toEqual({ status: 200, body: { accepted: true } });
     expect((await runOf(t, id)).signals_pending).toBe(1);
-    await call(t, `/v1/runs/${id}:signal`, { body: { name: "first" } });
-    const run = await until(t, id, "succeeded");
+    await callJson(t, `/v1/runs/${id}:signal`, { body: { name: "first" } });
+    const run = await runUntil(t, id, "succeeded");
     expect(run.steps[1].output).toEqual({ signal: "approve", payload: { ok: true } });
     expect(run.steps[2].output).toBe(true);
     expect(run.signals_pending).toBe(0);
-    const again = await call(t, `/v1/runs/${id}:signal`, { body: { name: "approve" } });
+    const again = await callJson(t, `/v1/runs/${id}:signal`, { body: { name: "approve" } });
     expect(again.body.error.code).toBe("conflict");
   });
 
@@ -350,12 +310,12 @@ describe("signals, cancel, timers and retries", () => {
       ],
     };
     const id = await startRun(t, { workflow });
-    await until(t, id, "waiting");
-    const r = await call(t, `/v1/runs/${id}:cancel`, { method: "POST" });
+    await runUntil(t, id, "waiting");
+    const r = await callJson(t, `/v1/runs/${id}:cancel`, { method: "POST" });
     expect(r).toEqual({ status: 202, body: { status: "cancelling" } });
-    const run = await until(t, id, "cancelled");
+    const run = await runUntil(t, id, "cancelled");
     expect(run.steps.map((s: Json) => s.state)).toEqual(["cancelled", "cancelled"]);
-    expect((await call(t, `/v1/runs/${id}:cancel`, { method: "POST" })).body.error.code).toBe(
+    expect((await callJson(t, `/v1/runs/${id}:cancel`, { method: "POST" })).body.error.code).toBe(
       "conflict",
     );
     const live = await (await t.request(`/v1/runs/${id}/events`)).text();
@@ -387,7 +347,7 @@ describe("signals, cancel, timers and retries", () => {
     timers.advance(1_100); // 1 s ± 10 %
     await retrying(2);
     timers.advance(2_200); // 2 s ± 10 %
-    const run = await until(t, id, "succeeded");
+    const run = await runUntil(t, id, "succeeded");
     const attempts = run.steps[0].attempts;
     expect(attempts.map((a: Json) => a.error?.code ?? null)).toEqual([
       "echo_failed",
@@ -417,7 +377,7 @@ describe("signals, cancel, timers and retries", () => {
       ],
     };
     const id = await startRun(t, { workflow });
-    const run = await until(t, id, "failed");
+    const run = await runUntil(t, id, "failed");
     expect(run.steps[1].attempts).toHaveLength(1);
     expect(run.steps[1].error.code).toBe("validation_failed");
     expect(run.steps[2].state).toBe("cancelled");
@@ -429,12 +389,12 @@ describe("signals, cancel, timers and retries", () => {
     const t = app({ timers });
     const workflow = { steps: [{ id: "nap", kind: "wait", with: { sleep_ms: 60_000 } }] };
     const id = await startRun(t, { workflow });
-    await until(t, id, "waiting");
+    await runUntil(t, id, "waiting");
     await poll(() => (timers.armed >= 1 ? true : undefined), 10_000, "the timer");
     timers.advance(59_000);
     expect((await runOf(t, id)).status).toBe("waiting");
     timers.advance(1_000);
-    const run = await until(t, id, "succeeded");
+    const run = await runUntil(t, id, "succeeded");
     expect(run.steps[0].output).toEqual({ slept_ms: 60_000 });
   });
 
@@ -447,7 +407,7 @@ describe("signals, cancel, timers and retries", () => {
     const id = await startRun(t, { workflow });
     await poll(() => (timers.armed >= 1 ? true : undefined), 10_000, "the timer");
     timers.advance(5_000);
-    const run = await until(t, id, "failed");
+    const run = await runUntil(t, id, "failed");
     expect(run.steps[0].error.code).toBe("wait_timeout");
   });
 });
@@ -478,10 +438,10 @@ describe("context.upsert in the step's completion batch", () => {
       ],
     };
     const id = await startRun(t, { workflow });
-    const run = await until(t, id, "succeeded");
+    const run = await runUntil(t, id, "succeeded");
     stop();
     expect(run.steps[1].output).toMatchObject({ inserted: 1, updated: 0, skipped: 0 });
-    const doc = (await call(t, "/v1/context/docs/d")).body;
+    const doc = (await callJson(t, "/v1/context/docs/d")).body;
     const batch = batches.find((b) => b.some((r) => r.walIndex === doc.wal_index)) ?? [];
     expect(batch.map((r) => `${r.machine}.${r.op}`)).toContain("runs.complete");
     expect(batch.filter((r) => r.machine === "context")).toHaveLength(1);
@@ -500,10 +460,10 @@ describe("bounded admission", () => {
     const t = app({ timers, flags: { orchestrator_limits: limits } });
     const slow = { steps: [{ id: "s", kind: "echo", with: { value: 1, delay_ms: 10_000 } }] };
     const first = await startRun(t, { workflow: slow });
-    await until(t, first, "running");
+    await runUntil(t, first, "running");
     const second = await startRun(t, { workflow: slow });
     expect((await runOf(t, second)).status).toBe("queued");
-    const third = await call(t, "/v1/runs", { body: { workflow: slow } });
+    const third = await callJson(t, "/v1/runs", { body: { workflow: slow } });
     expect(third.status).toBe(429);
     expect(third.body.error.code).toBe("queue_full");
     expect(third.body.error.details.scope).toBe("runs_queued_max");
@@ -513,12 +473,12 @@ describe("bounded admission", () => {
     });
     expect(raw.headers.get("retry-after")).toBe("1");
     await raw.arrayBuffer();
-    expect((await call(t, "/v1/runs")).body.runs).toHaveLength(2);
+    expect((await callJson(t, "/v1/runs")).body.runs).toHaveLength(2);
     // The first ends, the second is admitted and runs to its end.
     timers.advance(10_000);
-    await until(t, first, "succeeded");
+    await runUntil(t, first, "succeeded");
     await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the second run's step");
     timers.advance(10_000);
-    await until(t, second, "succeeded");
+    await runUntil(t, second, "succeeded");
   });
 });
