@@ -53,6 +53,7 @@ Commands:
   replay RUN_ID    Print a run's events rebuilt from the log (no side effect)
   snapshot         Take a snapshot now (through the running server when one holds the dir)
   audit verify     Check the audit trail's hash chains; name the first broken record
+  budget show      The tenant's budgets, one budget's history, or a run's budget (--run ID)
   version          Print the version
 
 Run 'vltair <command> --help' for a command's flags. 'vltair --version' prints the version.
@@ -167,6 +168,21 @@ Run 'vltair wal <subcommand> --help' for its flags.`,
 
 The audit trail: SHA-256-chained records of every write, side effect and auth failure
 (docs/audit.md). Run 'vltair audit verify --help' for its flags.`,
+  budget: () => `Usage: vltair budget show [flags]
+
+Run 'vltair budget show --help' for its flags.`,
+  "budget show":
+    () => `Usage: vltair budget show [--run ID] [--name NAME] [--history] [--tenant T] [--json]
+
+Budgets as the server holding --data-dir (or VLTAIR_URL) has them, with the token's tenant:
+  (no flag)                  Every budget of the tenant: unit, used / limit per period, reset time
+  --name NAME --history      That budget's last 32 snapshots (closed periods, limit changes)
+  --run ID                   A run's budget: used / limit per unit, what is left, wall time
+  --run ID --history         The run's last charges (step, attempt, usage, totals after)
+  --tenant T                 Another tenant's budgets (the operator)
+  --json                     Print the API's answer
+  --data-dir DIR             Data directory (default ./.vltair; env VLTAIR_DATA_DIR)
+  -h, --help                 Show this help`,
   "audit verify": () => `Usage: vltair audit verify [--data-dir DIR] [--json]
 
 Reads the data directory (no lock: safe beside a running server, or on a copy), checks every

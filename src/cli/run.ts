@@ -6,6 +6,7 @@ import { VltairError } from "../core/mod.ts";
 import { redactStrings, redactText } from "../obs/mod.ts";
 import { UsageError } from "./args.ts";
 import { auditVerify } from "./commands/audit.ts";
+import { budgetShow } from "./commands/budget.ts";
 import { getCommand, rmCommand } from "./commands/doc.ts";
 import { execCommand } from "./commands/exec.ts";
 import { ingestCommand } from "./commands/ingest.ts";
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
   "wal repair": walRepair,
   snapshot: snapshotCommand,
   "audit verify": auditVerify,
+  "budget show": budgetShow,
   run: runCommand,
   "runs list": runsList,
   "runs show": runsShow,
@@ -61,7 +63,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Groups whose first argument names a subcommand. */
-const GROUPS = new Set(["token", "wal", "audit", "policy", "runs"]);
+const GROUPS = new Set(["token", "wal", "audit", "policy", "runs", "budget"]);
 
 /**
  * Runs the CLI and returns the exit code.

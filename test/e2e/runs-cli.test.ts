@@ -83,6 +83,40 @@ describe("vltair run, runs and replay", () => {
     expect(replay.stdout).toContain("event: run.succeeded");
   });
 
+  test("budget show: the tenant's budgets, one's history, a run's budget and its charges", async () => {
+    const set = await fetch(`${env.VLTAIR_URL}/v1/budgets/daily-tokens`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ unit: "llm_tokens", limit: 5000, period: "day" }),
+    });
+    expect(set.status).toBe(200);
+    const listed = await cli(["budget", "show"], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain("daily-tokens llm_tokens 0 / 5000 per day");
+    const history = await cli(
+      ["budget", "show", "--name", "daily-tokens", "--history", "--json"],
+      env,
+    );
+    expect(JSON.parse(history.stdout).history).toBeArray();
+    const charged = writeWorkflow("charged", {
+      budget: { llm_tokens: 100, steps: 5 },
+      steps: [{ id: "a", kind: "echo", with: { value: 1, charge: { llm_tokens: 40 } } }],
+    });
+    const run = await cli(["run", charged, "--wait-ms", "10000", "--json"], env);
+    const id = JSON.parse(run.stdout).run_id;
+    const shown = await cli(["budget", "show", "--run", id], env);
+    expect(shown.stdout).toContain("llm_tokens 40 / 100 (60 left)");
+    expect(shown.stdout).toContain("steps 1 / 5 (4 left)");
+    const charges = await cli(["budget", "show", "--run", id, "--history", "--json"], env);
+    expect(JSON.parse(charges.stdout).history[0]).toMatchObject({
+      step_id: "a",
+      usage: { llm_tokens: 40 },
+    });
+    const foreign = await cli(["budget", "show", "--run", "run_nope", "--json"], env);
+    expect(foreign.code).toBe(1);
+    expect(JSON.parse(foreign.stdout).error.code).toBe("not_found");
+  });
+
   test("signal and cancel through the CLI", async () => {
     const first = await cli(["run", gated, "--json"], env);
     const id = JSON.parse(first.stdout).run_id;
@@ -212,6 +246,12 @@ describe("vltair run, runs and replay", () => {
       "--workflow",
     ],
     ["replay with a bad --at", ["replay", "run_x", "--at", "-1"], "--at"],
+    ["budget show --history without --name or --run", ["budget", "show", "--history"], "--history"],
+    [
+      "budget show with --name and --run",
+      ["budget", "show", "--run", "r", "--name", "n"],
+      "--name",
+    ],
     ["an unknown flag", ["runs", "list", "--nope"], "--nope"],
   ];
   test.each(usage)("%s exits 2 naming the field", async (_, argv, field) => {

@@ -43,7 +43,7 @@ function jsonFile(io: CliIo, field: string, file: string): unknown {
 }
 
 /** The server holding the data directory; a data directory no server holds is refused. */
-async function serverOf(config: Config, io: CliIo): Promise<ServerTarget> {
+export async function serverOf(config: Config, io: CliIo): Promise<ServerTarget> {
   const access = await openDataDirAccess(config, io.env, {
     create: false,
     nowMs: io.clocks.nowMs,
