@@ -17,6 +17,14 @@ export interface OrchestratorLimits {
   signalsPendingMax: number;
   /** Stored versions of one workflow name. */
   workflowVersionsMax: number;
+  /** Events of one run; a transition past it fails the run with `history_limit`. */
+  runEventsMax: number;
+  /** Bytes of one run's records (JSON); a transition past it fails the run with `history_limit`. */
+  runHistoryBytesMax: number;
+  /** Days a finished run is kept; 0 keeps finished runs until `runsFinishedMax` removes them. */
+  runsRetentionDays: number;
+  /** Finished runs kept; past it the oldest finished ones are forgotten. */
+  runsFinishedMax: number;
 }
 
 /** Default, bounds, unit and reason of each orchestrator limit (docs/configuration.md is checked against it). */
@@ -65,6 +73,38 @@ export const ORCHESTRATOR_LIMITS = new LimitTable<keyof OrchestratorLimits>("orc
     max: 100_000,
     unit: "versions",
     reason: "stored versions of one workflow name (429 `rate_limited` past it); each is kept whole",
+  },
+  runEventsMax: {
+    default: 10_000,
+    min: 10,
+    max: 1_000_000,
+    unit: "events",
+    reason:
+      "events of one run (every step, retry, journal entry); a run past it fails with `history_limit` instead of growing memory and replay time without bound",
+  },
+  runHistoryBytesMax: {
+    default: 64 * 1024 * 1024,
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+    unit: "bytes",
+    reason:
+      "bytes of one run's records (outputs, journal entries) kept in memory and replayed; past it the run fails with `history_limit`",
+  },
+  runsRetentionDays: {
+    default: 30,
+    min: 0,
+    max: 3650,
+    unit: "days",
+    reason:
+      "days a finished run stays readable (its body, events, replay); then a `forget` record drops it. 0: kept until `runs_finished_max`",
+  },
+  runsFinishedMax: {
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    unit: "runs",
+    reason:
+      "finished runs kept in memory and snapshots; past it the oldest finished ones are forgotten (a run's journal costs a few KiB)",
   },
 });
 

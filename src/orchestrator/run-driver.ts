@@ -74,6 +74,8 @@ interface LiveRun {
   readonly unrecorded: Record<HeldUnit, number>;
   /** Cancels the run's `wall_ms` budget timer. */
   cancelWallTimer: (() => void) | null;
+  /** Bytes of the run's records (JSON), counted from its journal on the first transition. */
+  historyBytes: number | null;
 }
 
 interface Execution {
@@ -119,6 +121,13 @@ function runDeadline(
     atMs: run.createdAtMs + limit,
     error: (elapsedMs) => runBudgetError("wall_ms", limit, elapsedMs),
   };
+}
+
+/** Bytes of records as JSON (what the run's history limit counts). */
+function bytesOf(records: readonly RunRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += JSON.stringify(record).length;
+  return bytes;
 }
 
 /** Adds (`sign` 1) or removes (-1, once recorded) charges not yet in a committed record. */
@@ -260,6 +269,7 @@ export class RunDriver {
       held: { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0 },
       unrecorded: { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0 },
       cancelWallTimer: null,
+      historyBytes: null,
     };
     this.#live.set(id, live);
     return live;
@@ -383,6 +393,14 @@ export class RunDriver {
         }
         const records = [...decided.records, ...planned, ...inlined, ...starts.records, ...ending];
         if (records.length === 0) return lastIndex;
+        if (run !== undefined && this.#overflows(run, live, records)) {
+          // Past the run's history limits: nothing of this decision is written; the run fails.
+          this.#slots.release(starts.slotsTaken);
+          if (decided.prepared !== undefined && decided.prepared !== prepared)
+            for (const p of decided.prepared) p.release();
+          return this.#failHistory(run, live, nowMs);
+        }
+        live.historyBytes = (live.historyBytes ?? 0) + bytesOf(records);
         const inputs = records.map((r) => this.#o.runs.record(r, nowMs));
         let walIndex: number;
         try {
@@ -796,6 +814,40 @@ export class RunDriver {
     }
     this.#metrics.stepDuration.observe(elapsedS, { kind, outcome: "failed" });
     return { op: "fail", ...base, error };
+  }
+
+  /** True when `records` would take the run past `run_events_max` or `run_history_bytes_max`. */
+  #overflows(run: RunState, live: LiveRun, records: readonly RunRecord[]): boolean {
+    const entry = this.#state().runs.get(run.id);
+    if (entry === undefined) return false;
+    live.historyBytes ??= bytesOf(entry.journal.map((j) => j.body));
+    // Each record makes at most one event, plus `budget.charged` when it carries usage.
+    let events = entry.events.length;
+    for (const r of records) events += "usage" in r && r.usage !== undefined ? 2 : 1;
+    const { runEventsMax, runHistoryBytesMax } = this.#o.limits;
+    return events > runEventsMax || live.historyBytes + bytesOf(records) > runHistoryBytesMax;
+  }
+
+  /** Ends a run that reached its history limits: unfinished steps cancelled, `history_limit`. */
+  async #failHistory(run: RunState, live: LiveRun, nowMs: number): Promise<number> {
+    const { runEventsMax, runHistoryBytesMax } = this.#o.limits;
+    const records: RunRecord[] = run.steps
+      .filter((st) => !isStepDone(st.status))
+      .map((st) => ({ op: "cancel_step", run_id: run.id, step_id: stepIdOf(run, st) }));
+    records.push({
+      op: "finish",
+      run_id: run.id,
+      status: "failed",
+      error: {
+        code: "history_limit",
+        message: `the run's history would pass run_events_max (${runEventsMax}) or run_history_bytes_max (${runHistoryBytesMax})`,
+        details: { run_events_max: runEventsMax, run_history_bytes_max: runHistoryBytesMax },
+      },
+    });
+    const inputs = records.map((r) => this.#o.runs.record(r, nowMs));
+    const walIndex = (await this.#o.storage.commit(inputs, runCall(run))).lastIndex;
+    this.#afterCommit(live, []);
+    return walIndex;
   }
 
   /** Holds run budget for a side effect in flight; throws `budget_exceeded` past the limit. */

@@ -107,7 +107,9 @@ export function foldRun(run: RunState | undefined, body: RunRecord, meta: Record
     const fresh = created(body, meta);
     return { run: fresh, events: createdEvents(fresh) };
   }
-  if (run === undefined || isTerminal(run.status)) return { run, events: [] };
+  // `forget` drops a run from the machine's state (runs-machine.ts); it folds into nothing.
+  if (run === undefined || isTerminal(run.status) || body.op === "forget")
+    return { run, events: [] };
   const changed = change(run, body, meta.wallMs);
   if (changed === null) return { run, events: [] };
   const next: RunState = {
@@ -146,6 +148,8 @@ function change(run: RunState, body: Exclude<RunRecord, CreateRecord>, wallMs: n
         events: [event],
       };
     }
+    case "forget":
+      return null;
     default:
       return stepChange(run, body, wallMs);
   }

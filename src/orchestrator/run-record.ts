@@ -152,6 +152,13 @@ const Finish = v.strictObject({
   error: v.optional(StepErrorSchema),
 });
 
+/** A finished run dropped by retention: its body, events and idempotency key are gone. */
+const Forget = v.strictObject({
+  op: v.literal("forget"),
+  run_id: RunIdSchema,
+  reason: v.picklist(["retention_days", "finished_max"]),
+});
+
 export const RunRecordSchema = v.variant("op", [
   Create,
   Schedule,
@@ -163,6 +170,7 @@ export const RunRecordSchema = v.variant("op", [
   CancelStep,
   Signal,
   Finish,
+  Forget,
 ]);
 export type RunRecord = v.InferOutput<typeof RunRecordSchema>;
 export type CreateRecord = v.InferOutput<typeof Create>;

@@ -9,8 +9,9 @@
 import { Buffer } from "node:buffer";
 import { createHash, getRandomValues } from "node:crypto";
 import { canonicalJson, TenantLock } from "../context/mod.ts";
-import { authorize, type Call, VltairError } from "../core/mod.ts";
+import { authorize, type Call, localCall, VltairError } from "../core/mod.ts";
 import type { Logger, MetricsRegistry } from "../obs/mod.ts";
+import { ADMIN_PRINCIPAL } from "../policy/mod.ts";
 import type { MachineHandle, Storage } from "../storage/mod.ts";
 import { EventHub } from "./event-hub.ts";
 import type { ExecutorServices } from "./executors/mod.ts";
@@ -20,6 +21,7 @@ import { registerRunMetrics } from "./metrics.ts";
 import { RunDriver } from "./run-driver.ts";
 import { sseFrame } from "./run-events.ts";
 import type { CreateRecord, ForkOrigin, RunRecord } from "./run-record.ts";
+import { FORGET_BATCH_MAX, runsToForget } from "./run-retention.ts";
 import {
   type ForkRunRequest,
   RUN_BUDGET_HISTORY_MAX,
@@ -38,6 +40,12 @@ import type { Timers } from "./timers.ts";
 import { type CompiledWorkflow, compileWorkflow, validateWorkflow } from "./validate-workflow.ts";
 import { WorkflowStore } from "./workflow-store.ts";
 import type { WorkflowRecord, WorkflowsState } from "./workflows-machine.ts";
+
+/** How often finished runs are checked against retention (sooner while a batch was full). */
+const RETENTION_SWEEP_MS = 60_000;
+
+/** Retention is the server's own act (the operator's principal). */
+const RETENTION_CALL: Call = localCall(ADMIN_PRINCIPAL, "0".repeat(32));
 
 /** What the service needs. */
 export interface RunServiceOptions {
@@ -114,6 +122,9 @@ export class RunService {
   readonly #driver: RunDriver;
   readonly #hub = new EventHub();
   readonly #keys = new TenantLock();
+
+  #closed = false;
+  #cancelRetention: () => void = () => {};
 
   constructor(options: RunServiceOptions) {
     this.#o = options;
@@ -442,10 +453,46 @@ export class RunService {
   /** Resumes every unfinished run of the log (the server's start, after recovery). */
   resume(): void {
     this.#driver.resumeAll();
+    this.#armRetention(0);
+  }
+
+  /**
+   * Forgets finished runs past `runs_retention_days` or beyond `runs_finished_max` (a bounded
+   * batch per sweep, as the operator: retention is the server's act, not a tenant's).
+   */
+  async sweepRetention(): Promise<number> {
+    const forget = runsToForget(this.#state(), this.#o.timers.nowMs(), this.#o.limits);
+    if (forget.length === 0) return 0;
+    await this.#o.storage.commit(
+      forget.map((r) => this.#o.runs.record(r, this.#o.timers.nowMs())),
+      RETENTION_CALL,
+    );
+    this.#o.log.info("runs.forgotten", { runs: forget.length });
+    return forget.length;
+  }
+
+  /**
+   * The sweep's own process timer (unref'd, not the runs' `Timers`: it is housekeeping, and
+   * tests that count armed run timers must not see it); ages are measured on the runs' clock.
+   */
+  #armRetention(delayMs: number): void {
+    if (this.#closed) return;
+    const handle = setTimeout(() => {
+      void this.sweepRetention()
+        .catch((error: unknown) => {
+          this.#o.log.error("runs.retention_failed", { error });
+          return 0;
+        })
+        .then((n) => this.#armRetention(n === FORGET_BATCH_MAX ? 0 : RETENTION_SWEEP_MS));
+    }, delayMs);
+    (handle as { unref?: () => void }).unref?.();
+    this.#cancelRetention = () => clearTimeout(handle);
   }
 
   /** Ends event streams and waits, then stops driving runs (they resume at the next start). */
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#cancelRetention();
     this.#hub.closeAll();
     await this.#driver.close();
   }

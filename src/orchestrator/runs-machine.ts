@@ -11,7 +11,7 @@ import type { StateMachine } from "../storage/mod.ts";
 import type { EventDraft, RunEvent } from "./run-events.ts";
 import { foldRun, type RecordMeta } from "./run-fold.ts";
 import { RUNS_MACHINE, type RunRecord, RunRecordSchema } from "./run-record.ts";
-import type { RunState } from "./run-state.ts";
+import { isTerminal, type RunState } from "./run-state.ts";
 
 /** A record as a run's journal holds it. */
 export interface JournalEntry extends RecordMeta {
@@ -66,8 +66,15 @@ export class RunsState {
   /** `tenant\nkey` → run id. */
   readonly idempotency = new Map<string, string>();
 
+  /** Runs forgotten per tenant since its id list was last compacted. */
+  readonly #forgotten = new Map<string, number>();
+
   /** Folds one record; one that changes nothing is not journaled. */
   apply(body: RunRecord, meta: RecordMeta): void {
+    if (body.op === "forget") {
+      this.#forget(body.run_id);
+      return;
+    }
     const entry = this.runs.get(body.run_id);
     const folded = foldRun(entry?.run, body, meta);
     if (folded.events.length === 0 || folded.run === undefined) return;
@@ -87,6 +94,27 @@ export class RunsState {
       const key = idempotencyKey(run.tenant, run.idempotencyKey);
       if (!this.idempotency.has(key)) this.idempotency.set(key, run.id);
     }
+  }
+
+  /** Drops a finished run; the tenant's id list is compacted once half of it is gone. */
+  #forget(id: string): void {
+    const run = this.runs.get(id)?.run;
+    if (run === undefined || !isTerminal(run.status)) return;
+    this.runs.delete(id);
+    if (run.idempotencyKey !== null) {
+      const key = idempotencyKey(run.tenant, run.idempotencyKey);
+      if (this.idempotency.get(key) === id) this.idempotency.delete(key);
+    }
+    const ids = this.byTenant.get(run.tenant) ?? [];
+    const forgotten = (this.#forgotten.get(run.tenant) ?? 0) + 1;
+    if (forgotten * 2 < ids.length) {
+      this.#forgotten.set(run.tenant, forgotten);
+      return;
+    }
+    const left = ids.filter((runId) => this.runs.has(runId));
+    if (left.length === 0) this.byTenant.delete(run.tenant);
+    else this.byTenant.set(run.tenant, left);
+    this.#forgotten.delete(run.tenant);
   }
 
   /** The run `id` of `tenant` (another tenant's run is as absent as an unknown one). */

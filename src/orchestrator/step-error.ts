@@ -35,6 +35,7 @@ export const STEP_ERROR_CODES = [
   "exec_output_invalid",
   "exec_status",
   "run_timeout",
+  "history_limit",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

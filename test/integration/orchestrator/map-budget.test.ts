@@ -246,3 +246,60 @@ describe("run budgets", () => {
     }
   });
 });
+
+describe("history limits and retention", () => {
+  const slowChain = (n: number) => ({
+    steps: Array.from({ length: n }, (_, i) => ({
+      id: `s${i}`,
+      kind: "echo",
+      ...(i === 0 ? {} : { needs: [`s${i - 1}`] }),
+      with: { value: i, delay_ms: 0 },
+    })),
+  });
+
+  test("a run past run_events_max fails with history_limit; nothing past it is written", async () => {
+    const t = testApp({ orchestrator_limits: JSON.stringify({ run_events_max: 20 }) });
+    apps.push(t);
+    const id = await startRun(t, { workflow: slowChain(12) });
+    const run = await runUntil(t, id, "failed");
+    expect(run.error).toMatchObject({ code: "history_limit", details: { run_events_max: 20 } });
+    const events = await eventsOf(t, id);
+    // The run ends just past the limit (the failure's own records), never far beyond it.
+    expect(events.length).toBeLessThanOrEqual(20 + 12);
+    expect(run.steps.filter((s: Json) => s.state === "succeeded").length).toBeLessThan(12);
+  });
+
+  test("finished runs past runs_finished_max and runs_retention_days are forgotten", async () => {
+    const timers = new ManualTimers();
+    const t = testApp(
+      { orchestrator_limits: JSON.stringify({ runs_finished_max: 2, runs_retention_days: 1 }) },
+      { timers },
+    );
+    apps.push(t);
+    const pure = { steps: [{ id: "a", kind: "echo", with: { value: 1 } }] };
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(await startRun(t, { workflow: pure, idempotency_key: `k${i}` }));
+      await runUntil(t, ids[i] as string, "succeeded");
+      timers.advance(1_000);
+    }
+    expect(await t.app.runs.sweepRetention()).toBe(2);
+    for (const [i, id] of ids.entries()) {
+      const r = await callJson(t, `/v1/runs/${id}`);
+      expect(r.status).toBe(i < 2 ? 404 : 200);
+    }
+    expect((await callJson(t, "/v1/runs")).body.runs.map((r: Json) => r.run_id)).toEqual([
+      ids[3],
+      ids[2],
+    ]);
+    // A forgotten run's idempotency key starts a new run.
+    const again = await callJson(t, "/v1/runs", {
+      body: { workflow: pure, idempotency_key: "k0" },
+    });
+    expect(again.status).toBe(201);
+    await runUntil(t, again.body.run_id, "succeeded");
+    timers.advance(2 * 86_400_000);
+    expect(await t.app.runs.sweepRetention()).toBe(3);
+    expect((await callJson(t, "/v1/runs")).body.runs).toEqual([]);
+  });
+});
