@@ -298,6 +298,7 @@ export function createApp(
           details: effect.details,
         },
       ]),
+    allowedHosts: config.http_allowed_hosts,
     timers: options.timers ?? systemTimers(clocks.nowMs),
     log,
   });

@@ -17,6 +17,10 @@ export interface OrchestratorLimits {
   signalsPendingMax: number;
   /** Stored versions of one workflow name. */
   workflowVersionsMax: number;
+  /** Bytes of one `http` step's response body; a longer one fails the step. */
+  httpResponseBytesMax: number;
+  /** Timeout of an `http` step's fetch when its `with.timeout_ms` is absent. */
+  httpTimeoutMsDefault: number;
 }
 
 /** Default, bounds, unit and reason of each orchestrator limit (docs/configuration.md is checked against it). */
@@ -65,6 +69,22 @@ export const ORCHESTRATOR_LIMITS = new LimitTable<keyof OrchestratorLimits>("orc
     max: 100_000,
     unit: "versions",
     reason: "stored versions of one workflow name (429 `rate_limited` past it); each is kept whole",
+  },
+  httpResponseBytesMax: {
+    default: 1_048_576,
+    min: 1024,
+    max: 16_777_216,
+    unit: "bytes",
+    reason:
+      "response body of one `http` step (`http_response_too_large` past it); it is held in memory and journaled as the step's output",
+  },
+  httpTimeoutMsDefault: {
+    default: 30_000,
+    min: 1,
+    max: 86_400_000,
+    unit: "ms",
+    reason:
+      "an `http` step's fetch without `with.timeout_ms` fails `http_timeout` (retryable) past it",
   },
 });
 
