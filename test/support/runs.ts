@@ -61,3 +61,27 @@ export async function eventsOf(t: TestApp, id: string): Promise<Json[]> {
   const text = await (await t.request(`/v1/runs/${id}/replay`)).text();
   return [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] as string));
 }
+
+/**
+ * GETs `path` until `accept` returns something other than undefined for its answer, and returns
+ * that; fails after 10 s naming `what`.
+ */
+export function pollJson<T>(
+  t: TestApp,
+  path: string,
+  accept: (body: Json) => T | undefined,
+  what: string,
+  token?: string,
+): Promise<T> {
+  let last: Json = null;
+  return poll(
+    () => {
+      void callJson(t, path, token === undefined ? {} : { token }).then((r) => {
+        last = r.body;
+      });
+      return last === null ? undefined : accept(last);
+    },
+    10_000,
+    what,
+  );
+}

@@ -14,9 +14,7 @@ import { DEFAULT_POLICY } from "../../../src/policy/mod.ts";
 import { createToken, type TestApp, testApp } from "../../support/app.ts";
 import { ManualTimers } from "../../support/manual-timers.ts";
 import { poll } from "../../support/process.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
-type Json = any;
+import { callJson as call, type Json, pollJson, startRun } from "../../support/runs.ts";
 
 /** What the loopback server received. */
 interface Received {
@@ -95,6 +93,9 @@ class Loopback {
   }
 }
 
+/** Per-test limit: above the 10 s polls, so a failure reports what it waited for. */
+const TEST_MS = 30_000;
+
 const apps: TestApp[] = [];
 let server: Loopback;
 let base = "";
@@ -118,47 +119,24 @@ async function setUp(
   return t;
 }
 
-async function call(
-  t: TestApp,
-  path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
-): Promise<{ status: number; body: Json }> {
-  const response = await t.request(path, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    ...(init.token === undefined ? {} : { token: init.token }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === "" ? null : JSON.parse(text) };
-}
-
-async function startRun(t: TestApp, steps: unknown[], token?: string): Promise<string> {
-  const r = await call(t, "/v1/runs", {
-    body: { workflow: { steps } },
-    ...(token === undefined ? {} : { token }),
-  });
-  expect(r.status).toBe(201);
-  return r.body.run_id;
-}
+/** Starts a run of `steps`. */
+const start = (t: TestApp, steps: unknown[], token?: string) =>
+  startRun(t, { workflow: { steps } }, token);
 
 /** Polls the run until `done` holds for it. */
-async function runWhen(
+function runWhen(
   t: TestApp,
   id: string,
   done: (run: Json) => boolean,
   what: string,
   token?: string,
 ): Promise<Json> {
-  let last: Json = null;
-  return poll(
-    () => {
-      void call(t, `/v1/runs/${id}`, token === undefined ? {} : { token }).then((r) => {
-        last = r.body;
-      });
-      return last !== null && done(last) ? last : undefined;
-    },
-    10_000,
+  return pollJson(
+    t,
+    `/v1/runs/${id}`,
+    (run) => (done(run) ? run : undefined),
     `run ${id}: ${what}`,
+    token,
   );
 }
 
@@ -166,7 +144,7 @@ const ended = (run: Json) => ["succeeded", "failed", "cancelled"].includes(run.s
 
 /** Runs `steps` to their end. */
 async function runToEnd(t: TestApp, steps: unknown[], token?: string): Promise<Json> {
-  return runWhen(t, await startRun(t, steps, token), ended, "its end", token);
+  return runWhen(t, await start(t, steps, token), ended, "its end", token);
 }
 
 const fetchStep = (id: string, path: string, extra: Record<string, unknown> = {}) => ({
@@ -177,230 +155,277 @@ const fetchStep = (id: string, path: string, extra: Record<string, unknown> = {}
 });
 
 describe("http steps", () => {
-  test("JSON and text bodies, the Idempotency-Key, bounded headers; audited in the run's tenant only, without secrets", async () => {
-    const t = await setUp();
-    const acme = (await createToken(t.app, { subject: "ann", tenant: "acme", roles: ["writer"] }))
-      .token;
-    const steps = [
-      {
-        id: "get",
-        kind: "http",
-        with: {
-          url: `${base}/json?token=query-secret-1`,
-          headers: { Authorization: "Bearer header-secret-2" },
+  test(
+    "JSON and text bodies, the Idempotency-Key, bounded headers; audited in the run's tenant only, without secrets",
+    async () => {
+      const t = await setUp();
+      const acme = (await createToken(t.app, { subject: "ann", tenant: "acme", roles: ["writer"] }))
+        .token;
+      const steps = [
+        {
+          id: "get",
+          kind: "http",
+          with: {
+            url: `${base}/json?token=query-secret-1`,
+            headers: { Authorization: "Bearer header-secret-2" },
+          },
         },
-      },
-      {
-        id: "post",
-        kind: "http",
-        needs: ["get"],
-        with: { url: `${base}/text`, method: "POST", body: { n: "${steps.get.output.body.n}" } },
-      },
-    ];
-    const run = await runToEnd(t, steps, acme);
-    expect(run.status).toBe("succeeded");
-    const [get, post] = run.steps;
-    expect(get.output.status).toBe(200);
-    expect(get.output.body).toEqual({ ok: true, n: 2 });
-    expect(get.output.headers["content-type"]).toBe("application/json");
-    expect(get.output.headers["x-request-id"]).toBe("r1");
-    expect(get.output.headers["set-cookie"]).toBeUndefined();
-    expect(post.output).toMatchObject({ status: 200, body: "plain text" });
-    const [first, second] = server.received;
-    expect(first?.headers["idempotency-key"]).toBe(`${run.run_id}:get:1`);
-    expect(first?.headers.authorization).toBe("Bearer header-secret-2");
-    expect(second).toMatchObject({ method: "POST", body: '{"n":2}' });
-    expect(second?.headers["content-type"]).toBe("application/json");
-    expect(second?.headers["idempotency-key"]).toBe(`${run.run_id}:post:1`);
+        {
+          id: "post",
+          kind: "http",
+          needs: ["get"],
+          with: { url: `${base}/text`, method: "POST", body: { n: "${steps.get.output.body.n}" } },
+        },
+      ];
+      const run = await runToEnd(t, steps, acme);
+      expect(run.status).toBe("succeeded");
+      const [get, post] = run.steps;
+      expect(get.output.status).toBe(200);
+      expect(get.output.body).toEqual({ ok: true, n: 2 });
+      expect(get.output.headers["content-type"]).toBe("application/json");
+      expect(get.output.headers["x-request-id"]).toBe("r1");
+      expect(get.output.headers["set-cookie"]).toBeUndefined();
+      expect(post.output).toMatchObject({ status: 200, body: "plain text" });
+      const [first, second] = server.received;
+      expect(first?.headers["idempotency-key"]).toBe(`${run.run_id}:get:1`);
+      expect(first?.headers.authorization).toBe("Bearer header-secret-2");
+      expect(second).toMatchObject({ method: "POST", body: '{"n":2}' });
+      expect(second?.headers["content-type"]).toBe("application/json");
+      expect(second?.headers["idempotency-key"]).toBe(`${run.run_id}:post:1`);
 
-    const audit = await call(t, "/v1/audit?tenant=acme&action=http.fetch");
-    expect(
-      audit.body.records.map((r: Json) => [r.resource, r.decision, r.run_id, r.subject, r.details]),
-    ).toEqual([
-      [`${base}/json`, "allow", run.run_id, "ann", { method: "GET", status: 200 }],
-      [`${base}/text`, "allow", run.run_id, "ann", { method: "POST", status: 200 }],
-    ]);
-    expect((await call(t, "/v1/audit?tenant=default&action=http.fetch")).body.records).toEqual([]);
-    const everything = [
-      JSON.stringify(run),
-      JSON.stringify((await call(t, "/v1/audit?tenant=acme")).body),
-      await (await t.request(`/v1/runs/${run.run_id}/events`)).text(),
-      ...t.logs,
-    ].join("\n");
-    for (const secret of ["header-secret-2", "query-secret-1", "cookie-secret"])
-      expect(everything).not.toContain(secret);
-  });
-
-  test("a 503 is retried with backoff on the run's clock; the next attempt has its own key", async () => {
-    const timers = new ManualTimers();
-    const t = await setUp({ timers });
-    const id = await startRun(t, [fetchStep("flaky", "/flaky", { retry: { max_attempts: 3 } })]);
-    const failed = await runWhen(
-      t,
-      id,
-      (run) => run.steps[0].attempts[0]?.error !== undefined && run.steps[0].state === "pending",
-      "attempt 1 failed",
-    );
-    expect(failed.steps[0].attempts[0].error).toMatchObject({
-      code: "http_status",
-      details: { status: 503 },
-    });
-    // Only the retry timer is armed now (the fetch's own timeout ended with it).
-    await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the retry timer");
-    timers.advance(1_100); // 1 s ± 10 %
-    const run = await runWhen(t, id, ended, "its end");
-    expect(run.status).toBe("succeeded");
-    expect(run.steps[0].output.body).toEqual({ hits: 2 });
-    expect(server.received.map((r) => r.headers["idempotency-key"])).toEqual([
-      `${id}:flaky:1`,
-      `${id}:flaky:2`,
-    ]);
-  });
-
-  test("a 404 and a redirect fail at once, not retried; the redirect is not followed", async () => {
-    const t = await setUp();
-    const retry = { retry: { max_attempts: 3 } };
-    for (const [path, status] of [
-      ["/missing", 404],
-      ["/redirect", 302],
-    ] as const) {
-      const run = await runToEnd(t, [fetchStep("s", path, retry)]);
-      expect(run.status).toBe("failed");
-      expect(run.steps[0].attempts).toHaveLength(1);
-      expect(run.steps[0].error).toMatchObject({ code: "http_status", details: { status } });
-    }
-    expect(server.received.map((r) => r.url)).toEqual(["/missing", "/redirect"]);
-  });
-
-  test("responses over http_response_bytes_max and JSON that does not parse fail, not retried", async () => {
-    const t = await setUp({
-      flags: { orchestrator_limits: JSON.stringify({ http_response_bytes_max: 1024 }) },
-    });
-    for (const [path, code] of [
-      ["/big", "http_response_too_large"],
-      ["/bad-json", "http_response_invalid"],
-    ]) {
-      const run = await runToEnd(t, [
-        fetchStep("s", path as string, { retry: { max_attempts: 2 } }),
+      const audit = await call(t, "/v1/audit?tenant=acme&action=http.fetch");
+      expect(
+        audit.body.records.map((r: Json) => [
+          r.resource,
+          r.decision,
+          r.run_id,
+          r.subject,
+          r.details,
+        ]),
+      ).toEqual([
+        [`${base}/json`, "allow", run.run_id, "ann", { method: "GET", status: 200 }],
+        [`${base}/text`, "allow", run.run_id, "ann", { method: "POST", status: 200 }],
       ]);
-      expect(run.steps[0].attempts).toHaveLength(1);
-      expect(run.steps[0].error.code).toBe(code);
-    }
-  });
+      expect((await call(t, "/v1/audit?tenant=default&action=http.fetch")).body.records).toEqual(
+        [],
+      );
+      const everything = [
+        JSON.stringify(run),
+        JSON.stringify((await call(t, "/v1/audit?tenant=acme")).body),
+        await (await t.request(`/v1/runs/${run.run_id}/events`)).text(),
+        ...t.logs,
+      ].join("\n");
+      for (const secret of ["header-secret-2", "query-secret-1", "cookie-secret"])
+        expect(everything).not.toContain(secret);
+    },
+    TEST_MS,
+  );
 
-  test("hosts outside http_allowed_hosts (none by default) fail http_host_denied; nothing is sent", async () => {
-    for (const flags of [
-      { http_allowed_hosts: "" },
-      { http_allowed_hosts: "localhost,*.example.com" },
-    ]) {
-      const t = await setUp({ flags });
-      const run = await runToEnd(t, [fetchStep("s", "/json", { retry: { max_attempts: 3 } })]);
+  test(
+    "a 503 is retried with backoff on the run's clock; the next attempt has its own key",
+    async () => {
+      const timers = new ManualTimers();
+      const t = await setUp({ timers });
+      const id = await start(t, [fetchStep("flaky", "/flaky", { retry: { max_attempts: 3 } })]);
+      const failed = await runWhen(
+        t,
+        id,
+        (run) => run.steps[0].attempts[0]?.error !== undefined && run.steps[0].state === "pending",
+        "attempt 1 failed",
+      );
+      expect(failed.steps[0].attempts[0].error).toMatchObject({
+        code: "http_status",
+        details: { status: 503 },
+      });
+      // Only the retry timer is armed now (the fetch's own timeout ended with it).
+      await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the retry timer");
+      timers.advance(1_100); // 1 s ± 10 %
+      const run = await runWhen(t, id, ended, "its end");
+      expect(run.status).toBe("succeeded");
+      expect(run.steps[0].output.body).toEqual({ hits: 2 });
+      expect(server.received.map((r) => r.headers["idempotency-key"])).toEqual([
+        `${id}:flaky:1`,
+        `${id}:flaky:2`,
+      ]);
+    },
+    TEST_MS,
+  );
+
+  test(
+    "a 404 and a redirect fail at once, not retried; the redirect is not followed",
+    async () => {
+      const t = await setUp();
+      const retry = { retry: { max_attempts: 3 } };
+      for (const [path, status] of [
+        ["/missing", 404],
+        ["/redirect", 302],
+      ] as const) {
+        const run = await runToEnd(t, [fetchStep("s", path, retry)]);
+        expect(run.status).toBe("failed");
+        expect(run.steps[0].attempts).toHaveLength(1);
+        expect(run.steps[0].error).toMatchObject({ code: "http_status", details: { status } });
+      }
+      expect(server.received.map((r) => r.url)).toEqual(["/missing", "/redirect"]);
+    },
+    TEST_MS,
+  );
+
+  test(
+    "responses over http_response_bytes_max and JSON that does not parse fail, not retried",
+    async () => {
+      const t = await setUp({
+        flags: { orchestrator_limits: JSON.stringify({ http_response_bytes_max: 1024 }) },
+      });
+      for (const [path, code] of [
+        ["/big", "http_response_too_large"],
+        ["/bad-json", "http_response_invalid"],
+      ]) {
+        const run = await runToEnd(t, [
+          fetchStep("s", path as string, { retry: { max_attempts: 2 } }),
+        ]);
+        expect(run.steps[0].attempts).toHaveLength(1);
+        expect(run.steps[0].error.code).toBe(code);
+      }
+    },
+    TEST_MS,
+  );
+
+  test(
+    "hosts outside http_allowed_hosts (none by default) fail http_host_denied; nothing is sent",
+    async () => {
+      for (const flags of [
+        { http_allowed_hosts: "" },
+        { http_allowed_hosts: "localhost,*.example.com" },
+      ]) {
+        const t = await setUp({ flags });
+        const run = await runToEnd(t, [fetchStep("s", "/json", { retry: { max_attempts: 3 } })]);
+        expect(run.steps[0].attempts).toHaveLength(1);
+        expect(run.steps[0].error).toMatchObject({
+          code: "http_host_denied",
+          details: { host: "127.0.0.1" },
+        });
+        expect(server.received).toEqual([]);
+        await server.close();
+      }
+    },
+    TEST_MS,
+  );
+
+  test(
+    "a policy forbidding http.fetch fails the step policy_denied before anything is sent",
+    async () => {
+      const t = await setUp();
+      const acme = (await createToken(t.app, { subject: "ann", tenant: "acme", roles: ["writer"] }))
+        .token;
+      const cedar = `${DEFAULT_POLICY}@id("no-loopback") forbid(principal, action == vltair::Action::"http.fetch", resource) when { context.host == "127.0.0.1" && context.method == "GET" };`;
+      const put = await call(t, "/v1/policy?tenant=acme", { method: "PUT", body: { cedar } });
+      expect(put.status).toBe(200);
+      const run = await runToEnd(
+        t,
+        [fetchStep("s", "/json", { retry: { max_attempts: 3 } })],
+        acme,
+      );
       expect(run.steps[0].attempts).toHaveLength(1);
       expect(run.steps[0].error).toMatchObject({
-        code: "http_host_denied",
-        details: { host: "127.0.0.1" },
+        code: "policy_denied",
+        details: { reasons: ["no-loopback"] },
       });
       expect(server.received).toEqual([]);
-      await server.close();
-    }
-  });
-
-  test("a policy forbidding http.fetch fails the step policy_denied before anything is sent", async () => {
-    const t = await setUp();
-    const acme = (await createToken(t.app, { subject: "ann", tenant: "acme", roles: ["writer"] }))
-      .token;
-    const cedar = `${DEFAULT_POLICY}@id("no-loopback") forbid(principal, action == vltair::Action::"http.fetch", resource) when { context.host == "127.0.0.1" && context.method == "GET" };`;
-    const put = await call(t, "/v1/policy?tenant=acme", { method: "PUT", body: { cedar } });
-    expect(put.status).toBe(200);
-    const run = await runToEnd(t, [fetchStep("s", "/json", { retry: { max_attempts: 3 } })], acme);
-    expect(run.steps[0].attempts).toHaveLength(1);
-    expect(run.steps[0].error).toMatchObject({
-      code: "policy_denied",
-      details: { reasons: ["no-loopback"] },
-    });
-    expect(server.received).toEqual([]);
-    // Another method is allowed by the same policy.
-    const post = await runToEnd(
-      t,
-      [fetchStep("s", "/text", { with: { url: `${base}/text`, method: "POST", body: "x" } })],
-      acme,
-    );
-    expect(post.status).toBe("succeeded");
-  });
-
-  test("cancel of a run during a slow response aborts the fetch", async () => {
-    const t = await setUp();
-    const id = await startRun(t, [fetchStep("slow", "/slow")]);
-    await poll(() => (server.received.length === 1 ? true : undefined), 10_000, "the request");
-    expect((await call(t, `/v1/runs/${id}:cancel`, { method: "POST" })).status).toBe(202);
-    await poll(
-      () => (server.closedEarly === 1 ? true : undefined),
-      10_000,
-      "the connection closed",
-    );
-    const run = await runWhen(t, id, ended, "its end");
-    expect(run.status).toBe("cancelled");
-    // The aborted call is audited too (the server had answered 200 and was sending the body).
-    let records: Json[] = [];
-    await poll(
-      () => {
-        void call(t, "/v1/audit?action=http.fetch").then((r) => {
-          records = r.body.records;
-        });
-        return records.length === 1 ? true : undefined;
-      },
-      10_000,
-      "the audit record",
-    );
-    expect(records[0].details).toEqual({ method: "GET", status: 200, error: "aborted" });
-  });
-
-  test("the step's timeout_ms and the fetch's own timeout_ms abort a slow response", async () => {
-    const timers = new ManualTimers();
-    const t = await setUp({ timers });
-    const cases = [
-      { step: fetchStep("slow", "/slow", { timeout_ms: 5_000 }), code: "step_timeout" },
-      {
-        step: { id: "slow", kind: "http", with: { url: `${base}/slow`, timeout_ms: 2_000 } },
-        code: "http_timeout",
-      },
-    ];
-    for (const [n, { step, code }] of cases.entries()) {
-      const id = await startRun(t, [step]);
-      await poll(
-        () => (server.received.length === n + 1 ? true : undefined),
-        10_000,
-        "the request",
+      // Another method is allowed by the same policy.
+      const post = await runToEnd(
+        t,
+        [fetchStep("s", "/text", { with: { url: `${base}/text`, method: "POST", body: "x" } })],
+        acme,
       );
-      timers.advance(5_000);
+      expect(post.status).toBe("succeeded");
+    },
+    TEST_MS,
+  );
+
+  test(
+    "cancel of a run during a slow response aborts the fetch",
+    async () => {
+      const t = await setUp();
+      const id = await start(t, [fetchStep("slow", "/slow")]);
+      await poll(() => (server.received.length === 1 ? true : undefined), 10_000, "the request");
+      expect((await call(t, `/v1/runs/${id}:cancel`, { method: "POST" })).status).toBe(202);
       await poll(
-        () => (server.closedEarly === n + 1 ? true : undefined),
+        () => (server.closedEarly === 1 ? true : undefined),
         10_000,
         "the connection closed",
       );
       const run = await runWhen(t, id, ended, "its end");
-      expect(run.status).toBe("failed");
-      expect(run.steps[0].error.code).toBe(code);
-    }
-  });
+      expect(run.status).toBe("cancelled");
+      // The aborted call is audited too; its status is 200 when the response's head reached
+      // the client before the cancel, null when not (the server cannot tell which).
+      const records = await pollJson(
+        t,
+        "/v1/audit?action=http.fetch",
+        (body) => (body.records.length === 1 ? body.records : undefined),
+        "the audit record",
+      );
+      const { status, ...rest } = records[0].details;
+      expect(rest).toEqual({ method: "GET", error: "aborted" });
+      expect([200, null]).toContain(status);
+      expect(records[0].run_id).toBe(id);
+    },
+    TEST_MS,
+  );
 
-  test("bad input fails validation_failed naming the field, without echoing the value", async () => {
-    const t = await setUp();
-    const cases = [
-      [{ url: `${base}/json`, body: "x" }, "with.body"],
-      [
-        { url: `${base}/json`, headers: { "Idempotency-Key": "mine" } },
-        "with.headers.Idempotency-Key",
-      ],
-      [{ url: "http://user:pass-secret-3@127.0.0.1/" }, "with.url"],
-      [{ url: "file:///etc/passwd" }, "with.url"],
-      [{ url: `${base}/json`, method: "TRACE" }, "with.method"],
-    ] as const;
-    for (const [input, field] of cases) {
-      const run = await runToEnd(t, [{ id: "s", kind: "http", with: input }]);
-      expect(run.steps[0].error).toMatchObject({ code: "validation_failed", details: { field } });
-      expect(JSON.stringify(run.steps[0].error)).not.toContain("pass-secret-3");
-    }
-    expect(server.received).toEqual([]);
-  });
+  test(
+    "the step's timeout_ms and the fetch's own timeout_ms abort a slow response",
+    async () => {
+      const timers = new ManualTimers();
+      const t = await setUp({ timers });
+      const cases = [
+        { step: fetchStep("slow", "/slow", { timeout_ms: 5_000 }), code: "step_timeout" },
+        {
+          step: { id: "slow", kind: "http", with: { url: `${base}/slow`, timeout_ms: 2_000 } },
+          code: "http_timeout",
+        },
+      ];
+      for (const [n, { step, code }] of cases.entries()) {
+        const id = await start(t, [step]);
+        await poll(
+          () => (server.received.length === n + 1 ? true : undefined),
+          10_000,
+          "the request",
+        );
+        timers.advance(5_000);
+        await poll(
+          () => (server.closedEarly === n + 1 ? true : undefined),
+          10_000,
+          "the connection closed",
+        );
+        const run = await runWhen(t, id, ended, "its end");
+        expect(run.status).toBe("failed");
+        expect(run.steps[0].error.code).toBe(code);
+      }
+    },
+    TEST_MS,
+  );
+
+  test(
+    "bad input fails validation_failed naming the field, without echoing the value",
+    async () => {
+      const t = await setUp();
+      const cases = [
+        [{ url: `${base}/json`, body: "x" }, "with.body"],
+        [
+          { url: `${base}/json`, headers: { "Idempotency-Key": "mine" } },
+          "with.headers.Idempotency-Key",
+        ],
+        [{ url: "http://user:pass-secret-3@127.0.0.1/" }, "with.url"],
+        [{ url: "file:///etc/passwd" }, "with.url"],
+        [{ url: `${base}/json`, method: "TRACE" }, "with.method"],
+      ] as const;
+      for (const [input, field] of cases) {
+        const run = await runToEnd(t, [{ id: "s", kind: "http", with: input }]);
+        expect(run.steps[0].error).toMatchObject({ code: "validation_failed", details: { field } });
+        expect(JSON.stringify(run.steps[0].error)).not.toContain("pass-secret-3");
+      }
+      expect(server.received).toEqual([]);
+    },
+    TEST_MS,
+  );
 });
