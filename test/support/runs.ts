@@ -37,23 +37,9 @@ export async function runOf(t: TestApp, id: string, token?: string): Promise<Jso
 }
 
 /** Polls the run until it has `status` (10 s deadline); returns its body then. */
-export async function runUntil(
-  t: TestApp,
-  id: string,
-  status: string,
-  token?: string,
-): Promise<Json> {
-  let last: Json = null;
-  return poll(
-    () => {
-      void runOf(t, id, token).then((r) => {
-        last = r;
-      });
-      return last?.status === status ? last : undefined;
-    },
-    10_000,
-    `run ${id} ${status}`,
-  );
+export function runUntil(t: TestApp, id: string, status: string, token?: string): Promise<Json> {
+  const reached = (run: Json) => (run.status === status ? run : undefined);
+  return pollJson(t, `/v1/runs/${id}`, reached, `run ${id} ${status}`, token);
 }
 
 /** The run's events as parsed `data` objects (from `/replay`). */
