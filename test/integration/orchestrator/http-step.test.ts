@@ -338,6 +338,11 @@ describe("http steps", () => {
         acme,
       );
       expect(post.status).toBe("succeeded");
+      // Its audit record names the policy version that allowed it.
+      const allowed = await call(t, "/v1/audit?tenant=acme&action=http.fetch&decision=allow");
+      expect(allowed.body.records.map((r: Json) => [r.details.method, r.policy_version])).toEqual([
+        ["POST", 1],
+      ]);
     },
     TEST_MS,
   );
