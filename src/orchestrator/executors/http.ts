@@ -15,6 +15,7 @@ import { StepFailure } from "../step-error.ts";
 import { timeoutSignal } from "../timers.ts";
 import { STEP_TIMEOUT_MS_MAX } from "../workflow-schema.ts";
 import type { HttpSettings, StepContext, StepKindSpec } from "./executor.ts";
+import { type HttpOutput, responseOutput } from "./http-response.ts";
 
 /** Methods an `http` step may use. */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -24,36 +25,6 @@ const URL_CHARS_MAX = 8192;
 const HEADERS_MAX = 64;
 /** Longest request header value, in characters. */
 const HEADER_VALUE_CHARS_MAX = 8192;
-/** Longest response header value kept in the output (longer ones are cut). */
-const RESPONSE_HEADER_CHARS_MAX = 1024;
-
-/**
- * Response headers the output keeps: metadata a workflow may branch on. Nothing else (no
- * `Set-Cookie`, no credentials a server hands out) reaches the journal.
- */
-export const RESPONSE_HEADERS: ReadonlySet<string> = new Set([
-  "cache-control",
-  "content-disposition",
-  "content-encoding",
-  "content-language",
-  "content-length",
-  "content-type",
-  "date",
-  "etag",
-  "expires",
-  "last-modified",
-  "link",
-  "location",
-  "ratelimit-limit",
-  "ratelimit-remaining",
-  "ratelimit-reset",
-  "retry-after",
-  "x-ratelimit-limit",
-  "x-ratelimit-remaining",
-  "x-ratelimit-reset",
-  "x-request-id",
-]);
-
 /** Request headers a step may not set: the connection's framing, and the key vltair sends. */
 const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   "connection",
@@ -135,13 +106,6 @@ const HttpWith = v.pipe(
 );
 type HttpWithValue = v.InferOutput<typeof HttpWith>;
 
-/** What a step's output holds of a response. */
-interface HttpOutput {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
 function requestInit(w: HttpWithValue, idempotencyKey: string, signal: AbortSignal): RequestInit {
   const headers = new Headers(w.headers);
   headers.set("idempotency-key", idempotencyKey);
@@ -169,79 +133,6 @@ function statusFailure(status: number): StepFailure | null {
     retryable,
     details: { status },
   });
-}
-
-function tooLarge(limitBytes: number): StepFailure {
-  return new StepFailure(
-    "http_response_too_large",
-    `the response body is larger than ${limitBytes} bytes (orchestrator_limits.http_response_bytes_max)`,
-    { retryable: false, details: { limit_bytes: limitBytes } },
-  );
-}
-
-/** The body's bytes, reading no more than `limitBytes` + one chunk. */
-async function readBounded(response: Response, limitBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared > limitBytes) {
-    await response.body?.cancel();
-    throw tooLarge(limitBytes);
-  }
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limitBytes) {
-      await reader.cancel();
-      throw tooLarge(limitBytes);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
-
-/** Whether a Content-Type is JSON (`application/json`, `application/*+json`). */
-function isJson(contentType: string | null): boolean {
-  const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  return (
-    media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"))
-  );
-}
-
-/** The body as the output holds it: parsed JSON for a JSON response (empty: null), else text. */
-function decodeBody(bytes: Uint8Array, contentType: string | null): unknown {
-  const text = new TextDecoder().decode(bytes);
-  if (!isJson(contentType)) return text;
-  if (text.trim() === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new StepFailure(
-      "http_response_invalid",
-      "the response says JSON but does not parse as JSON",
-      {
-        retryable: false,
-        details: { content_type: contentType },
-      },
-    );
-  }
-}
-
-function keptHeaders(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    if (RESPONSE_HEADERS.has(name)) out[name] = value.slice(0, RESPONSE_HEADER_CHARS_MAX);
-  });
-  return out;
 }
 
 /** A short identifier of a network error (`ECONNREFUSED`, `ConnectionRefused`), never its text. */
@@ -291,13 +182,7 @@ async function exchange(
       await response.body?.cancel();
       throw failure;
     }
-    const contentType = response.headers.get("content-type");
-    const bytes = await readBounded(response, settings.responseBytesMax);
-    return {
-      status: response.status,
-      headers: keptHeaders(response.headers),
-      body: decodeBody(bytes, contentType),
-    };
+    return await responseOutput(response, settings.responseBytesMax);
   } catch (error) {
     throw failureOf(error, ctx.call.signal, timeout.signal, url.hostname);
   } finally {
