@@ -287,17 +287,20 @@ export function createApp(
     budgets,
     models,
     policy,
-    // Model and HTTP calls of runs are side effects in their tenant's audit trail.
+    // Model and HTTP calls of runs are side effects in their tenant's audit trail, with the
+    // policy version that allowed them (the step's call is the one policy decided).
     audit: (call, effect) =>
       audit.record(call, [
         {
           ...allowedBy(call),
           action: effect.action,
           resource: effect.resource,
+          policy_version: policy.decidedVersion(call, call.principal.tenant),
           run_id: effect.runId,
           details: effect.details,
         },
       ]),
+    allowedHosts: config.http_allowed_hosts,
     timers: options.timers ?? systemTimers(clocks.nowMs),
     log,
   });

@@ -7,6 +7,7 @@ import type { Config } from "../config/mod.ts";
 import { addSecret } from "../obs/mod.ts";
 import {
   type ExecutorServices,
+  HttpHostAllowlist,
   type LlmProviderConfig,
   ModelGateway,
   ORCHESTRATOR_LIMITS,
@@ -21,17 +22,27 @@ export function orchestratorLimits(config: Config): OrchestratorLimits {
   return ORCHESTRATOR_LIMITS.resolveSnake(config.orchestrator_limits);
 }
 
-/** The run service over a storage and its registered machines. */
+/**
+ * The run service over a storage and its registered machines. `http` steps reach the hosts of
+ * `allowedHosts` (config `http_allowed_hosts`), after policy allows each `http.fetch`, and are
+ * audited in their run's tenant's chain.
+ */
 export function createRunService(
   limits: OrchestratorLimits,
-  wiring: Omit<RunServiceOptions, "limits" | "services"> & ExecutorServices,
+  wiring: Omit<RunServiceOptions, "limits" | "services"> &
+    Omit<ExecutorServices, "http"> & { allowedHosts: readonly string[] },
 ): RunService {
-  const { context, sandbox, budgets, models, policy, audit, ...rest } = wiring;
+  const { context, sandbox, budgets, models, policy, audit, allowedHosts, ...rest } = wiring;
   const services: ExecutorServices = { context, sandbox };
   if (budgets !== undefined) services.budgets = budgets;
   if (models !== undefined) services.models = models;
   if (policy !== undefined) services.policy = policy;
   if (audit !== undefined) services.audit = audit;
+  services.http = {
+    allowedHosts: new HttpHostAllowlist(allowedHosts),
+    responseBytesMax: limits.httpResponseBytesMax,
+    timeoutMsDefault: limits.httpTimeoutMsDefault,
+  };
   return new RunService({ ...rest, limits, services });
 }
 

@@ -3,8 +3,12 @@
  * and the reason for them. The valibot schema, the CLI flags, `--help` and
  * docs/configuration.md are all derived from (or checked against) this table.
  */
+import { isIP } from "node:net";
 import * as v from "valibot";
 import { LOG_LEVELS } from "../obs/mod.ts";
+
+/** A host name or a `*.` suffix wildcard; the last label holds a letter (no IP address). */
+const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*$/i;
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -192,10 +196,7 @@ export const CONFIG_FIELDS = {
         v.pipe(
           v.string(),
           v.maxLength(253, "must be host names of at most 253 characters"),
-          v.regex(
-            /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*$/i,
-            "must be host names or *.suffix wildcards",
-          ),
+          v.regex(HOST_NAME, "must be host names or *.suffix wildcards"),
         ),
       ),
       v.maxLength(256, "must list at most 256 hosts"),
@@ -381,6 +382,26 @@ export const CONFIG_FIELDS = {
         ),
       ),
       v.maxLength(64, "at most 64 origins"),
+    ),
+  },
+  http_allowed_hosts: {
+    flag: "http-allowed-hosts",
+    env: "VLTAIR_HTTP_ALLOWED_HOSTS",
+    kind: "list",
+    default: [],
+    doc: "Hosts `http` steps of runs may reach (comma-separated): exact names, `*.` suffix wildcards such as `*.example.com` (subdomains only), and IP addresses, which match only when listed exactly (a wildcard never admits an address). Any port. Empty: every `http` step fails `http_host_denied`. See docs/orchestrator.md.",
+    schema: v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.maxLength(253, "must be host names of at most 253 characters"),
+          v.check(
+            (host) => HOST_NAME.test(host) || isIP(host.replace(/^\[(.*)\]$/, "$1")) !== 0,
+            "must be host names, *.suffix wildcards or IP addresses",
+          ),
+        ),
+      ),
+      v.maxLength(256, "must list at most 256 hosts"),
     ),
   },
   orchestrator_limits: {

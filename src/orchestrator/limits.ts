@@ -25,6 +25,10 @@ export interface OrchestratorLimits {
   runsRetentionDays: number;
   /** Finished runs kept; past it the oldest finished ones are forgotten. */
   runsFinishedMax: number;
+  /** Bytes of one `http` step's response body; a longer one fails the step. */
+  httpResponseBytesMax: number;
+  /** Timeout of an `http` step's fetch when its `with.timeout_ms` is absent. */
+  httpTimeoutMsDefault: number;
 }
 
 /** Default, bounds, unit and reason of each orchestrator limit (docs/configuration.md is checked against it). */
@@ -105,6 +109,22 @@ export const ORCHESTRATOR_LIMITS = new LimitTable<keyof OrchestratorLimits>("orc
     unit: "runs",
     reason:
       "finished runs kept in memory and snapshots; past it the oldest finished ones are forgotten (a run's journal costs a few KiB)",
+  },
+  httpResponseBytesMax: {
+    default: 1_048_576,
+    min: 1024,
+    max: 16_777_216,
+    unit: "bytes",
+    reason:
+      "response body of one `http` step (`http_response_too_large` past it); it is held in memory and journaled as the step's output",
+  },
+  httpTimeoutMsDefault: {
+    default: 30_000,
+    min: 1,
+    max: 86_400_000,
+    unit: "ms",
+    reason:
+      "an `http` step's fetch without `with.timeout_ms` fails `http_timeout` (retryable) past it",
   },
 });
 

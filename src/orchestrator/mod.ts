@@ -16,6 +16,7 @@
  * ```
  */
 export type { ExecutorServices, SandboxRunner, StepKindSpec } from "./executors/mod.ts";
+export { HttpHostAllowlist } from "./executors/mod.ts";
 export type { OrchestratorLimits } from "./limits.ts";
 export { ORCHESTRATOR_LIMITS, resolveOrchestratorLimits } from "./limits.ts";
 export type { LlmProviderConfig } from "./llm/mod.ts";

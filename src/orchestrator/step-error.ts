@@ -36,6 +36,12 @@ export const STEP_ERROR_CODES = [
   "exec_status",
   "run_timeout",
   "history_limit",
+  "http_host_denied",
+  "http_unreachable",
+  "http_timeout",
+  "http_status",
+  "http_response_too_large",
+  "http_response_invalid",
 ] as const;
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];
 

@@ -7,8 +7,7 @@
 import * as v from "valibot";
 
 /**
- * The step kinds this binary runs. `http` of API.md comes with the next phase of issue 16; a
- * workflow naming it is refused until then.
+ * The step kinds this binary runs: every kind of API.md.
  */
 export const STEP_KINDS = [
   "exec",
@@ -20,6 +19,7 @@ export const STEP_KINDS = [
   "map",
   "llm",
   "agent",
+  "http",
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 

@@ -22,6 +22,7 @@ export type { Restored } from "./checkpoint-tree.ts";
 export { formatSandboxHeader, formatSandboxText } from "./format.ts";
 export { HIDDEN_PATHS_MAX, normalizeHiddenPaths } from "./hidden-paths.ts";
 export type { AttachPrime, CgroupLayout, CgroupProbe } from "./linux/mod.ts";
+export { HOST_PATTERN, hostMatches, normalizeHost } from "./network-allow.ts";
 export type {
   SandboxLimitConfig,
   SandboxLogger,

@@ -37,27 +37,37 @@ export async function runOf(t: TestApp, id: string, token?: string): Promise<Jso
 }
 
 /** Polls the run until it has `status` (10 s deadline); returns its body then. */
-export async function runUntil(
-  t: TestApp,
-  id: string,
-  status: string,
-  token?: string,
-): Promise<Json> {
-  let last: Json = null;
-  return poll(
-    () => {
-      void runOf(t, id, token).then((r) => {
-        last = r;
-      });
-      return last?.status === status ? last : undefined;
-    },
-    10_000,
-    `run ${id} ${status}`,
-  );
+export function runUntil(t: TestApp, id: string, status: string, token?: string): Promise<Json> {
+  const reached = (run: Json) => (run.status === status ? run : undefined);
+  return pollJson(t, `/v1/runs/${id}`, reached, `run ${id} ${status}`, token);
 }
 
 /** The run's events as parsed `data` objects (from `/replay`). */
 export async function eventsOf(t: TestApp, id: string): Promise<Json[]> {
   const text = await (await t.request(`/v1/runs/${id}/replay`)).text();
   return [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] as string));
+}
+
+/**
+ * GETs `path` until `accept` returns something other than undefined for its answer, and returns
+ * that; fails after 10 s naming `what`.
+ */
+export function pollJson<T>(
+  t: TestApp,
+  path: string,
+  accept: (body: Json) => T | undefined,
+  what: string,
+  token?: string,
+): Promise<T> {
+  let last: Json = null;
+  return poll(
+    () => {
+      void callJson(t, path, token === undefined ? {} : { token }).then((r) => {
+        last = r.body;
+      });
+      return last === null ? undefined : accept(last);
+    },
+    10_000,
+    what,
+  );
 }

@@ -16,6 +16,7 @@ import type { Usage } from "../run-record.ts";
 import type { ReferenceScope } from "../template.ts";
 import type { Timers } from "../timers.ts";
 import type { StepKind } from "../workflow-schema.ts";
+import type { HttpHostAllowlist } from "./http-hosts.ts";
 
 /** One attempt of a step, with its input resolved and checked. */
 export interface StepAttempt<W> {
@@ -68,6 +69,13 @@ export interface SideEffect {
   details: Record<string, string | number | boolean | null>;
 }
 
+/** What `http` steps may reach and read (config `http_allowed_hosts`, `orchestrator_limits`). */
+export interface HttpSettings {
+  allowedHosts: HttpHostAllowlist;
+  responseBytesMax: number;
+  timeoutMsDefault: number;
+}
+
 /** The services steps use. */
 export interface ExecutorServices {
   context: ContextService;
@@ -80,6 +88,8 @@ export interface ExecutorServices {
   policy?: { check(call: Call, action: PolicyAction, context: Record<string, unknown>): unknown };
   /** Records a side effect in the tenant's audit trail. */
   audit?: (call: Call, effect: SideEffect) => Promise<void>;
+  /** Hosts and bounds of `http` steps (absent: every `http` step fails `http_host_denied`). */
+  http?: HttpSettings;
 }
 
 /** What a journaled sub-step produced: its output, and writes committed with its record. */

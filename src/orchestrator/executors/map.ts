@@ -26,6 +26,7 @@ export const MAP_TEMPLATE_KINDS = [
   "context.search",
   "context.upsert",
   "context.merge",
+  "http",
 ] as const satisfies readonly StepKind[];
 
 const TemplateSchema = v.strictObject({

@@ -13,6 +13,7 @@ import { contextMergeKind, contextSearchKind, contextUpsertKind } from "./contex
 import { echoKind } from "./echo.ts";
 import { execKind } from "./exec.ts";
 import type { StepKindSpec } from "./executor.ts";
+import { httpKind } from "./http.ts";
 import { llmKind } from "./llm.ts";
 import { mapKind } from "./map.ts";
 
@@ -23,6 +24,7 @@ import { waitKind } from "./wait.ts";
 export type {
   ExecutorServices,
   HeldUnit,
+  HttpSettings,
   JournalEntry,
   SandboxRunner,
   SideEffect,
@@ -33,6 +35,7 @@ export type {
   TakenSignal,
   TenantBudgets,
 } from "./executor.ts";
+export { HttpHostAllowlist } from "./http-hosts.ts";
 
 /** Every step kind's spec, by kind. */
 export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> = {
@@ -42,6 +45,7 @@ export const STEP_KIND_SPECS: Readonly<Record<StepKind, StepKindSpec<unknown>>> 
   "context.upsert": contextUpsertKind as StepKindSpec<unknown>,
   "context.merge": contextMergeKind as StepKindSpec<unknown>,
   exec: execKind as StepKindSpec<unknown>,
+  http: httpKind as StepKindSpec<unknown>,
   map: mapKind(() => STEP_KIND_SPECS) as StepKindSpec<unknown>,
   llm: llmKind as StepKindSpec<unknown>,
   agent: agentKind as StepKindSpec<unknown>,

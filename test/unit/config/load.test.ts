@@ -115,6 +115,18 @@ describe("loadConfig rejection", () => {
     ],
     ["empty host", sources({ flags: { host: "" } }), "host", "--host"],
     [
+      "a URL in http_allowed_hosts",
+      sources({ flags: { http_allowed_hosts: "api.example.com,https://x.org" } }),
+      "http_allowed_hosts",
+      "--http-allowed-hosts",
+    ],
+    [
+      "a wildcard over addresses in http_allowed_hosts",
+      sources({ env: { VLTAIR_HTTP_ALLOWED_HOSTS: "*.0.1" } }),
+      "http_allowed_hosts",
+      "VLTAIR_HTTP_ALLOWED_HOSTS",
+    ],
+    [
       "short admin token",
       sources({ env: { VLTAIR_ADMIN_TOKEN: "short" } }),
       "admin_token",
