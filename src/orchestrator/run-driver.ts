@@ -25,6 +25,7 @@ import {
   type StepResult,
   type TakenSignal,
 } from "./executors/mod.ts";
+import { FairQueue } from "./fair-queue.ts";
 import type { OrchestratorLimits } from "./limits.ts";
 import { NO_RUN_METRICS, type RunMetrics } from "./metrics.ts";
 import { planRun, startable } from "./plan-run.ts";
@@ -211,8 +212,8 @@ export class RunDriver {
   readonly #o: RunDriverOptions;
   readonly #locks = new TenantLock();
   readonly #live = new Map<string, LiveRun>();
-  /** Runs waiting for admission, in creation order. */
-  readonly #admission: string[] = [];
+  /** Runs waiting for admission: creation order within a tenant, round-robin across tenants. */
+  readonly #admission = new FairQueue();
   /** Runs taken off the admission queue whose first transition has not admitted them yet. */
   readonly #admitting = new Set<string>();
   /** Admitted runs whose status is `running`. */
@@ -317,7 +318,7 @@ export class RunDriver {
     this.#newLive(run.id, compileWorkflow(run.workflow, run.graph));
     if (run.admitted) this.#advance(run.id);
     else {
-      this.#admission.push(run.id);
+      this.#admission.push(run.tenant, run.id);
       this.#pumpAdmission();
     }
   }
@@ -489,7 +490,7 @@ export class RunDriver {
       }
       if (!restart && budget?.steps !== undefined) started += 1;
       const holdsSlot = STEP_KIND_SPECS[run.graph.steps[step.index]?.kind ?? "echo"].holdsSlot;
-      if (holdsSlot && !this.#slots.take(run.id)) return;
+      if (holdsSlot && !this.#slots.take(run.id, run.tenant)) return;
       if (holdsSlot) out.slotsTaken += 1;
       out.records.push({ op: "start", run_id: run.id, step_id: id, attempt, restart });
       out.launched.push(id);
@@ -551,8 +552,7 @@ export class RunDriver {
     if (run.status === "running") this.#active.add(run.id);
     else this.#active.delete(run.id);
     if (run.admitted) this.#admitting.delete(run.id);
-    else if (!this.#admitting.has(run.id) && !this.#admission.includes(run.id))
-      this.#admission.push(run.id);
+    else if (!this.#admitting.has(run.id)) this.#admission.push(run.tenant, run.id);
     if (isTerminal(run.status)) this.#finishLive(live, run);
     else {
       for (const stepId of launched) this.#execute(live, run, stepId);
@@ -579,8 +579,7 @@ export class RunDriver {
     live.signals.rejectAll(reason);
     this.#live.delete(live.id);
     this.#admitting.delete(live.id);
-    const queued = this.#admission.indexOf(live.id);
-    if (queued !== -1) this.#admission.splice(queued, 1);
+    this.#admission.remove(live.id);
     this.#slots.forget(live.id);
   }
 

@@ -1,14 +1,16 @@
 /**
  * The `steps_running_max` slots: a step attempt of a kind that holds a slot starts only with
  * one. A run that finds none free (or finds other runs already waiting) queues once; freed slots
- * are granted to queued runs in FIFO order, one per run per turn, so runs share slots fairly.
+ * are granted to queued runs one per run per turn, round-robin across tenants (FIFO within one),
+ * so runs and tenants share slots fairly.
  */
 import { assert } from "../core/mod.ts";
+import { FairQueue } from "./fair-queue.ts";
 
 export class StepSlots {
   readonly #max: number;
   #used = 0;
-  readonly #waiting: string[] = [];
+  readonly #waiting = new FairQueue();
   readonly #grants = new Map<string, number>();
 
   constructor(max: number) {
@@ -30,7 +32,7 @@ export class StepSlots {
    * A slot for `runId`: one granted to it, else a free one when no other run waits; otherwise
    * the run is queued (once) and this returns false.
    */
-  take(runId: string): boolean {
+  take(runId: string, tenant: string): boolean {
     const granted = this.#grants.get(runId) ?? 0;
     if (granted > 0) {
       this.#setGrants(runId, granted - 1);
@@ -40,7 +42,7 @@ export class StepSlots {
       this.#used += 1;
       return true;
     }
-    if (!this.#waiting.includes(runId)) this.#waiting.push(runId);
+    this.#waiting.push(tenant, runId);
     return false;
   }
 
@@ -66,8 +68,7 @@ export class StepSlots {
   forget(runId: string): void {
     this.release(this.#grants.get(runId) ?? 0);
     this.#grants.delete(runId);
-    const at = this.#waiting.indexOf(runId);
-    if (at !== -1) this.#waiting.splice(at, 1);
+    this.#waiting.remove(runId);
   }
 
   /** Frees the slots granted to `runId` that it did not use (it stays queued if it is). */
