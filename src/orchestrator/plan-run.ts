@@ -72,6 +72,12 @@ export function planRun(
   options: { admit: boolean },
 ): Decision[] {
   if (isTerminal(run.status) || (!run.admitted && !options.admit)) return [];
+  // Cancelled with compensations: nothing is scheduled; the run ends once they all ran.
+  if (run.compensations !== null) {
+    return run.compensations.every((c) => c.done)
+      ? [{ op: "finish", run_id: run.id, status: "cancelled" }]
+      : [];
+  }
   const failed = run.steps.find((s) => s.status === "failed");
   if (failed !== undefined) return failRun(run, failed);
   const out: Decision[] = [];

@@ -41,6 +41,7 @@ import {
 } from "./run-state.ts";
 import type { RunsState } from "./runs-machine.ts";
 import { SignalBox } from "./signal-box.ts";
+import type { StepError } from "./step-error.ts";
 import { StepFailure, stepErrorOf } from "./step-error.ts";
 import { StepSlots } from "./step-slots.ts";
 import { resolveReferences } from "./template.ts";
@@ -77,12 +78,16 @@ interface LiveRun {
   cancelWallTimer: (() => void) | null;
   /** Bytes of the run's records (JSON), counted from its journal on the first transition. */
   historyBytes: number | null;
+  /** A compensation (`on_cancel`) runs now. */
+  compensating: boolean;
 }
 
 interface Execution {
   attempt: number;
   holdsSlot: boolean;
   startedMs: number;
+  /** Aborts this attempt alone (its step was cancelled while the run goes on compensating). */
+  controller: AbortController;
   /** Spent since the last record of the attempt (recorded with the next one). */
   usage: Usage;
 }
@@ -271,6 +276,7 @@ export class RunDriver {
       unrecorded: { llm_tokens: 0, cost_usd: 0, sandbox_cpu_ms: 0 },
       cancelWallTimer: null,
       historyBytes: null,
+      compensating: false,
     };
     this.#live.set(id, live);
     return live;
@@ -315,7 +321,8 @@ export class RunDriver {
 
   #drive(run: RunState): void {
     if (this.#closed || this.#live.has(run.id)) return;
-    this.#newLive(run.id, compileWorkflow(run.workflow, run.graph));
+    const live = this.#newLive(run.id, compileWorkflow(run.workflow, run.graph));
+    if (run.compensations !== null) this.#nextCompensation(live, run);
     if (run.admitted) this.#advance(run.id);
     else {
       this.#admission.push(run.tenant, run.id);
@@ -555,6 +562,15 @@ export class RunDriver {
     else if (!this.#admitting.has(run.id)) this.#admission.push(run.tenant, run.id);
     if (isTerminal(run.status)) this.#finishLive(live, run);
     else {
+      if (run.compensations !== null) {
+        // Cancelled, compensating: attempts of cancelled steps stop; the next on_cancel runs.
+        for (const [stepId, execution] of live.executing) {
+          const step = run.steps[run.graph.byId.get(stepId) ?? -1];
+          if (step?.status === "cancelled")
+            execution.controller.abort(new VltairError("conflict", "the step was cancelled"));
+        }
+        this.#nextCompensation(live, run);
+      }
       for (const stepId of launched) this.#execute(live, run, stepId);
       this.#armRetryTimers(live, run);
       this.#armWallTimer(live, run);
@@ -624,14 +640,15 @@ export class RunDriver {
     const definition = run.workflow.steps[index] as RunState["workflow"]["steps"][number];
     const spec = STEP_KIND_SPECS[definition.kind];
     const attempt = step.attempts.at(-1) as StepState["attempts"][number];
+    const controller = new AbortController();
     const execution: Execution = {
       attempt: attempt.n,
       holdsSlot: spec.holdsSlot,
       startedMs: this.#o.timers.nowMs(),
+      controller,
       usage: {},
     };
     live.executing.set(stepId, execution);
-    const controller = new AbortController();
     const onRunAbort = () => controller.abort(live.abort.signal.reason);
     live.abort.signal.addEventListener("abort", onRunAbort, { once: true });
     const timeout =
@@ -847,6 +864,101 @@ export class RunDriver {
     const walIndex = (await this.#o.storage.commit(inputs, runCall(run))).lastIndex;
     this.#afterCommit(live, []);
     return walIndex;
+  }
+
+  /**
+   * Runs the next pending `on_cancel` of a cancelled run (one at a time, in the recorded order)
+   * and records how it ended; the transition after the last one ends the run `cancelled`. A
+   * compensation is one attempt, not retried, holding no slot; its failure is recorded and the
+   * next one runs. After a restart, one that had not been recorded runs again.
+   */
+  #nextCompensation(live: LiveRun, run: RunState): void {
+    if (live.compensating) return;
+    const next = run.compensations?.find((c) => !c.done);
+    if (next === undefined) return;
+    live.compensating = true;
+    const work = async (): Promise<{
+      output?: unknown;
+      error?: StepError;
+      prepared?: readonly PreparedWrite<unknown>[];
+    }> => {
+      try {
+        const result = await this.#runCompensation(live, run, next.stepId);
+        return result.prepared === undefined
+          ? { output: result.output ?? null }
+          : { output: result.output ?? null, prepared: result.prepared };
+      } catch (error) {
+        if (live.abort.signal.aborted) throw error;
+        return { error: stepErrorOf(error).error };
+      }
+    };
+    const done = work()
+      .then((outcome) => {
+        if (this.#closed) {
+          for (const p of outcome.prepared ?? []) p.release();
+          return;
+        }
+        const record: RunRecord = { op: "compensated", run_id: live.id, step_id: next.stepId };
+        if (outcome.error !== undefined) record.error = outcome.error;
+        else record.output = outcome.output ?? null;
+        return this.#transition(
+          live.id,
+          (now) =>
+            now?.compensations?.some((c) => c.stepId === next.stepId && !c.done)
+              ? { records: [record] }
+              : null,
+          0,
+          outcome.prepared ?? [],
+        ).then(() => undefined);
+      })
+      .finally(() => {
+        live.compensating = false;
+        const now = this.#state().runs.get(live.id)?.run;
+        if (now !== undefined && !isTerminal(now.status) && this.#live.get(live.id) === live)
+          this.#nextCompensation(live, now);
+      });
+    this.#track(done);
+  }
+
+  /** One `on_cancel`: its input resolved against the run (the step's own output included). */
+  async #runCompensation(live: LiveRun, run: RunState, stepId: string): Promise<StepResult> {
+    const index = run.graph.byId.get(stepId) as number;
+    const template = run.workflow.steps[index]?.on_cancel;
+    if (template === undefined) return { output: null };
+    const spec = STEP_KIND_SPECS[template.kind];
+    const scope = scopeOf(run);
+    const parsed = v.safeParse(
+      spec.withSchema,
+      resolveWith(template.with ?? {}, spec.deferredKeys ?? [], scope),
+    );
+    if (!parsed.success) {
+      const issue = parsed.issues[0] as v.BaseIssue<unknown>;
+      const field = `on_cancel.with${v.getDotPath(issue) === null ? "" : `.${v.getDotPath(issue)}`}`;
+      throw new VltairError("validation_failed", `${field}: ${issue.message}`, {
+        details: { field },
+      });
+    }
+    const signal = live.abort.signal;
+    const ctx = {
+      call: { ...runCall(run), signal },
+      runId: run.id,
+      idempotencyKey: `${run.id}:${stepId}:cancel`,
+      timers: this.#o.timers,
+      services: this.#o.services,
+      waitSignal: () => Promise.reject(new VltairError("conflict", "a compensation cannot wait")),
+      scope,
+      journal: async (_key: string, entry: () => Promise<JournalEntry>) => (await entry()).output,
+      charge: () => {},
+      holdRun: () => () => {},
+    };
+    const attempt = {
+      id: stepId,
+      kind: template.kind,
+      with: parsed.output,
+      attempt: 1,
+      attemptStartedAtMs: this.#o.timers.nowMs(),
+    };
+    return raceAbort(spec.run(attempt, ctx), signal);
   }
 
   /** Holds run budget for a side effect in flight; throws `budget_exceeded` past the limit. */

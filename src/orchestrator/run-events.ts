@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   "step.cancelled",
   "run.waiting",
   "run.signaled",
+  "run.cancelling",
+  "step.compensated",
   "budget.charged",
   "run.succeeded",
   "run.failed",

@@ -9,6 +9,7 @@ import type { CreateRecord, RunRecord } from "./run-record.ts";
 import {
   type Attempt,
   addRunUsage,
+  type Compensation,
   isReused,
   isStepDone,
   isTerminal,
@@ -31,7 +32,7 @@ export interface Folded {
   events: EventDraft[];
 }
 
-type StepRecord = Extract<RunRecord, { step_id: string }>;
+type StepRecord = Exclude<Extract<RunRecord, { step_id: string }>, { op: "compensated" }>;
 
 /**
  * A new run from its `create` record: every step pending, nothing admitted — except, in a fork,
@@ -79,6 +80,7 @@ function created(body: CreateRecord, meta: RecordMeta): RunState {
     used: NO_USAGE,
     forkedFrom:
       body.fork === undefined ? null : { runId: body.fork.run_id, stepId: body.fork.step_id },
+    compensations: null,
   };
 }
 
@@ -150,6 +152,30 @@ function change(run: RunState, body: Exclude<RunRecord, CreateRecord>, wallMs: n
     }
     case "forget":
       return null;
+    case "compensate": {
+      if (run.compensations !== null) return null;
+      return {
+        run: { compensations: body.steps.map((stepId) => ({ stepId, done: false })) },
+        events: [{ type: "run.cancelling", output: { compensate: body.steps } }],
+      };
+    }
+    case "compensated": {
+      const list = run.compensations ?? [];
+      const at = list.findIndex((c) => c.stepId === body.step_id && !c.done);
+      if (at === -1) return null;
+      const done: Compensation = { stepId: body.step_id, done: true };
+      const event: EventDraft = { type: "step.compensated", stepId: body.step_id };
+      if (body.error !== undefined) {
+        Object.assign(done, { error: body.error });
+        event.error = body.error;
+      } else {
+        Object.assign(done, { output: body.output ?? null });
+        event.output = body.output ?? null;
+      }
+      const compensations = [...list];
+      compensations[at] = done;
+      return { run: { compensations }, events: [event] };
+    }
     default:
       return stepChange(run, body, wallMs);
   }

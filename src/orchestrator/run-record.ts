@@ -152,6 +152,22 @@ const Finish = v.strictObject({
   error: v.optional(StepErrorSchema),
 });
 
+/** A cancel with compensations: these steps' `on_cancel` run, in this order, before the end. */
+const Compensate = v.strictObject({
+  op: v.literal("compensate"),
+  run_id: RunIdSchema,
+  steps: v.pipe(v.array(StepIdSchema), v.minLength(1)),
+});
+
+/** One compensation's outcome (its output, or the error it failed with). */
+const Compensated = v.strictObject({
+  op: v.literal("compensated"),
+  run_id: RunIdSchema,
+  step_id: StepIdSchema,
+  output: v.optional(v.unknown()),
+  error: v.optional(StepErrorSchema),
+});
+
 /** A finished run dropped by retention: its body, events and idempotency key are gone. */
 const Forget = v.strictObject({
   op: v.literal("forget"),
@@ -171,6 +187,8 @@ export const RunRecordSchema = v.variant("op", [
   Signal,
   Finish,
   Forget,
+  Compensate,
+  Compensated,
 ]);
 export type RunRecord = v.InferOutput<typeof RunRecordSchema>;
 export type CreateRecord = v.InferOutput<typeof Create>;

@@ -41,6 +41,22 @@ import { type CompiledWorkflow, compileWorkflow, validateWorkflow } from "./vali
 import { WorkflowStore } from "./workflow-store.ts";
 import type { WorkflowRecord, WorkflowsState } from "./workflows-machine.ts";
 
+/**
+ * The steps whose `on_cancel` runs when `run` is cancelled now: those that started (running,
+ * waiting) or succeeded, deepest first (reverse topological order: what was done last is undone
+ * first), later declarations first among equals.
+ */
+export function compensationOrder(run: RunState): string[] {
+  return run.graph.steps
+    .filter((g) => {
+      const status = run.steps[g.index]?.status;
+      const started = status === "succeeded" || status === "running" || status === "waiting";
+      return started && run.workflow.steps[g.index]?.on_cancel !== undefined;
+    })
+    .sort((a, b) => b.depth - a.depth || b.index - a.index)
+    .map((g) => g.id);
+}
+
 /** How often finished runs are checked against retention (sooner while a batch was full). */
 const RETENTION_SWEEP_MS = 60_000;
 
@@ -356,6 +372,8 @@ export class RunService {
     this.#entry(call, id);
     return this.#driver.decide(id, (run) => {
       const current = this.#live(run, id);
+      // Already cancelling (compensations running): nothing more to decide.
+      if (current.compensations !== null) return { records: [] };
       const records: RunRecord[] = current.steps
         .filter((s) => !isStepDone(s.status))
         .map((s) => ({
@@ -363,7 +381,9 @@ export class RunService {
           run_id: id,
           step_id: current.graph.steps[s.index]?.id as string,
         }));
-      records.push({ op: "finish", run_id: id, status: "cancelled" });
+      const compensate = compensationOrder(current);
+      if (compensate.length > 0) records.push({ op: "compensate", run_id: id, steps: compensate });
+      else records.push({ op: "finish", run_id: id, status: "cancelled" });
       return { records };
     });
   }

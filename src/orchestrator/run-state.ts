@@ -123,6 +123,16 @@ export interface RunState {
    * are the succeeded ones without attempts.
    */
   readonly forkedFrom: { readonly runId: string; readonly stepId: string } | null;
+  /** After a cancel with compensations: each `on_cancel` to run, in order, and how it ended. */
+  readonly compensations: readonly Compensation[] | null;
+}
+
+/** One step's `on_cancel` after a cancel. */
+export interface Compensation {
+  readonly stepId: string;
+  readonly done: boolean;
+  readonly output?: unknown;
+  readonly error?: StepError;
 }
 
 /** True for a step a fork reused from its source run (it succeeded without an attempt here). */

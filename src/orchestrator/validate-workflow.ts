@@ -64,6 +64,7 @@ export function validateWorkflow(
     const upstream = upstreamIds(graph, index);
     checkWith(step, index, upstream);
     if (step.output_schema !== undefined) checkOutputSchema(step, index);
+    if (step.on_cancel !== undefined) checkOnCancel(step, index, upstream);
     if (step.retry?.on_status !== undefined && step.kind !== "exec")
       throw workflowInvalid(`steps.${index}.retry.on_status`, "only exec steps take one");
     if (step.timeout_ms !== undefined && step.kind === "wait") {
@@ -171,6 +172,31 @@ function checkWith(
     for (const part of parts) {
       if (!("ref" in part) || part.ref.root !== "steps") continue;
       const problem = upstreamProblem(part.ref.path, upstream, step.id);
+      if (problem !== null) throw workflowInvalid(path, problem, { reference: part.ref.text });
+    }
+  }
+}
+
+/**
+ * An `on_cancel` compensation: its inputs fit its kind, and its references name upstream steps
+ * or the step itself (undoing a step usually needs what the step output).
+ */
+function checkOnCancel(
+  step: Workflow["steps"][number],
+  index: number,
+  upstream: ReadonlySet<string>,
+): void {
+  const template = step.on_cancel as NonNullable<Workflow["steps"][number]["on_cancel"]>;
+  const base = `steps.${index}.on_cancel.with`;
+  checkKeys(template.kind, template.with ?? {}, base);
+  const reachable = new Set([...upstream, step.id]);
+  for (const { text, path } of stringsIn(template.with ?? {}, base)) {
+    if (!text.includes("${")) continue;
+    const parts = parseTemplate(text, STEP_ROOTS);
+    if (typeof parts === "string") throw workflowInvalid(path, parts);
+    for (const part of parts) {
+      if (!("ref" in part) || part.ref.root !== "steps") continue;
+      const problem = upstreamProblem(part.ref.path, reachable, `${step.id}'s on_cancel`);
       if (problem !== null) throw workflowInvalid(path, problem, { reference: part.ref.text });
     }
   }

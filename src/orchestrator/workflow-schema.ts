@@ -65,6 +65,23 @@ const RetrySchema = v.strictObject({
   on_status: v.optional(v.pipe(v.array(int(1, 255)), v.minLength(1), v.maxLength(255))),
 });
 
+/** Kinds an `on_cancel` compensation may have: one attempt with an effect, no waiting, no loop. */
+export const ON_CANCEL_KINDS = [
+  "exec",
+  "echo",
+  "context.search",
+  "context.upsert",
+  "context.merge",
+  "http",
+  "llm",
+] as const;
+
+/** What undoes a step when its run is cancelled (run in reverse topological order). */
+export const OnCancelSchema = v.strictObject({
+  kind: v.picklist(ON_CANCEL_KINDS, `must be one of ${ON_CANCEL_KINDS.join(", ")}`),
+  with: v.optional(JsonObjectSchema),
+});
+
 export const StepSchema = v.strictObject({
   id: StepIdSchema,
   kind: v.picklist(STEP_KINDS),
@@ -81,6 +98,8 @@ export const StepSchema = v.strictObject({
   timeout_ms: v.optional(int(1, STEP_TIMEOUT_MS_MAX)),
   /** `llm` and `agent`: a JSON Schema the model's answer (as JSON) must satisfy. */
   output_schema: v.optional(JsonObjectSchema),
+  /** A compensation run when the run is cancelled after this step started or succeeded. */
+  on_cancel: v.optional(OnCancelSchema),
 });
 export type Step = v.InferOutput<typeof StepSchema>;
 

@@ -303,3 +303,103 @@ describe("history limits and retention", () => {
     expect((await callJson(t, "/v1/runs")).body.runs).toEqual([]);
   });
 });
+
+describe("on_cancel", () => {
+  test("a cancel runs the on_cancel of started and succeeded steps, deepest first, then ends cancelled", async () => {
+    const t = app();
+    const undo = (id: string) => ({
+      kind: "context.upsert",
+      with: { items: [{ id: `undo-${id}`, text: `undid ${"${"}steps.${id}.output}` }] },
+    });
+    const workflow = {
+      steps: [
+        { id: "a", kind: "echo", with: { value: "A" }, on_cancel: undo("a") },
+        { id: "b", kind: "echo", needs: ["a"], with: { value: "B" }, on_cancel: undo("b") },
+        { id: "gate", kind: "wait", needs: ["b"], with: { signal: "go" } },
+        {
+          id: "never",
+          kind: "echo",
+          needs: ["gate"],
+          with: { value: 1 },
+          on_cancel: undo("never"),
+        },
+      ],
+    };
+    const id = await startRun(t, { workflow });
+    await runUntil(t, id, "waiting");
+    const cancel = await callJson(t, `/v1/runs/${id}:cancel`, { method: "POST" });
+    expect(cancel.status).toBe(202);
+    const run = await runUntil(t, id, "cancelled");
+    expect(run.steps.map((s: Json) => s.state)).toEqual([
+      "succeeded",
+      "succeeded",
+      "cancelled",
+      "cancelled",
+    ]);
+    const events = await eventsOf(t, id);
+    const cancelling = events.find((e) => e.type === "run.cancelling");
+    expect(cancelling.output.compensate).toEqual(["b", "a"]);
+    const compensated = events.filter((e) => e.type === "step.compensated");
+    expect(compensated.map((e) => e.step_id)).toEqual(["b", "a"]);
+    expect((await callJson(t, "/v1/context/docs/undo-b")).body.text).toBe("undid B");
+    expect((await callJson(t, "/v1/context/docs/undo-a")).body.text).toBe("undid A");
+    expect((await callJson(t, "/v1/context/docs/undo-never")).status).toBe(404);
+    expect(events.at(-1).type).toBe("run.cancelled");
+    const live = await (await t.request(`/v1/runs/${id}/events`)).text();
+    expect(await (await t.request(`/v1/runs/${id}/replay`)).text()).toBe(live);
+  });
+
+  test("a failing compensation is recorded and the next one still runs", async () => {
+    const t = app();
+    const workflow = {
+      steps: [
+        {
+          id: "a",
+          kind: "echo",
+          with: { value: 1 },
+          on_cancel: { kind: "context.upsert", with: { items: [{ id: "undo-a", text: "x" }] } },
+        },
+        {
+          id: "b",
+          kind: "echo",
+          needs: ["a"],
+          with: { value: 2 },
+          on_cancel: { kind: "context.search", with: { query: "x", k: "many" } },
+        },
+        { id: "gate", kind: "wait", needs: ["b"], with: { signal: "go" } },
+      ],
+    };
+    const id = await startRun(t, { workflow });
+    await runUntil(t, id, "waiting");
+    await callJson(t, `/v1/runs/${id}:cancel`, { method: "POST" });
+    await runUntil(t, id, "cancelled");
+    const compensated = (await eventsOf(t, id)).filter((e) => e.type === "step.compensated");
+    expect(compensated.map((e) => [e.step_id, e.error?.code ?? "ok"])).toEqual([
+      ["b", "validation_failed"],
+      ["a", "ok"],
+    ]);
+  });
+
+  test("on_cancel inputs and references are checked before the run exists", async () => {
+    const t = app();
+    const cases: [unknown, string][] = [
+      [{ kind: "wait", with: {} }, "steps.0.on_cancel.kind"],
+      [{ kind: "echo", with: { nope: 1 } }, "steps.0.on_cancel.with.nope"],
+      [{ kind: "echo", with: { value: "${steps.later.output}" } }, "steps.0.on_cancel.with.value"],
+    ];
+    for (const [onCancel, path] of cases) {
+      const r = await callJson(t, "/v1/runs", {
+        body: {
+          workflow: {
+            steps: [
+              { id: "a", kind: "echo", on_cancel: onCancel },
+              { id: "later", kind: "echo", needs: ["a"] },
+            ],
+          },
+        },
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: "workflow_invalid", details: { path } });
+    }
+  });
+});
