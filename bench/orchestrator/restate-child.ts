@@ -1,5 +1,5 @@
 /**
- * The Restate side of bench/orchestrator.ts, run inside a network namespace with loopback only
+ * The Restate side of bench/runs.ts, run inside a network namespace with loopback only
  * (Restate checks for updates at start): starts restate-server (durable default) in a temp base
  * dir and the Node endpoint of restate/endpoint.mjs, registers it, warms up, then measures the
  * same shapes as vltair's side (sequential calls, N clients). Prints one JSON object.

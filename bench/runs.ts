@@ -11,7 +11,7 @@
  *
  * Prints one JSON object.
  *
- *   npx bun bench/orchestrator.ts [--sequential 300] [--concurrent-runs 2000] [--clients 32]
+ *   npx bun bench/runs.ts [--sequential 300] [--concurrent-runs 2000] [--clients 32]
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const figures = "figures" in restate ? restate.figures : undefined;
   console.log(
     JSON.stringify({
-      bench: "orchestrator",
+      bench: "runs",
       workflow:
         "3 echo steps in a chain, POST /v1/runs?wait_ms (one request per run); vltair: pure echo (computed inline), vltair_durable_steps: echo with delay_ms 0 (a durable start per step)",
       machine: {
