@@ -12,9 +12,8 @@
  * shield documents: excluded files are left out of the engine like ignored ones.
  */
 import picomatch from "picomatch";
-import { LIST_LIMIT_MAX, type Scope } from "../context/mod.ts";
+import { chunkDocId, chunkIdPrefix, LIST_LIMIT_MAX, type Scope } from "../context/mod.ts";
 import type { ContextClient, ListPage } from "./context-client.ts";
-import { chunkDocId, chunkIdPrefix } from "./ingest-items.ts";
 import type { SourceRoot } from "./ingest-sources.ts";
 
 /** A listed document, as far as pruning looks at it. */

@@ -46,10 +46,26 @@ export {
   prepareFilterOver,
   valueAtPath,
 } from "./filters/mod.ts";
-export type { Chunk, ChunkOptions, WalkedFile, WalkOptions } from "./ingest/mod.ts";
+export type {
+  Chunk,
+  ChunkOptions,
+  IngestItem,
+  IngestProgress,
+  IngestRequest,
+  IngestResponse,
+  SkippedFile,
+  WalkedFile,
+  WalkOptions,
+} from "./ingest/mod.ts";
 export {
   CHUNK_OPTIONS_DEFAULT,
+  chunkDocId,
+  chunkIdPrefix,
   chunkText,
+  fileItems,
+  IngestRequestSchema,
+  IngestResponseSchema,
+  ingestTree,
   languageOf,
   WALK_OPTIONS_DEFAULT,
   walkTree,

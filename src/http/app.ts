@@ -28,6 +28,7 @@ import { adminRoutes, type SnapshotSummary } from "./routes/admin.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budgets.ts";
 import { contextRoutes } from "./routes/context.ts";
+import { contextIngestRoutes } from "./routes/context-ingest.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { runRoutes } from "./routes/runs.ts";
@@ -96,6 +97,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }),
     ...tokenRoutes({ tokens: deps.tokens }),
     ...contextRoutes({ context: deps.context }),
+    ...contextIngestRoutes({ context: deps.context, sandbox: deps.sandbox }),
     ...sandboxRoutes({ sandbox: deps.sandbox }),
     ...policyRoutes({ policy: deps.policy }),
     ...runRoutes({ runs: deps.runs }),

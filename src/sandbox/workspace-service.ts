@@ -77,6 +77,12 @@ export class WorkspaceService {
     return this.#ws.writeFile(tenantOf(call), id, path, file.body, file.mode);
   }
 
+  /** The directory of a workspace of the caller's tenant (404 for another's or an unknown id). */
+  async treeFor(call: Call, id: string): Promise<string> {
+    authorize(call, "reader", "sandbox.files.read");
+    return (await this.#ws.find(tenantOf(call), id)).tree;
+  }
+
   /** Opens a file (the caller closes the handle) or lists a directory. */
   async readPath(call: Call, id: string, path: string): Promise<ReadResult> {
     authorize(call, "reader", "sandbox.files.read");

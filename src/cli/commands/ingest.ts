@@ -8,13 +8,18 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { type Scope, WALK_OPTIONS_DEFAULT } from "../../context/mod.ts";
+import {
+  chunkDocId,
+  fileItems,
+  type IngestItem,
+  type Scope,
+  WALK_OPTIONS_DEFAULT,
+} from "../../context/mod.ts";
 import { VltairError } from "../../core/mod.ts";
 import { cliConfig, parseFlags, UsageError } from "../args.ts";
 import { type ContextClient, openContextClient } from "../context-client.ts";
 import { contextCommandOptions, intFlag, scopeFlag } from "../context-flags.ts";
 import { deleteIds } from "../ingest-deletes.ts";
-import { chunkDocId, fileItems, type IngestItem } from "../ingest-items.ts";
 import { staleIds } from "../ingest-prune.ts";
 import {
   listSources,

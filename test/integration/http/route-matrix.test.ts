@@ -86,6 +86,14 @@ const FIXTURES: Record<string, Fixture> = {
   "POST /v1/context/search": {
     own: () => ({ path: "/v1/context/search", body: { query: "text" } }),
   },
+  "POST /v1/context/ingest": (() => {
+    // The workspace named in the body: alpha's is found, beta's is 404.
+    const probe = (tenant: string) => async (w: World) => {
+      const { ws } = await w.workspace(tenant);
+      return { path: "/v1/context/ingest", body: { workspace: ws } };
+    };
+    return { own: probe(OWN), other: { probe: probe(OTHER), expect: notFound } };
+  })(),
   "POST /v1/context/merge": {
     own: async (w) => ({ path: "/v1/context/merge", body: mergeOf(await w.doc(OWN)) }),
     other: {

@@ -113,6 +113,11 @@ const CASES: [string, (c: Ctx) => Record<string, unknown>, (r: ToolResult, c: Ct
     (r) => expect(JSON.parse(textOf(r))).toMatchObject({ content: "hello", encoding: "utf8" }),
   ],
   [
+    "context_ingest",
+    (c) => ({ workspace: c.ws }),
+    (r) => expect(r.structuredContent).toMatchObject({ files: 1, chunks: 1 }),
+  ],
+  [
     "workspace_exec",
     (c) => ({ ws: c.ws, cmd: ["cat", "dir/f.txt"] }),
     (r) => expect(r.structuredContent).toMatchObject({ stdout: "hello" }),

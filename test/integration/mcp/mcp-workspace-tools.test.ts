@@ -133,6 +133,26 @@ describe("MCP progress", () => {
     expect((messages[0]?.atMs ?? endedMs) - startedMs).toBeLessThan(endedMs - startedMs - 300);
   }, 30_000);
 
+  test("context_ingest with a progress token reports each batch, then the counts", async () => {
+    const client = await clientFor(await tokenFor("progress", "writer"));
+    for (const n of [1, 2]) {
+      const written = await call(client, "workspace_write_file", {
+        ws: "default",
+        path: `docs/n${n}.md`,
+        content: `note ${n}\n`,
+      });
+      expect(written.isError).toBeFalsy();
+    }
+    const messages: string[] = [];
+    const result = (await client.callTool(
+      { name: "context_ingest", arguments: { path: "docs" } },
+      undefined,
+      { onprogress: (p) => messages.push(String(p.message)) },
+    )) as ToolResult;
+    expect(result.structuredContent).toMatchObject({ files: 2, chunks: 2, inserted: 2 });
+    expect(messages).toEqual(["progress: files 2, chunks 2"]);
+  }, 30_000);
+
   test("without a progress token the same tool answers once, with no notifications", async () => {
     const client = await clientFor(await tokenFor("progress", "writer"));
     let notified = 0;

@@ -7,7 +7,6 @@ import type {
   ListQuery,
 } from "../../../src/cli/context-client.ts";
 import { DELETE_BATCH_ITEMS_MAX, deleteIds } from "../../../src/cli/ingest-deletes.ts";
-import { chunkDocId, chunkIdPrefix } from "../../../src/cli/ingest-items.ts";
 import {
   ingestedPath,
   type ListedDoc,
@@ -15,6 +14,7 @@ import {
   relativeTo,
   staleIds,
 } from "../../../src/cli/ingest-prune.ts";
+import { chunkDocId, chunkIdPrefix } from "../../../src/context/ingest/items.ts";
 import { DOC_ID_CHARS_MAX, type Scope } from "../../../src/context/mod.ts";
 import { VltairError } from "../../../src/core/mod.ts";
 

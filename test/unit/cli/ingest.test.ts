@@ -3,10 +3,10 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hitLine } from "../../../src/cli/commands/search.ts";
-import { chunkDocId, fileItems } from "../../../src/cli/ingest-items.ts";
 import { listSources, readSource } from "../../../src/cli/ingest-sources.ts";
 import { runCli } from "../../../src/cli/mod.ts";
 import { ProgressBar, progressLine, REDRAW_INTERVAL_MS } from "../../../src/cli/progress.ts";
+import { chunkDocId, fileItems } from "../../../src/context/ingest/items.ts";
 import { DOC_ID_CHARS_MAX, isValidId, WALK_OPTIONS_DEFAULT } from "../../../src/context/mod.ts";
 import { tempDir } from "../../support/tmp.ts";
 

@@ -6,15 +6,10 @@
  * every chunk carries the file's chunk count, an unchanged count is implied by "all skipped".
  */
 import { createHash } from "node:crypto";
-import {
-  CHUNK_OPTIONS_DEFAULT,
-  type ChunkOptions,
-  chunkText,
-  DOC_ID_CHARS_MAX,
-  languageOf,
-  type Scope,
-  type UpsertRequest,
-} from "../context/mod.ts";
+import type { UpsertRequest } from "../schemas.ts";
+import { DOC_ID_CHARS_MAX, type Scope } from "../scope.ts";
+import { CHUNK_OPTIONS_DEFAULT, type ChunkOptions, chunkText } from "./chunker.ts";
+import { languageOf } from "./language.ts";
 
 export type IngestItem = UpsertRequest["items"][number];
 
