@@ -13,6 +13,11 @@ import { tempDir } from "../support/tmp.ts";
 
 const ADMIN_SECRET = "plant-admin-9f8e7d6c5b4a3210ffee";
 const EMBEDDER_SECRET = "plant-embedder-key-0a1b2c3d4e5f";
+const LLM_SECRET = "plant-llm-key-77aa66bb55cc44dd";
+/** A model provider whose key is planted; nothing listens at its port (the call fails). */
+const PROVIDERS = JSON.stringify({
+  local: { base_url: "http://127.0.0.1:9/v1", api_key_env: "PLANT_LLM_KEY" },
+});
 
 /** Every file under `dir`, as text. */
 function filesText(dir: string): string {
@@ -27,14 +32,19 @@ describe.if(hasPosixSignals())("redaction", () => {
   test("no planted secret appears in logs, responses, metrics, errors or the data dir", async () => {
     const cwd = tempDir();
     const dataDir = path.join(cwd, "data");
-    const env = { VLTAIR_ADMIN_TOKEN: ADMIN_SECRET, VLTAIR_EMBEDDER_API_KEY: EMBEDDER_SECRET };
+    const env = {
+      VLTAIR_ADMIN_TOKEN: ADMIN_SECRET,
+      VLTAIR_EMBEDDER_API_KEY: EMBEDDER_SECRET,
+      VLTAIR_LLM_PROVIDERS: PROVIDERS,
+      PLANT_LLM_KEY: LLM_SECRET,
+    };
     const server = start(
       BUN,
       [MAIN, "serve", "--port", "0", "--data-dir", dataDir, "--log-level", "debug"],
       { cwd, env },
     );
     let written = "";
-    const secrets = [ADMIN_SECRET, EMBEDDER_SECRET];
+    const secrets = [ADMIN_SECRET, EMBEDDER_SECRET, LLM_SECRET];
     try {
       const url = await readyUrl(server);
       const send = async (route: string, init: RequestInit = {}) => {
@@ -57,6 +67,24 @@ describe.if(hasPosixSignals())("redaction", () => {
       await send(`/v1/context/docs/${encodeURIComponent(ADMIN_SECRET)}`, {
         headers: bearer(token),
       });
+      // A model call that fails (nothing listens): the key is sent nowhere but the provider.
+      const llmRun = await send("/v1/runs?wait_ms=20000", {
+        method: "POST",
+        headers: { ...bearer(token), "content-type": "application/json" },
+        body: JSON.stringify({
+          workflow: {
+            steps: [
+              {
+                id: "ask",
+                kind: "llm",
+                with: { model: "m", messages: [{ role: "user", content: "hi" }] },
+              },
+            ],
+          },
+        }),
+      });
+      expect(llmRun.status).toBe(201);
+      expect(written).toContain("llm_unreachable");
       await send(`/v1/tokens/${token}`, { method: "DELETE", headers: bearer(ADMIN_SECRET) });
       await send("/v1/context/search", {
         method: "POST",
