@@ -162,6 +162,7 @@ describe("llm steps", () => {
   });
 
   test("refused before anything is sent: policy, run budget, tenant budget, unknown model", async () => {
+    let audited: Json[] = [];
     const { t, fake } = await setup(() => ({ body: completion("never") }));
     const admin = (await createToken(t.app, { subject: "a", tenant: "acme", roles: ["admin"] }))
       .token;
@@ -201,6 +202,18 @@ describe("llm steps", () => {
       code: "policy_denied",
       details: { reasons: ["no-models"] },
     });
+    // The denial is an audit record of acme's chain (written in the background: polled).
+    const denial = await poll(
+      () => {
+        void callJson(t, "/v1/audit?tenant=acme&decision=deny&action=llm.call").then((r) => {
+          audited = r.body.records;
+        });
+        return audited.length > 0 ? audited[0] : undefined;
+      },
+      10_000,
+      "the llm.call denial's audit record",
+    );
+    expect(denial).toMatchObject({ action: "llm.call", reasons: ["no-models"], decision: "deny" });
     // A model the provider does not list.
     const unknown = await runUntil(t, await startRun(t, ask({ model: "other" })), "failed");
     expect(unknown.steps[0].error.code).toBe("llm_model_denied");
