@@ -4,7 +4,9 @@
  * `vltair-run-*` directory, so everything the tests and the processes they start put in the
  * temp dir lands there. After the last file, the directories made by `tempDir()` are removed
  * and the root must be empty: an entry left behind fails the run, naming it, and the root is
- * removed either way, so the machine's temp dir holds nothing new afterwards.
+ * removed either way, so the machine's temp dir holds nothing new afterwards. Every data
+ * directory the tests made must pass `vltair audit verify`, and every run in it must replay to
+ * the events it streamed live.
  */
 import { afterAll } from "bun:test";
 import * as fs from "node:fs";
@@ -32,8 +34,9 @@ afterAll(() => {
   process.env.TMPDIR = outerTmp;
   if (unverified.length > 0) {
     throw new Error(
-      `${unverified.length} data directories made by the tests fail 'vltair audit verify' ` +
-        `(exempt one damaged on purpose with skipAuditCheck): ${unverified.slice(0, 5).join("; ")}`,
+      `${unverified.length} data directories made by the tests fail 'vltair audit verify' or ` +
+        `have a run whose replay differs from its live events (exempt one damaged on purpose ` +
+        `with skipAuditCheck): ${unverified.slice(0, 5).join("; ")}`,
     );
   }
   if (left.length > 0) {

@@ -7,7 +7,15 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import {
+  createRunsMachine,
+  foldJournal,
+  RUNS_MACHINE,
+  type RunsState,
+  sseFrame,
+} from "../../src/orchestrator/mod.ts";
 import { verifyAuditDir } from "../../src/policy/audit/mod.ts";
+import { foldOffline } from "../../src/storage/mod.ts";
 
 const made: string[] = [];
 const exempt = new Set<string>();
@@ -52,7 +60,28 @@ export function unverifiedDataDirs(): string[] {
       if (exempt.has(path.resolve(dataDir))) continue;
       const report = verifyAuditDir(dataDir);
       if (!report.ok) bad.push(`${dataDir}: ${JSON.stringify(report)}`);
+      else bad.push(...unreplayableRuns(dataDir));
     }
+  }
+  return bad;
+}
+
+/**
+ * Runs of `dataDir` whose replay (the events folded again from the run's journal, what
+ * `/replay` serves) differs from the events the state holds (what `/events` streamed live):
+ * issue 16's "replay equals the live stream for every run of the test suite".
+ */
+function unreplayableRuns(dataDir: string): string[] {
+  const fold = foldOffline(dataDir, [createRunsMachine()]);
+  if (!fold.ok) return [];
+  const state = fold.states.get(RUNS_MACHINE) as RunsState | undefined;
+  const bad: string[] = [];
+  for (const [id, entry] of state?.runs ?? []) {
+    const live = entry.events.map((e) => sseFrame(id, e)).join("");
+    const replayed = (foldJournal(entry.journal)?.events ?? [])
+      .map((e) => sseFrame(id, e))
+      .join("");
+    if (live !== replayed) bad.push(`${dataDir}: run ${id}'s replay differs from its live events`);
   }
   return bad;
 }
