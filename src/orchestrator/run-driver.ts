@@ -400,7 +400,12 @@ export class RunDriver {
           starts.launched = [];
         }
         const records = [...decided.records, ...planned, ...inlined, ...starts.records, ...ending];
-        if (records.length === 0) return lastIndex;
+        if (records.length === 0) {
+          // Nothing to write (a run resumed while a retry waits for its backoff): its timer
+          // must still be armed, or the run never moves again.
+          this.#armRetryTimers(live, next);
+          return lastIndex;
+        }
         if (run !== undefined && this.#overflows(run, live, records)) {
           // Past the run's history limits: nothing of this decision is written; the run fails.
           this.#slots.release(starts.slotsTaken);

@@ -27,74 +27,55 @@ async function runOf(t: TestApp, id: string): Promise<Json> {
   return (await t.request(`/v1/runs/${id}`)).json();
 }
 
+const flaky = {
+  steps: [{ id: "flaky", kind: "echo", retry: { max_attempts: 2 }, with: { fail_attempts: 1 } }],
+};
+
+/** A run whose first attempt failed retryably; the app is closed while the retry waits. */
+async function closedWhileRetrying(): Promise<{ dataDir: string; id: string; nowMs: number }> {
+  const dataDir = tempDir();
+  const timers = new ManualTimers();
+  const first = open(dataDir, timers);
+  const created = await first.request("/v1/runs", {
+    method: "POST",
+    body: JSON.stringify({ workflow: flaky }),
+  });
+  expect(created.status).toBe(201);
+  const id = ((await created.json()) as Json).run_id;
+  await poll(() => (timers.armed === 1 ? true : undefined), 3_000, "the retry timer");
+  await first.app.close();
+  return { dataDir, id, nowMs: timers.nowMs() };
+}
+
+async function succeeded(t: TestApp, id: string): Promise<Json> {
+  let run: Json = null;
+  return poll(
+    () => {
+      void runOf(t, id).then((r) => {
+        run = r;
+      });
+      return run?.status === "succeeded" ? run : undefined;
+    },
+    3_000,
+    "the retried run's end",
+  );
+}
+
 describe("runs across a restart", () => {
-  test("a retry waiting for its backoff at the restart runs when its time comes", async () => {
-    const dataDir = tempDir();
-    const timers = new ManualTimers();
-    const first = open(dataDir, timers);
-    const workflow = {
-      steps: [
-        { id: "flaky", kind: "echo", retry: { max_attempts: 2 }, with: { fail_attempts: 1 } },
-      ],
-    };
-    const created = await first.request("/v1/runs", {
-      method: "POST",
-      body: JSON.stringify({ workflow }),
-    });
-    expect(created.status).toBe(201);
-    const id = ((await created.json()) as Json).run_id;
-    await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the retry timer");
-    await first.app.close();
-    // The second life of the data dir, on a clock past the retry time.
-    const later = new ManualTimers(timers.nowMs() + 5_000);
-    const second = open(dataDir, later);
-    expect((await runOf(second, id)).steps[0].attempts).toHaveLength(1);
-    let run: Json = null;
-    await poll(
-      () => {
-        void runOf(second, id).then((r) => {
-          run = r;
-        });
-        return run?.status === "succeeded" ? run : undefined;
-      },
-      10_000,
-      "the retried run's end",
-    );
-    expect(run.steps[0].attempts).toHaveLength(2);
+  test("a retry due at the restart runs", async () => {
+    const before = await closedWhileRetrying();
+    const second = open(before.dataDir, new ManualTimers(before.nowMs + 5_000));
+    expect((await runOf(second, before.id)).steps[0].attempts).toHaveLength(1);
+    expect((await succeeded(second, before.id)).steps[0].attempts).toHaveLength(2);
   });
 
-  test("a retry whose time has not come at the restart waits for it, then runs", async () => {
-    const dataDir = tempDir();
-    const timers = new ManualTimers();
-    const first = open(dataDir, timers);
-    const workflow = {
-      steps: [
-        { id: "flaky", kind: "echo", retry: { max_attempts: 2 }, with: { fail_attempts: 1 } },
-      ],
-    };
-    const created = await first.request("/v1/runs", {
-      method: "POST",
-      body: JSON.stringify({ workflow }),
-    });
-    const id = ((await created.json()) as Json).run_id;
-    await poll(() => (timers.armed === 1 ? true : undefined), 10_000, "the retry timer");
-    await first.app.close();
-    const later = new ManualTimers(timers.nowMs());
-    const second = open(dataDir, later);
-    expect((await runOf(second, id)).status).toBe("running");
+  test("a retry not yet due at the restart waits for its time, then runs", async () => {
+    const before = await closedWhileRetrying();
+    const later = new ManualTimers(before.nowMs);
+    const second = open(before.dataDir, later);
+    expect((await runOf(second, before.id)).status).toBe("running");
     await poll(() => (later.armed >= 1 ? true : undefined), 3_000, "the retry timer re-armed");
     later.advance(1_100); // 1 s ± 10 %
-    let run: Json = null;
-    await poll(
-      () => {
-        void runOf(second, id).then((r) => {
-          run = r;
-        });
-        return run?.status === "succeeded" ? run : undefined;
-      },
-      10_000,
-      "the retried run's end",
-    );
-    expect(run.steps[0].attempts).toHaveLength(2);
+    expect((await succeeded(second, before.id)).steps[0].attempts).toHaveLength(2);
   });
 });
