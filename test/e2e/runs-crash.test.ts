@@ -280,8 +280,12 @@ describe.if(hasPosixSignals())("runs under kill -9", () => {
         loop.withExec = caps.runs_refused !== true;
         if (!loop.withExec)
           console.log("skip: exec steps in runs-crash.test.ts: this host refuses sandbox runs");
-        for (let round = 0, kills = 0; kills < ROUNDS; round++)
+        for (let round = 0, kills = 0; kills < ROUNDS; round++) {
           kills += await crashRound(loop, round, ROUNDS - kills);
+          // The long variant says it is alive every 100 rounds.
+          if (SLOW && round % 100 === 99)
+            console.log(JSON.stringify({ event: "runs_crash.progress", round, kills }));
+        }
         await checkAll(loop);
         expect(await loop.server.stop()).toBe(0);
       } finally {
