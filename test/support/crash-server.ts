@@ -3,9 +3,9 @@
  * with SIGKILL or stopped with SIGTERM, and its HTTP API called with the admin token.
  */
 import { BUN, type Child, MAIN, readyUrl, start } from "./process.ts";
+import type { Json } from "./runs.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
-export type Json = any;
+export type { Json };
 
 /** An answer of the API: status and parsed body (null when empty). */
 export interface Answer {

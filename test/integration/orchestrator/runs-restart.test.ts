@@ -7,10 +7,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { type TestApp, testApp } from "../../support/app.ts";
 import { ManualTimers } from "../../support/manual-timers.ts";
 import { poll } from "../../support/process.ts";
+import { runOf, runUntil, startRun } from "../../support/runs.ts";
 import { tempDir } from "../../support/tmp.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
-type Json = any;
 
 const apps: TestApp[] = [];
 afterAll(async () => {
@@ -23,10 +21,6 @@ function open(dataDir: string, timers: ManualTimers): TestApp {
   return t;
 }
 
-async function runOf(t: TestApp, id: string): Promise<Json> {
-  return (await t.request(`/v1/runs/${id}`)).json();
-}
-
 const flaky = {
   steps: [{ id: "flaky", kind: "echo", retry: { max_attempts: 2 }, with: { fail_attempts: 1 } }],
 };
@@ -36,29 +30,10 @@ async function closedWhileRetrying(): Promise<{ dataDir: string; id: string; now
   const dataDir = tempDir();
   const timers = new ManualTimers();
   const first = open(dataDir, timers);
-  const created = await first.request("/v1/runs", {
-    method: "POST",
-    body: JSON.stringify({ workflow: flaky }),
-  });
-  expect(created.status).toBe(201);
-  const id = ((await created.json()) as Json).run_id;
+  const id = await startRun(first, { workflow: flaky });
   await poll(() => (timers.armed === 1 ? true : undefined), 3_000, "the retry timer");
   await first.app.close();
   return { dataDir, id, nowMs: timers.nowMs() };
-}
-
-async function succeeded(t: TestApp, id: string): Promise<Json> {
-  let run: Json = null;
-  return poll(
-    () => {
-      void runOf(t, id).then((r) => {
-        run = r;
-      });
-      return run?.status === "succeeded" ? run : undefined;
-    },
-    3_000,
-    "the retried run's end",
-  );
 }
 
 describe("runs across a restart", () => {
@@ -66,7 +41,7 @@ describe("runs across a restart", () => {
     const before = await closedWhileRetrying();
     const second = open(before.dataDir, new ManualTimers(before.nowMs + 5_000));
     expect((await runOf(second, before.id)).steps[0].attempts).toHaveLength(1);
-    expect((await succeeded(second, before.id)).steps[0].attempts).toHaveLength(2);
+    expect((await runUntil(second, before.id, "succeeded")).steps[0].attempts).toHaveLength(2);
   });
 
   test("a retry not yet due at the restart waits for its time, then runs", async () => {
@@ -76,6 +51,6 @@ describe("runs across a restart", () => {
     expect((await runOf(second, before.id)).status).toBe("running");
     await poll(() => (later.armed >= 1 ? true : undefined), 3_000, "the retry timer re-armed");
     later.advance(1_100); // 1 s ± 10 %
-    expect((await succeeded(second, before.id)).steps[0].attempts).toHaveLength(2);
+    expect((await runUntil(second, before.id, "succeeded")).steps[0].attempts).toHaveLength(2);
   });
 });
