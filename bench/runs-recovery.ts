@@ -2,7 +2,7 @@
 /**
  * Recovery of many finished runs (issue 16: "recovery of 100k run records < 2 s", "RSS after 10k
  * finished runs"). The in-process app (createApp, the server's composition root) creates N runs
- * of bench/orchestrator.ts's 3-step `echo` chain through the RunService, 64 at a time, each
+ * of bench/runs.ts's 3-step `echo` chain through the RunService, 64 at a time, each
  * awaited until it has succeeded (`wal_fsync: none` while building: the durability of the build is
  * not what is measured); the process's RSS is read after a full GC before the first run and after
  * 10k. Then a fresh process opens the data dir and times `createApp` + `start()` (recovery,
