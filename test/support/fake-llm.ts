@@ -3,8 +3,11 @@
  * is recorded (headers and body) and answered by the test's script, so tests can count model
  * calls and check what was sent.
  */
+import { afterAll, afterEach } from "bun:test";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Timers } from "../../src/orchestrator/mod.ts";
+import { type TestApp, testApp } from "./app.ts";
 
 /** One recorded request. */
 export interface FakeLlmRequest {
@@ -82,5 +85,38 @@ export async function startFakeLlm(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Registers the hooks of a test file that runs apps against fake model servers and returns its
+ * `setup(script, timers?)`: a fake server answering with `script`, and an app whose provider
+ * `local` is `provider(baseUrl)`. Every server is closed after its test, every app after the file.
+ */
+export function fakeLlmHarness(
+  provider: (baseUrl: string) => Record<string, unknown>,
+  env: Record<string, string> = {},
+): (
+  script: (n: number, request: FakeLlmRequest) => FakeLlmAnswer,
+  timers?: Timers,
+) => Promise<{ t: TestApp; fake: FakeLlm }> {
+  const apps: TestApp[] = [];
+  const fakes: FakeLlm[] = [];
+  afterEach(async () => {
+    for (const fake of fakes.splice(0)) await fake.close();
+  });
+  afterAll(async () => {
+    for (const t of apps) await t.app.close();
+  });
+  return async (script, timers) => {
+    const fake = await startFakeLlm((request, n) => script(n, request));
+    fakes.push(fake);
+    const providers = JSON.stringify({ local: provider(fake.baseUrl) });
+    const t = testApp(
+      { llm_providers: providers },
+      timers === undefined ? { env } : { env, timers },
+    );
+    apps.push(t);
+    return { t, fake };
   };
 }

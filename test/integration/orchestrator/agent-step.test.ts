@@ -5,38 +5,13 @@
  * is journaled — a retried attempt asks the model only for the turn that had not ended, and a
  * context write of a tool lands once.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { type TestApp, testApp } from "../../support/app.ts";
-import {
-  completion,
-  type FakeLlm,
-  type FakeLlmAnswer,
-  startFakeLlm,
-} from "../../support/fake-llm.ts";
+import { describe, expect, test } from "bun:test";
+import { completion, type FakeLlmAnswer, fakeLlmHarness } from "../../support/fake-llm.ts";
 import { ManualTimers } from "../../support/manual-timers.ts";
 import { poll } from "../../support/process.ts";
 import { callJson, type Json, runUntil, startRun } from "../../support/runs.ts";
 
-const apps: TestApp[] = [];
-let fake: FakeLlm | null = null;
-afterEach(async () => {
-  await fake?.close();
-  fake = null;
-});
-afterAll(async () => {
-  for (const t of apps) await t.app.close();
-});
-
-async function setup(script: (n: number) => FakeLlmAnswer, timers?: ManualTimers) {
-  fake = await startFakeLlm((_request, n) => script(n));
-  const providers = { local: { base_url: fake.baseUrl } };
-  const t = testApp(
-    { llm_providers: JSON.stringify(providers) },
-    timers === undefined ? {} : { timers },
-  );
-  apps.push(t);
-  return { t, fake };
-}
+const setup = fakeLlmHarness((baseUrl) => ({ base_url: baseUrl }));
 
 const tool = (id: string, name: string, args: unknown) => ({ id, name, arguments: args });
 

@@ -5,50 +5,24 @@
  * by the config's table; `output_schema` checks the answer; 5xx is retried, 4xx is not; policy
  * (`llm.call`) and budgets refuse before anything is sent; each call is audited.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { DEFAULT_POLICY } from "../../../src/policy/mod.ts";
-import { createToken, type TestApp, testApp } from "../../support/app.ts";
-import {
-  completion,
-  type FakeLlm,
-  type FakeLlmAnswer,
-  startFakeLlm,
-} from "../../support/fake-llm.ts";
+import { createToken } from "../../support/app.ts";
+import { completion, fakeLlmHarness } from "../../support/fake-llm.ts";
 import { ManualTimers } from "../../support/manual-timers.ts";
 import { poll } from "../../support/process.ts";
 import { callJson, eventsOf, type Json, runUntil, startRun } from "../../support/runs.ts";
 
 const KEY = "sk-test-llm-key-0123456789";
-const apps: TestApp[] = [];
-let fake: FakeLlm | null = null;
-afterEach(async () => {
-  await fake?.close();
-  fake = null;
-});
-afterAll(async () => {
-  for (const t of apps) await t.app.close();
-});
-
-async function setup(
-  script: (n: number) => FakeLlmAnswer,
-  timers?: ManualTimers,
-): Promise<{ t: TestApp; fake: FakeLlm }> {
-  fake = await startFakeLlm((_request, n) => script(n));
-  const providers = {
-    local: {
-      base_url: fake.baseUrl,
-      api_key_env: "FAKE_LLM_KEY",
-      models: ["fake-model"],
-      prices: { "fake-model": { input_usd_per_mtok: 1, output_usd_per_mtok: 2 } },
-    },
-  };
-  const t = testApp(
-    { llm_providers: JSON.stringify(providers) },
-    { env: { FAKE_LLM_KEY: KEY }, ...(timers === undefined ? {} : { timers }) },
-  );
-  apps.push(t);
-  return { t, fake };
-}
+const setup = fakeLlmHarness(
+  (baseUrl) => ({
+    base_url: baseUrl,
+    api_key_env: "FAKE_LLM_KEY",
+    models: ["fake-model"],
+    prices: { "fake-model": { input_usd_per_mtok: 1, output_usd_per_mtok: 2 } },
+  }),
+  { FAKE_LLM_KEY: KEY },
+);
 
 const ask = (extra: Record<string, unknown> = {}, step: Record<string, unknown> = {}) => ({
   workflow: {
