@@ -65,16 +65,18 @@ const RetrySchema = v.strictObject({
   on_status: v.optional(v.pipe(v.array(int(1, 255)), v.minLength(1), v.maxLength(255))),
 });
 
-/** Kinds an `on_cancel` compensation may have: one attempt with an effect, no waiting, no loop. */
-export const ON_CANCEL_KINDS = [
+/** Kinds of one attempt with no waiting and no loop of their own (a map's template). */
+export const SINGLE_SHOT_KINDS = [
   "exec",
   "echo",
   "context.search",
   "context.upsert",
   "context.merge",
   "http",
-  "llm",
 ] as const;
+
+/** Kinds an `on_cancel` compensation may have: a single-shot kind, or one model call. */
+export const ON_CANCEL_KINDS = [...SINGLE_SHOT_KINDS, "llm"] as const;
 
 /** What undoes a step when its run is cancelled (run in reverse topological order). */
 export const OnCancelSchema = v.strictObject({

@@ -10,7 +10,7 @@
 import * as v from "valibot";
 import { StepFailure, stepErrorOf } from "../step-error.ts";
 import { resolveReferences } from "../template.ts";
-import type { StepKind } from "../workflow-schema.ts";
+import { SINGLE_SHOT_KINDS } from "../workflow-schema.ts";
 import type { StepContext, StepKindSpec } from "./executor.ts";
 
 /** Most items of one map (each is a journal entry of the run). */
@@ -19,15 +19,8 @@ export const MAP_ITEMS_MAX = 10_000;
 export const MAP_CONCURRENCY_MAX = 64;
 /** Items running at once when `concurrency` is absent. */
 export const MAP_CONCURRENCY_DEFAULT = 4;
-/** Kinds a map's template may have: not a map (no nesting) and not a wait (no signals per item). */
-export const MAP_TEMPLATE_KINDS = [
-  "exec",
-  "echo",
-  "context.search",
-  "context.upsert",
-  "context.merge",
-  "http",
-] as const satisfies readonly StepKind[];
+/** Kinds a map's template may have: not a map (no nesting), a wait or an agent loop. */
+export const MAP_TEMPLATE_KINDS = SINGLE_SHOT_KINDS;
 
 const TemplateSchema = v.strictObject({
   kind: v.picklist(MAP_TEMPLATE_KINDS, `must be one of ${MAP_TEMPLATE_KINDS.join(", ")}`),
