@@ -133,12 +133,12 @@ for (const mode of sandboxModes("runner.test.ts")) {
     });
     test.if(on)("an aborted signal kills the run: KILLED, reason cancelled", async () => {
       const controller = new AbortController();
-      const pending = runSandboxed(
-        { cmd: ["sleep", "30"] },
-        a.options({ signal: controller.signal }),
+      // Aborted once the command runs (its first output), not after a fixed delay: on a loaded
+      // host a run may still be setting up at any fixed time, and that is a setup failure.
+      const result = await runSandboxed(
+        { cmd: ["sh", "-c", "echo up; exec sleep 30"] },
+        a.options({ signal: controller.signal, onOutput: () => controller.abort() }),
       );
-      setTimeout(() => controller.abort(), 100);
-      const result = await pending;
       expect(result).toMatchObject({ status: "KILLED", reason: "cancelled" });
       await tempIsEmpty(a.temp);
     });
