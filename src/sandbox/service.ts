@@ -315,6 +315,7 @@ function logCapabilities(report: CapabilityReport, log: Logger): void {
     require: report.require,
     allow_partial: report.allow_partial,
     missing: report.missing.map((m) => m.limit),
+    cpu_usage: report.cpu_usage.mechanism,
     runs_refused: report.runs_refused,
   };
   if (report.runs_refused)

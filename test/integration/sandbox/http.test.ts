@@ -160,6 +160,7 @@ describe("over HTTP without any filesystem view", () => {
         missing: ["filesystem", "hidden_paths"],
       });
       expect(line.mechanisms).toMatchObject({ bubblewrap: false, unshare: false });
+      expect(line.cpu_usage).toBe(report.cpu_usage.mechanism);
     },
   );
   test.if(linux)("a tenant root of / is config_invalid at start", () => {
