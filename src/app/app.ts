@@ -76,6 +76,7 @@ import { contextSettings, createContextService } from "./context.ts";
 import { createRunService, modelGateway, orchestratorLimits } from "./orchestrator.ts";
 import { auditDenials, createPolicyService, execPolicy } from "./policy.ts";
 import { createSandboxService, type SandboxService, sandboxLimits } from "./sandbox.ts";
+import { sandboxCharge } from "./sandbox-charge.ts";
 import { openStorage, storageSettings } from "./storage.ts";
 
 /** File of the token store inside the data directory. */
@@ -215,11 +216,9 @@ export function createApp(
     log,
     nowMs: clocks.nowMs,
     policy: execPolicy(() => policy, sandboxLimits(config)),
-    // A run is held against the tenant's sandbox_runs budgets, and settled once it ran.
-    charge: async (call) => {
-      const hold = await budgets.reserve(call, "sandbox_runs", 1);
-      return (ran) => budgets.settle(call, hold, ran ? 1 : 0);
-    },
+    // A run is held against the tenant's sandbox_runs and sandbox_cpu_ms budgets, and settled
+    // once it ran (sandbox-charge.ts).
+    charge: (call, run) => sandboxCharge(budgets, log)(call, run),
     // Every run that passed the checks is a side effect in its tenant's audit trail.
     onRunStart: (call, run) =>
       audit.record(call, [

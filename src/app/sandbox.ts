@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { Config } from "../config/mod.ts";
 import { type Call, VltairError } from "../core/mod.ts";
 import type { Logger } from "../obs/mod.ts";
-import type { RunStart } from "../sandbox/mod.ts";
+import type { RunCharge, RunStart } from "../sandbox/mod.ts";
 import {
   makeSandboxService,
   SANDBOX_LIMITS,
@@ -72,8 +72,8 @@ export function createSandboxService(
     policy?: (request: unknown, call: Call, workspace: string) => void;
     /** Told of each run that passed every check, before it starts (the audit trail). */
     onRunStart?: (call: Call, run: RunStart) => Promise<void>;
-    /** Holds a run against `sandbox_runs` budgets; the result settles it. */
-    charge?: (call: Call) => Promise<(ran: boolean) => Promise<void>>;
+    /** Holds a run against `sandbox_runs` and `sandbox_cpu_ms` budgets; the result settles it. */
+    charge?: RunCharge;
   },
 ): SandboxService {
   return makeSandboxService({

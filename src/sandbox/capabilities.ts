@@ -202,16 +202,14 @@ async function detectLinux(
       parentDir: null,
     };
   if (disabled.has("cgroup_v1")) {
-    layout.v1Memory = {
+    const v1Off = {
       available: false,
       reason: "cgroup_v1 disabled by configuration",
       parentDir: null,
     };
-    layout.v1Pids = {
-      available: false,
-      reason: "cgroup_v1 disabled by configuration",
-      parentDir: null,
-    };
+    layout.v1Memory = v1Off;
+    layout.v1Pids = v1Off;
+    layout.v1Cpuacct = v1Off;
   }
   const sh = await probeTool(tools.sh, "sh", disabled, pathValue, null);
   const unshare = await probeTool(tools.unshare, "unshare", disabled, pathValue, UNSHARE_PROBE);

@@ -5,9 +5,14 @@
  * required limits are missing, with how to get them. Built by the same planner as real runs.
  */
 import * as v from "valibot";
-import { detectCapabilities, type MechanismProbe } from "./capabilities.ts";
+import {
+  detectCapabilities,
+  type MechanismProbe,
+  type SandboxCapabilities,
+} from "./capabilities.ts";
 import { unappliedKeys } from "./enforced.ts";
 import { normalizeHiddenPaths, resolveHiddenPaths } from "./hidden-paths.ts";
+import { type CpuUsageSource, linuxCpuUsage } from "./linux/mod.ts";
 import { checkRequireList, resolveLimitConfig, type SandboxOptions } from "./options.ts";
 import { DEFAULT_REQUIRE, hintFor, missingRequired } from "./requirements.ts";
 import { ENFORCED_KEYS, EnforcedReportSchema } from "./schema.ts";
@@ -33,6 +38,8 @@ export const CapabilityReportSchema = v.strictObject({
   missing: v.array(
     v.strictObject({ limit: v.picklist(ENFORCED_KEYS), reason: v.string(), hint: v.string() }),
   ),
+  /** How a run's `cpu_ms` is measured here (`measured:false`: it is null). */
+  cpu_usage: v.strictObject({ measured: v.boolean(), mechanism: v.string(), reason: v.string() }),
   /** Limits not applied at all here (required or not). */
   not_applied: v.array(v.picklist(ENFORCED_KEYS)),
   /**
@@ -46,6 +53,16 @@ export const CapabilityReportSchema = v.strictObject({
 export type CapabilityReport = v.InferOutput<typeof CapabilityReportSchema>;
 
 const mech = (probe: MechanismProbe) => ({ available: probe.available, reason: probe.reason });
+
+/** The source of `cpu_ms`: the run's cgroup on Linux; nothing elsewhere (no rusage of a child). */
+function cpuUsage(caps: SandboxCapabilities): CpuUsageSource {
+  if (caps.platform === "linux") return linuxCpuUsage(caps.cgroups);
+  return {
+    measured: false,
+    mechanism: "none",
+    reason: `no source on ${caps.platform}: the runtime reports no CPU time of a child and there is no cgroup`,
+  };
+}
 
 /**
  * The report for a configuration; `options` as for `runSandboxed` (the workspace need not
@@ -108,6 +125,10 @@ export async function capabilityReport(
         available: caps.cgroups?.v1Pids.available ?? false,
         reason: caps.cgroups?.v1Pids.reason ?? "no cgroups",
       },
+      cgroup_v1_cpuacct: {
+        available: caps.cgroups?.v1Cpuacct.available ?? false,
+        reason: caps.cgroups?.v1Cpuacct.reason ?? "no cgroups",
+      },
       sandbox_exec: mech(caps.sandboxExec),
       taskkill: mech(caps.taskkill),
     },
@@ -119,6 +140,7 @@ export async function capabilityReport(
       reason: enforced[limit].reason,
       hint: hintFor(limit, caps),
     })),
+    cpu_usage: cpuUsage(caps),
     not_applied: unappliedKeys(enforced),
     runs_refused: alwaysRefused || procfsDenied,
   };

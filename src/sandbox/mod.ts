@@ -61,6 +61,8 @@ export {
 export type {
   ExecTarget,
   OpenedRun,
+  RunCharge,
+  RunOutcome,
   RunStart,
   SandboxService,
   SandboxServiceOptions,

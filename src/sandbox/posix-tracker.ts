@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { assert } from "../core/mod.ts";
 import {
+  cgroupCpuMs,
   cgroupMembers,
   cgroupOomKilled,
   cgroupPeakBytes,
@@ -176,6 +177,14 @@ export class PosixTracker implements RunTracker {
 
   async maxRssBytes(): Promise<number | null> {
     return this.options.cgroup === null ? null : cgroupPeakBytes(this.options.cgroup);
+  }
+
+  /**
+   * CPU time of the run from its cgroup; null without one (the runtime reports no rusage of a
+   * child, so there is no other source covering every process).
+   */
+  async cpuMs(): Promise<number | null> {
+    return this.options.cgroup === null ? null : cgroupCpuMs(this.options.cgroup);
   }
 
   async dispose(): Promise<boolean> {

@@ -84,6 +84,7 @@ function nothingRan(
     stderr_truncated: false,
     duration_ms: 0,
     max_rss_bytes: null,
+    cpu_ms: null,
     enforced,
     network_refused: null,
     reason,
@@ -374,6 +375,7 @@ async function execPlan(ctx: RunContext, proxy: NetworkProxy | null): Promise<Sa
     rc: result.rc,
     reason: result.reason,
     duration_ms: result.duration_ms,
+    cpu_ms: result.cpu_ms,
     spawn_error: done.spawnError,
     network_refused: result.network_refused,
   });
@@ -413,6 +415,7 @@ async function buildResult(
     stderr_truncated: done.stderr.truncated,
     duration_ms: Math.round(done.durationMs),
     max_rss_bytes: await plan.tracker.maxRssBytes(),
+    cpu_ms: await plan.tracker.cpuMs(),
     enforced: plan.enforced,
     network_refused: networkRefused,
     reason: classified.reason,

@@ -146,6 +146,11 @@ export const SandboxResultSchema = v.strictObject({
   stderr_truncated: v.boolean(),
   duration_ms: v.pipe(v.number(), v.minValue(0)),
   max_rss_bytes: v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.null()]),
+  /**
+   * User + system CPU time of every process of the run, integer ms (the run's cgroup); null
+   * when this host cannot measure it (see the capability report's `cpu_usage`).
+   */
+  cpu_ms: v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.null()]),
   enforced: EnforcedReportSchema,
   /** Connections the run's network allowlist refused (null: the run had no allowlist). */
   network_refused: v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.null()]),

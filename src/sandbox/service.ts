@@ -11,7 +11,7 @@ import type { SandboxLimitConfig, SandboxLogger, SandboxOptions } from "./option
 import type { OutputListener } from "./output-tap.ts";
 import { RunSlots } from "./run-slots.ts";
 import { prepareRun, runPrepared } from "./runner.ts";
-import type { SandboxResult } from "./schema.ts";
+import type { SandboxResult, SandboxStatus } from "./schema.ts";
 import { sweepLeftovers } from "./sweep.ts";
 import { DEFAULT_WORKSPACE_ID } from "./workspace-catalog.ts";
 import { WorkspaceCheckpoints } from "./workspace-checkpoints.ts";
@@ -91,11 +91,32 @@ export interface SandboxServiceOptions {
   /** Told of each run that passed every check, before it starts (the audit trail). */
   onRunStart?: (call: Call, run: RunStart) => Promise<void>;
   /**
-   * Holds the run against the tenant's `sandbox_runs` budgets before it starts (throws
-   * `budget_exceeded`); the function it returns settles it: 1 when the command ran, else 0.
+   * Holds the run against the tenant's budgets before it starts (throws `budget_exceeded`);
+   * the function it returns settles the hold with what the run spent.
    */
-  charge?: (call: Call) => Promise<(ran: boolean) => Promise<void>>;
+  charge?: RunCharge;
 }
+
+/** What a run spent, for its budgets: whether it started, its measured CPU time and status. */
+export interface RunOutcome {
+  /** The run was started (it got a slot); false when it was refused before (queue, gate). */
+  ran: boolean;
+  /** The result's `cpu_ms`: null when not measured or when no result came back. */
+  cpuMs: number | null;
+  /** The result's status, null when no result came back. */
+  status: SandboxStatus | null;
+}
+
+/**
+ * Holds a run against its tenant's budgets before it starts (throws `budget_exceeded`), given
+ * the request's `limits.cpu_ms` (null when not asked); returns the settlement.
+ */
+export type RunCharge = (
+  call: Call,
+  run: { cpuMsLimit: number | null },
+) => Promise<(outcome: RunOutcome) => Promise<void>>;
+
+const NOT_RUN: RunOutcome = { ran: false, cpuMs: null, status: null };
 
 /** What a starting run is, for the audit trail: never its arguments' values or environment. */
 export interface RunStart {
@@ -176,7 +197,8 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
       program: (prepared.req.cmd[0] ?? "").split("/").at(-1) ?? "",
       network: prepared.req.network === "proxy" ? "list" : prepared.req.network,
     });
-    const settle = (await options.charge?.(call)) ?? (async () => {});
+    const settle =
+      (await options.charge?.(call, { cpuMsLimit: prepared.req.cpuMs })) ?? (async () => {});
     let slot: Awaited<ReturnType<typeof acquire>>;
     let leave: () => void;
     try {
@@ -188,7 +210,7 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
         throw error;
       }
     } catch (error) {
-      await settle(false);
+      await settle(NOT_RUN);
       throw error;
     }
     metrics.wait.observe(slot.waitedMs / 1000);
@@ -197,17 +219,22 @@ export function makeSandboxService(options: SandboxServiceOptions): SandboxServi
       async run(onOutput) {
         assert(!started, "an opened run runs once");
         started = true;
+        let result: SandboxResult | null = null;
         try {
           const options_ =
             onOutput === undefined ? prepared.options : { ...prepared.options, onOutput };
-          const result = await runPrepared({ ...prepared, options: options_ });
+          result = await runPrepared({ ...prepared, options: options_ });
           metrics.runs.inc({ status: result.status });
           metrics.duration.observe(result.duration_ms / 1000, { status: result.status });
           return result;
         } finally {
           leave();
           slot.release();
-          await settle(true);
+          await settle({
+            ran: true,
+            cpuMs: result?.cpu_ms ?? null,
+            status: result?.status ?? null,
+          });
         }
       },
     };
@@ -288,6 +315,7 @@ function logCapabilities(report: CapabilityReport, log: Logger): void {
     require: report.require,
     allow_partial: report.allow_partial,
     missing: report.missing.map((m) => m.limit),
+    cpu_usage: report.cpu_usage.mechanism,
     runs_refused: report.runs_refused,
   };
   if (report.runs_refused)

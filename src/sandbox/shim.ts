@@ -46,6 +46,11 @@ export interface RunTracker {
   /** True when the kernel reported that the run hit its memory limit (cgroup OOM kill). */
   memoryLimitHit(): Promise<boolean>;
   maxRssBytes(): Promise<number | null>;
+  /**
+   * User + system CPU time of every process of the run in integer ms, read after none is
+   * alive; null when this host cannot measure it (never an estimate).
+   */
+  cpuMs(): Promise<number | null>;
   /** Releases OS resources (cgroups) after no process of the run is alive; false if it could not. */
   dispose(): Promise<boolean>;
 }

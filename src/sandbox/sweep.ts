@@ -116,7 +116,7 @@ export async function cgroupParents(root: string, selfCgroup: string): Promise<s
       break;
     }
   }
-  for (const controller of ["memory", "pids"]) {
+  for (const controller of ["memory", "pids", "cpuacct"]) {
     const path = own.get(controller);
     if (path !== undefined) parents.add(join(root, controller, path));
   }

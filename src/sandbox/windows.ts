@@ -104,6 +104,11 @@ class WindowsTracker implements RunTracker {
     return null;
   }
 
+  /** No source: node:child_process reports no CPU time of a child (it would need a Job Object). */
+  async cpuMs(): Promise<number | null> {
+    return null;
+  }
+
   async dispose(): Promise<boolean> {
     return true;
   }

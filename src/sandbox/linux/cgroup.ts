@@ -1,7 +1,8 @@
 /**
- * cgroup v2 and v1 memory/pids control for one run. v2 is used when the server's own cgroup
- * delegates the `memory` and `pids` controllers to children; otherwise v1 hierarchies are used
- * per controller when mounted and writable. The report names the version used.
+ * cgroup v2 and v1 memory/pids control and CPU accounting for one run. v2 is used when the
+ * server's own cgroup delegates the `memory` and `pids` controllers to children; otherwise v1
+ * hierarchies are used per controller when mounted and writable (`cpuacct` only measures). The
+ * report names the version used.
  */
 import { readFileSync } from "node:fs";
 import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
@@ -29,6 +30,8 @@ export interface CgroupLayout {
   v2: CgroupProbe;
   v1Memory: CgroupProbe;
   v1Pids: CgroupProbe;
+  /** v1 `cpuacct`: measures the CPU time of a run (`cpuacct.usage`), limits nothing. */
+  v1Cpuacct: CgroupProbe;
   /** The server's own cgroup in a usable hierarchy (see attach-prime.ts), or null. */
   prime: AttachPrime | null;
 }
@@ -132,6 +135,7 @@ export async function probeCgroups(root: string, selfCgroup: string): Promise<Cg
   const v2 = await probeV2(root, own);
   const v1Memory = await probeV1(root, own, "memory");
   const v1Pids = await probeV1(root, own, "pids");
+  const v1Cpuacct = await probeV1(root, own, "cpuacct");
   let prime: AttachPrime | null = null;
   const v2Path = own.get("");
   const v2Dir = await v2Mount(root);
@@ -141,37 +145,56 @@ export async function probeCgroups(root: string, selfCgroup: string): Promise<Cg
     prime = { key: "memory", ownPath: own.get("memory") ?? "", ownDir: v1Memory.parentDir };
   else if (v1Pids.available && v1Pids.parentDir !== null)
     prime = { key: "pids", ownPath: own.get("pids") ?? "", ownDir: v1Pids.parentDir };
-  return { v2, v1Memory, v1Pids, prime };
+  else if (v1Cpuacct.available && v1Cpuacct.parentDir !== null)
+    prime = { key: "cpuacct", ownPath: own.get("cpuacct") ?? "", ownDir: v1Cpuacct.parentDir };
+  return { v2, v1Memory, v1Pids, v1Cpuacct, prime };
 }
 
-/** A run's cgroup directories; `memoryDir`/`pidsDir` may be the same directory (v2). */
+/** A run's cgroup directories; `memoryDir`/`pidsDir`/`cpuDir` may be the same directory (v2). */
 export interface RunCgroup {
   version: 1 | 2;
   memoryDir: string | null;
   pidsDir: string | null;
+  /** Where the run's CPU time is read: v2 `cpu.stat`, v1 `cpuacct.usage`; null = not measured. */
+  cpuDir: string | null;
+}
+
+function runDirs(cg: RunCgroup): string[] {
+  return [...new Set([cg.memoryDir, cg.pidsDir, cg.cpuDir].filter((d): d is string => d !== null))];
 }
 
 /** Directories to attach the run's first process to (each `cgroup.procs` once). */
 export function procsFiles(cg: RunCgroup): string[] {
-  const dirs = new Set([cg.memoryDir, cg.pidsDir].filter((d): d is string => d !== null));
-  return [...dirs].map((d) => join(d, "cgroup.procs"));
+  return runDirs(cg).map((d) => join(d, "cgroup.procs"));
 }
 
 async function writeIfPresent(file: string, value: string): Promise<void> {
   if (await exists(file)) await writeFile(file, value);
 }
 
-/** Creates a run's cgroup(s) and writes the limits; `null` limit = controller not used. */
+/** Where a run's cgroups are created: one parent per controller, null = not used. */
+export interface RunCgroupLayout {
+  version: 1 | 2;
+  memoryParent: string | null;
+  pidsParent: string | null;
+  /** v1: the `cpuacct` parent; v2: any non-null value measures (every v2 cgroup has `cpu.stat`). */
+  cpuParent: string | null;
+}
+
+/**
+ * Creates a run's cgroup(s) and writes the limits; `null` limit = controller not used. The CPU
+ * time is measured whenever `layout.cpuParent` is set.
+ */
 export async function createRunCgroup(
-  layout: { version: 1 | 2; memoryParent: string | null; pidsParent: string | null },
+  layout: RunCgroupLayout,
   name: string,
   limits: { memBytes: number | null; pids: number | null },
 ): Promise<RunCgroup> {
-  const cg: RunCgroup = { version: layout.version, memoryDir: null, pidsDir: null };
+  const cg: RunCgroup = { version: layout.version, memoryDir: null, pidsDir: null, cpuDir: null };
   const created: string[] = [];
   try {
     if (layout.version === 2) {
-      const parent = layout.memoryParent ?? layout.pidsParent;
+      const parent = layout.memoryParent ?? layout.pidsParent ?? layout.cpuParent;
       if (parent === null) return cg;
       const dir = join(parent, name);
       await mkdir(dir);
@@ -185,7 +208,8 @@ export async function createRunCgroup(
         await writeFile(join(dir, "pids.max"), String(limits.pids));
         cg.pidsDir = dir;
       }
-      if (cg.memoryDir === null && cg.pidsDir === null) await rmdir(dir);
+      if (layout.cpuParent !== null) cg.cpuDir = dir;
+      if (cg.memoryDir === null && cg.pidsDir === null && cg.cpuDir === null) await rmdir(dir);
       return cg;
     }
     if (layout.memoryParent !== null && limits.memBytes !== null) {
@@ -202,6 +226,12 @@ export async function createRunCgroup(
       created.push(dir);
       cg.pidsDir = dir;
       await writeFile(join(dir, "pids.max"), String(limits.pids));
+    }
+    if (layout.cpuParent !== null) {
+      const dir = join(layout.cpuParent, name);
+      await mkdir(dir);
+      created.push(dir);
+      cg.cpuDir = dir;
     }
     return cg;
   } catch (error) {
@@ -255,11 +285,25 @@ export async function cgroupPeakBytes(cg: RunCgroup): Promise<number | null> {
   return text !== "" && Number.isFinite(value) ? value : null;
 }
 
+/**
+ * CPU time (user + system) of every process that was in the run's cgroup, in integer ms, or
+ * null when not measured: v2 `cpu.stat` `usage_usec`, v1 `cpuacct.usage` (ns). Read once no
+ * process of the run is alive, so it is the final figure.
+ */
+export async function cgroupCpuMs(cg: RunCgroup): Promise<number | null> {
+  if (cg.cpuDir === null) return null;
+  if (cg.version === 2) {
+    const match = /^usage_usec (\d+)$/m.exec(readCgroupFile(join(cg.cpuDir, "cpu.stat")));
+    return match ? Math.round(Number(match[1]) / 1000) : null;
+  }
+  const text = readCgroupFile(join(cg.cpuDir, "cpuacct.usage")).trim();
+  return /^\d+$/.test(text) ? Math.round(Number(text) / 1e6) : null;
+}
+
 /** Removes the run's cgroup directories (they must be empty); true when all are gone. */
 export async function removeRunCgroup(cg: RunCgroup): Promise<boolean> {
   let ok = true;
-  const dirs = new Set([cg.memoryDir, cg.pidsDir].filter((d): d is string => d !== null));
-  for (const dir of dirs) {
+  for (const dir of runDirs(cg)) {
     try {
       await rmdir(dir);
     } catch (error) {

@@ -14,8 +14,11 @@ interface CgroupChoice {
   version: 1 | 2 | null;
   memoryParent: string | null;
   pidsParent: string | null;
+  /** Where the run's CPU-time cgroup goes (v1 `cpuacct`; v2: the run's one cgroup). */
+  cpuParent: string | null;
   memoryReason: string;
   pidsReason: string;
+  cpuReason: string;
 }
 
 /** Picks v2 when it is delegated, else v1 per controller. */
@@ -26,8 +29,10 @@ export function chooseCgroup(layout: CgroupLayout | null): CgroupChoice {
       version: null,
       memoryParent: null,
       pidsParent: null,
+      cpuParent: null,
       memoryReason: reason,
       pidsReason: reason,
+      cpuReason: reason,
     };
   }
   if (layout.v2.available) {
@@ -36,18 +41,59 @@ export function chooseCgroup(layout: CgroupLayout | null): CgroupChoice {
       version: 2,
       memoryParent: dir,
       pidsParent: dir,
+      cpuParent: dir,
       memoryReason: layout.v2.reason,
       pidsReason: layout.v2.reason,
+      cpuReason: layout.v2.reason,
     };
   }
   const memoryParent = layout.v1Memory.available ? layout.v1Memory.parentDir : null;
   const pidsParent = layout.v1Pids.available ? layout.v1Pids.parentDir : null;
+  const cpuParent = layout.v1Cpuacct.available ? layout.v1Cpuacct.parentDir : null;
+  const any = memoryParent !== null || pidsParent !== null || cpuParent !== null;
   return {
-    version: memoryParent !== null || pidsParent !== null ? 1 : null,
+    version: any ? 1 : null,
     memoryParent,
     pidsParent,
+    cpuParent,
     memoryReason: `${layout.v2.reason}; ${layout.v1Memory.reason}`,
     pidsReason: `${layout.v2.reason}; ${layout.v1Pids.reason}`,
+    cpuReason: `${layout.v2.reason}; ${layout.v1Cpuacct.reason}`,
+  };
+}
+
+/** How a run's CPU time is measured here, in the capability report's words. */
+export interface CpuUsageSource {
+  measured: boolean;
+  /** `cgroup_v2` (`cpu.stat`), `cgroup_v1_cpuacct` (`cpuacct.usage`), or `none`. */
+  mechanism: string;
+  reason: string;
+}
+
+/**
+ * The CPU-time source of a Linux run: its cgroup, or nothing. node:child_process (under Bun,
+ * Deno and Node alike) reports no rusage of a child, so without a cgroup `cpu_ms` is null.
+ */
+export function linuxCpuUsage(layout: CgroupLayout | null): CpuUsageSource {
+  const choice = chooseCgroup(layout);
+  if (choice.cpuParent === null) {
+    return {
+      measured: false,
+      mechanism: "none",
+      reason: `no cgroup to measure the run's CPU time (${choice.cpuReason}); the runtime reports no rusage of a child`,
+    };
+  }
+  if (choice.version === 2) {
+    return {
+      measured: true,
+      mechanism: "cgroup_v2",
+      reason: "cpu.stat usage_usec of the run's cgroup: user + system time of every process",
+    };
+  }
+  return {
+    measured: true,
+    mechanism: "cgroup_v1_cpuacct",
+    reason: `cpuacct.usage of the run's cpuacct cgroup: user + system time of every process (${layout?.v1Cpuacct.reason})`,
   };
 }
 
@@ -66,7 +112,12 @@ async function makeCgroup(
   if (choice.version === null) return { cg: null, planned: none };
   try {
     const cg = await createRunCgroup(
-      { version: choice.version, memoryParent: choice.memoryParent, pidsParent: choice.pidsParent },
+      {
+        version: choice.version,
+        memoryParent: choice.memoryParent,
+        pidsParent: choice.pidsParent,
+        cpuParent: choice.cpuParent,
+      },
       input.runName,
       { memBytes: input.req.memBytes, pids: input.req.pids },
     );
@@ -89,7 +140,9 @@ async function makeCgroup(
 function plannedCgroup(choice: CgroupChoice): PlannedCgroup {
   const memory = choice.memoryParent !== null;
   const pids = choice.pidsParent !== null;
-  const procs = [choice.memoryParent, choice.pidsParent].filter((d): d is string => d !== null);
+  const procs = [choice.memoryParent, choice.pidsParent, choice.cpuParent].filter(
+    (d): d is string => d !== null,
+  );
   return {
     version: choice.version,
     memory,

@@ -7,5 +7,6 @@
 export type { AttachPrime, CgroupLayout, CgroupProbe, RunCgroup } from "./cgroup.ts";
 export { parseSelfCgroup } from "./cgroup.ts";
 export { parseInitStatus } from "./init-script.ts";
-export { chooseCgroup, linuxShim } from "./linux-shim.ts";
+export type { CpuUsageSource } from "./linux-shim.ts";
+export { chooseCgroup, linuxCpuUsage, linuxShim } from "./linux-shim.ts";
 export { PROXY_PORT, PROXY_SOCKET_NAME, proxyEnv, SOCKET_PATH_BYTES_MAX } from "./proxy-bridge.ts";

@@ -115,6 +115,13 @@ for (const mode of sandboxModes("http.test.ts")) {
         mechanism: mode.disable.length === 0 ? "bubblewrap" : "unshare_mount",
       });
       expect(report.enforced.hidden_paths.applied).toBe(true);
+      // cpu_ms comes from the run's cgroup: v2 when delegated, else v1 cpuacct, else none.
+      const v2 = report.mechanisms.cgroup_v2?.available === true;
+      const v1 = report.mechanisms.cgroup_v1_cpuacct?.available === true;
+      const mechanism = v2 ? "cgroup_v2" : v1 ? "cgroup_v1_cpuacct" : "none";
+      expect(report.cpu_usage).toMatchObject({ measured: v2 || v1, mechanism });
+      const run = await exec(request, { cmd: ["true"] });
+      expect(run.cpu_ms === null).toBe(!report.cpu_usage.measured);
     });
   });
 }
@@ -153,6 +160,7 @@ describe("over HTTP without any filesystem view", () => {
         missing: ["filesystem", "hidden_paths"],
       });
       expect(line.mechanisms).toMatchObject({ bubblewrap: false, unshare: false });
+      expect(line.cpu_usage).toBe(report.cpu_usage.mechanism);
     },
   );
   test.if(linux)("a tenant root of / is config_invalid at start", () => {

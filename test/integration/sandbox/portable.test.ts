@@ -67,6 +67,8 @@ describe("portable shim", () => {
     expect(done.exitCode).toBe(0);
     expect(done.stdout.text()).toBe("1024\n");
     expect(plan.enforced.filesystem.applied).toBe(false);
+    // No cgroup and no rusage of a child from the runtime: no CPU figure, never a guess.
+    expect(await plan.tracker.cpuMs()).toBeNull();
   });
   test.if(posix)("a timeout kills the group and its descendants, found through ps", async () => {
     const mark = marker("portable");
@@ -86,6 +88,7 @@ describe("windows shim code paths on this host", () => {
   test.if(posix)("a missing command is command_not_found and nothing is signalled", async () => {
     const { plan, done } = await runPortable({ cmd: ["no-such-command-vltair"] }, windowsShim);
     expect(plan.readyMarker).toBe(false);
+    expect(await plan.tracker.cpuMs()).toBeNull();
     expect(done.spawnError).toBe("ENOENT");
     expect(done.ready).toBe(false);
     const status = classify({

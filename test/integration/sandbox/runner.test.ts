@@ -6,9 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmod, readdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { linuxCpuUsage } from "../../../src/sandbox/linux/mod.ts";
 import { detectCapabilities, runSandboxed, type SandboxResult } from "../../../src/sandbox/mod.ts";
+import { formatOwner, selfOwner } from "../../../src/sandbox/owner.ts";
 import { type Area, makeArea, modeCaps, sandboxModes } from "./harness.ts";
+
+/** A shell loop that keeps one CPU busy for a few hundred ms. */
+const BURN_CPU = ["sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"];
 
 const linux = process.platform === "linux";
 const caps = await detectCapabilities();
@@ -55,6 +61,47 @@ for (const mode of sandboxModes("runner.test.ts")) {
         await tempIsEmpty(a.temp);
       },
     );
+    test.if(on)(
+      "cpu_ms: a CPU-burning command reports > 0 and at most wall × cores; a sleeping one little",
+      async () => {
+        const measured = linuxCpuUsage(mc.cgroups).measured;
+        const burn = await runSandboxed({ cmd: BURN_CPU }, a.options());
+        const sleep = await runSandboxed({ cmd: ["sleep", "0.3"] }, a.options());
+        expect(burn.status).toBe("OK");
+        expect(sleep.status).toBe("OK");
+        if (!measured) {
+          // Never a made-up number: no cgroup here, so no figure.
+          expect([burn.cpu_ms, sleep.cpu_ms]).toEqual([null, null]);
+          return;
+        }
+        const cores = availableParallelism();
+        expect(burn.cpu_ms).toBeGreaterThan(0);
+        // duration_ms is rounded, cpu_ms too: one ms of slack each way.
+        expect(burn.cpu_ms ?? 0).toBeLessThanOrEqual((burn.duration_ms + 1) * cores);
+        // sleep spends its 300 ms off the CPU; starting sh/sleep costs a few ms.
+        expect(sleep.cpu_ms).toBeGreaterThanOrEqual(0);
+        expect(sleep.cpu_ms ?? 0).toBeLessThan(150);
+        expect(sleep.duration_ms).toBeGreaterThanOrEqual(300);
+      },
+      30_000,
+    );
+    test.if(on)(
+      "cpu_ms counts every process of the run, setsid children included",
+      async () => {
+        if (!linuxCpuUsage(mc.cgroups).measured) {
+          console.log(`skip: cpu_ms of children [${mode.name}]: the host measures no cpu_ms`);
+          return;
+        }
+        // The parent only waits: the CPU time is its two children's (one escapes with setsid).
+        const script = `setsid sh -c '${BURN_CPU[2]}' & sh -c '${BURN_CPU[2]}' & wait`;
+        const both = await runSandboxed({ cmd: ["sh", "-c", script] }, a.options());
+        const one = await runSandboxed({ cmd: BURN_CPU }, a.options());
+        expect(both.status).toBe("OK");
+        // Two burners cost more than one (the same loop; a generous factor for a loaded host).
+        expect(both.cpu_ms ?? 0).toBeGreaterThan((one.cpu_ms ?? 0) * 1.3);
+      },
+      30_000,
+    );
     test.if(on)("TIMEOUT is rc 124; a TERM handler runs within the grace, once", async () => {
       const result = await runSandboxed(
         {
@@ -86,12 +133,12 @@ for (const mode of sandboxModes("runner.test.ts")) {
     });
     test.if(on)("an aborted signal kills the run: KILLED, reason cancelled", async () => {
       const controller = new AbortController();
-      const pending = runSandboxed(
-        { cmd: ["sleep", "30"] },
-        a.options({ signal: controller.signal }),
+      // Aborted once the command runs (its first output), not after a fixed delay: on a loaded
+      // host a run may still be setting up at any fixed time, and that is a setup failure.
+      const result = await runSandboxed(
+        { cmd: ["sh", "-c", "echo up; exec sleep 30"] },
+        a.options({ signal: controller.signal, onOutput: () => controller.abort() }),
       );
-      setTimeout(() => controller.abort(), 100);
-      const result = await pending;
       expect(result).toMatchObject({ status: "KILLED", reason: "cancelled" });
       await tempIsEmpty(a.temp);
     });
@@ -371,12 +418,17 @@ describe("cgroups", () => {
   const parents = [
     caps.cgroups?.v1Memory.parentDir,
     caps.cgroups?.v1Pids.parentDir,
+    caps.cgroups?.v1Cpuacct.parentDir,
     caps.cgroups?.v2.parentDir,
   ];
   const dirs = parents.filter((d): d is string => typeof d === "string");
   test.if(linux && dirs.length > 0)("no run cgroup is left behind by the runs above", async () => {
     for (const dir of dirs) {
-      const left = (await readdir(dir)).filter((name) => /^vltair-[0-9a-f]+-\d+$/.test(name));
+      // This process's runs only: other servers on the host may share the parent.
+      const mine = new RegExp(
+        `^vltair-[0-9a-f]+-${formatOwner(await selfOwner()).replaceAll(".", "\\.")}-\\d+$`,
+      );
+      const left = (await readdir(dir)).filter((name) => mine.test(name));
       expect(left).toEqual([]);
     }
   });

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  cgroupCpuMs,
   cgroupMembers,
   cgroupOomKilled,
   cgroupPeakBytes,
@@ -16,7 +17,7 @@ import {
   procsFiles,
   removeRunCgroup,
 } from "../../../src/sandbox/linux/cgroup.ts";
-import { chooseCgroup } from "../../../src/sandbox/linux/linux-shim.ts";
+import { chooseCgroup, linuxCpuUsage } from "../../../src/sandbox/linux/linux-shim.ts";
 
 let root = "";
 beforeEach(async () => {
@@ -48,6 +49,7 @@ describe("probeCgroups", () => {
     expect(layout.v2.available).toBe(true);
     expect(layout.v2.parentDir).toBe(join(root, "svc"));
     expect(chooseCgroup(layout).version).toBe(2);
+    expect(linuxCpuUsage(layout)).toMatchObject({ measured: true, mechanism: "cgroup_v2" });
   });
   test("a server in a leaf of a delegated v2 subtree creates runs beside itself", async () => {
     await touch(join(root, "cgroup.controllers"), "memory pids");
@@ -70,7 +72,24 @@ describe("probeCgroups", () => {
     expect(chooseCgroup(layout)).toMatchObject({
       version: 1,
       memoryParent: join(root, "memory", "srv"),
+      cpuParent: null,
     });
+    expect(linuxCpuUsage(layout)).toMatchObject({ measured: false, mechanism: "none" });
+    expect(linuxCpuUsage(layout).reason).toContain("no cgroup v1 cpuacct hierarchy");
+  });
+  test("a writable v1 cpuacct hierarchy alone measures CPU time", async () => {
+    await touch(join(root, "cpuacct", "srv", "cgroup.procs"));
+    const layout = await probeCgroups(root, "2:cpuacct:/srv\n");
+    const dir = join(root, "cpuacct", "srv");
+    expect(layout.v1Cpuacct).toMatchObject({ available: true, parentDir: dir });
+    expect(chooseCgroup(layout)).toMatchObject({
+      version: 1,
+      memoryParent: null,
+      pidsParent: null,
+      cpuParent: dir,
+    });
+    expect(linuxCpuUsage(layout)).toMatchObject({ measured: true, mechanism: "cgroup_v1_cpuacct" });
+    expect(layout.prime).toEqual({ key: "cpuacct", ownPath: "/srv", ownDir: dir });
   });
   test("nothing mounted: every probe says why", async () => {
     const layout = await probeCgroups(root, "");
@@ -91,7 +110,7 @@ describe("createRunCgroup", () => {
     await touch(join(parent, "cgroup.subtree_control"), "memory pids");
     await touch(join(parent, "run1", "memory.swap.max"), "max");
     const cg = await createRunCgroup(
-      { version: 2, memoryParent: parent, pidsParent: parent },
+      { version: 2, memoryParent: parent, pidsParent: parent, cpuParent: parent },
       "run1",
       {
         memBytes: 64 * 1024 * 1024,
@@ -106,7 +125,7 @@ describe("createRunCgroup", () => {
     const parent = join(root, "svc");
     await mkdir(parent, { recursive: true });
     const cg = await createRunCgroup(
-      { version: 2, memoryParent: parent, pidsParent: parent },
+      { version: 2, memoryParent: parent, pidsParent: parent, cpuParent: parent },
       "run2",
       {
         memBytes: 1048576,
@@ -125,21 +144,54 @@ describe("createRunCgroup", () => {
     expect(await cgroupOomKilled(cg)).toBe(true);
     expect(await cgroupPeakBytes(cg)).toBe(2097152);
     expect(await cgroupMembers(cg)).toEqual([11, 12]);
+    // cpu.stat usage_usec, rounded to ms.
+    expect(await cgroupCpuMs(cg)).toBeNull(); // no cpu.stat yet: not measured, not 0
+    await writeFile(
+      join(parent, "run2", "cpu.stat"),
+      "usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\n",
+    );
+    expect(await cgroupCpuMs(cg)).toBe(1235);
+  });
+  test("v2 without memory and pids keeps the cgroup for CPU time alone", async () => {
+    const parent = join(root, "svc");
+    await mkdir(parent, { recursive: true });
+    const cg = await createRunCgroup(
+      { version: 2, memoryParent: null, pidsParent: null, cpuParent: parent },
+      "run4",
+      { memBytes: null, pids: null },
+    );
+    expect(cg).toEqual({
+      version: 2,
+      memoryDir: null,
+      pidsDir: null,
+      cpuDir: join(parent, "run4"),
+    });
+    expect(procsFiles(cg)).toEqual([join(parent, "run4", "cgroup.procs")]);
   });
   test("v1 uses one directory per controller and reads oom_control", async () => {
     const mem = join(root, "memory");
     const pids = join(root, "pids");
     await mkdir(mem, { recursive: true });
     await mkdir(pids, { recursive: true });
-    const cg = await createRunCgroup({ version: 1, memoryParent: mem, pidsParent: pids }, "run3", {
-      memBytes: 1048576,
-      pids: 8,
-    });
+    const cpu = join(root, "cpuacct");
+    await mkdir(cpu, { recursive: true });
+    const cg = await createRunCgroup(
+      { version: 1, memoryParent: mem, pidsParent: pids, cpuParent: cpu },
+      "run3",
+      { memBytes: 1048576, pids: 8 },
+    );
     expect(await readFile(join(mem, "run3", "memory.limit_in_bytes"), "utf8")).toBe("1048576");
     expect(await readFile(join(pids, "run3", "pids.max"), "utf8")).toBe("8");
     expect(procsFiles(cg).sort()).toEqual(
-      [join(mem, "run3", "cgroup.procs"), join(pids, "run3", "cgroup.procs")].sort(),
+      [
+        join(mem, "run3", "cgroup.procs"),
+        join(pids, "run3", "cgroup.procs"),
+        join(cpu, "run3", "cgroup.procs"),
+      ].sort(),
     );
+    // cpuacct.usage is in ns.
+    await writeFile(join(cpu, "run3", "cpuacct.usage"), "2500000000\n");
+    expect(await cgroupCpuMs(cg)).toBe(2500);
     await writeFile(
       join(mem, "run3", "memory.oom_control"),
       "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
@@ -147,6 +199,7 @@ describe("createRunCgroup", () => {
     expect(await cgroupOomKilled(cg)).toBe(false);
     await rm(join(mem, "run3"), { recursive: true });
     await rm(join(pids, "run3"), { recursive: true });
+    await rm(join(cpu, "run3"), { recursive: true });
     expect(await removeRunCgroup(cg)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ const result: SandboxResult = {
   stderr_truncated: false,
   duration_ms: 42,
   max_rss_bytes: null,
+  cpu_ms: null,
   enforced: Object.fromEntries(ENFORCED_KEYS.map((k) => [k, entry])) as SandboxResult["enforced"],
   network_refused: null,
   reason: null,
