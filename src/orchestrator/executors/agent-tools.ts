@@ -12,7 +12,7 @@ import { parseScopeParam, SearchRequestSchema, UpsertRequestSchema } from "../..
 import { VltairError } from "../../core/mod.ts";
 import type { PreparedWrite } from "../../storage/mod.ts";
 import { StepFailure, stepErrorOf } from "../step-error.ts";
-import { IDEMPOTENCY_ENV } from "./exec.ts";
+import { chargedExec, IDEMPOTENCY_ENV } from "./exec.ts";
 import type { StepContext } from "./executor.ts";
 
 export const AGENT_TOOLS = [
@@ -143,8 +143,8 @@ async function sandbox(
   request: { cmd: string[]; stdin?: string; cwd?: string },
 ) {
   const env = { [IDEMPOTENCY_ENV]: target.idempotencyKey };
-  const result = await ctx.services.sandbox.exec(
-    ctx.call,
+  const result = await chargedExec(
+    ctx,
     { ...request, env, network: "deny" },
     target.workspace === undefined ? undefined : { workspace: target.workspace },
   );

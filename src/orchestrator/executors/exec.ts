@@ -12,7 +12,7 @@
 import * as v from "valibot";
 import { SandboxRequestSchema, type SandboxResult } from "../../sandbox/mod.ts";
 import { StepFailure } from "../step-error.ts";
-import type { StepKindSpec } from "./executor.ts";
+import type { StepContext, StepKindSpec } from "./executor.ts";
 
 /** Name of the variable carrying `{run_id}:{step_id}:{attempt}` to the command. */
 export const IDEMPOTENCY_ENV = "VLTAIR_IDEMPOTENCY_KEY";
@@ -39,6 +39,26 @@ function failureOf(result: SandboxResult): StepFailure | null {
   return null;
 }
 
+/**
+ * A sandbox run under the run's `sandbox_cpu_ms` budget: the request's `limits.cpu_ms` (else
+ * 1 ms: room left at all) is held before it, the measured `cpu_ms` charged after (nothing when
+ * the host cannot measure it; docs/sandbox.md).
+ */
+export async function chargedExec(
+  ctx: StepContext,
+  request: Record<string, unknown> & { limits?: { cpu_ms?: number | undefined } | undefined },
+  target: { workspace: string } | undefined,
+): Promise<SandboxResult> {
+  const release = ctx.holdRun("sandbox_cpu_ms", request.limits?.cpu_ms ?? 1);
+  try {
+    const result = await ctx.services.sandbox.exec(ctx.call, request, target);
+    if (result.cpu_ms !== null) ctx.charge({ sandbox_cpu_ms: result.cpu_ms });
+    return result;
+  } finally {
+    release();
+  }
+}
+
 export const execKind: StepKindSpec<v.InferOutput<typeof ExecWith>> = {
   kind: "exec",
   withSchema: ExecWith,
@@ -48,7 +68,7 @@ export const execKind: StepKindSpec<v.InferOutput<typeof ExecWith>> = {
     const { workspace, stdout_json: stdoutJson, ...request } = step.with;
     const env = { ...request.env, [IDEMPOTENCY_ENV]: ctx.idempotencyKey };
     const target = workspace === undefined ? undefined : { workspace };
-    const result = await ctx.services.sandbox.exec(ctx.call, { ...request, env }, target);
+    const result = await chargedExec(ctx, { ...request, env }, target);
     const failure = failureOf(result);
     if (failure !== null) throw failure;
     if (result.rc !== 0 && step.retryOnStatus?.includes(result.rc)) {

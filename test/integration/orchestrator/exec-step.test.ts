@@ -114,6 +114,33 @@ for (const mode of sandboxModes("exec-step.test.ts")) {
       expect(output.steps[0].output.rc).toBe(4);
     }, 30_000);
 
+    test("the run's sandbox_cpu_ms budget holds limits.cpu_ms before a run and is charged its cpu_ms", async () => {
+      const server = sandboxServer(overrides);
+      const burn = {
+        id: "burn",
+        kind: "exec",
+        with: { cmd: ["sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"] },
+      };
+      const charged = await runTo(server, {
+        workflow: { budget: { sandbox_cpu_ms: 60_000 }, steps: [burn] },
+      });
+      expect(charged.status).toBe("succeeded");
+      // Charged what the sandbox measured (null where the host cannot measure: nothing charged).
+      const measured = charged.steps[0].output.cpu_ms;
+      expect(charged.budget.used.sandbox_cpu_ms).toBe(measured ?? 0);
+      if (measured !== null) expect(measured).toBeGreaterThan(0);
+      const refused = await runTo(server, {
+        workflow: {
+          budget: { sandbox_cpu_ms: 5 },
+          steps: [{ ...burn, with: { ...burn.with, limits: { cpu_ms: 1000 } } }],
+        },
+      });
+      expect(refused.steps[0].error).toMatchObject({
+        code: "budget_exceeded",
+        details: { budget: "sandbox_cpu_ms", limit: 5 },
+      });
+    }, 30_000);
+
     test("cancel kills a running command", async () => {
       const server = sandboxServer(overrides);
       const a = await server.token("acme");
