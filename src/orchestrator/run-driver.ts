@@ -39,7 +39,7 @@ import {
   scopeOf,
   sumUsage,
 } from "./run-state.ts";
-import type { RunsState } from "./runs-machine.ts";
+import { briefOf, type RunsState } from "./runs-machine.ts";
 import { SignalBox } from "./signal-box.ts";
 import type { StepError } from "./step-error.ts";
 import { StepFailure, stepErrorOf } from "./step-error.ts";
@@ -315,7 +315,7 @@ export class RunDriver {
   /** Drives every unfinished run of the log, in creation order (after recovery). */
   resumeAll(): void {
     for (const entry of this.#state().runs.values()) {
-      if (!isTerminal(entry.run.status)) this.#drive(entry.run);
+      if (!isTerminal(briefOf(entry).status)) this.#drive(entry.run);
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import type { RunRecord } from "./run-record.ts";
 import { isTerminal } from "./run-state.ts";
-import type { RunsState } from "./runs-machine.ts";
+import { briefOf, type RunsState } from "./runs-machine.ts";
 
 /** `forget` records one sweep commits at most. */
 export const FORGET_BATCH_MAX = 1000;
@@ -20,8 +20,10 @@ export function runsToForget(
   limits: { runsRetentionDays: number; runsFinishedMax: number },
 ): Extract<RunRecord, { op: "forget" }>[] {
   const finished: { id: string; endedAtMs: number }[] = [];
-  for (const { run } of state.runs.values())
-    if (isTerminal(run.status)) finished.push({ id: run.id, endedAtMs: run.endedAtMs ?? 0 });
+  for (const [id, entry] of state.runs) {
+    const brief = briefOf(entry);
+    if (isTerminal(brief.status)) finished.push({ id, endedAtMs: brief.endedAtMs ?? 0 });
+  }
   // Creation order is the map's order; retention goes by end time.
   finished.sort((a, b) => a.endedAtMs - b.endedAtMs);
   const out: Extract<RunRecord, { op: "forget" }>[] = [];

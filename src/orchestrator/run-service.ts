@@ -35,7 +35,13 @@ import {
 } from "./run-schemas.ts";
 import { isStepDone, isTerminal, type RunState, type RunUsage } from "./run-state.ts";
 import { runSummary, runView } from "./run-view.ts";
-import { foldJournal, idempotencyKey, type RunEntry, type RunsState } from "./runs-machine.ts";
+import {
+  briefOf,
+  foldJournal,
+  idempotencyKey,
+  type RunEntry,
+  type RunsState,
+} from "./runs-machine.ts";
 import type { Timers } from "./timers.ts";
 import { type CompiledWorkflow, compileWorkflow, validateWorkflow } from "./validate-workflow.ts";
 import { WorkflowStore } from "./workflow-store.ts";
@@ -172,7 +178,8 @@ export class RunService {
    * subscribed to a run hears of it only within that tenant), never for an answer to a caller.
    */
   tenantOf(id: string): string | null {
-    return this.#state().runs.get(id)?.run.tenant ?? null;
+    const entry = this.#state().runs.get(id);
+    return entry === undefined ? null : briefOf(entry).tenant;
   }
 
   /** The caller's run `id`; 404 `not_found` for an unknown id and for another tenant's. */
@@ -350,14 +357,16 @@ export class RunService {
     const runs: RunState[] = [];
     let more = false;
     for (let i = ids.length - 1; i >= 0; i--) {
-      const run = this.#state().runs.get(ids[i] as string)?.run;
-      if (run === undefined || run.createdWalIndex >= before) continue;
-      if (query.status !== undefined && run.status !== query.status) continue;
+      // Filtered on briefs: a finished run restored from a snapshot is folded only if listed.
+      const entry = this.#state().runs.get(ids[i] as string);
+      const brief = entry === undefined ? undefined : briefOf(entry);
+      if (brief === undefined || brief.createdWalIndex >= before) continue;
+      if (query.status !== undefined && brief.status !== query.status) continue;
       if (runs.length === limit) {
         more = true;
         break;
       }
-      runs.push(run);
+      runs.push((entry as RunEntry).run);
     }
     const last = runs.at(-1);
     return {

@@ -59,6 +59,83 @@ export function foldJournal(
   return run === undefined ? undefined : { run, events };
 }
 
+/** What lists, resumes, retention and tenancy checks read of a run, without folding it. */
+export interface RunBrief {
+  tenant: string;
+  status: RunState["status"];
+  createdWalIndex: number;
+  endedAtMs: number | null;
+  idempotencyKey: string | null;
+}
+
+/** The brief of any entry (a finished run restored from a snapshot answers without folding). */
+export function briefOf(entry: RunEntry): RunBrief {
+  if (entry instanceof FinishedRunEntry) return entry.brief;
+  const run = entry.run;
+  return {
+    tenant: run.tenant,
+    status: run.status,
+    createdWalIndex: run.createdWalIndex,
+    endedAtMs: run.endedAtMs,
+    idempotencyKey: run.idempotencyKey,
+  };
+}
+
+/** A snapshot's journal: `[walIndex, wallMs, record]` per record. */
+type JournalTuples = [number, number, RunRecord][];
+
+/**
+ * A finished run restored from a snapshot: its brief at once, its journal kept as the snapshot's
+ * JSON text and folded (run, events) the first time anything asks for them. Recovery of 100k
+ * finished runs is then a JSON parse of their briefs, not 100k folds; a finished run nobody reads
+ * again costs its text, not its folded state.
+ */
+export class FinishedRunEntry implements RunEntry {
+  readonly brief: RunBrief;
+  #text: string;
+  #folded: RunEntry | null = null;
+
+  constructor(brief: RunBrief, journalText: string) {
+    this.brief = brief;
+    this.#text = journalText;
+  }
+
+  #fold(): RunEntry {
+    if (this.#folded !== null) return this.#folded;
+    const tuples = JSON.parse(this.#text) as JournalTuples;
+    const journal = tuples.map(([walIndex, wallMs, body]) => ({ walIndex, wallMs, body }));
+    const folded = foldJournal(journal) as { run: RunState; events: RunEvent[] };
+    this.#folded = { run: folded.run, journal, events: folded.events };
+    this.#text = "";
+    return this.#folded;
+  }
+
+  get run(): RunState {
+    return this.#fold().run;
+  }
+
+  set run(run: RunState) {
+    this.#fold().run = run;
+  }
+
+  get journal(): JournalEntry[] {
+    return this.#fold().journal;
+  }
+
+  get events(): RunEvent[] {
+    return this.#fold().events;
+  }
+
+  /** The journal as a snapshot holds it, folded or not. */
+  journalText(): string {
+    return this.#folded === null ? this.#text : journalJson(this.#folded.journal);
+  }
+}
+
+function journalJson(journal: readonly JournalEntry[]): string {
+  return JSON.stringify(journal.map((j) => [j.walIndex, j.wallMs, j.body]));
+}
+
 /** Every run, by id, by tenant (creation order) and by idempotency key. */
 export class RunsState {
   readonly runs = new Map<string, RunEntry>();
@@ -86,19 +163,31 @@ export class RunsState {
       return;
     }
     const run = folded.run;
-    this.runs.set(run.id, { run, journal: [journaled], events: numbered(folded.events, 0, meta) });
-    const ids = this.byTenant.get(run.tenant);
-    if (ids === undefined) this.byTenant.set(run.tenant, [run.id]);
-    else ids.push(run.id);
-    if (run.idempotencyKey !== null) {
-      const key = idempotencyKey(run.tenant, run.idempotencyKey);
-      if (!this.idempotency.has(key)) this.idempotency.set(key, run.id);
+    const created = { run, journal: [journaled], events: numbered(folded.events, 0, meta) };
+    this.runs.set(run.id, created);
+    this.#index(run.id, briefOf(created));
+  }
+
+  /** Adds a finished run restored from a snapshot (its brief indexes it; folded on demand). */
+  restoreFinished(id: string, entry: FinishedRunEntry): void {
+    this.runs.set(id, entry);
+    this.#index(id, entry.brief);
+  }
+
+  #index(id: string, brief: RunBrief): void {
+    const ids = this.byTenant.get(brief.tenant);
+    if (ids === undefined) this.byTenant.set(brief.tenant, [id]);
+    else ids.push(id);
+    if (brief.idempotencyKey !== null) {
+      const key = idempotencyKey(brief.tenant, brief.idempotencyKey);
+      if (!this.idempotency.has(key)) this.idempotency.set(key, id);
     }
   }
 
   /** Drops a finished run; the tenant's id list is compacted once half of it is gone. */
   #forget(id: string): void {
-    const run = this.runs.get(id)?.run;
+    const entry = this.runs.get(id);
+    const run = entry === undefined ? undefined : briefOf(entry);
     if (run === undefined || !isTerminal(run.status)) return;
     this.runs.delete(id);
     if (run.idempotencyKey !== null) {
@@ -120,7 +209,7 @@ export class RunsState {
   /** The run `id` of `tenant` (another tenant's run is as absent as an unknown one). */
   entry(tenant: string, id: string): RunEntry | undefined {
     const entry = this.runs.get(id);
-    return entry?.run.tenant === tenant ? entry : undefined;
+    return entry !== undefined && briefOf(entry).tenant === tenant ? entry : undefined;
   }
 }
 
@@ -142,15 +231,36 @@ const TrustedRecord = v.pipe(
   v.transform((record) => record as unknown as RunRecord),
 );
 const JournalSchema = v.array(v.tuple([v.number(), v.number(), TrustedRecord]));
-const SnapshotSchema = v.object({ runs: v.array(JournalSchema) });
+/** A finished run: `["f", id, tenant, status, createdWalIndex, endedAtMs, idempotencyKey, journal JSON]`. */
+const FinishedSchema = v.tuple([
+  v.literal("f"),
+  v.string(),
+  v.string(),
+  v.picklist(["succeeded", "failed", "cancelled"]),
+  v.number(),
+  v.nullable(v.number()),
+  v.nullable(v.string()),
+  v.string(),
+]);
+/** Runs in creation order: an unfinished run as its journal, a finished one as its brief + text. */
+const SnapshotSchema = v.object({ runs: v.array(v.union([FinishedSchema, JournalSchema])) });
 
 function* restoreSteps(bytes: Uint8Array): Steps<RunsState> {
   const parsed = v.parse(SnapshotSchema, JSON.parse(Buffer.from(bytes).toString("utf8")));
   yield;
   const state = new RunsState();
   for (let i = 0; i < parsed.runs.length; i++) {
-    for (const [walIndex, wallMs, body] of parsed.runs[i] ?? [])
-      state.apply(body, { walIndex, wallMs });
+    const item = parsed.runs[i] as (typeof parsed.runs)[number];
+    if (item[0] === "f") {
+      const [, id, tenant, status, createdWalIndex, endedAtMs, key, text] = item as v.InferOutput<
+        typeof FinishedSchema
+      >;
+      const brief = { tenant, status, createdWalIndex, endedAtMs, idempotencyKey: key };
+      state.restoreFinished(id, new FinishedRunEntry(brief, text));
+    } else {
+      for (const [walIndex, wallMs, body] of item as JournalTuples)
+        state.apply(body, { walIndex, wallMs });
+    }
     if (i % RESTORE_RUNS_PER_STEP === RESTORE_RUNS_PER_STEP - 1) yield;
   }
   return state;
@@ -170,9 +280,13 @@ export function createRunsMachine(): StateMachine<RunsState, RunRecord> {
       return state;
     },
     snapshot: (state) => {
-      const runs = [...state.runs.values()].map((e) =>
-        e.journal.map((j) => [j.walIndex, j.wallMs, j.body]),
-      );
+      const runs = [...state.runs].map(([id, e]) => {
+        const brief = briefOf(e);
+        if (!isTerminal(brief.status)) return e.journal.map((j) => [j.walIndex, j.wallMs, j.body]);
+        const text = e instanceof FinishedRunEntry ? e.journalText() : journalJson(e.journal);
+        const { tenant, status, createdWalIndex, endedAtMs, idempotencyKey: key } = brief;
+        return ["f", id, tenant, status, createdWalIndex, endedAtMs, key, text];
+      });
       return Buffer.from(JSON.stringify({ runs }), "utf8");
     },
     restore: (bytes) => runSteps(restoreSteps(bytes)),
