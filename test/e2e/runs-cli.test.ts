@@ -84,15 +84,21 @@ describe("vltair run, runs and replay", () => {
   });
 
   test("budget show: the tenant's budgets, one's history, a run's budget and its charges", async () => {
-    const set = await fetch(`${env.VLTAIR_URL}/v1/budgets/daily-tokens`, {
+    // docs/policy.md's daily token budget, as written there.
+    const policyDoc = fs.readFileSync(
+      path.join(import.meta.dirname, "../../docs/policy.md"),
+      "utf8",
+    );
+    const [, name, body] = /```json budget:(\S+)\n([\s\S]*?)\n```/.exec(policyDoc) ?? [];
+    const set = await fetch(`${env.VLTAIR_URL}/v1/budgets/${name}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ unit: "llm_tokens", limit: 5000, period: "day" }),
+      body: body as string,
     });
     expect(set.status).toBe(200);
     const listed = await cli(["budget", "show"], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toContain("daily-tokens llm_tokens 0 / 5000 per day");
+    expect(listed.stdout).toContain("daily-tokens llm_tokens 0 / 200000 per day");
     const history = await cli(
       ["budget", "show", "--name", "daily-tokens", "--history", "--json"],
       env,

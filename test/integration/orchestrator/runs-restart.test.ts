@@ -87,7 +87,9 @@ describe("finished runs restored from a snapshot", () => {
     const second = open(dataDir, timers);
     expect((await callJson(second, "/v1/runs")).body).toEqual(listed);
     for (const [i, id] of done.entries()) {
-      expect(await (await second.request(`/v1/runs/${id}/replay`)).text()).toBe(replays[i] as string);
+      expect(await (await second.request(`/v1/runs/${id}/replay`)).text()).toBe(
+        replays[i] as string,
+      );
       expect((await runOf(second, id)).steps[0].output).toBe(i);
     }
     const again = await callJson(second, "/v1/runs", {
