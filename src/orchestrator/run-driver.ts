@@ -43,6 +43,7 @@ import { briefOf, type RunsState } from "./runs-machine.ts";
 import { SignalBox } from "./signal-box.ts";
 import type { StepError } from "./step-error.ts";
 import { StepFailure, stepErrorOf } from "./step-error.ts";
+import { parseStepInput } from "./step-input.ts";
 import { StepSlots } from "./step-slots.ts";
 import { resolveReferences } from "./template.ts";
 import { type Timers, timeoutSignal } from "./timers.ts";
@@ -679,18 +680,11 @@ export class RunDriver {
       try {
         const scope = scopeOf(run);
         const input = resolveWith(definition.with ?? {}, spec.deferredKeys ?? [], scope);
-        const parsed = v.safeParse(spec.withSchema, input);
-        if (!parsed.success) {
-          const issue = parsed.issues[0] as v.BaseIssue<unknown>;
-          const field = `with${v.getDotPath(issue) === null ? "" : `.${v.getDotPath(issue)}`}`;
-          throw new VltairError("validation_failed", `${field}: ${issue.message}`, {
-            details: { field },
-          });
-        }
+        const checked = parseStepInput(spec.withSchema, input, "with");
         const attemptOf = {
           id: stepId,
           kind: definition.kind,
-          with: parsed.output,
+          with: checked,
           attempt: attempt.n,
           attemptStartedAtMs: attempt.startedAtMs,
           ...(definition.output_schema === undefined
@@ -932,17 +926,8 @@ export class RunDriver {
     if (template === undefined) return { output: null };
     const spec = STEP_KIND_SPECS[template.kind];
     const scope = scopeOf(run);
-    const parsed = v.safeParse(
-      spec.withSchema,
-      resolveWith(template.with ?? {}, spec.deferredKeys ?? [], scope),
-    );
-    if (!parsed.success) {
-      const issue = parsed.issues[0] as v.BaseIssue<unknown>;
-      const field = `on_cancel.with${v.getDotPath(issue) === null ? "" : `.${v.getDotPath(issue)}`}`;
-      throw new VltairError("validation_failed", `${field}: ${issue.message}`, {
-        details: { field },
-      });
-    }
+    const input = resolveWith(template.with ?? {}, spec.deferredKeys ?? [], scope);
+    const checked = parseStepInput(spec.withSchema, input, "on_cancel.with");
     const signal = live.abort.signal;
     const ctx = {
       call: { ...runCall(run), signal },
@@ -959,7 +944,7 @@ export class RunDriver {
     const attempt = {
       id: stepId,
       kind: template.kind,
-      with: parsed.output,
+      with: checked,
       attempt: 1,
       attemptStartedAtMs: this.#o.timers.nowMs(),
     };

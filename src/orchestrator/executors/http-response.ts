@@ -3,6 +3,7 @@
  * (lower-case names, values cut at 1024 characters), and its body read up to a byte limit —
  * parsed when it is JSON, else UTF-8 text.
  */
+import { readBodyBounded } from "../read-body.ts";
 import { StepFailure } from "../step-error.ts";
 
 /** Longest response header value kept in the output (longer ones are cut). */
@@ -48,43 +49,6 @@ function tooLargeFailure(limitBytes: number): StepFailure {
     `the response body is larger than ${limitBytes} bytes (orchestrator_limits.http_response_bytes_max)`,
     { retryable: false, details: { limit_bytes: limitBytes } },
   );
-}
-
-/**
- * The body's bytes, reading no more than `limitBytes` plus one chunk: past it (or when
- * Content-Length says so first) the stream is cancelled and `tooLarge()` thrown.
- */
-export async function readBodyBounded(
-  response: Response,
-  limitBytes: number,
-  tooLarge: () => unknown,
-): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared > limitBytes) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limitBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 /** Whether a Content-Type is JSON (`application/json`, `application/*+json`). */

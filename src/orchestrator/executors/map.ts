@@ -9,6 +9,7 @@
  */
 import * as v from "valibot";
 import { StepFailure, stepErrorOf } from "../step-error.ts";
+import { type InputRefusal, parseStepInput } from "../step-input.ts";
 import { resolveReferences } from "../template.ts";
 import { SINGLE_SHOT_KINDS } from "../workflow-schema.ts";
 import type { StepContext, StepKindSpec } from "./executor.ts";
@@ -39,6 +40,13 @@ const MapWith = v.strictObject({
   ),
 });
 type MapInput = v.InferOutput<typeof MapWith>;
+
+/** A map item whose input does not fit its kind: not retried. */
+const itemInvalid: InputRefusal = (field, message) =>
+  new StepFailure("map_item_invalid", `${field}: ${message}`, {
+    retryable: false,
+    details: { field },
+  });
 
 /** The item's error with its index, keeping its code and retryability. */
 function itemFailure(error: unknown, index: number): StepFailure | unknown {
@@ -77,26 +85,9 @@ export function mapKind(
           journal: (key, work) => ctx.journal(`item:${index}/${key}`, work),
         };
         return ctx.journal(`item:${index}`, async () => {
-          const parsed = v.safeParse(
-            spec.withSchema,
-            resolveReferences(template.with ?? {}, scope),
-          );
-          if (!parsed.success) {
-            const issue = parsed.issues[0] as v.BaseIssue<unknown>;
-            const path = v.getDotPath(issue);
-            throw new StepFailure(
-              "map_item_invalid",
-              `with.step.with${path === null ? "" : `.${path}`}: ${issue.message}`,
-              {
-                retryable: false,
-                details: { field: `with.step.with${path === null ? "" : `.${path}`}` },
-              },
-            );
-          }
-          const result = await spec.run(
-            { ...step, kind: template.kind, with: parsed.output },
-            itemCtx,
-          );
+          const input = resolveReferences(template.with ?? {}, scope);
+          const checked = parseStepInput(spec.withSchema, input, "with.step.with", itemInvalid);
+          const result = await spec.run({ ...step, kind: template.kind, with: checked }, itemCtx);
           return result.prepared === undefined
             ? { output: result.output }
             : { output: result.output, prepared: result.prepared };

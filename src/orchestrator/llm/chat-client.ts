@@ -6,6 +6,7 @@
  * answer that is not a chat completion, are not.
  */
 import { Buffer } from "node:buffer";
+import { readBodyBounded } from "../read-body.ts";
 import { StepFailure } from "../step-error.ts";
 import type { LlmProvider } from "./providers.ts";
 
@@ -116,7 +117,23 @@ export async function chatCompletion(
       cause: (error as Error)?.name ?? "error",
     });
   }
-  const text = await readBounded(response, signal, options.signal, timeout, timeoutMs);
+  let text: string;
+  try {
+    const tooLarge = () =>
+      failure(
+        "llm_bad_response",
+        `the answer is larger than ${LLM_RESPONSE_BYTES_MAX} bytes`,
+        false,
+      );
+    const bytes = await readBodyBounded(response, LLM_RESPONSE_BYTES_MAX, tooLarge);
+    text = Buffer.from(bytes).toString("utf8");
+  } catch (error) {
+    if (error instanceof StepFailure) throw error;
+    if (options.signal.aborted) throw options.signal.reason;
+    if (timeout.aborted || signal.aborted)
+      throw failure("llm_timeout", `the model did not answer within ${timeoutMs} ms`, true);
+    throw failure("llm_unreachable", "the answer was cut off", true);
+  }
   if (!response.ok) {
     const retryable = response.status === 429 || response.status >= 500;
     throw failure("llm_status", `the provider answered ${response.status}`, retryable, {
@@ -131,40 +148,4 @@ export async function chatCompletion(
     throw failure("llm_bad_response", "the provider's answer is not JSON", false);
   }
   return completionOf(parsed, request.model);
-}
-
-async function readBounded(
-  response: Response,
-  signal: AbortSignal,
-  stepSignal: AbortSignal,
-  timeout: AbortSignal,
-  timeoutMs: number,
-): Promise<string> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > LLM_RESPONSE_BYTES_MAX) {
-        await reader.cancel();
-        throw failure(
-          "llm_bad_response",
-          `the answer is larger than ${LLM_RESPONSE_BYTES_MAX} bytes`,
-          false,
-        );
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof StepFailure) throw error;
-    if (stepSignal.aborted) throw stepSignal.reason;
-    if (timeout.aborted || signal.aborted)
-      throw failure("llm_timeout", `the model did not answer within ${timeoutMs} ms`, true);
-    throw failure("llm_unreachable", "the answer was cut off", true);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
