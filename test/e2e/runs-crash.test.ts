@@ -295,6 +295,6 @@ describe.if(hasPosixSignals())("runs under kill -9", () => {
             child.proc.kill("SIGKILL");
       }
     },
-    SLOW ? 3_600_000 : 300_000,
+    SLOW ? 4 * 3_600_000 : 300_000,
   );
 });
