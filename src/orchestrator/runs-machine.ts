@@ -5,12 +5,9 @@
  * them again, so there is one way a run's state and events come to be.
  */
 import { Buffer } from "node:buffer";
-import * as v from "valibot";
-import { runSteps, type Steps } from "../core/mod.ts";
-import type { StateMachine } from "../storage/mod.ts";
 import type { EventDraft, RunEvent } from "./run-events.ts";
 import { foldRun, type RecordMeta } from "./run-fold.ts";
-import { RUNS_MACHINE, type RunRecord, RunRecordSchema } from "./run-record.ts";
+import type { RunRecord } from "./run-record.ts";
 import { isTerminal, type RunState } from "./run-state.ts";
 
 /** A record as a run's journal holds it. */
@@ -82,31 +79,33 @@ export function briefOf(entry: RunEntry): RunBrief {
 }
 
 /** A snapshot's journal: `[walIndex, wallMs, record]` per record. */
-type JournalTuples = [number, number, RunRecord][];
+export type JournalTuples = [number, number, RunRecord][];
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * A finished run restored from a snapshot: its brief at once, its journal kept as the snapshot's
- * JSON text and folded (run, events) the first time anything asks for them. Recovery of 100k
- * finished runs is then a JSON parse of their briefs, not 100k folds; a finished run nobody reads
- * again costs its text, not its folded state.
+ * JSON bytes (a view into one buffer shared by every restored run) and folded (run, events) the
+ * first time anything asks for them. Recovery of 100k finished runs is then a parse of their
+ * briefs, not 100k folds or 100k JSON strings; a finished run nobody reads again costs its bytes.
  */
 export class FinishedRunEntry implements RunEntry {
   readonly brief: RunBrief;
-  #text: string;
+  #bytes: Uint8Array;
   #folded: RunEntry | null = null;
 
-  constructor(brief: RunBrief, journalText: string) {
+  constructor(brief: RunBrief, journalBytes: Uint8Array) {
     this.brief = brief;
-    this.#text = journalText;
+    this.#bytes = journalBytes;
   }
 
   #fold(): RunEntry {
     if (this.#folded !== null) return this.#folded;
-    const tuples = JSON.parse(this.#text) as JournalTuples;
+    const tuples = JSON.parse(utf8.decode(this.#bytes)) as JournalTuples;
     const journal = tuples.map(([walIndex, wallMs, body]) => ({ walIndex, wallMs, body }));
     const folded = foldJournal(journal) as { run: RunState; events: RunEvent[] };
     this.#folded = { run: folded.run, journal, events: folded.events };
-    this.#text = "";
+    this.#bytes = new Uint8Array(0);
     return this.#folded;
   }
 
@@ -126,14 +125,15 @@ export class FinishedRunEntry implements RunEntry {
     return this.#fold().events;
   }
 
-  /** The journal as a snapshot holds it, folded or not. */
-  journalText(): string {
-    return this.#folded === null ? this.#text : journalJson(this.#folded.journal);
+  /** The journal as a snapshot holds it (UTF-8 JSON), folded or not. */
+  journalBytes(): Uint8Array {
+    return this.#folded === null ? this.#bytes : journalBytes(this.#folded.journal);
   }
 }
 
-function journalJson(journal: readonly JournalEntry[]): string {
-  return JSON.stringify(journal.map((j) => [j.walIndex, j.wallMs, j.body]));
+/** A journal as a snapshot holds it: UTF-8 JSON of `[walIndex, wallMs, record]` tuples. */
+export function journalBytes(journal: readonly JournalEntry[]): Uint8Array {
+  return Buffer.from(JSON.stringify(journal.map((j) => [j.walIndex, j.wallMs, j.body])), "utf8");
 }
 
 /** Every run, by id, by tenant (creation order) and by idempotency key. */
@@ -216,80 +216,4 @@ export class RunsState {
 /** The map key of an idempotency key. */
 export function idempotencyKey(tenant: string, key: string): string {
   return `${tenant}\n${key}`;
-}
-
-/** Runs folded between two returns to the event loop while restoring. */
-const RESTORE_RUNS_PER_STEP = 256;
-
-/**
- * A snapshot's journals are records this machine validated when they were committed, and the
- * snapshot file is checksummed: restore checks the shape (op and run id of each record) but not
- * every field again — re-validating every run's workflow was most of a restore's time.
- */
-const TrustedRecord = v.pipe(
-  v.looseObject({ op: v.string(), run_id: v.string() }),
-  v.transform((record) => record as unknown as RunRecord),
-);
-const JournalSchema = v.array(v.tuple([v.number(), v.number(), TrustedRecord]));
-/** A finished run: `["f", id, tenant, status, createdWalIndex, endedAtMs, idempotencyKey, journal JSON]`. */
-const FinishedSchema = v.tuple([
-  v.literal("f"),
-  v.string(),
-  v.string(),
-  v.picklist(["succeeded", "failed", "cancelled"]),
-  v.number(),
-  v.nullable(v.number()),
-  v.nullable(v.string()),
-  v.string(),
-]);
-/** Runs in creation order: an unfinished run as its journal, a finished one as its brief + text. */
-const SnapshotSchema = v.object({ runs: v.array(v.union([FinishedSchema, JournalSchema])) });
-
-function* restoreSteps(bytes: Uint8Array): Steps<RunsState> {
-  const parsed = v.parse(SnapshotSchema, JSON.parse(Buffer.from(bytes).toString("utf8")));
-  yield;
-  const state = new RunsState();
-  for (let i = 0; i < parsed.runs.length; i++) {
-    const item = parsed.runs[i] as (typeof parsed.runs)[number];
-    if (item[0] === "f") {
-      const [, id, tenant, status, createdWalIndex, endedAtMs, key, text] = item as v.InferOutput<
-        typeof FinishedSchema
-      >;
-      const brief = { tenant, status, createdWalIndex, endedAtMs, idempotencyKey: key };
-      state.restoreFinished(id, new FinishedRunEntry(brief, text));
-    } else {
-      for (const [walIndex, wallMs, body] of item as JournalTuples)
-        state.apply(body, { walIndex, wallMs });
-    }
-    if (i % RESTORE_RUNS_PER_STEP === RESTORE_RUNS_PER_STEP - 1) yield;
-  }
-  return state;
-}
-
-/**
- * Creates the machine. `apply` updates the state's maps in place (copying a map of 100k runs per
- * record would be O(runs)); each run's value is replaced, never changed.
- */
-export function createRunsMachine(): StateMachine<RunsState, RunRecord> {
-  return {
-    name: RUNS_MACHINE,
-    schema: RunRecordSchema,
-    init: () => new RunsState(),
-    apply: (state, record) => {
-      state.apply(record.body, record);
-      return state;
-    },
-    snapshot: (state) => {
-      const runs = [...state.runs].map(([id, e]) => {
-        const brief = briefOf(e);
-        if (!isTerminal(brief.status)) return e.journal.map((j) => [j.walIndex, j.wallMs, j.body]);
-        const text = e instanceof FinishedRunEntry ? e.journalText() : journalJson(e.journal);
-        const { tenant, status, createdWalIndex, endedAtMs, idempotencyKey: key } = brief;
-        return ["f", id, tenant, status, createdWalIndex, endedAtMs, key, text];
-      });
-      return Buffer.from(JSON.stringify({ runs }), "utf8");
-    },
-    restore: (bytes) => runSteps(restoreSteps(bytes)),
-    restoreSteps,
-  };
 }

@@ -6,7 +6,14 @@
  */
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
-import type { StateMachine } from "../../storage/mod.ts";
+import {
+  decodeParts,
+  encodeParts,
+  hasMagic,
+  PartReader,
+  type StateMachine,
+  utf8Text,
+} from "../../storage/mod.ts";
 import { type AuditRecord, AuditRecordSchema, type ChainTip, GENESIS_HASH } from "./record.ts";
 
 /** Name of the machine and of its records. */
@@ -23,10 +30,80 @@ export const AuditBodySchema = v.variant("op", [
 ]);
 export type AuditBody = v.InferOutput<typeof AuditBodySchema>;
 
-/** One tenant's chain. */
-export interface AuditChain {
+/** Records restored from a snapshot, not parsed yet, and what is known of them without parsing. */
+interface UnparsedRecords {
+  /** A JSON array of records. */
+  bytes: Uint8Array;
+  count: number;
+  /** The last record's seq and hash. */
+  tip: ChainTip;
+  /** The first record's `ts`. */
+  oldestTs: string;
+}
+
+/**
+ * One tenant's chain: the anchor retention left, and its records. A chain restored from a
+ * snapshot keeps its records as the snapshot's JSON bytes until something reads them (a listing,
+ * verify, a compaction that has something to cut); appends and the tip do not need them, so
+ * recovering a data directory with a million audit records parses none of them.
+ */
+export class AuditChain {
   anchor: ChainTip;
-  records: AuditRecord[];
+  /** Restored records not parsed yet (a JSON array), with what is known of them without parsing. */
+  #unparsed: UnparsedRecords | null;
+  #records: AuditRecord[];
+
+  constructor(
+    anchor: ChainTip,
+    records: AuditRecord[] = [],
+    unparsed: UnparsedRecords | null = null,
+  ) {
+    this.anchor = anchor;
+    this.#records = records;
+    this.#unparsed = unparsed !== null && unparsed.count > 0 ? unparsed : null;
+  }
+
+  /** Every record, oldest first (parses restored ones on first use). */
+  get records(): AuditRecord[] {
+    if (this.#unparsed !== null) {
+      const parsed = parseRecords(this.#unparsed.bytes);
+      this.#records = parsed.concat(this.#records);
+      this.#unparsed = null;
+    }
+    return this.#records;
+  }
+
+  set records(records: AuditRecord[]) {
+    this.#unparsed = null;
+    this.#records = records;
+  }
+
+  /** How many records the chain holds. */
+  get count(): number {
+    return (this.#unparsed?.count ?? 0) + this.#records.length;
+  }
+
+  /** The `ts` of the oldest record (null when empty). */
+  get oldestTs(): string | null {
+    return this.#unparsed?.oldestTs ?? this.#records[0]?.ts ?? null;
+  }
+
+  /** The tip a new record links to. */
+  get tip(): ChainTip {
+    const last = this.#records.at(-1);
+    if (last !== undefined) return { seq: last.seq, hash: last.hash };
+    return this.#unparsed?.tip ?? this.anchor;
+  }
+
+  append(record: AuditRecord): void {
+    this.#records.push(record);
+  }
+
+  /** The records as a snapshot holds them (UTF-8 JSON array), parsed or not. */
+  recordsBytes(): Uint8Array {
+    if (this.#unparsed !== null && this.#records.length === 0) return this.#unparsed.bytes;
+    return Buffer.from(JSON.stringify(this.records), "utf8");
+  }
 }
 
 /** Every tenant's chain. */
@@ -35,79 +112,114 @@ export class AuditState {
 
   /** The chain of `tenant` (empty when it has none). */
   chainOf(tenant: string): AuditChain {
-    return this.chains.get(tenant) ?? { anchor: { seq: 0, hash: GENESIS_HASH }, records: [] };
+    return this.chains.get(tenant) ?? new AuditChain({ seq: 0, hash: GENESIS_HASH });
   }
 
   /** The tip a new record of `tenant` links to. */
   tipOf(tenant: string): ChainTip {
-    const chain = this.chainOf(tenant);
-    const last = chain.records.at(-1);
-    return last === undefined ? chain.anchor : { seq: last.seq, hash: last.hash };
+    return this.chainOf(tenant).tip;
   }
 
   apply(body: AuditBody): void {
     if (body.op === "append") {
       for (const record of body.records) {
-        const chain = this.chains.get(record.tenant) ?? {
-          anchor: { seq: 0, hash: GENESIS_HASH },
-          records: [],
-        };
-        chain.records.push(record);
-        this.chains.set(record.tenant, chain);
+        let chain = this.chains.get(record.tenant);
+        if (chain === undefined) {
+          chain = new AuditChain({ seq: 0, hash: GENESIS_HASH });
+          this.chains.set(record.tenant, chain);
+        }
+        chain.append(record);
       }
       return;
     }
     const chain = this.chains.get(body.tenant);
     if (chain === undefined) return;
-    const cut = chain.records.findIndex((r) => r.seq > body.through_seq);
-    const dropped = cut === -1 ? chain.records.length : cut;
-    const last = chain.records[dropped - 1];
+    const records = chain.records;
+    const cut = records.findIndex((r) => r.seq > body.through_seq);
+    const dropped = cut === -1 ? records.length : cut;
+    const last = records[dropped - 1];
     if (last === undefined) return;
     chain.anchor = { seq: last.seq, hash: last.hash };
-    chain.records = chain.records.slice(dropped);
+    chain.records = records.slice(dropped);
   }
 }
 
 /**
  * A snapshot's chains. The records were validated when committed and the snapshot file is
- * checksummed, so restore checks each record's chain fields (seq, hash) but not every field
- * again — re-validating every record was a large share of recovering a data directory with many
- * runs (two audit records each); `vltair audit verify` re-checks the chains themselves.
+ * checksummed, so a restored chain's records, when first read, are checked for their chain fields
+ * (seq, hash) but not every field again; `vltair audit verify` re-checks the chains themselves.
  */
 const TrustedAuditRecord = v.pipe(
   v.looseObject({ seq: v.number(), hash: v.string() }),
-  v.transform((record) => record as unknown as v.InferOutput<typeof AuditRecordSchema>),
+  v.transform((record) => record as unknown as AuditRecord),
 );
-const SnapshotSchema = v.array(
+const RecordsSchema = v.array(TrustedAuditRecord);
+const Tip = v.object({ seq: v.number(), hash: v.string() });
+/** Format 1: one JSON document with every record. */
+const SnapshotV1Schema = v.array(
+  v.object({ tenant: v.string(), anchor: Tip, records: RecordsSchema }),
+);
+/** Format 2's header: per chain what appends, retention and listings need without its records. */
+const HeaderV2Schema = v.array(
   v.object({
     tenant: v.string(),
-    anchor: v.object({ seq: v.number(), hash: v.string() }),
-    records: v.array(TrustedAuditRecord),
+    anchor: Tip,
+    count: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+    tip: Tip,
+    oldest_ts: v.nullable(v.string()),
+    bytes: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   }),
 );
+/** The snapshot layout `snapshot` writes: `[VLTAUDT2][header][each chain's records as JSON]`. */
+const AUDIT_SNAPSHOT_FORMAT = 2;
+const MAGIC = "VLTAUDT2";
+
+function parseRecords(bytes: Uint8Array): AuditRecord[] {
+  return v.parse(RecordsSchema, JSON.parse(utf8Text(bytes)));
+}
+
+function encodeAudit(state: AuditState): Uint8Array {
+  const header: v.InferOutput<typeof HeaderV2Schema> = [];
+  const parts: Uint8Array[] = [];
+  for (const [tenant, chain] of state.chains) {
+    const bytes = chain.recordsBytes();
+    parts.push(bytes);
+    const { anchor, count, tip, oldestTs } = chain;
+    header.push({ tenant, anchor, count, tip, oldest_ts: oldestTs, bytes: bytes.length });
+  }
+  return encodeParts(MAGIC, header, parts);
+}
+
+function restoreAudit(bytes: Uint8Array): AuditState {
+  const state = new AuditState();
+  if (!hasMagic(bytes, MAGIC)) {
+    for (const row of v.parse(SnapshotV1Schema, JSON.parse(utf8Text(bytes))))
+      state.chains.set(row.tenant, new AuditChain(row.anchor, row.records));
+    return state;
+  }
+  const { header, parts } = decodeParts(bytes);
+  const reader = new PartReader(parts);
+  for (const row of v.parse(HeaderV2Schema, header)) {
+    const unparsed = { bytes: reader.next(row.bytes), count: row.count, tip: row.tip };
+    const oldestTs = row.oldest_ts ?? "";
+    state.chains.set(row.tenant, new AuditChain(row.anchor, [], { ...unparsed, oldestTs }));
+  }
+  reader.end();
+  return state;
+}
 
 /** Creates the machine. */
 export function createAuditMachine(): StateMachine<AuditState, AuditBody> {
   return {
     name: AUDIT_MACHINE,
     schema: AuditBodySchema,
+    format: AUDIT_SNAPSHOT_FORMAT,
     init: () => new AuditState(),
     apply: (state, record) => {
       state.apply(record.body);
       return state;
     },
-    snapshot: (state) =>
-      Buffer.from(
-        JSON.stringify([...state.chains].map(([tenant, chain]) => ({ tenant, ...chain }))),
-        "utf8",
-      ),
-    restore: (bytes) => {
-      const state = new AuditState();
-      const rows = v.parse(SnapshotSchema, JSON.parse(Buffer.from(bytes).toString("utf8")));
-      for (const row of rows) {
-        state.chains.set(row.tenant, { anchor: row.anchor, records: row.records });
-      }
-      return state;
-    },
+    snapshot: encodeAudit,
+    restore: restoreAudit,
   };
 }

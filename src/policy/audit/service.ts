@@ -138,8 +138,12 @@ export class AuditService {
     const oldestKeptMs = this.#o.nowMs() - this.#o.retentionDays * DAY_MS;
     const cuts: { tenant: string; through_seq: number }[] = [];
     for (const [tenant, chain] of this.#o.handle.state().chains) {
+      // Nothing to cut: the chain's records are not read (nor parsed, after a restore).
+      const oldestMs = chain.oldestTs === null ? null : Date.parse(chain.oldestTs);
+      if (chain.count <= this.#o.recordsMax && (oldestMs === null || oldestMs >= oldestKeptMs))
+        continue;
       let through = 0;
-      const overflow = chain.records.length - this.#o.recordsMax;
+      const overflow = chain.count - this.#o.recordsMax;
       for (const [i, record] of chain.records.entries()) {
         if (i < overflow || Date.parse(record.ts) < oldestKeptMs) through = record.seq;
         else break;
