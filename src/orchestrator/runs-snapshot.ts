@@ -17,6 +17,7 @@ import {
   decodeParts,
   encodeParts,
   hasMagic,
+  joinParts,
   PartReader,
   type StateMachine,
   utf8Text,
@@ -96,7 +97,7 @@ function briefOfTuple(t: FinishedTuple): RunBrief {
 }
 
 /** Encodes the state in format 2. */
-export function encodeRunsSnapshot(state: RunsState): Uint8Array {
+export function encodeRunsSnapshotParts(state: RunsState): Uint8Array[] {
   const runs: unknown[] = [];
   const journals: Uint8Array[] = [];
   for (const [id, entry] of state.runs) {
@@ -161,7 +162,8 @@ export function createRunsMachine(): StateMachine<RunsState, RunRecord> {
       state.apply(record.body, record);
       return state;
     },
-    snapshot: encodeRunsSnapshot,
+    snapshot: (state) => joinParts(encodeRunsSnapshotParts(state)),
+    snapshotParts: encodeRunsSnapshotParts,
     restore: (bytes) => runSteps(restoreSteps(bytes)),
     restoreSteps,
   };

@@ -95,6 +95,27 @@ export function fsyncDir(path: string): void {
   }
 }
 
+/**
+ * {@link fsyncDir} off the main thread: for a rename after which nothing waits on the main
+ * thread (a snapshot; a directory fsync after a large file's rename took ~0.9 s here).
+ */
+export async function fsyncDirAsync(path: string): Promise<void> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(path, "r");
+  } catch (error) {
+    if (isCode(error, ["EISDIR", "EPERM", "EACCES"])) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!isCode(error, ["EISDIR", "EPERM", "EINVAL", "EBADF"])) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** True when `error` is a Node-style system error with one of `codes`. */
 export function isCode(error: unknown, codes: readonly string[]): boolean {
   return (

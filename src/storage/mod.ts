@@ -36,7 +36,14 @@ export type { RecoveryReport } from "./recovery.ts";
 export type { RepairOptions, RepairReport } from "./repair.ts";
 export { repairWal } from "./repair.ts";
 export type { ReplayResult, ReplayTarget } from "./replay.ts";
-export { decodeParts, encodeParts, hasMagic, PartReader, utf8Text } from "./snapshot-parts.ts";
+export {
+  decodeParts,
+  encodeParts,
+  hasMagic,
+  joinParts,
+  PartReader,
+  utf8Text,
+} from "./snapshot-parts.ts";
 export type { AnyStateMachine, AppliedRecord, StateMachine } from "./state-machine.ts";
 export type {
   AppendInput,

@@ -11,17 +11,25 @@ import process from "node:process";
 const MAGIC_BYTES = 8;
 const PREFIX_BYTES = MAGIC_BYTES + 4;
 
-/** Encodes `header` (JSON) and `parts` after `magic` (8 ASCII characters). */
+/**
+ * `header` (JSON) and `parts` after `magic` (8 ASCII characters), as pieces for a machine's
+ * `snapshotParts` (the parts are not copied); {@link joinParts} gives `snapshot`'s one buffer.
+ */
 export function encodeParts(
   magic: string,
   header: unknown,
   parts: readonly Uint8Array[],
-): Uint8Array {
+): Uint8Array[] {
   const prefix = Buffer.alloc(PREFIX_BYTES);
   if (prefix.write(magic, 0, "latin1") !== MAGIC_BYTES) throw new Error("magic of 8 characters");
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
   prefix.writeUInt32LE(headerBytes.length, MAGIC_BYTES);
-  return Buffer.concat([prefix, headerBytes, ...parts]);
+  return [prefix, headerBytes, ...parts];
+}
+
+/** Pieces joined into one buffer. */
+export function joinParts(pieces: readonly Uint8Array[]): Uint8Array {
+  return Buffer.concat(pieces);
 }
 
 /** Whether `bytes` begin with `magic` (otherwise they are an older layout). */

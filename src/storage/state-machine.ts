@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { type Steps, VltairError } from "../core/mod.ts";
 import { storageUnavailable } from "./errors.ts";
+import { dispatchVariant } from "./variant-dispatch.ts";
 import { MACHINE_NAME_PATTERN } from "./wal/frame.ts";
 
 /** A record as a state machine sees it: its place in the log, its time and its validated body. */
@@ -42,6 +43,11 @@ export interface StateMachine<S, B> {
   apply(state: S, record: AppliedRecord<B>): S;
   /** Serialises the state; called synchronously between commits, so it sees one index. */
   snapshot(state: S): Uint8Array;
+  /**
+   * `snapshot`'s bytes as consecutive pieces, for a state large enough that joining them into one
+   * buffer costs (the writer checksums and writes the pieces); optional.
+   */
+  snapshotParts?(state: S): Uint8Array[];
   /** Rebuilds a state from `snapshot`'s bytes (a new object, never shared). */
   restore(bytes: Uint8Array): S;
   /**
@@ -56,6 +62,8 @@ export interface StateMachine<S, B> {
   format?: number;
 }
 
+type AnySchema = v.GenericSchema<unknown, unknown>;
+
 /** A state machine with its types erased, as the registry holds it. */
 export type AnyStateMachine = StateMachine<unknown, unknown>;
 
@@ -65,6 +73,8 @@ const encoder = new TextEncoder();
 /** The registered machines, and the encoding and validation of their bodies. */
 export class MachineRegistry {
   private readonly machines = new Map<string, AnyStateMachine>();
+  /** Each machine's schema, dispatching on a variant's discriminator (variant-dispatch.ts). */
+  readonly #schemas = new Map<string, AnySchema>();
 
   /** Adds a machine; names are unique. */
   register<S, B>(machine: StateMachine<S, B>): void {
@@ -78,6 +88,8 @@ export class MachineRegistry {
       throw new VltairError("conflict", `state machine ${machine.name} is already registered`);
     }
     this.machines.set(machine.name, machine as unknown as AnyStateMachine);
+    if (machine.schema !== undefined)
+      this.#schemas.set(machine.name, dispatchVariant(machine.schema as AnySchema));
   }
 
   /** Whether a machine of this name is registered. */
@@ -115,8 +127,9 @@ export class MachineRegistry {
     const m = this.machines.get(machine);
     if (m === undefined) throw new VltairError("bad_request", `no state machine named ${machine}`);
     let value = body;
-    if (m.schema) {
-      const parsed = v.safeParse(m.schema, body);
+    const schema = this.#schemas.get(machine);
+    if (schema !== undefined) {
+      const parsed = v.safeParse(schema, body);
       if (!parsed.success) {
         throw new VltairError(
           "validation_failed",
@@ -157,8 +170,9 @@ export class MachineRegistry {
     } catch (error) {
       throw invalidRecord(record.walIndex, record.machine, "body is not UTF-8 JSON", error);
     }
-    if (m.schema) {
-      const parsed = v.safeParse(m.schema, body);
+    const schema = this.#schemas.get(record.machine);
+    if (schema !== undefined) {
+      const parsed = v.safeParse(schema, body);
       if (!parsed.success)
         throw invalidRecord(
           record.walIndex,

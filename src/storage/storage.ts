@@ -22,9 +22,9 @@ import { type Recovered, type RecoveryReport, recover } from "./recovery.ts";
 import { type ReplayResult, type ReplayTarget, replay } from "./replay.ts";
 import {
   pruneSnapshots,
-  type SnapshotData,
   type SnapshotFile,
-  type SnapshotMachine,
+  type SnapshotMachineToWrite,
+  type SnapshotToWrite,
   writeSnapshot,
 } from "./snapshot.ts";
 import { MachineRegistry, type StateMachine } from "./state-machine.ts";
@@ -399,19 +399,20 @@ export class Storage {
     const wal = this.openWal();
     while (this.snapshotting) await this.snapshotting.catch(() => undefined);
     const walIndex = this.appliedIndex;
-    const machines = new Map<string, SnapshotMachine>();
+    const machines = new Map<string, SnapshotMachineToWrite>();
     for (const m of this.registry.list()) {
-      const state = m.snapshot(this.states.get(m.name));
+      const live = this.states.get(m.name);
+      const state = m.snapshotParts?.(live) ?? [m.snapshot(live)];
       machines.set(m.name, { format: m.format ?? 1, state, records: null });
     }
     for (const [name, c] of this.carried) {
       machines.set(name, {
         format: c.format,
-        state: c.state,
+        state: c.state === null ? null : [c.state],
         records: encodeCarriedRecords(c.records),
       });
     }
-    const data: SnapshotData = {
+    const data: SnapshotToWrite = {
       walIndex,
       wallMs: this.appliedWallMs,
       writtenBy: this.binaryVersion,
@@ -421,13 +422,15 @@ export class Storage {
     this.lastSnapshotMs = this.nowMs();
     const run = async (): Promise<SnapshotReport> => {
       await wal.syncWritten();
-      const file: SnapshotFile = await writeSnapshot(this.dataDir.snapshotDir, data);
+      const file: SnapshotFile = await writeSnapshot(this.dataDir.snapshotDir, data, this.yielding);
       const kept = pruneSnapshots(this.dataDir.snapshotDir, this.limits.snapshotsKept);
       const oldest = kept.at(-1) as SnapshotFile;
       const segmentsRemoved = wal.removeSegmentsThrough(oldest.walIndex);
       let sizeBytes = 0;
-      for (const m of machines.values())
-        sizeBytes += (m.state?.length ?? 0) + (m.records?.length ?? 0);
+      for (const m of machines.values()) {
+        for (const piece of m.state ?? []) sizeBytes += piece.length;
+        sizeBytes += m.records?.length ?? 0;
+      }
       const report = {
         walIndex,
         path: file.path,

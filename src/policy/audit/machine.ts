@@ -10,6 +10,7 @@ import {
   decodeParts,
   encodeParts,
   hasMagic,
+  joinParts,
   PartReader,
   type StateMachine,
   utf8Text,
@@ -178,7 +179,7 @@ function parseRecords(bytes: Uint8Array): AuditRecord[] {
   return v.parse(RecordsSchema, JSON.parse(utf8Text(bytes)));
 }
 
-function encodeAudit(state: AuditState): Uint8Array {
+function encodeAuditParts(state: AuditState): Uint8Array[] {
   const header: v.InferOutput<typeof HeaderV2Schema> = [];
   const parts: Uint8Array[] = [];
   for (const [tenant, chain] of state.chains) {
@@ -219,7 +220,8 @@ export function createAuditMachine(): StateMachine<AuditState, AuditBody> {
       state.apply(record.body);
       return state;
     },
-    snapshot: encodeAudit,
+    snapshot: (state) => joinParts(encodeAuditParts(state)),
+    snapshotParts: encodeAuditParts,
     restore: restoreAudit,
   };
 }
