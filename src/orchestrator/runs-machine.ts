@@ -7,19 +7,12 @@
 import { Buffer } from "node:buffer";
 import type { EventDraft, RunEvent } from "./run-events.ts";
 import { foldRun, type RecordMeta } from "./run-fold.ts";
-import type { RunRecord } from "./run-record.ts";
+import type { CreateRecord, RunRecord } from "./run-record.ts";
 import { isTerminal, type RunState } from "./run-state.ts";
 
 /** A record as a run's journal holds it. */
 export interface JournalEntry extends RecordMeta {
   body: RunRecord;
-}
-
-/** One run: its state, the records that made it and their events. */
-export interface RunEntry {
-  run: RunState;
-  journal: JournalEntry[];
-  events: RunEvent[];
 }
 
 /** Numbers drafts after the `seq` of the events so far. */
@@ -65,17 +58,9 @@ export interface RunBrief {
   idempotencyKey: string | null;
 }
 
-/** The brief of any entry (a finished run restored from a snapshot answers without folding). */
+/** The brief of an entry. */
 export function briefOf(entry: RunEntry): RunBrief {
-  if (entry instanceof FinishedRunEntry) return entry.brief;
-  const run = entry.run;
-  return {
-    tenant: run.tenant,
-    status: run.status,
-    createdWalIndex: run.createdWalIndex,
-    endedAtMs: run.endedAtMs,
-    idempotencyKey: run.idempotencyKey,
-  };
+  return entry.brief();
 }
 
 /** A snapshot's journal: `[walIndex, wallMs, record]` per record. */
@@ -83,51 +68,134 @@ export type JournalTuples = [number, number, RunRecord][];
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/**
- * A finished run restored from a snapshot: its brief at once, its journal kept as the snapshot's
- * JSON bytes (a view into one buffer shared by every restored run) and folded (run, events) the
- * first time anything asks for them. Recovery of 100k finished runs is then a parse of their
- * briefs, not 100k folds or 100k JSON strings; a finished run nobody reads again costs its bytes.
- */
-export class FinishedRunEntry implements RunEntry {
-  readonly brief: RunBrief;
-  #bytes: Uint8Array;
-  #folded: RunEntry | null = null;
+/** What a run's `create` record says of its brief (its status comes from its fold or finish). */
+type BriefBase = Omit<RunBrief, "status" | "endedAtMs">;
+/** How a run ended. */
+type RunEnd = Pick<RunBrief, "status" | "endedAtMs">;
 
-  constructor(brief: RunBrief, journalBytes: Uint8Array) {
-    this.brief = brief;
-    this.#bytes = journalBytes;
+/**
+ * One run: its state, the records that made it (its journal) and their events — folded when
+ * first read. `apply` only files a record; whoever reads the run, its journal or its events
+ * folds what was filed since (for a live run: at once, by the driver and the event streams).
+ * A run nobody reads is never folded: recovery replays finished runs' records and restores
+ * finished runs from a snapshot (their journal kept as the snapshot's bytes) without folding
+ * them, and their brief — what lists, resumes, retention and tenancy checks read — comes from
+ * their `create` and `finish` records.
+ *
+ * The fold files a record into the journal only when it changed the run (it made events), so
+ * folding a journal with records that changed nothing gives the same run, journal and events.
+ */
+export class RunEntry {
+  readonly #base: BriefBase;
+  /** The run's end, known from its fold or its (first) `finish` record, without folding. */
+  #finished: RunEnd | null;
+  /** A journal restored from a snapshot, not parsed yet (UTF-8 JSON of JournalTuples). */
+  #bytes: Uint8Array | null;
+  /** Records filed and not folded yet. */
+  #pending: JournalEntry[];
+  #run: RunState | undefined = undefined;
+  readonly #journal: JournalEntry[] = [];
+  readonly #events: RunEvent[] = [];
+
+  private constructor(
+    base: BriefBase,
+    finished: RunEnd | null,
+    bytes: Uint8Array | null,
+    pending: JournalEntry[],
+  ) {
+    this.#base = base;
+    this.#finished = finished;
+    this.#bytes = bytes;
+    this.#pending = pending;
   }
 
-  #fold(): RunEntry {
-    if (this.#folded !== null) return this.#folded;
-    const tuples = JSON.parse(utf8.decode(this.#bytes)) as JournalTuples;
-    const journal = tuples.map(([walIndex, wallMs, body]) => ({ walIndex, wallMs, body }));
-    const folded = foldJournal(journal) as { run: RunState; events: RunEvent[] };
-    this.#folded = { run: folded.run, journal, events: folded.events };
-    this.#bytes = new Uint8Array(0);
-    return this.#folded;
+  /** A run from its `create` record. */
+  static created(body: CreateRecord, meta: RecordMeta): RunEntry {
+    const base = {
+      tenant: body.principal.tenant,
+      createdWalIndex: meta.walIndex,
+      idempotencyKey: body.idempotency_key ?? null,
+    };
+    return new RunEntry(base, null, null, [{ walIndex: meta.walIndex, wallMs: meta.wallMs, body }]);
+  }
+
+  /** A finished run restored from a snapshot: its brief and its journal's bytes. */
+  static restored(brief: RunBrief, journal: Uint8Array): RunEntry {
+    const { status, endedAtMs, ...base } = brief;
+    return new RunEntry(base, { status, endedAtMs }, journal, []);
+  }
+
+  /** Tenant, creation index and idempotency key (known without folding). */
+  get base(): BriefBase {
+    return this.#base;
+  }
+
+  /** Files a record of this run (folded when the run is next read). */
+  file(entry: JournalEntry): void {
+    this.#pending.push(entry);
+    // The first finish ends the run (the fold ignores any record after its end).
+    if (entry.body.op === "finish" && this.#finished === null)
+      this.#finished = { status: entry.body.status, endedAtMs: entry.wallMs };
+  }
+
+  /** Whether everything filed has been folded. */
+  get folded(): boolean {
+    return this.#bytes === null && this.#pending.length === 0;
+  }
+
+  #fold(): void {
+    if (this.#bytes !== null) {
+      const tuples = JSON.parse(utf8.decode(this.#bytes)) as JournalTuples;
+      const restored = tuples.map(([walIndex, wallMs, body]) => ({ walIndex, wallMs, body }));
+      this.#pending = restored.concat(this.#pending);
+      this.#bytes = null;
+    }
+    if (this.#pending.length === 0) return;
+    for (const entry of this.#pending) {
+      const folded = foldRun(this.#run, entry.body, entry);
+      if (folded.events.length === 0 || folded.run === undefined) continue;
+      this.#run = folded.run;
+      this.#journal.push(entry);
+      this.#events.push(...numbered(folded.events, this.#events.length, entry));
+    }
+    this.#pending = [];
+    const run = this.#run;
+    if (run !== undefined && this.#finished === null && isTerminal(run.status))
+      this.#finished = { status: run.status, endedAtMs: run.endedAtMs };
   }
 
   get run(): RunState {
-    return this.#fold().run;
-  }
-
-  set run(run: RunState) {
-    this.#fold().run = run;
+    this.#fold();
+    return this.#run as RunState;
   }
 
   get journal(): JournalEntry[] {
-    return this.#fold().journal;
+    this.#fold();
+    return this.#journal;
   }
 
   get events(): RunEvent[] {
-    return this.#fold().events;
+    this.#fold();
+    return this.#events;
   }
 
-  /** The journal as a snapshot holds it (UTF-8 JSON), folded or not. */
+  /** The brief, without folding a run whose end is known. */
+  brief(): RunBrief {
+    if (this.#finished === null) this.#fold();
+    if (this.#finished !== null) return { ...this.#base, ...this.#finished };
+    const run = this.#run as RunState;
+    return { ...this.#base, status: run.status, endedAtMs: run.endedAtMs };
+  }
+
+  /**
+   * The journal as a snapshot holds it (UTF-8 JSON of JournalTuples). A run never folded writes
+   * what it holds — the restored bytes, or the records as filed, which fold to the same run.
+   */
   journalBytes(): Uint8Array {
-    return this.#folded === null ? this.#bytes : journalBytes(this.#folded.journal);
+    if (this.#run === undefined && this.#bytes !== null && this.#pending.length === 0)
+      return this.#bytes;
+    if (this.#run === undefined && this.#bytes === null) return journalBytes(this.#pending);
+    return journalBytes(this.journal);
   }
 }
 
@@ -146,35 +214,31 @@ export class RunsState {
   /** Runs forgotten per tenant since its id list was last compacted. */
   readonly #forgotten = new Map<string, number>();
 
-  /** Folds one record; one that changes nothing is not journaled. */
+  /** Files one record with its run (a `create` makes the run; other runs' records are dropped). */
   apply(body: RunRecord, meta: RecordMeta): void {
     if (body.op === "forget") {
       this.#forget(body.run_id);
       return;
     }
     const entry = this.runs.get(body.run_id);
-    const folded = foldRun(entry?.run, body, meta);
-    if (folded.events.length === 0 || folded.run === undefined) return;
-    const journaled: JournalEntry = { walIndex: meta.walIndex, wallMs: meta.wallMs, body };
     if (entry !== undefined) {
-      entry.run = folded.run;
-      entry.journal.push(journaled);
-      entry.events.push(...numbered(folded.events, entry.events.length, meta));
+      entry.file({ walIndex: meta.walIndex, wallMs: meta.wallMs, body });
       return;
     }
-    const run = folded.run;
-    const created = { run, journal: [journaled], events: numbered(folded.events, 0, meta) };
-    this.runs.set(run.id, created);
-    this.#index(run.id, briefOf(created));
+    // A record of a run that does not exist changes nothing (as its fold says).
+    if (body.op !== "create") return;
+    const created = RunEntry.created(body, meta);
+    this.runs.set(body.run_id, created);
+    this.#index(body.run_id, created.base);
   }
 
   /** Adds a finished run restored from a snapshot (its brief indexes it; folded on demand). */
-  restoreFinished(id: string, entry: FinishedRunEntry): void {
+  restore(id: string, entry: RunEntry): void {
     this.runs.set(id, entry);
-    this.#index(id, entry.brief);
+    this.#index(id, entry.base);
   }
 
-  #index(id: string, brief: RunBrief): void {
+  #index(id: string, brief: BriefBase): void {
     const ids = this.byTenant.get(brief.tenant);
     if (ids === undefined) this.byTenant.set(brief.tenant, [id]);
     else ids.push(id);

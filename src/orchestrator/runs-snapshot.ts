@@ -24,14 +24,7 @@ import {
 } from "../storage/mod.ts";
 import { RUNS_MACHINE, type RunRecord, RunRecordSchema } from "./run-record.ts";
 import { isTerminal, type RunState } from "./run-state.ts";
-import {
-  briefOf,
-  FinishedRunEntry,
-  type JournalTuples,
-  journalBytes,
-  type RunBrief,
-  RunsState,
-} from "./runs-machine.ts";
+import { briefOf, type JournalTuples, type RunBrief, RunEntry, RunsState } from "./runs-machine.ts";
 
 /** The snapshot layout `snapshot` writes. */
 export const RUNS_SNAPSHOT_FORMAT = 2;
@@ -106,8 +99,7 @@ export function encodeRunsSnapshotParts(state: RunsState): Uint8Array[] {
       runs.push(entry.journal.map((j) => [j.walIndex, j.wallMs, j.body]));
       continue;
     }
-    const bytes =
-      entry instanceof FinishedRunEntry ? entry.journalBytes() : journalBytes(entry.journal);
+    const bytes = entry.journalBytes();
     journals.push(bytes);
     const { tenant, status, createdWalIndex, endedAtMs, idempotencyKey } = brief;
     runs.push(["f", id, tenant, status, createdWalIndex, endedAtMs, idempotencyKey, bytes.length]);
@@ -137,7 +129,7 @@ function* restoreSteps(bytes: Uint8Array): Steps<RunsState> {
       const t = finishedOf(item, journals === null ? "string" : "number");
       const journal =
         journals === null ? Buffer.from(t[7] as string, "utf8") : journals.next(t[7] as number);
-      state.restoreFinished(t[1], new FinishedRunEntry(briefOfTuple(t), journal));
+      state.restore(t[1], RunEntry.restored(briefOfTuple(t), journal));
     } else {
       for (const [walIndex, wallMs, body] of v.parse(JournalSchema, item) as JournalTuples)
         state.apply(body, { walIndex, wallMs });
