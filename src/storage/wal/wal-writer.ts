@@ -6,8 +6,7 @@
  * applies them), resolves the appends, then reports them as published (the owner hands them to
  * subscribers, log-reader.ts).
  */
-import process from "node:process";
-import { VltairError, yieldToEventLoop } from "../../core/mod.ts";
+import { VltairError } from "../../core/mod.ts";
 import { storageUnavailable } from "../errors.ts";
 import type { WalFileIo } from "../io.ts";
 import type { FsyncPolicy, StorageLimits, StorageLog } from "../options.ts";
@@ -141,7 +140,6 @@ export class WalWriter {
 
   private async flushLoop(): Promise<void> {
     try {
-      if (process.env.VLTAIR_AB_IMMEDIATE === "1") await yieldToEventLoop();
       // Each turn removes at least one batch, so the loop is bounded by the queue length.
       while (this.queue.length > 0) {
         const group = this.takeGroup();
