@@ -17,9 +17,9 @@ import {
   decodeParts,
   encodeParts,
   hasMagic,
-  joinParts,
   PartReader,
   type StateMachine,
+  snapshotInParts,
   utf8Text,
 } from "../storage/mod.ts";
 import { RUNS_MACHINE, type RunRecord, RunRecordSchema } from "./run-record.ts";
@@ -154,8 +154,7 @@ export function createRunsMachine(): StateMachine<RunsState, RunRecord> {
       state.apply(record.body, record);
       return state;
     },
-    snapshot: (state) => joinParts(encodeRunsSnapshotParts(state)),
-    snapshotParts: encodeRunsSnapshotParts,
+    ...snapshotInParts(encodeRunsSnapshotParts),
     restore: (bytes) => runSteps(restoreSteps(bytes)),
     restoreSteps,
   };

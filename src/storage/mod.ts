@@ -42,6 +42,7 @@ export {
   hasMagic,
   joinParts,
   PartReader,
+  snapshotInParts,
   utf8Text,
 } from "./snapshot-parts.ts";
 export type { AnyStateMachine, AppliedRecord, StateMachine } from "./state-machine.ts";

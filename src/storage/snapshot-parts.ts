@@ -32,6 +32,21 @@ export function joinParts(pieces: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(pieces);
 }
 
+/**
+ * A machine's `snapshot` and `snapshotParts` from one function giving the pieces.
+ *
+ * @example
+ * ```ts
+ * const machine = { name: "runs", ...snapshotInParts(encodeRunsSnapshotParts), … };
+ * ```
+ */
+export function snapshotInParts<S>(parts: (state: S) => Uint8Array[]): {
+  snapshot(state: S): Uint8Array;
+  snapshotParts(state: S): Uint8Array[];
+} {
+  return { snapshot: (state) => joinParts(parts(state)), snapshotParts: parts };
+}
+
 /** Whether `bytes` begin with `magic` (otherwise they are an older layout). */
 export function hasMagic(bytes: Uint8Array, magic: string): boolean {
   if (bytes.length < PREFIX_BYTES) return false;

@@ -10,9 +10,9 @@ import {
   decodeParts,
   encodeParts,
   hasMagic,
-  joinParts,
   PartReader,
   type StateMachine,
+  snapshotInParts,
   utf8Text,
 } from "../../storage/mod.ts";
 import { type AuditRecord, AuditRecordSchema, type ChainTip, GENESIS_HASH } from "./record.ts";
@@ -220,8 +220,7 @@ export function createAuditMachine(): StateMachine<AuditState, AuditBody> {
       state.apply(record.body);
       return state;
     },
-    snapshot: (state) => joinParts(encodeAuditParts(state)),
-    snapshotParts: encodeAuditParts,
+    ...snapshotInParts(encodeAuditParts),
     restore: restoreAudit,
   };
 }
