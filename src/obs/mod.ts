@@ -8,6 +8,8 @@
  */
 
 export { installCrashReporter } from "./crash.ts";
+export type { LineBatch } from "./line-batch.ts";
+export { batchLines } from "./line-batch.ts";
 export type { LogFields, Logger, LoggerOptions, LogLevel } from "./log.ts";
 export { createLogger, LOG_LEVELS, silentLogger } from "./log.ts";
 export type { Counter, Histogram, Labels } from "./metrics.ts";

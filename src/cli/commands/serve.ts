@@ -6,7 +6,7 @@
 import process from "node:process";
 import { createApp, removeServerInfo, writeServerInfo } from "../../app/mod.ts";
 import type { Config } from "../../config/mod.ts";
-import { createLogger, type Logger } from "../../obs/mod.ts";
+import { batchLines, createLogger, type Logger } from "../../obs/mod.ts";
 import {
   onShutdownSignal,
   type RunningServer,
@@ -43,12 +43,26 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const { values } = parseFlags(argv, { ...COMMON_OPTIONS, ...configOptions() }, 0);
   const loaded = cliConfig(values, io);
   const { config } = loaded;
+  const lines = batchLines((text) => io.stdout(text));
   const log = createLogger({
     level: config.log_level,
-    write: (line) => io.stdout(`${line}\n`),
+    write: (line) => lines.write(`${line}\n`),
     nowMs: io.clocks.nowMs,
   });
-  for (const warning of loaded.warnings) log.warn("config.warning", { message: warning });
+  try {
+    return await serveWith(config, loaded.warnings, log, io);
+  } finally {
+    lines.close();
+  }
+}
+
+async function serveWith(
+  config: Config,
+  warnings: readonly string[],
+  log: Logger,
+  io: CliIo,
+): Promise<number> {
+  for (const warning of warnings) log.warn("config.warning", { message: warning });
   // The port is bound first: a busy port exits 1 before anything is created in the data
   // directory (no admin.token, no LOCK). Until the app exists (a few ms), requests get 503.
   let fetchHandler: (request: Request) => Response | Promise<Response> = notYetServing;

@@ -45,14 +45,22 @@ export const AuditRecordSchema = v.object({
 });
 export type AuditRecord = v.InferOutput<typeof AuditRecordSchema>;
 
-/** JSON with object keys sorted at every depth: one byte string per value. */
+/**
+ * JSON with object keys sorted at every depth (UTF-16 code unit order): one byte string per value.
+ * Keys whose value is `undefined` are left out. Written as one pass over sorted keys (no sorted
+ * copies of the entries): every audit record is hashed through it.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, item]) => `${JSON.stringify(k)}:${canonicalJson(item)}`).join(",")}}`;
+  const object = value as Record<string, unknown>;
+  let out = "{";
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 /** The hash a record must carry: SHA-256 of its canonical JSON without `hash`. */
