@@ -5,14 +5,16 @@
  * whether the runtime lets us read `/proc` at all (Deno does only with `--allow-all`).
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { mkdir, readFile, readlink, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { type CgroupLayout, probeCgroups } from "./linux/cgroup.ts";
 import { initArgv, initSyscalls } from "./linux/init-script.ts";
 import { mountOps } from "./linux/mount-plan.ts";
 import type { SandboxMechanism, SandboxTools } from "./options.ts";
+import { formatOwner, selfOwner } from "./owner.ts";
 import { findExecutable, probeCommand } from "./probe.ts";
+import { runTempDirName } from "./temp-dir.ts";
 import { ULIMIT_PROBE_SCRIPT } from "./ulimit-script.ts";
 
 /** Whether one mechanism works here, the binary it uses, and why (not). */
@@ -136,6 +138,9 @@ const BWRAP_PROBE = [
 const NO_CAPABILITIES_CHECK =
   'while read -r k v; do [ "$k" = CapEff: ] && [ "$v" = 0000000000000000 ] && exit 0; done < /proc/self/status; exit 1';
 
+/** Mount-stage probes made by this process (their scratch dirs' counter). */
+let probeCounter = 0;
+
 /** Runs the real unshare + init mount stage once (in a scratch dir) with a trivial plan. */
 async function probeMountStage(
   unshare: MechanismProbe,
@@ -150,7 +155,12 @@ async function probeMountStage(
   if (!sh.available || sh.path === null) return off(`needs sh: ${sh.reason}`);
   let scratch: string;
   try {
-    scratch = await mkdtemp(join(os.tmpdir(), "vltair-probe-"));
+    // Named as a run's temp dir (owner = this process): a server killed during the probe
+    // leaves it to the next server's sweep (sweep.ts), which removes it once this one is gone.
+    probeCounter += 1;
+    const owner = formatOwner(await selfOwner());
+    scratch = join(os.tmpdir(), runTempDirName("0", owner, probeCounter));
+    await mkdir(scratch, { mode: 0o700 });
   } catch (error) {
     return off(`cannot create a probe directory: ${(error as NodeJS.ErrnoException).code}`);
   }
