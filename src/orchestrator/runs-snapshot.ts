@@ -14,6 +14,7 @@ import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import { runSteps, type Steps } from "../core/mod.ts";
 import {
+  applyInPlace,
   decodeParts,
   encodeParts,
   hasMagic,
@@ -150,10 +151,7 @@ export function createRunsMachine(): StateMachine<RunsState, RunRecord> {
     schema: RunRecordSchema,
     format: RUNS_SNAPSHOT_FORMAT,
     init: () => new RunsState(),
-    apply: (state, record) => {
-      state.apply(record.body, record);
-      return state;
-    },
+    apply: applyInPlace,
     ...snapshotInParts(encodeRunsSnapshotParts),
     restore: (bytes) => runSteps(restoreSteps(bytes)),
     restoreSteps,

@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
-import type { StateMachine } from "../storage/mod.ts";
+import { applyInPlace, type StateMachine } from "../storage/mod.ts";
 import { POLICY_TEXT_BYTES_MAX } from "./policy-set.ts";
 import { SubjectSchema, TenantSchema } from "./roles.ts";
 
@@ -110,10 +110,7 @@ export function createPolicyMachine(): StateMachine<PolicyState, PolicyRecord> {
     name: POLICY_MACHINE,
     schema: PolicyRecordSchema,
     init: () => new PolicyState(),
-    apply: (state, record) => {
-      state.apply(record.body);
-      return state;
-    },
+    apply: applyInPlace,
     snapshot: (state) => {
       const current = [state.global, ...state.tenants.values()]
         .filter((s): s is StoredPolicy => s !== null)

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
-import type { StateMachine } from "../storage/mod.ts";
+import { applyInPlace, type StateMachine } from "../storage/mod.ts";
 import { type Role, RoleSchema, SubjectSchema, TenantSchema } from "./roles.ts";
 
 /** Name of the machine and of its records. */
@@ -90,10 +90,7 @@ export function createTokensMachine(): StateMachine<TokensState, TokenRecord> {
     name: TOKENS_MACHINE,
     schema: TokenRecordSchema,
     init: () => new TokensState(),
-    apply: (state, record) => {
-      state.apply(record.body);
-      return state;
-    },
+    apply: applyInPlace,
     snapshot: (state) =>
       Buffer.from(
         JSON.stringify([...state.byId.values()].map((e) => ({ op: "create", ...e }))),

@@ -46,6 +46,7 @@ export {
   utf8Text,
 } from "./snapshot-parts.ts";
 export type { AnyStateMachine, AppliedRecord, StateMachine } from "./state-machine.ts";
+export { applyInPlace } from "./state-machine.ts";
 export type {
   AppendInput,
   AppliedListener,

@@ -64,6 +64,23 @@ export interface StateMachine<S, B> {
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 
+/**
+ * `apply` for a state that its own `apply(body, record)` method updates in place (maps of many
+ * entries, which a copy per record would make O(entries)).
+ *
+ * @example
+ * ```ts
+ * const machine = { name: "audit", init: () => new AuditState(), apply: applyInPlace, … };
+ * ```
+ */
+export function applyInPlace<B, S extends { apply(body: B, record: AppliedRecord<B>): void }>(
+  state: S,
+  record: AppliedRecord<B>,
+): S {
+  state.apply(record.body, record);
+  return state;
+}
+
 /** A state machine with its types erased, as the registry holds it. */
 export type AnyStateMachine = StateMachine<unknown, unknown>;
 

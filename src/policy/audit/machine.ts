@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import * as v from "valibot";
 import {
+  applyInPlace,
   decodeParts,
   encodeParts,
   hasMagic,
@@ -216,10 +217,7 @@ export function createAuditMachine(): StateMachine<AuditState, AuditBody> {
     schema: AuditBodySchema,
     format: AUDIT_SNAPSHOT_FORMAT,
     init: () => new AuditState(),
-    apply: (state, record) => {
-      state.apply(record.body);
-      return state;
-    },
+    apply: applyInPlace,
     ...snapshotInParts(encodeAuditParts),
     restore: restoreAudit,
   };
