@@ -80,6 +80,11 @@ export class AuditChain {
     this.#records = records;
   }
 
+  /** Whether every record is parsed (false for a restored chain nobody has read yet). */
+  get parsed(): boolean {
+    return this.#unparsed === null;
+  }
+
   /** How many records the chain holds. */
   get count(): number {
     return (this.#unparsed?.count ?? 0) + this.#records.length;

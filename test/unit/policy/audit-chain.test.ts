@@ -203,11 +203,14 @@ describe("the audit machine", () => {
     });
     // Snapshotting a chain nobody read writes its records back as they were.
     expect(machine.snapshot(restored)).toEqual(bytes);
+    expect(acme.parsed).toBe(false);
     // An append after the restore links to the restored tip; the chain reads whole.
     const next = chain(restored.tipOf("acme"), [event(7)], TS);
     restored.apply({ op: "append", records: next });
     expect(restored.chainOf("acme").count).toBe(5);
+    expect(acme.parsed).toBe(false);
     expect(restored.chainOf("acme").records.map((r) => r.seq)).toEqual([3, 4, 5, 6, 7]);
+    expect(acme.parsed).toBe(true);
     expect(verifyState(restored)).toEqual({ chains: 2, records: 6, broken: [] });
     restored.apply({ op: "compact", tenant: "acme", through_seq: 6 });
     expect(chainView(restored, "acme")).toMatchObject({ anchor: { seq: 6 }, seqs: [7] });
