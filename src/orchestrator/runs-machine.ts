@@ -38,15 +38,31 @@ export function foldJournal(
   journal: readonly JournalEntry[],
   atWalIndex: number | null = null,
 ): { run: RunState; events: RunEvent[] } | undefined {
-  let run: RunState | undefined;
-  const events: RunEvent[] = [];
+  const folded: Folded = { run: undefined, events: [] };
   for (const entry of journal) {
     if (atWalIndex !== null && entry.walIndex > atWalIndex) break;
-    const folded = foldRun(run, entry.body, entry);
-    run = folded.run;
-    events.push(...numbered(folded.events, events.length, entry));
+    foldInto(folded, entry);
   }
+  const { run, events } = folded;
   return run === undefined ? undefined : { run, events };
+}
+
+/** A run and its events as far as they are folded. */
+interface Folded {
+  run: RunState | undefined;
+  events: RunEvent[];
+}
+
+/**
+ * Folds one record into `into` when it changes the run (it makes events); returns false, changing
+ * nothing, for a record that does not (a journal holds only the records that did).
+ */
+function foldInto(into: Folded, entry: JournalEntry): boolean {
+  const folded = foldRun(into.run, entry.body, entry);
+  if (folded.events.length === 0 || folded.run === undefined) return false;
+  into.run = folded.run;
+  into.events.push(...numbered(folded.events, into.events.length, entry));
+  return true;
 }
 
 /** What lists, resumes, retention and tenancy checks read of a run, without folding it. */
@@ -93,9 +109,8 @@ export class RunEntry {
   #bytes: Uint8Array | null;
   /** Records filed and not folded yet. */
   #pending: JournalEntry[];
-  #run: RunState | undefined = undefined;
+  readonly #folded: Folded = { run: undefined, events: [] };
   readonly #journal: JournalEntry[] = [];
-  readonly #events: RunEvent[] = [];
 
   private constructor(
     base: BriefBase,
@@ -151,22 +166,16 @@ export class RunEntry {
       this.#bytes = null;
     }
     if (this.#pending.length === 0) return;
-    for (const entry of this.#pending) {
-      const folded = foldRun(this.#run, entry.body, entry);
-      if (folded.events.length === 0 || folded.run === undefined) continue;
-      this.#run = folded.run;
-      this.#journal.push(entry);
-      this.#events.push(...numbered(folded.events, this.#events.length, entry));
-    }
+    for (const entry of this.#pending) if (foldInto(this.#folded, entry)) this.#journal.push(entry);
     this.#pending = [];
-    const run = this.#run;
+    const run = this.#folded.run;
     if (run !== undefined && this.#finished === null && isTerminal(run.status))
       this.#finished = { status: run.status, endedAtMs: run.endedAtMs };
   }
 
   get run(): RunState {
     this.#fold();
-    return this.#run as RunState;
+    return this.#folded.run as RunState;
   }
 
   get journal(): JournalEntry[] {
@@ -176,14 +185,14 @@ export class RunEntry {
 
   get events(): RunEvent[] {
     this.#fold();
-    return this.#events;
+    return this.#folded.events;
   }
 
   /** The brief, without folding a run whose end is known. */
   brief(): RunBrief {
     if (this.#finished === null) this.#fold();
     if (this.#finished !== null) return { ...this.#base, ...this.#finished };
-    const run = this.#run as RunState;
+    const run = this.#folded.run as RunState;
     return { ...this.#base, status: run.status, endedAtMs: run.endedAtMs };
   }
 
@@ -192,9 +201,9 @@ export class RunEntry {
    * what it holds — the restored bytes, or the records as filed, which fold to the same run.
    */
   journalBytes(): Uint8Array {
-    if (this.#run === undefined && this.#bytes !== null && this.#pending.length === 0)
+    if (this.#folded.run === undefined && this.#bytes !== null && this.#pending.length === 0)
       return this.#bytes;
-    if (this.#run === undefined && this.#bytes === null) return journalBytes(this.#pending);
+    if (this.#folded.run === undefined && this.#bytes === null) return journalBytes(this.#pending);
     return journalBytes(this.journal);
   }
 }
