@@ -42,7 +42,7 @@ import { executeSearch } from "./search-exec.ts";
 import { planSearch, renderHits } from "./search-plan.ts";
 import { type StatsResponse, tenantStats } from "./stats.ts";
 import { currentVersion, docRef, type StoredDoc } from "./store/doc.ts";
-import { type ContextRecord, encodeVector, type UpsertItemRecord } from "./store/record.ts";
+import type { ContextRecord, UpsertItemRecord } from "./store/record.ts";
 import type { ContextState } from "./store/state.ts";
 import { compareRefs, type TenantStore } from "./store/tenant.ts";
 import { TenantLock } from "./tenant-lock.ts";
@@ -191,7 +191,7 @@ export class ContextService {
           hash: hashes[index] as string,
         };
         if (item.metadata !== undefined) record.metadata = item.metadata;
-        if (vector !== undefined) record.vector = encodeVector(vector);
+        if (vector !== undefined) record.vector = vector;
         records.push(record);
       }
       checkVectorDimensions(store, request, plan.written, vectors);

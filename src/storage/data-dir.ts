@@ -2,7 +2,7 @@
  * The data directory: its layout, its lock and its format version.
  *
  * ```
- * DIR/FORMAT       {"format":"vltair-data-dir","version":1}
+ * DIR/FORMAT       {"format":"vltair-data-dir","version":2}
  * DIR/LOCK         holder of the exclusive lock (pid, host, nonce)
  * DIR/wal/         segment files <first index, 20 digits>.seg
  * DIR/snapshots/   snapshot files <wal index, 20 digits>.snap

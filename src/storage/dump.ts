@@ -5,13 +5,17 @@ import * as fs from "node:fs";
 import { VltairError } from "../core/mod.ts";
 import { dataDirPaths } from "./data-dir.ts";
 import { resolveLimits, type StorageLimits } from "./options.ts";
+import { decodeBody, isBlobBody } from "./record-body.ts";
 import { payloadBytesMaxOf } from "./wal/frame.ts";
 import { scanLog } from "./wal/scan-log.ts";
 
 /** Most records one dump returns: a dump is for reading, pages beyond this take another call. */
 export const DUMP_LIMIT_MAX = 10_000;
 
-/** One dumped record; `body` is the parsed JSON, or null with `bodyError` when it does not parse. */
+/**
+ * One dumped record; `body` is its value as JSON (a blob body's vectors as arrays of numbers), or
+ * null with `bodyError` when it does not decode.
+ */
 export interface DumpedRecord {
   walIndex: number;
   wallMs: number;
@@ -30,7 +34,12 @@ export interface DumpOptions {
   limits?: Partial<StorageLimits>;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+/** A blob body's value as plain JSON: its vectors as arrays of numbers. */
+function plainJson(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)),
+  );
+}
 
 /**
  * Returns up to `limit` records from `fromIndex` of the data directory `dir`.
@@ -70,7 +79,7 @@ export function dumpWal(
         let body: unknown = null;
         let bodyError: string | null = null;
         try {
-          body = JSON.parse(decoder.decode(f.body));
+          body = isBlobBody(f.body) ? plainJson(decodeBody(f.body)) : decodeBody(f.body);
         } catch (error) {
           bodyError = String(error);
         }

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { type Steps, VltairError } from "../core/mod.ts";
 import { storageUnavailable } from "./errors.ts";
+import { type BodyEncoding, decodeBody, encodeBody } from "./record-body.ts";
 import { dispatchVariant } from "./variant-dispatch.ts";
 import { MACHINE_NAME_PATTERN } from "./wal/frame.ts";
 
@@ -60,6 +61,12 @@ export interface StateMachine<S, B> {
    * older code cannot read: a binary refuses a snapshot whose format is newer than its own.
    */
   format?: number;
+  /**
+   * How bodies are written (record-body.ts): `json` (default) or `blobs` — JSON with long
+   * strings and `Float32Array`s as raw bytes, for machines whose records carry texts and vectors.
+   * Either is read back whatever this says.
+   */
+  bodyEncoding?: BodyEncoding;
 }
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
@@ -83,9 +90,6 @@ export function applyInPlace<B, S extends { apply(body: B, record: AppliedRecord
 
 /** A state machine with its types erased, as the registry holds it. */
 export type AnyStateMachine = StateMachine<unknown, unknown>;
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-const encoder = new TextEncoder();
 
 /** The registered machines, and the encoding and validation of their bodies. */
 export class MachineRegistry {
@@ -131,7 +135,7 @@ export class MachineRegistry {
     return states;
   }
 
-  /** Validates `body` for `machine` and encodes it as JSON bytes (throws `validation_failed`). */
+  /** Validates `body` for `machine` and encodes it (throws `validation_failed`). */
   encode(machine: string, body: unknown): Uint8Array {
     return this.prepare(machine, body).bytes;
   }
@@ -159,9 +163,12 @@ export class MachineRegistry {
       value = parsed.output;
     }
     // The bytes are of the schema's output, so a fold from disk sees exactly `value`.
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new VltairError("validation_failed", "record body is not JSON");
-    return { bytes: encoder.encode(text), value };
+    try {
+      return { bytes: encodeBody(value, m.bodyEncoding ?? "json"), value };
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      throw new VltairError("validation_failed", `record body is not JSON: ${error.message}`);
+    }
   }
 
   /**
@@ -183,7 +190,7 @@ export class MachineRegistry {
     }
     let body: unknown;
     try {
-      body = JSON.parse(decoder.decode(record.body));
+      body = decodeBody(record.body);
     } catch (error) {
       throw invalidRecord(record.walIndex, record.machine, "body is not UTF-8 JSON", error);
     }

@@ -14,6 +14,8 @@ export function createContextMachine(
   return {
     name: CONTEXT_MACHINE,
     schema: ContextRecordSchema,
+    // Texts and vectors as raw bytes: a batch's JSON quoting and base64 were ~15 % of ingest.
+    bodyEncoding: "blobs",
     init: () => new ContextState(options),
     apply: (state, record) => {
       state.apply(record.body, record.walIndex, record.wallMs);

@@ -21,8 +21,16 @@ const UpsertItemSchema = v.object({
   scope: ScopeRecordSchema,
   text: v.string(),
   metadata: v.optional(v.record(v.string(), v.unknown())),
-  /** Little-endian float32 bytes, base64: exact and ~4x smaller than JSON numbers. */
-  vector: v.optional(v.string()),
+  /**
+   * The vector: a `Float32Array` (written as raw bytes in the record's blob body), or — in
+   * records written before format 2 — its little-endian float32 bytes in base64.
+   */
+  vector: v.optional(
+    v.union([
+      v.custom<Float32Array>((x) => x instanceof Float32Array, "vector is not a Float32Array"),
+      v.string(),
+    ]),
+  ),
   /** The content hash the server computed (hex SHA-256 of text, metadata and vector). */
   hash: v.string(),
 });
@@ -48,14 +56,15 @@ export const ContextRecordSchema = v.variant("op", [
 export type ContextRecord = v.InferOutput<typeof ContextRecordSchema>;
 export type UpsertItemRecord = v.InferOutput<typeof UpsertItemSchema>;
 
-/** Encodes a vector for a record. */
+/** A vector in the base64 form of records written before format 2 (tests of old records). */
 export function encodeVector(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString("base64");
 }
 
-/** Decodes a record's vector (a copy, aligned). */
-export function decodeVector(text: string): Float32Array {
-  const bytes = Buffer.from(text, "base64");
+/** A record's vector: itself, or decoded from the base64 of an older record (a copy, aligned). */
+export function decodeVector(vector: Float32Array | string): Float32Array {
+  if (typeof vector !== "string") return vector;
+  const bytes = Buffer.from(vector, "base64");
   const out = new Float32Array(Math.floor(bytes.byteLength / 4));
   new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
   return out;

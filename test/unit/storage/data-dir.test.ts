@@ -82,6 +82,20 @@ describe("openDataDir", () => {
     openDataDir(dir).close();
   });
 
+  test("an older format is raised to this code's on open (it may append what older code cannot read)", () => {
+    const dir = tempDir();
+    const formatPath = path.join(dir, "FORMAT");
+    fs.writeFileSync(formatPath, JSON.stringify({ format: "vltair-data-dir", version: 1 }));
+    const opened = openDataDir(dir);
+    opened.close();
+    expect(opened.formatVersion).toBe(FORMAT_VERSION);
+    expect(JSON.parse(fs.readFileSync(formatPath, "utf8"))).toEqual({
+      format: "vltair-data-dir",
+      version: FORMAT_VERSION,
+    });
+    expect(FORMAT_VERSION).toBeGreaterThan(1);
+  });
+
   test("refuses a newer format and an unknown format file, releasing the lock", () => {
     const dir = tempDir();
     fs.writeFileSync(
