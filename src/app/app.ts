@@ -131,10 +131,10 @@ export function registerMachines(
     nowMs: options.nowMs,
     ...options.policy,
   });
-  const { hook, options: hookOptions } = auditHook(handles.audit, options.nowMs, (call, tenant) =>
+  const { hook } = auditHook(handles.audit, options.nowMs, (call, tenant) =>
     policyService.decidedVersion(call, tenant),
   );
-  storage.addHook("audit", hook, hookOptions);
+  storage.addHook("audit", hook);
   return { ...handles, policyService };
 }
 

@@ -17,7 +17,8 @@ export type StorageErrorReason =
   | "closed"
   | "failed"
   | "history_unavailable"
-  | "machine_format_newer";
+  | "machine_format_newer"
+  | "dependency_failed";
 
 /**
  * A 503-class storage error (`unavailable`) with a stable reason.

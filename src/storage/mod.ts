@@ -52,7 +52,7 @@ export type {
   AppliedListener,
   CommitHook,
   CommittedValue,
-  HookOptions,
+  HookRecords,
   MachineHandle,
   SnapshotReport,
   StorageOptions,

@@ -28,7 +28,7 @@ import {
   writeSnapshot,
 } from "./snapshot.ts";
 import { MachineRegistry, type StateMachine } from "./state-machine.ts";
-import type { AppendResult, CommittedRecord } from "./wal/group-commit.ts";
+import type { AppendResult, CommittedRecord, WalAppendOptions } from "./wal/group-commit.ts";
 import type { LogReader } from "./wal/log-reader.ts";
 import type { Wal } from "./wal/wal.ts";
 
@@ -76,21 +76,22 @@ export interface MachineHandle<S, B> {
 
 /**
  * A pre-commit hook: sees the batch about to be committed and the call committing it; throws
- * to refuse the whole batch (fail closed), or returns records to add to it.
+ * to refuse the whole batch (fail closed), or returns records to add to it — as a list, or as a
+ * {@link HookRecords} when the records build on earlier commits still in flight.
  */
 export type CommitHook = (
   batch: readonly AppendInput[],
   call: Call,
-) => readonly AppendInput[] | undefined;
+) => readonly AppendInput[] | HookRecords | undefined;
 
-/** Options of {@link Storage.addHook}. */
-export interface HookOptions {
-  /**
-   * Keys whose commits must not overlap: a commit holding one of them runs its hooks only once
-   * every earlier commit holding it has settled (applied or failed), so such a hook may build on
-   * the applied state — e.g. the audit chain of a tenant links to its last durable record.
-   */
-  serializeBy?: (records: readonly AppendInput[], call: Call) => readonly string[];
+/**
+ * Records a hook adds that build on commits still in flight (e.g. an audit record linking to the
+ * hash of one queued just before it): the log refuses the batch (`dependency_failed`) when
+ * `valid` answers false as the writer reaches it — the commit it builds on failed — and
+ * `settled` hears, synchronously and exactly once, whether the batch was applied.
+ */
+export interface HookRecords extends WalAppendOptions {
+  records: readonly AppendInput[];
 }
 
 /** A record this process committed and applied, as {@link Storage.onApplied} hands it over. */
@@ -111,6 +112,23 @@ export interface SnapshotReport {
   sizeBytes: number;
   snapshotsKept: number;
   segmentsRemoved: number;
+}
+
+function isRecordList(
+  added: readonly AppendInput[] | HookRecords,
+): added is readonly AppendInput[] {
+  return Array.isArray(added);
+}
+
+/** The dependency of a batch: every hook's `valid` must hold; each hook hears the outcome. */
+function dependencyOf(dependent: readonly HookRecords[]): WalAppendOptions {
+  if (dependent.length === 0) return {};
+  return {
+    valid: () => dependent.every((d) => d.valid?.() ?? true),
+    settled: (applied) => {
+      for (const d of dependent) d.settled?.(applied);
+    },
+  };
 }
 
 /** A record's time: the given one (a non-negative integer of ms) or the storage clock's. */
@@ -155,13 +173,7 @@ export class Storage {
   private states = new Map<string, unknown>();
   /** Machines this binary does not know, carried into every snapshot (carried.ts). */
   private carried = new Map<string, CarriedMachine>();
-  private readonly hooks: {
-    name: string;
-    hook: CommitHook;
-    serializeBy: HookOptions["serializeBy"] | null;
-  }[] = [];
-  /** Per serialization key, the settling of the last commit that holds it. */
-  private readonly serialTails = new Map<string, Promise<void>>();
+  private readonly hooks: { name: string; hook: CommitHook }[] = [];
   private readonly appliedListeners = new Set<AppliedListener>();
   private appliedIndex = 0;
   private appliedWallMs = 0;
@@ -209,9 +221,9 @@ export class Storage {
    * {@link Storage.commit}. The order the composition root adds them in is the contract:
    * policy, then budgets, then audit (ADR 0010).
    */
-  addHook(name: string, hook: CommitHook, options: HookOptions = {}): void {
+  addHook(name: string, hook: CommitHook): void {
     assert(!this.hooks.some((h) => h.name === name), "hook names are unique");
-    this.hooks.push({ name, hook, serializeBy: options.serializeBy ?? null });
+    this.hooks.push({ name, hook });
   }
 
   /**
@@ -227,38 +239,31 @@ export class Storage {
   /**
    * The one write path of every service: runs the pre-commit hooks in order over the batch
    * (each sees the records of the hooks before it and may add its own, e.g. an audit record),
-   * then appends the whole batch atomically. A hook that throws aborts the commit: nothing is
-   * appended, no state changes. Resolves once the batch is durable and applied.
+   * then appends the whole batch atomically, with no wait in between: commits reach the log in
+   * the order they were called, which is what lets a hook build on commits still in flight
+   * ({@link HookRecords}). A hook that throws aborts the commit: nothing is appended, no state
+   * changes. Resolves once the batch is durable and applied.
    */
   async commit(records: readonly AppendInput[], call: Call): Promise<AppendResult> {
-    const keys = new Set<string>();
-    for (const h of this.hooks)
-      for (const key of h.serializeBy?.(records, call) ?? []) keys.add(key);
-    if (keys.size === 0) return this.#commitNow(records, call);
-    // Queue behind the last commit of each key (FIFO), then hold the keys until settled.
-    const before = [...keys].map((key) => this.serialTails.get(key));
-    let settle = () => {};
-    const settled = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    for (const key of keys) this.serialTails.set(key, settled);
-    try {
-      await Promise.all(before);
-      return await this.#commitNow(records, call);
-    } finally {
-      settle();
-      for (const key of keys)
-        if (this.serialTails.get(key) === settled) this.serialTails.delete(key);
-    }
-  }
-
-  async #commitNow(records: readonly AppendInput[], call: Call): Promise<AppendResult> {
     let batch: readonly AppendInput[] = records;
-    for (const { hook } of this.hooks) {
-      const added = hook(batch, call);
-      if (added !== undefined && added.length > 0) batch = [...batch, ...added];
+    const dependent: HookRecords[] = [];
+    try {
+      for (const { hook } of this.hooks) {
+        const added = hook(batch, call);
+        if (added === undefined) continue;
+        let own: readonly AppendInput[];
+        if (isRecordList(added)) own = added;
+        else {
+          dependent.push(added);
+          own = added.records;
+        }
+        if (own.length > 0) batch = [...batch, ...own];
+      }
+    } catch (error) {
+      for (const d of dependent) d.settled?.(false);
+      throw error;
     }
-    return this.append(batch);
+    return this.append(batch, dependencyOf(dependent));
   }
 
   /**
@@ -349,7 +354,7 @@ export class Storage {
    * fsync policy and applied. Rejects with `validation_failed`, `bad_request`, `payload_too_large`,
    * `queue_full`, or `unavailable` (I/O error such as a full disk: the log stays valid).
    */
-  append(records: readonly AppendInput[]): Promise<AppendResult> {
+  append(records: readonly AppendInput[], options: WalAppendOptions = {}): Promise<AppendResult> {
     let wal: Wal;
     try {
       wal = this.openWal();
@@ -358,8 +363,9 @@ export class Storage {
         this.appendedValues.set(bytes, { value });
         return { machine: r.machine, body: bytes, wallMs: wallMsOf(r.wallMs, this.nowMs) };
       });
-      return wal.append(inputs);
+      return wal.append(inputs, options);
     } catch (error) {
+      options.settled?.(false);
       return Promise.reject(error);
     }
   }

@@ -1,12 +1,14 @@
 /**
  * The audit pre-commit hook: turns a batch's events (events.ts) into chained records in the
- * same batch, so the action and its audit record are durable together or not at all. Commits
- * that touch one tenant's chain are serialized (`serializeBy`), so each links to its chain's
- * last applied record — a failed append leaves no gap behind it.
+ * same batch, so the action and its audit record are durable together or not at all. Each
+ * commit links to its tenant's newest record, applied or still in flight (in-flight.ts): the log
+ * refuses a commit whose predecessor failed, so a failed append leaves no gap behind it, and
+ * one tenant's commits share WAL groups instead of waiting for each other.
  */
 import type { Call } from "../../core/mod.ts";
-import type { AppendInput, CommitHook, HookOptions, MachineHandle } from "../../storage/mod.ts";
+import type { AppendInput, CommitHook, MachineHandle } from "../../storage/mod.ts";
 import { eventsOf } from "./events.ts";
+import { type ChainLink, InFlightChains } from "./in-flight.ts";
 import type { AuditBody, AuditState } from "./machine.ts";
 import { type AuditEvent, type AuditRecord, chain } from "./record.ts";
 
@@ -16,12 +18,13 @@ function tenantsOf(events: readonly AuditEvent[]): string[] {
 }
 
 /**
- * The hook and its serialization, for `storage.addHook("audit", hook, options)`.
+ * The hook, for `storage.addHook("audit", hook, options)`; `inFlight` holds the chains' links of
+ * commits not settled yet.
  *
  * @example
  * ```ts
- * const { hook, options } = auditHook(auditHandle, clocks.nowMs);
- * storage.addHook("audit", hook, options);
+ * const { hook } = auditHook(auditHandle, clocks.nowMs);
+ * storage.addHook("audit", hook);
  * ```
  */
 export function auditHook(
@@ -32,7 +35,8 @@ export function auditHook(
    * no decision was made: fills `policy_version` of events that carry none.
    */
   policyVersionOf: (call: Call, tenant: string) => number | null = () => null,
-): { hook: CommitHook; options: HookOptions } {
+): { hook: CommitHook; inFlight: InFlightChains } {
+  const inFlight = new InFlightChains();
   const hook: CommitHook = (batch: readonly AppendInput[], call: Call) => {
     const events = eventsOf(batch, call).map((event) =>
       event.policy_version === null
@@ -43,16 +47,23 @@ export function auditHook(
     const ts = new Date(nowMs()).toISOString();
     const state = handle.state();
     const records: AuditRecord[] = [];
+    const links: ChainLink[] = [];
     for (const tenant of tenantsOf(events)) {
-      const own = events.filter((e) => e.tenant === tenant);
-      records.push(...chain(state.tipOf(tenant), own, ts));
+      const base = inFlight.baseOf(tenant);
+      const own = chain(
+        base?.tip ?? state.tipOf(tenant),
+        events.filter((e) => e.tenant === tenant),
+        ts,
+      );
+      const last = own.at(-1) as AuditRecord;
+      links.push(inFlight.extend(tenant, base, { seq: last.seq, hash: last.hash }));
+      records.push(...own);
     }
-    return [handle.record({ op: "append", records })];
+    return {
+      records: [handle.record({ op: "append", records })],
+      valid: () => InFlightChains.valid(links),
+      settled: (applied: boolean) => inFlight.settle(links, applied),
+    };
   };
-  return {
-    hook,
-    options: {
-      serializeBy: (batch, call) => tenantsOf(eventsOf(batch, call)).map((t) => `audit:${t}`),
-    },
-  };
+  return { hook, inFlight };
 }

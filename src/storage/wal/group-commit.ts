@@ -28,8 +28,19 @@ export interface QueuedRecord {
   wallMs: number;
 }
 
+/**
+ * How an append depends on appends queued before it (storage.ts, `CommitHook`): a batch whose
+ * `valid` answers false when the writer reaches it is refused (`dependency_failed`) instead of
+ * written; `settled` learns, synchronously and exactly once, whether the batch was applied
+ * (true) or will never be (false), before its promise settles.
+ */
+export interface WalAppendOptions {
+  valid?: () => boolean;
+  settled?: (applied: boolean) => void;
+}
+
 /** One append call waiting for the writer. */
-export interface QueuedBatch {
+export interface QueuedBatch extends WalAppendOptions {
   records: QueuedRecord[];
   sizeBytes: number;
   resolve: (result: AppendResult) => void;

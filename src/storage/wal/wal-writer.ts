@@ -17,9 +17,19 @@ import {
   checkBatch,
   type QueuedBatch,
   type WalAppendInput,
+  type WalAppendOptions,
 } from "./group-commit.ts";
 import type { SegmentFile } from "./segment.ts";
 import { SegmentWriter } from "./segment-writer.ts";
+
+/**
+ * A lone batch syncs on the calling thread (cheaper than the thread pool's round trip, ADR
+ * 0002) only after this many quiet groups in a row, and then every `PROBE_EVERY`-th still syncs
+ * off the thread: a sync on the thread blocks the appends that would otherwise queue behind it,
+ * so only a sync off it can notice that writers overlap again (ADR 0020).
+ */
+const QUIET_GROUPS_MIN = 8;
+const PROBE_EVERY = 16;
 
 /** Options of `openWal`: the log's directory, fsync policy, limits, file I/O and log. */
 export interface WalOptions {
@@ -68,6 +78,14 @@ export class WalWriter {
   private closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private appendedBytes = 0;
+  /**
+   * Groups in a row that were one batch with nothing queued behind when they finished. Below
+   * `QUIET_GROUPS_MIN` appends overlap lately, and a lone batch syncs off the thread too, so
+   * that the appends arriving meanwhile can queue behind it.
+   */
+  private quietGroups = 0;
+  /** Lone batches synced on the thread; every `PROBE_EVERY`-th syncs off it to look for overlap. */
+  private loneSyncs = 0;
 
   constructor(options: WalOptions, state: WalState, events: WalWriterEvents) {
     this.options = options;
@@ -115,24 +133,23 @@ export class WalWriter {
    * The batch is all-or-nothing on disk. Rejects with `unavailable` on I/O failure (the log stays
    * valid), `queue_full` when the writer is too far behind, `payload_too_large`/`bad_request` on bad input.
    */
-  append(inputs: readonly WalAppendInput[]): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(storageUnavailable("closed", "the WAL is closed"));
-    if (this.failure !== null) {
-      return Promise.reject(
-        storageUnavailable("failed", "the WAL stopped after a failed apply", {
-          cause: this.failure,
-        }),
-      );
-    }
+  append(inputs: readonly WalAppendInput[], options: WalAppendOptions = {}): Promise<AppendResult> {
     let checked: ReturnType<typeof checkBatch>;
     try {
+      if (this.closed) throw storageUnavailable("closed", "the WAL is closed");
+      if (this.failure !== null) {
+        throw storageUnavailable("failed", "the WAL stopped after a failed apply", {
+          cause: this.failure,
+        });
+      }
       checked = checkBatch(inputs, this.options.limits, this.queuedBytes);
     } catch (error) {
+      this.settle(options, false);
       return Promise.reject(error);
     }
     const { records, sizeBytes } = checked;
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ records, sizeBytes, resolve, reject });
+      this.queue.push({ records, sizeBytes, resolve, reject, ...options });
       this.queuedBytes += sizeBytes;
       this.flushing ??= this.flushLoop();
     });
@@ -143,29 +160,65 @@ export class WalWriter {
       // Each turn removes at least one batch, so the loop is bounded by the queue length.
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        await this.commitGroup(group);
+        if (group.length > 0) await this.commitGroup(group);
       }
     } finally {
       this.flushing = null;
     }
   }
 
+  /**
+   * Takes the next group off the queue, in order. A batch whose dependency failed (`valid`
+   * false) is refused on the way, so a later batch that depends on it sees it refused.
+   */
   private takeGroup(): QueuedBatch[] {
     const limits = this.options.limits;
-    const room = limits.segmentBytes - this.files.sizeBytes;
-    const first = this.queue[0] as QueuedBatch;
-    const budget = first.sizeBytes > room ? limits.segmentBytes : room;
-    let count = 0;
+    const group: QueuedBatch[] = [];
+    let budget = 0;
     let size = 0;
-    while (count < this.queue.length) {
-      const next = this.queue[count] as QueuedBatch;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as QueuedBatch;
+      if (next.valid !== undefined && !next.valid()) {
+        this.queue.shift();
+        this.queuedBytes -= next.sizeBytes;
+        this.settle(next, false);
+        next.reject(
+          storageUnavailable(
+            "dependency_failed",
+            "an earlier write this one builds on failed; retry it",
+          ),
+        );
+        continue;
+      }
+      if (group.length === 0) {
+        const room = limits.segmentBytes - this.files.sizeBytes;
+        budget = next.sizeBytes > room ? limits.segmentBytes : room;
+      }
       const over = size + next.sizeBytes > budget || size + next.sizeBytes > limits.groupBytesMax;
-      if (count > 0 && over) break;
+      if (group.length > 0 && over) break;
+      this.queue.shift();
+      this.queuedBytes -= next.sizeBytes;
       size += next.sizeBytes;
-      count++;
+      group.push(next);
     }
-    this.queuedBytes -= size;
-    return this.queue.splice(0, count);
+    return group;
+  }
+
+  /** Tells a batch's owner whether it was applied; an owner's throw is logged, never spread. */
+  private settle(batch: WalAppendOptions, applied: boolean): void {
+    if (batch.settled === undefined) return;
+    try {
+      batch.settled(applied);
+    } catch (error) {
+      this.options.log("error", "wal.settle_failed", { error: String(error) });
+    }
+  }
+
+  /** Syncs a lone batch on this thread, unless appends overlap lately (or it is time to probe). */
+  private syncsHere(group: readonly QueuedBatch[]): boolean {
+    if (group.length !== 1 || this.quietGroups < QUIET_GROUPS_MIN) return false;
+    this.loneSyncs += 1;
+    return this.loneSyncs % PROBE_EVERY !== 0;
   }
 
   private async commitGroup(group: QueuedBatch[]): Promise<void> {
@@ -176,7 +229,10 @@ export class WalWriter {
           : storageUnavailable("io_failed", `WAL append failed: ${String(error)}`, {
               cause: error,
             });
-      for (const b of group) b.reject(wrapped);
+      for (const b of group) {
+        this.settle(b, false);
+        b.reject(wrapped);
+      }
     };
     if (this.failure !== null) {
       fail(
@@ -200,8 +256,8 @@ export class WalWriter {
     try {
       writtenBytes = await this.files.write(built.bytes);
       if (this.options.fsync.kind === "always") {
-        // A lone append syncs on this thread: nothing queues behind it (ADR 0002).
-        if (!(group.length === 1 && this.files.datasyncNow())) await this.files.datasync();
+        // A lone append syncs on this thread when appends do not overlap (ADR 0002, 0020).
+        if (!(this.syncsHere(group) && this.files.datasyncNow())) await this.files.datasync();
       }
     } catch (error) {
       await this.files
@@ -232,8 +288,12 @@ export class WalWriter {
       fail(new VltairError("internal", "applying committed records failed", { cause: error }));
       return;
     }
-    for (let i = 0; i < group.length; i++)
-      (group[i] as QueuedBatch).resolve(built.results[i] as AppendResult);
+    this.quietGroups = group.length > 1 || this.queue.length > 0 ? 0 : this.quietGroups + 1;
+    for (let i = 0; i < group.length; i++) {
+      const batch = group[i] as QueuedBatch;
+      this.settle(batch, true);
+      batch.resolve(built.results[i] as AppendResult);
+    }
     this.events.published(built.records);
   }
 

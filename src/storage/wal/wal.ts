@@ -10,7 +10,12 @@
  */
 
 import { payloadBytesMaxOf } from "./frame.ts";
-import type { AppendResult, CommittedRecord, WalAppendInput } from "./group-commit.ts";
+import type {
+  AppendResult,
+  CommittedRecord,
+  WalAppendInput,
+  WalAppendOptions,
+} from "./group-commit.ts";
 import { type LogListener, type LogReader, SegmentLogReader } from "./log-reader.ts";
 import { type WalOptions, type WalState, WalWriter } from "./wal-writer.ts";
 
@@ -62,8 +67,8 @@ export class Wal implements LogReader {
    * The batch is all-or-nothing on disk. Rejects with `unavailable` on I/O failure (the log stays
    * valid), `queue_full` when the writer is too far behind, `payload_too_large`/`bad_request` on bad input.
    */
-  append(inputs: readonly WalAppendInput[]): Promise<AppendResult> {
-    return this.writer.append(inputs);
+  append(inputs: readonly WalAppendInput[], options: WalAppendOptions = {}): Promise<AppendResult> {
+    return this.writer.append(inputs, options);
   }
 
   /** Makes every record committed so far durable whatever the policy (does not wait for the queue). */

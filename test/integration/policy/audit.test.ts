@@ -55,7 +55,15 @@ describe("audit records", () => {
       details: { items: 2 },
     });
     expect((await app.call("GET", "/v1/context/docs", "not-a-token")).status).toBe(401);
-    const server = stateOf(app).chainOf("*").records;
+    // Written asynchronously after the 401: poll until it is durable.
+    const server = await poll(
+      () =>
+        stateOf(app).chainOf("*").records.length > 0
+          ? stateOf(app).chainOf("*").records
+          : undefined,
+      5_000,
+      "the auth.failed record",
+    );
     expect(server.at(-1)).toMatchObject({
       action: "auth.failed",
       decision: "deny",
