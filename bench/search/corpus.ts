@@ -29,6 +29,11 @@ export interface BenchChunk {
   text: string;
 }
 
+/** A chunk's metadata as the ingest CLI sets it (and as vltair's benchmarks upsert it). */
+export function metadataOf(c: BenchChunk): Record<string, string | number> {
+  return { path: c.path, language: c.language, start_line: c.startLine, end_line: c.endLine };
+}
+
 /** One chunking pass. */
 export interface ChunkPass {
   shiftLines: number;

@@ -4,7 +4,7 @@
  * recovery profiles, timing statistics. `restart.ts` is the restart child's entry point.
  */
 export type { BenchChunk, ChunkPass, CorpusRoot, PassReport } from "./corpus.ts";
-export { CHUNK_PASSES, loadChunkCorpus } from "./corpus.ts";
+export { CHUNK_PASSES, loadChunkCorpus, metadataOf } from "./corpus.ts";
 export { buildFts5, buildMiniSearch, buildOrama, ORAMA_SIMILARITY } from "./peers.ts";
 export { predicateNsPerCall, profileFilterPaths, profileHybrid } from "./profile.ts";
 export { profileRecovery } from "./recovery-profile.ts";

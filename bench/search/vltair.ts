@@ -17,7 +17,7 @@ import type { ContextState } from "../../src/context/store/state.ts";
 import type { TokenizerName } from "../../src/search/mod.ts";
 import { createStorage, nodeWalIo, openDataDir, type Storage } from "../../src/storage/mod.ts";
 import { callAs } from "../../test/support/call.ts";
-import type { BenchChunk } from "./corpus.ts";
+import { type BenchChunk, metadataOf } from "./corpus.ts";
 import { type Meter, meter, round } from "./stats.ts";
 
 export const DIMENSIONS = 384;
@@ -200,12 +200,7 @@ export async function ingest(
         id: c.id,
         scope: { kind: "global" as const },
         text: c.text,
-        metadata: {
-          path: c.path,
-          language: c.language,
-          start_line: c.startLine,
-          end_line: c.endLine,
-        },
+        metadata: metadataOf(c),
       });
       at += 1;
     }
