@@ -20,24 +20,29 @@ export interface ChainLink {
 /** Every tenant's newest link. */
 export class InFlightChains {
   readonly #newest = new Map<string, ChainLink>();
+  /** Tenants that may have a failed link in flight: only their base needs a walk. */
+  readonly #failing = new Set<string>();
 
   /**
    * The in-flight link a new commit of `tenant` builds on: the newest link of the oldest run of
    * unfailed links (everything after a failed link will be refused too), or null to build on the
-   * applied chain.
+   * applied chain. O(1) unless a link of the tenant failed while others were in flight.
    */
   baseOf(tenant: string): ChainLink | null {
+    const newest = this.#newest.get(tenant) ?? null;
+    if (!this.#failing.has(tenant)) return newest?.state === "pending" ? newest : null;
     const inFlight: ChainLink[] = [];
-    for (let l = this.#newest.get(tenant) ?? null; l !== null && l.state !== "applied"; ) {
+    for (let l = newest; l !== null && l.state !== "applied"; ) {
       inFlight.push(l);
       l = l.predecessor;
     }
     let base: ChainLink | null = null;
     for (let i = inFlight.length - 1; i >= 0; i--) {
       const link = inFlight[i] as ChainLink;
-      if (link.state === "failed") break;
+      if (link.state === "failed") return base;
       base = link;
     }
+    this.#failing.delete(tenant);
     return base;
   }
 
@@ -57,7 +62,10 @@ export class InFlightChains {
   settle(links: readonly ChainLink[], applied: boolean): void {
     for (const link of links) {
       link.state = applied ? "applied" : "failed";
-      if (!applied) continue;
+      if (!applied) {
+        this.#failing.add(link.tenant);
+        continue;
+      }
       link.predecessor = null;
       if (this.#newest.get(link.tenant) === link) this.#newest.delete(link.tenant);
     }

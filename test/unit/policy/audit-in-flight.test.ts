@@ -154,8 +154,13 @@ describe("InFlightChains", () => {
     expect(chains.baseOf("t")).toBeNull();
     chains.settle([c], false);
     expect(chains.baseOf("t")).toBeNull();
-    const d = chains.extend("t", null, tip(2));
+    const d = chains.extend("t", chains.baseOf("t"), tip(2));
+    expect(d.predecessor).toBeNull();
+    // With nothing failed in flight any more, the newest pending link is the base again.
+    const e = chains.extend("t", chains.baseOf("t"), tip(3));
+    expect(e.predecessor).toBe(d);
     chains.settle([d], true);
+    chains.settle([e], true);
     expect(chains.size).toBe(0);
     expect(chains.baseOf("other")).toBeNull();
   });
