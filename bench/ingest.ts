@@ -37,6 +37,11 @@ const TARGETS = {
   rssReadyBytesMax: 600 * 2 ** 20,
 };
 
+/** Progress on stderr (stdout is the one JSON object). */
+function progress(message: string): void {
+  process.stderr.write(`[ingest ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
 /** The request bodies: batches as the ingest CLI cuts them, encoded once, before any clock. */
 function batchesOf(chunks: readonly BenchChunk[]): { body: string; count: number }[] {
   const out: { body: string; count: number }[] = [];
@@ -164,9 +169,13 @@ function fts5Peer(chunks: readonly BenchChunk[]) {
 async function main(): Promise<void> {
   const chunks = loadChunkCorpus(ROOTS, CHUNK_COUNT).chunks;
   const batches = batchesOf(chunks);
+  progress(`corpus: ${chunks.length} chunks in ${batches.length} batches`);
   const one = await measure(batches, 1);
+  progress(`one client: ${one.chunks_per_s} chunks/s`);
   const four = await measure(batches, 4);
+  progress(`four clients: ${four.chunks_per_s} chunks/s`);
   const lance = await lancePeer(chunks);
+  progress("lancedb done");
   const fts5 = fts5Peer(chunks);
   const ratio = (a: number, b: number | undefined) =>
     b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;

@@ -62,11 +62,16 @@ export async function startLancePeer(options: {
     child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   };
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const ready = await Promise.race([
     next(),
-    new Promise<null>((resolve) => setTimeout(() => resolve(null), BUILD_TIMEOUT_MS)),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), BUILD_TIMEOUT_MS);
+    }),
     new Promise<null>((resolve) => child.once("exit", () => resolve(null))),
   ]);
+  // The build's deadline must not keep the process alive once the peer answered.
+  clearTimeout(timer);
   if (ready === null) {
     cleanup();
     return { error: `lancedb child did not get ready: ${stderr}` };
