@@ -221,6 +221,29 @@ describe("Storage segments and snapshots", () => {
     expect(snaps.length).toBe(1);
   });
 
+  test("a clean close snapshots a long tail (1/16 of snapshotEveryBytes, at least 1 MiB), not a short one", async () => {
+    const limits = { snapshotEveryBytes: 32 * 1024 * 1024 };
+    const snapshotsOf = (dir: string) =>
+      fs.readdirSync(path.join(dir, "snapshots")).filter((n) => n.endsWith(".snap"));
+    const long = tempDir();
+    const first = await openKv(long, { limits });
+    // 2.4 MB: past 32 MiB / 16 = 2 MiB.
+    for (let i = 0; i < 6; i++) await first.storage.append([set(`k${i}`, "v".repeat(400_000))]);
+    expect(snapshotsOf(long)).toEqual([]);
+    await first.storage.close();
+    expect(snapshotsOf(long)).toEqual([`${String(6).padStart(20, "0")}.snap`]);
+    const reopened = await openKv(long, { limits });
+    expect(
+      reopened.lines.find((l) => l.event === "storage.recovered")?.fields.replayedRecords,
+    ).toBe(0);
+    await reopened.storage.close();
+    const short = tempDir();
+    const small = await openKv(short, { limits });
+    await small.storage.append([set("k", "v".repeat(400_000))]);
+    await small.storage.close();
+    expect(snapshotsOf(short)).toEqual([]);
+  });
+
   test("snapshot by time: the first commit after snapshotEveryMs takes one", async () => {
     let now = 1_000;
     const { storage, lines } = await openKv(tempDir(), {
