@@ -93,7 +93,7 @@ export const STORAGE_LIMITS = new LimitTable<keyof StorageLimits>(
       max: 64 * 1024 * MIB,
       unit: "bytes",
       reason:
-        "a snapshot after this many WAL bytes since the last (0: never by size); bounds replay at start",
+        "a snapshot after this many WAL bytes since the last (0: never by size); bounds replay at start. A clean shutdown also snapshots when the log since the last snapshot is ≥ 1/16 of it (and ≥ 1 MiB)",
     },
     snapshotEveryMs: {
       default: 3_600_000,
