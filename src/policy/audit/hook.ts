@@ -18,7 +18,7 @@ function tenantsOf(events: readonly AuditEvent[]): string[] {
 }
 
 /**
- * The hook, for `storage.addHook("audit", hook, options)`; `inFlight` holds the chains' links of
+ * The hook, for `storage.addHook("audit", hook)`; `inFlight` holds the chains' links of
  * commits not settled yet.
  *
  * @example
