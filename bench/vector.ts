@@ -26,7 +26,6 @@ import { assert } from "../src/core/mod.ts";
 import {
   createVectorIndex,
   loadVectorIndex,
-  VECTOR_INDEX_DEFAULTS,
   type VectorIndex,
   WIDEN_STEPS_DEFAULT,
   widenSearch,
@@ -275,15 +274,15 @@ function benchSize(count: number, native: NativeModule | undefined) {
 }
 
 /**
- * The context engine's HNSW options (TENANT_VECTOR_OPTIONS: connectivity 16, expansionAdd
- * 128); `--graph M,EF_ADD` measures other graph options.
+ * The context engine's HNSW options (TENANT_VECTOR_OPTIONS: connectivity 20, expansionAdd
+ * 64); `--graph M,EF_ADD` measures other graph options.
  */
 const TENANT_HNSW = graphOption(process.argv.indexOf("--graph"));
 
 function graphOption(at: number): { connectivity: number; expansionAdd: number } {
   if (at < 0) {
     return {
-      connectivity: VECTOR_INDEX_DEFAULTS.connectivity,
+      connectivity: TENANT_VECTOR_OPTIONS.connectivity,
       expansionAdd: TENANT_VECTOR_OPTIONS.expansionAdd,
     };
   }
@@ -292,7 +291,9 @@ function graphOption(at: number): { connectivity: number; expansionAdd: number }
   return { connectivity: connectivity as number, expansionAdd: expansionAdd as number };
 }
 /** Fixed widths timed beside the adaptive depth (WIDEN_STEPS_DEFAULT) in one interleaved loop. */
-const ADAPTIVE_PEERS = [64, 256, 512];
+const ADAPTIVE_PEERS = [64, 96, 256, 512];
+/** The tenants' first walk width (the adaptive depth widens from it). */
+const FIRST_EXPANSION = TENANT_VECTOR_OPTIONS.expansionSearch;
 const HASH_QUERY_COUNT = 500;
 const HASH_SWEEP_EXPANSIONS = [32, 64, 96, 128, 256];
 const HASH_SWEEP_KS = [10, 20, 40];
@@ -470,7 +471,7 @@ function adaptiveDepth(
   queries: Float32Array,
   exact: { distances: Float32Array }[],
 ) {
-  index.setExpansionSearch(64);
+  index.setExpansionSearch(FIRST_EXPANSION);
   const fixed = (ef: number) => (q: Float32Array) => index.search(q, 10, { expansionSearch: ef });
   const adaptive = (q: Float32Array) =>
     widenSearch(index, q, 10, 10, index.search(q, 10), WIDEN_STEPS_DEFAULT);
@@ -485,7 +486,7 @@ function adaptiveDepth(
   const names = [...ADAPTIVE_PEERS.map((ef) => `ef${ef}`), "adaptive"];
   return {
     steps: WIDEN_STEPS_DEFAULT,
-    first_expansion_search: 64,
+    first_expansion_search: FIRST_EXPANSION,
     cases: searches.map((search, i) => ({
       name: names[i],
       p50_us: timed[i]?.p50Us,

@@ -8,7 +8,6 @@ import {
   createVectorIndex,
   type TextIndex,
   type TokenizerName,
-  VECTOR_INDEX_DEFAULTS,
   type VectorIndex,
 } from "../../search/mod.ts";
 import type { EmbedderIdentity } from "../embed/mod.ts";
@@ -18,22 +17,24 @@ import { currentVersion, docRef, type StoredDoc } from "./doc.ts";
 import { decodeVector, type UpsertItemRecord } from "./record.ts";
 
 /**
- * Every tenant's vector index: cosine over f32 (exact, fastest in WASM), USearch's own
- * insertion width 128 (ADR 0007; ADR 0005 decision 10 had halved it while insertion ran on the
- * main thread). At 100k hash-v2 chunks, width 64 left recall@10 at 0.76 (ef 64) and short of
- * 0.95 below ef 512; width 128 gives 0.865 at ef 64 and, with the adaptive depth of the search,
- * 0.951. It costs ~2.4× insertion CPU, on the helper thread beside the text index (ingest of
- * 100k chunks on the shared 2-core VM: 2,323 → 1,694 and 1,840 → 1,514 chunks/s).
+ * Every tenant's vector index: cosine over f32 (exact, fastest in WASM), connectivity 20 and
+ * insertion width 64, searched at width 96 and widened to 512 when the 10th match is far
+ * (ADR 0021, which replaced ADR 0007's 16/128 graph searched at 64). At 100k hash-v2 chunks
+ * the 20/64 graph costs ~157 µs of CPU per insertion against ~340 µs for 16/128 (the helper
+ * thread's insertions bounded the ingest) and gives recall@10 0.955 with this search depth
+ * (16/128: 0.951), at a slightly deeper first walk (p50 ~420 against ~350 µs).
  */
 export const TENANT_VECTOR_OPTIONS = {
   metric: "cos",
   quantization: "f32",
-  expansionAdd: 128,
+  connectivity: 20,
+  expansionAdd: 64,
+  expansionSearch: 96,
 } as const;
 /** The search-time knobs a loaded index needs again (serialized bytes do not carry them). */
 export const TENANT_VECTOR_LOAD_OPTIONS = {
   expansionAdd: TENANT_VECTOR_OPTIONS.expansionAdd,
-  expansionSearch: VECTOR_INDEX_DEFAULTS.expansionSearch,
+  expansionSearch: TENANT_VECTOR_OPTIONS.expansionSearch,
 } as const;
 
 /** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
