@@ -63,7 +63,7 @@ export function evaluateLevels(
 const DEFAULT_REASONS = ["default"] as const;
 
 /** A level holding exactly the shipped default text (stored or not). */
-function isShippedDefault(level: LevelView): boolean {
+export function isShippedDefault(level: LevelView): boolean {
   return level.set !== null && level.set.text === DEFAULT_POLICY;
 }
 

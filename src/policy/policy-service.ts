@@ -24,8 +24,10 @@ import {
   DEFAULT_POLICY,
   type PolicyAction,
 } from "./cedar-schema.ts";
+import { contextShape } from "./context-shape.ts";
 import {
   evaluateLevels,
+  isShippedDefault,
   type LevelsOutcome,
   type PolicyDecision,
   versionOf,
@@ -246,7 +248,7 @@ export class PolicyService {
   ): LevelsOutcome {
     const engine = this.#levels.engine;
     if (engine === null) return { kind: "invalid", problem: "the Cedar engine is not loaded" };
-    const key = `${levels[0].version}\u0000${levels[1].version}\u0000${request.tenant}\u0000${request.subject}\u0000${request.action}\u0000${JSON.stringify(request.context)}`;
+    const key = `${levels[0].version}\u0000${levels[1].version}\u0000${request.tenant}\u0000${request.subject}\u0000${request.action}\u0000${contextKey(levels, request.context)}`;
     const cacheable = key.length <= DECISION_CACHE_KEY_CHARS_MAX;
     const cached = cacheable ? this.#cache.get(key) : undefined;
     if (cached !== undefined) return cached;
@@ -448,4 +450,13 @@ function safely(evaluate: () => LevelsOutcome): LevelsOutcome {
   } catch (error) {
     return { kind: "invalid", problem: `the Cedar engine failed: ${(error as Error).message}` };
   }
+}
+
+/**
+ * The context's part of a decision cache key: its shape (context-shape.ts) when both levels
+ * hold the shipped default, which reads no context, else the context itself.
+ */
+function contextKey(levels: readonly [LevelView, LevelView], context: unknown): string {
+  const shape = levels.every(isShippedDefault) ? contextShape(context) : null;
+  return shape === null ? `v${JSON.stringify(context)}` : `s${shape}`;
 }

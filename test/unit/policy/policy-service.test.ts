@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Call } from "../../../src/core/mod.ts";
 import { createLogger } from "../../../src/obs/mod.ts";
+import { loadCedarEngine } from "../../../src/policy/cedar-engine.ts";
 import {
   ADMIN_PRINCIPAL,
   createPolicyMachine,
@@ -95,6 +96,42 @@ describe("PolicyService decisions", () => {
       policy_version: 1,
     });
     await storage.close();
+  });
+
+  test("under the shipped defaults a batch of writes is one Cedar call; a bad context still fails", async () => {
+    const { policy, storage } = await open();
+    const engine = await loadCedarEngine();
+    const authorize = engine.authorize;
+    let calls = 0;
+    engine.authorize = (set, request) => {
+      calls++;
+      return authorize(set, request);
+    };
+    try {
+      const writer = call("acme");
+      for (let i = 0; i < 50; i++) {
+        const context = { scope_kind: "repo", scope_id: `r${i % 3}`, id: `doc-${i}` };
+        expect(policy.check(writer, "context.write", context).reasons).toEqual(["default"]);
+      }
+      expect(calls).toBe(1);
+      const bad = { scope_kind: "repo", scope_id: "r", id: 7 } as unknown as typeof READ;
+      expect(policy.decide(call("acme"), "context.write", bad)).toMatchObject({
+        decision: "deny",
+        reasons: ["policy_invalid"],
+      });
+      // A set that reads the context is asked per value.
+      const noSecret = `${DEFAULT_POLICY}@id("no-secret") forbid(principal, action == vltair::Action::"context.write", resource) when { context.id == "secret" };`;
+      await policy.put(call("acme"), noSecret);
+      const after = call("acme");
+      expect(policy.decide(after, "context.write", { ...READ, id: "open" }).decision).toBe("allow");
+      expect(policy.decide(after, "context.write", { ...READ, id: "secret" })).toMatchObject({
+        decision: "deny",
+        reasons: ["no-secret"],
+      });
+    } finally {
+      engine.authorize = authorize;
+      await storage.close();
+    }
   });
 
   test("without the engine every decision is deny policy_invalid (fail closed)", async () => {
