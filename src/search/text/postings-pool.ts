@@ -22,6 +22,30 @@ const COMPACT_SLACK = 0.25;
 /** Largest pool, in u32 units: 8 GiB, far past what fits in memory next to the rest. */
 const POOL_UNITS_MAX = 2 ** 31;
 
+/**
+ * Blocks up to this many units are copied by a loop: most blocks hold a few postings, and a
+ * `subarray` + `set` (or `copyWithin`) call per block cost more than the copy itself (the
+ * compaction of a million-term pool spent seconds on them).
+ */
+const LOOP_COPY_UNITS_MAX = 64;
+
+/** Copies `from[start, end)` to `to[at…]`; `to` may be `from` when the ranges do not overlap. */
+function copyUnits(
+  from: Uint32Array,
+  start: number,
+  end: number,
+  to: Uint32Array,
+  at: number,
+): void {
+  if (end - start <= LOOP_COPY_UNITS_MAX) {
+    for (let i = start, j = at; i < end; i++, j++) to[j] = from[i] as number;
+  } else if (from === to) {
+    to.copyWithin(at, start, end);
+  } else {
+    to.set(from.subarray(start, end), at);
+  }
+}
+
 function grow(array: Uint32Array, lengthMin: number): Uint32Array {
   if (array.length >= lengthMin) return array;
   const grown = new Uint32Array(Math.max(lengthMin, array.length * 2));
@@ -137,7 +161,7 @@ export class PostingsPool {
     if (this.#usedUnits + units > this.pool.length) this.#makeRoom(units);
     const offset = this.offsets[termId] ?? 0;
     const count = this.counts[termId] ?? 0;
-    this.pool.copyWithin(this.#usedUnits, offset, offset + count * POSTING_UNITS);
+    copyUnits(this.pool, offset, offset + count * POSTING_UNITS, this.pool, this.#usedUnits);
     this.#garbageUnits += (this.#capacities[termId] ?? 0) * POSTING_UNITS;
     this.offsets[termId] = this.#usedUnits;
     this.#capacities[termId] = capacity;
@@ -184,7 +208,7 @@ export class PostingsPool {
     for (let termId = 0; termId < this.offsets.length; termId++) {
       const count = this.counts[termId] ?? 0;
       const offset = this.offsets[termId] ?? 0;
-      packed.set(this.pool.subarray(offset, offset + count * POSTING_UNITS), used);
+      copyUnits(this.pool, offset, offset + count * POSTING_UNITS, packed, used);
       this.offsets[termId] = used;
       this.#capacities[termId] = capacityOf(count);
       used += capacityOf(count) * POSTING_UNITS;
