@@ -342,8 +342,9 @@ export class ContextService {
       const missing: DeleteBatchRequest["items"] = [];
       const seen = new Set<string>();
       for (const item of request.items) {
-        const key = docRef(scopeKey(item.scope), item.id);
-        if (store?.docs.has(key) === true && !seen.has(key)) present.push(item);
+        const sk = scopeKey(item.scope);
+        const key = docRef(sk, item.id);
+        if (store?.docs.has(sk, item.id) === true && !seen.has(key)) present.push(item);
         else if (!seen.has(key)) missing.push(item);
         seen.add(key);
       }

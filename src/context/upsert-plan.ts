@@ -111,7 +111,7 @@ export function planUpsert(
   items.forEach((item, index) => {
     const sk = scopeKey(item.scope);
     const ref = docRef(sk, item.id);
-    const stored = store?.docs.get(ref);
+    const stored = store?.docs.get(sk, item.id);
     const current =
       pending.get(ref) ?? (stored && { version: stored.version, hash: stored.contentHash });
     const currentVersion = current?.version ?? 0;

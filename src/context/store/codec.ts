@@ -20,7 +20,7 @@ import { runSteps, type Steps, VltairError } from "../../core/mod.ts";
 import { loadTextIndexSteps, loadVectorIndex } from "../../search/mod.ts";
 import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type Scope, scopeOfKey } from "../scope.ts";
-import { docRef, type PastVersion, type StoredDoc } from "./doc.ts";
+import type { PastVersion, StoredDoc } from "./doc.ts";
 import { LoadedDoc, type LoadedDocFields } from "./loaded-doc.ts";
 import { CONTEXT_STATE_DEFAULTS, ContextState, type ContextStateOptions } from "./state.ts";
 import { TENANT_VECTOR_LOAD_OPTIONS, TenantStore } from "./tenant.ts";
@@ -261,7 +261,7 @@ export function* decodeContextStateSteps(
         };
         textAt += length;
       }
-      store.docs.set(docRef(doc.scopeKey, doc.id), doc);
+      store.docs.set(doc);
       store.byKey.set(doc.key, doc);
     }
     state.tenants.set(header.tenant, store);

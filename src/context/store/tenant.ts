@@ -13,7 +13,8 @@ import {
 import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type ScopeLike, scopeKey, scopeOfKey } from "../scope.ts";
 import { AdmitViews } from "./admit-view.ts";
-import { currentVersion, docRef, type StoredDoc } from "./doc.ts";
+import { currentVersion, type StoredDoc } from "./doc.ts";
+import { DocMap } from "./doc-map.ts";
 import { decodeVector, type UpsertItemRecord } from "./record.ts";
 
 /**
@@ -39,7 +40,7 @@ export const TENANT_VECTOR_LOAD_OPTIONS = {
 
 /** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
 export class TenantStore {
-  readonly docs = new Map<string, StoredDoc>();
+  readonly docs = new DocMap();
   readonly byKey = new Map<number, StoredDoc>();
   text: TextIndex;
   vectors: VectorIndex | null = null;
@@ -65,7 +66,7 @@ export class TenantStore {
 
   /** The current version of a document, if any. */
   get(scopeKeyText: string, id: string): StoredDoc | undefined {
-    return this.docs.get(docRef(scopeKeyText, id));
+    return this.docs.get(scopeKeyText, id);
   }
 
   /** Dimension of the tenant's vectors, or null before the first vector. */
@@ -91,8 +92,7 @@ export class TenantStore {
     const pendingTexts = new Map<number, StoredDoc>();
     for (const item of items) {
       const sk = scopeKey(item.scope);
-      const ref = docRef(sk, item.id);
-      const old = this.docs.get(ref);
+      const old = this.docs.get(sk, item.id);
       if (old !== undefined && old.contentHash === item.hash) continue;
       const key = this.nextKey++;
       let vector: Float32Array | null =
@@ -119,7 +119,7 @@ export class TenantStore {
         doc.past.push(currentVersion(old));
         old.past = undefined;
       }
-      this.docs.set(ref, doc);
+      this.docs.set(doc);
       this.byKey.set(key, doc);
       this.admitViews.offer(doc);
       pendingTexts.set(key, doc);
@@ -133,11 +133,11 @@ export class TenantStore {
   applyDelete(items: readonly { id: string; scope: ScopeLike }[]): void {
     this.#sorted = null;
     for (const item of items) {
-      const ref = docRef(scopeKey(item.scope), item.id);
-      const old = this.docs.get(ref);
+      const sk = scopeKey(item.scope);
+      const old = this.docs.get(sk, item.id);
       if (old === undefined) continue;
       this.unindex(old, null, null);
-      this.docs.delete(ref);
+      this.docs.delete(sk, item.id);
     }
   }
 
