@@ -4,9 +4,8 @@
  * item (`details.index`) and the limit.
  */
 import * as v from "valibot";
+import { hasLoneSurrogate } from "../core/mod.ts";
 import { DocIdSchema, ScopeSchema } from "./scope.ts";
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const FiniteNumber = v.pipe(
   v.number("must be a number"),
@@ -31,10 +30,7 @@ export const UpsertItemSchema = v.strictObject({
   scope: v.optional(ScopeSchema, { kind: "global" }),
   text: v.pipe(
     v.string("must be a string"),
-    v.check(
-      (text) => !LONE_SURROGATE.test(text),
-      "must be well-formed Unicode (no lone surrogates)",
-    ),
+    v.check((text) => !hasLoneSurrogate(text), "must be well-formed Unicode (no lone surrogates)"),
   ),
   vector: v.optional(VectorSchema),
   metadata: v.optional(MetadataSchema),

@@ -3,7 +3,7 @@
  * identified by (tenant, scope, id); routes name a scope as `?scope=global|session:s1|task:t1`.
  */
 import * as v from "valibot";
-import { VltairError } from "../core/mod.ts";
+import { hasLoneSurrogate, VltairError } from "../core/mod.ts";
 
 /** The kinds of scope. */
 export const SCOPE_KINDS = ["global", "session", "task"] as const;
@@ -28,7 +28,6 @@ export const DOC_ID_CHARS_MAX = 256;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True for an id of 1..max characters without control characters or lone surrogates. */
 export function isValidId(value: string, charsMax: number): boolean {
@@ -36,7 +35,7 @@ export function isValidId(value: string, charsMax: number): boolean {
     value.length >= 1 &&
     value.length <= charsMax &&
     !CONTROL.test(value) &&
-    !LONE_SURROGATE.test(value)
+    !hasLoneSurrogate(value)
   );
 }
 

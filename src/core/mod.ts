@@ -15,3 +15,4 @@ export type { LimitRelation, LimitSpec } from "./limits.ts";
 export { LimitTable } from "./limits.ts";
 export type { Steps, YieldingOptions } from "./steps.ts";
 export { runSteps, runStepsYielding, yieldToEventLoop } from "./steps.ts";
+export { hasLoneSurrogate } from "./unicode.ts";

@@ -11,8 +11,7 @@
  * a string that is not well-formed UTF-16 (a lone surrogate), `null` or anything not JSON.
  */
 
-/** A lone surrogate: a string holding one is not valid Unicode. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+import { hasLoneSurrogate } from "../core/mod.ts";
 
 /**
  * The shape of `value`, or null when it may not stand for the values.
@@ -25,7 +24,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function contextShape(value: unknown): string | null {
   switch (typeof value) {
     case "string":
-      return LONE_SURROGATE.test(value) ? null : "s";
+      return hasLoneSurrogate(value) ? null : "s";
     case "boolean":
       return "b";
     case "number":
@@ -48,7 +47,7 @@ function objectShape(value: object): string | null {
     return `[${parts.join(",")}]`;
   }
   for (const [key, element] of Object.entries(value)) {
-    if (key.startsWith("__") || LONE_SURROGATE.test(key)) return null;
+    if (key.startsWith("__") || hasLoneSurrogate(key)) return null;
     const shape = contextShape(element);
     if (shape === null) return null;
     parts.push(`${JSON.stringify(key)}:${shape}`);

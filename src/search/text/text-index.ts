@@ -7,7 +7,7 @@
  * `remove` deletes exactly its postings and statistics stay exact. Slots are renumbered (order
  * preserved) when removed documents leave more than half of them empty.
  */
-import { assert, runSteps, type Steps, VltairError } from "../../core/mod.ts";
+import { assert, hasLoneSurrogate, runSteps, type Steps, VltairError } from "../../core/mod.ts";
 import { ALIAS_MARK } from "./alias-mark.ts";
 import { BlockBounds } from "./block-bounds.ts";
 import { PairUnionCache } from "./pair-union-cache.ts";
@@ -60,7 +60,6 @@ export interface TextIndexStats {
   typedArrayBytes: number;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** Documents or terms handled between two pause points of {@link TextIndex.adoptSteps}. */
 const ADOPT_ITEMS_PER_STEP = 4096;
 
@@ -72,7 +71,7 @@ function checkDocKey(docKey: string): void {
     typeof docKey === "string" &&
     docKey.length >= 1 &&
     docKey.length <= TEXT_LIMITS.docKeyCharsMax &&
-    !LONE_SURROGATE.test(docKey);
+    !hasLoneSurrogate(docKey);
   if (!isValid) {
     throw new VltairError("validation_failed", "docKey must be a well-formed non-empty string", {
       details: { field: "docKey", limit: TEXT_LIMITS.docKeyCharsMax },
