@@ -1,18 +1,20 @@
 /**
- * Builds the USearch WebAssembly module (wasm32-wasi reactor) and embeds it in the sources.
+ * Builds the WebAssembly modules (wasm32-wasi reactors) and embeds them in the sources:
+ * - `usearch.wasm`, the vector index: the C++ headers and `c/lib.cpp` of the `usearch` npm
+ *   package, pinned to `USEARCH_VERSION` (an optional dependency in package.json), plus
+ *   wasm/vltair_shim.cpp and the SIMD128 metric kernels of wasm/metric_simd.h;
+ * - `text-terms.wasm`, the text index's term table and code tokenizer (wasm/text_terms.cpp,
+ *   docs/adr/0023-compiled-term-table.md).
  *
- *   npx bun wasm/build.ts           rebuild wasm/usearch.wasm, wasm/usearch.wasm.sha256 and
- *                                   src/search/usearch-wasm.ts (the base64 copy the binary embeds)
+ *   npx bun wasm/build.ts           rebuild each module, its .sha256 and its base64 copy in
+ *                                   src/ (the copy the binary embeds)
  *   npx bun wasm/build.ts --check   install the toolchain when root + apt-get are available,
  *                                   rebuild into a temp dir and exit 1 when the bytes differ from
  *                                   the checked-in SHA-256; print a reason and exit 0 when it
  *                                   cannot build (no toolchain and no way to install it, or the
  *                                   pinned `usearch` sources are not installed)
  *
- * The sources are the C++ headers and `c/lib.cpp` of the `usearch` npm package, pinned to
- * `USEARCH_VERSION` (an optional dependency in package.json), plus wasm/vltair_shim.cpp and the
- * SIMD128 metric kernels of wasm/metric_simd.h. The
- * toolchain is Debian's clang-19 (`TOOLCHAIN_PACKAGES`). Everything that could leak the build
+ * The toolchain is Debian's clang-19 (`TOOLCHAIN_PACKAGES`). Everything that could leak the build
  * machine into the bytes is fixed: paths are remapped, names and debug info are stripped.
  */
 import { spawnSync } from "node:child_process";
@@ -75,12 +77,8 @@ const INSTALL_TIMEOUT_MS = 1_200_000;
 const wasmDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = resolve(wasmDir, "..");
 const usearchDir = join(rootDir, "node_modules", "usearch");
-const modulePath = join(wasmDir, "usearch.wasm");
-const sha256Path = join(wasmDir, "usearch.wasm.sha256");
-const embedPath = join(rootDir, "src", "search", "usearch-wasm.ts");
-
-/** The full compiler command line: one translation unit per source, linked by lld. */
-function compilerArgs(outPath: string): string[] {
+/** The USearch module's compiler command line: one translation unit per source, linked by lld. */
+function usearchArgs(outPath: string): string[] {
   const exports = EXPORTED_FUNCTIONS.map((name) => `-Wl,--export=${name}`);
   return [
     "--target=wasm32-wasi",
@@ -166,12 +164,63 @@ function installToolchain(): string | undefined {
   return hasCompiler() ? undefined : `${COMPILER} still missing after install`;
 }
 
+/**
+ * The term table's compiler command line: one C++ file over wasi-libc's allocator, no imports,
+ * its own (unshared) memory, exports named in the source (`export_name`).
+ */
+function textTermsArgs(outPath: string): string[] {
+  return [
+    "--target=wasm32-wasi",
+    "--sysroot=/usr",
+    "-O3",
+    "-std=c++17",
+    "-fno-exceptions",
+    "-fno-rtti",
+    "-DNDEBUG",
+    `-ffile-prefix-map=${wasmDir}=wasm`,
+    "-mexec-model=reactor",
+    "-fuse-ld=lld",
+    "-Wl,--strip-all",
+    `-Wl,--max-memory=${MODULE_MAXIMUM_MEMORY_BYTES}`,
+    "-o",
+    outPath,
+    join(wasmDir, "text_terms.cpp"),
+  ];
+}
+
+/** One module the build makes: how to compile it and where its outputs go. */
+interface ModuleSpec {
+  fileName: string;
+  args(outPath: string): string[];
+  /** Why its sources cannot be used, or undefined when they can. */
+  sourcesProblem(): string | undefined;
+  embedPath: string;
+  embedSource(bytes: Uint8Array, sha256: string): string;
+}
+
+const MODULES: ModuleSpec[] = [
+  {
+    fileName: "usearch.wasm",
+    args: usearchArgs,
+    sourcesProblem,
+    embedPath: join(rootDir, "src", "search", "usearch-wasm.ts"),
+    embedSource: usearchEmbedSource,
+  },
+  {
+    fileName: "text-terms.wasm",
+    args: textTermsArgs,
+    sourcesProblem: () => undefined,
+    embedPath: join(rootDir, "src", "search", "text", "text-terms-wasm.ts"),
+    embedSource: textTermsEmbedSource,
+  },
+];
+
 /** Compiles into a fresh temp dir and returns the module bytes. */
-function compile(): Uint8Array {
+function compile(spec: ModuleSpec): Uint8Array {
   const tempDir = mkdtempSync(join(tmpdir(), "vltair-wasm-"));
   try {
-    const outPath = join(tempDir, "usearch.wasm");
-    const result = run(COMPILER, compilerArgs(outPath), COMPILE_TIMEOUT_MS);
+    const outPath = join(tempDir, spec.fileName);
+    const result = run(COMPILER, spec.args(outPath), COMPILE_TIMEOUT_MS);
     if (!result.ok) throw new Error(`${COMPILER} failed:\n${result.output}`);
     return new Uint8Array(readFileSync(outPath));
   } finally {
@@ -180,7 +229,7 @@ function compile(): Uint8Array {
 }
 
 /** The TS module that carries the bytes, so `bun build --compile` embeds them with no file. */
-function embedSource(bytes: Uint8Array, sha256: string): string {
+function usearchEmbedSource(bytes: Uint8Array, sha256: string): string {
   const base64 = Buffer.from(bytes).toString("base64");
   return [
     "/**",
@@ -210,16 +259,57 @@ function embedSource(bytes: Uint8Array, sha256: string): string {
   ].join("\n");
 }
 
-function checkedInSha256(): string {
+/** The term table's base64 module, like `usearchEmbedSource`. */
+function textTermsEmbedSource(bytes: Uint8Array, sha256: string): string {
+  const base64 = Buffer.from(bytes).toString("base64");
+  return [
+    "/**",
+    " * The text index's term table module, as base64, generated by wasm/build.ts from",
+    " * wasm/text-terms.wasm. Do not edit: rebuild with `npx bun wasm/build.ts`.",
+    " */",
+    "",
+    "/** SHA-256 (hex) of the decoded module bytes; checked in tests against wasm/text-terms.wasm.sha256. */",
+    "export const TEXT_TERMS_WASM_SHA256 =",
+    `  "${sha256}";`,
+    "",
+    "/** The module bytes, base64-encoded (RFC 4648, with padding), on one line. */",
+    "export const TEXT_TERMS_WASM_BASE64 =",
+    `  "${base64}";`,
+    "",
+  ].join("\n");
+}
+
+function checkedInSha256(spec: ModuleSpec): string {
+  const sha256Path = join(wasmDir, `${spec.fileName}.sha256`);
   return readFileSync(sha256Path, "utf8").trim().split(/\s+/)[0] ?? "";
 }
 
-function check(): number {
-  const problem = sourcesProblem();
+function checkModule(spec: ModuleSpec): number {
+  const problem = spec.sourcesProblem();
   if (problem !== undefined) {
-    console.log(`wasm check skipped: ${problem}`);
+    console.log(`wasm check of ${spec.fileName} skipped: ${problem}`);
     return 0;
   }
+  const expected = checkedInSha256(spec);
+  const actual = sha256Hex(compile(spec));
+  const fileSha = sha256Hex(new Uint8Array(readFileSync(join(wasmDir, spec.fileName))));
+  if (fileSha !== expected) {
+    console.error(
+      `wasm check failed: wasm/${spec.fileName} is ${fileSha}, sha256 file says ${expected}`,
+    );
+    return 1;
+  }
+  if (actual !== expected) {
+    console.error(
+      `wasm check failed: rebuilt ${spec.fileName} is ${actual}, checked in ${expected}`,
+    );
+    return 1;
+  }
+  console.log(`wasm check ok: rebuilt ${spec.fileName} matches ${expected}`);
+  return 0;
+}
+
+function check(): number {
   if (!hasCompiler()) {
     const reason = installToolchain();
     if (reason !== undefined) {
@@ -227,42 +317,36 @@ function check(): number {
       return 0;
     }
   }
-  const expected = checkedInSha256();
-  const actual = sha256Hex(compile());
-  const fileSha = sha256Hex(new Uint8Array(readFileSync(modulePath)));
-  if (fileSha !== expected) {
-    console.error(
-      `wasm check failed: wasm/usearch.wasm is ${fileSha}, sha256 file says ${expected}`,
-    );
+  let status = 0;
+  for (const spec of MODULES) status = Math.max(status, checkModule(spec));
+  return status;
+}
+
+function buildModule(spec: ModuleSpec): number {
+  const problem = spec.sourcesProblem();
+  if (problem !== undefined) {
+    console.error(`wasm build of ${spec.fileName} failed: ${problem}`);
     return 1;
   }
-  if (actual !== expected) {
-    console.error(`wasm check failed: rebuilt module is ${actual}, checked in ${expected}`);
-    return 1;
-  }
-  console.log(`wasm check ok: rebuilt module matches ${expected}`);
+  const bytes = compile(spec);
+  const sha256 = sha256Hex(bytes);
+  writeFileSync(join(wasmDir, spec.fileName), bytes);
+  writeFileSync(join(wasmDir, `${spec.fileName}.sha256`), `${sha256}  ${spec.fileName}\n`);
+  writeFileSync(spec.embedPath, spec.embedSource(bytes, sha256));
+  console.log(`wasm build ok: ${spec.fileName}, ${bytes.length} bytes, sha256 ${sha256}`);
   return 0;
 }
 
 function build(): number {
-  const problem = sourcesProblem();
-  if (problem !== undefined) {
-    console.error(`wasm build failed: ${problem}`);
-    return 1;
-  }
   if (!hasCompiler()) {
     console.error(
       `wasm build failed: ${COMPILER} not found; install ${TOOLCHAIN_PACKAGES.join(" ")}`,
     );
     return 1;
   }
-  const bytes = compile();
-  const sha256 = sha256Hex(bytes);
-  writeFileSync(modulePath, bytes);
-  writeFileSync(sha256Path, `${sha256}  usearch.wasm\n`);
-  writeFileSync(embedPath, embedSource(bytes, sha256));
-  console.log(`wasm build ok: ${bytes.length} bytes, sha256 ${sha256}`);
-  return 0;
+  let status = 0;
+  for (const spec of MODULES) status = Math.max(status, buildModule(spec));
+  return status;
 }
 
 if (import.meta.main) {

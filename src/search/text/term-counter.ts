@@ -5,7 +5,7 @@
  */
 import { ALIAS_MARK } from "./alias-mark.ts";
 import type { TermDictionary } from "./term-dictionary.ts";
-import type { Tokenized, TokenizeLimits } from "./text-limits.ts";
+import { type Tokenized, type TokenizeLimits, tooManyTokens } from "./text-limits.ts";
 import { type CodeSplit, scanCode } from "./tokenize-code.ts";
 
 function grow(array: Uint32Array, lengthMin: number): Uint32Array {
@@ -86,6 +86,29 @@ export class TermCounter {
     this.tokenCount = tokenCount;
   }
 
+  /**
+   * Counts `text` through the code tokenizer compiled into the term table when it is ASCII
+   * (same ids, same order as `countCode`); returns false, having done nothing, when it is not.
+   * Throws `payload_too_large` past `tokensMax`, the dictionary then as before.
+   */
+  countCodeAscii(text: string, limits: TokenizeLimits): boolean {
+    const status = this.#terms.countCodeAscii(
+      text,
+      limits.tokenCharsMax,
+      limits.tokensMax,
+      (counted) => {
+        const { distinct, counts } = counted;
+        for (let i = 0; i < distinct.length; i++) {
+          const termId = distinct[i] as number;
+          this.#count(termId, counts[termId] as number);
+        }
+        this.tokenCount = counted.tokenCount;
+      },
+    );
+    if (status === "too_many_tokens") throw tooManyTokens(limits.tokensMax);
+    return status === "ok";
+  }
+
   /** The distinct ids counted, in first-occurrence order (a copy); the counts stay set. */
   distinct(): Uint32Array {
     return this.#distinct.slice(0, this.#distinctCount);
@@ -108,7 +131,7 @@ export class TermCounter {
     return ids;
   }
 
-  #count(termId: number): void {
+  #count(termId: number, occurrences = 1): void {
     if (termId >= this.counts.length) this.counts = grow(this.counts, termId + 1);
     const previous = this.counts[termId] as number;
     if (previous === 0) {
@@ -117,6 +140,6 @@ export class TermCounter {
       }
       this.#distinct[this.#distinctCount++] = termId;
     }
-    this.counts[termId] = previous + 1;
+    this.counts[termId] = previous + occurrences;
   }
 }

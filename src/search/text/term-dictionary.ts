@@ -2,6 +2,9 @@
  * The term dictionary: term string ↔ dense term id, with ids of vanished terms reused, and
  * prefix lookup over a lazily sorted copy of the terms.
  *
+ * Term → id is the compiled term table (term-table.ts, ADR 0023), which also tokenizes and
+ * counts ASCII code texts (`countCodeAscii`); id → term is kept here as strings.
+ *
  * Prefix lookup keeps a sorted array of the terms and an unsorted tail of terms added since;
  * a lookup binary-searches the sorted part and scans the tail, after merging the tail into the
  * sorted part when it holds more than `TAIL_TERMS_MAX` terms. Writes never sort; the first
@@ -9,24 +12,27 @@
  * sorted copy until the next merge and are skipped because their id no longer resolves.
  */
 import { assert } from "../../core/mod.ts";
+import { type CountedTerms, type CountStatus, TermTable } from "./term-table.ts";
 
 /** Unsorted terms tolerated before the sorted copy is rebuilt. */
 const TAIL_TERMS_MAX = 4096;
 
 /** Term ↔ id mapping of one text index. */
 export class TermDictionary {
-  readonly #idByTerm = new Map<string, number>();
+  #table = new TermTable();
   #termById: (string | undefined)[] = [];
-  #freeIds: number[] = [];
+  #liveCount = 0;
   #sorted: string[] = [];
   #tail = new Set<string>();
   /** Terms adopted in bulk by a load, not yet sorted (sorted at the first prefix lookup). */
   #bulk: string[] | null = null;
   #releaseCount = 0;
+  /** `#releaseCount` at the last merge: while unchanged, every merged term is still live. */
+  #releaseCountAtMerge = 0;
 
   /** Number of live terms. */
   get size(): number {
-    return this.#idByTerm.size;
+    return this.#liveCount;
   }
 
   /** Terms released so far: ids handed out since the last release are stable. */
@@ -41,7 +47,7 @@ export class TermDictionary {
 
   /** The id of `term`, or -1. */
   idOf(term: string): number {
-    return this.#idByTerm.get(term) ?? -1;
+    return this.#table.idOf(term);
   }
 
   /** The term of a live id. */
@@ -58,13 +64,30 @@ export class TermDictionary {
 
   /** The id of `term`, creating it (reusing the most recently freed id) when new. */
   intern(term: string): number {
-    const existing = this.#idByTerm.get(term);
-    if (existing !== undefined) return existing;
-    const id = this.#freeIds.pop() ?? this.#termById.length;
-    this.#idByTerm.set(term, id);
-    this.#termById[id] = term;
-    if (!this.#sortedHas(term)) this.#tail.add(term);
+    const { id, created } = this.#table.intern(term);
+    if (created) this.#noteCreated(id, term);
     return id;
+  }
+
+  /**
+   * Tokenizes an ASCII text with the code tokenizer and counts its terms into `into`, interning
+   * new ones, all in the compiled table. `"not_ascii"` leaves everything as it was (the caller
+   * takes the JS path), as does `"too_many_tokens"`.
+   */
+  countCodeAscii(
+    text: string,
+    tokenCharsMax: number,
+    tokensMax: number,
+    into: (counted: CountedTerms) => void,
+  ): CountStatus {
+    return this.#table.countCodeAscii(text, tokenCharsMax, tokensMax, (counted) => {
+      const { created } = counted;
+      for (let i = 0; i < created.length; i++) {
+        const id = created[i] as number;
+        this.#noteCreated(id, this.#table.termOf(id));
+      }
+      into(counted);
+    });
   }
 
   /**
@@ -73,10 +96,11 @@ export class TermDictionary {
    */
   adoptAll(terms: readonly string[]): boolean {
     assert(this.#termById.length === 0, "adopt only into an empty dictionary");
-    for (let id = 0; id < terms.length; id++) {
-      this.#idByTerm.set(terms[id] as string, id);
-      if (this.#idByTerm.size !== id + 1) return false;
+    if (!this.#table.adopt(terms)) {
+      this.#table = new TermTable();
+      return false;
     }
+    this.#liveCount = terms.length;
     this.#termById = terms.slice();
     this.#bulk = terms.slice();
     return true;
@@ -84,10 +108,10 @@ export class TermDictionary {
 
   /** Forgets a live term; its id will be reused. */
   release(id: number): void {
-    const term = this.termOf(id);
-    this.#idByTerm.delete(term);
+    assert(this.isLive(id), "term id is not live");
+    this.#table.release(id);
     this.#termById[id] = undefined;
-    this.#freeIds.push(id);
+    this.#liveCount--;
     this.#releaseCount++;
   }
 
@@ -106,8 +130,8 @@ export class TermDictionary {
     if (this.#tail.size > TAIL_TERMS_MAX) this.#merge();
     const ids: number[] = [];
     const add = (term: string): void => {
-      const id = this.#idByTerm.get(term);
-      if (id === undefined) return;
+      const id = this.#table.idOf(term);
+      if (id < 0) return;
       if (ids.length >= termsMax) throw new RangeError("prefix expands past its limit");
       ids.push(id);
     };
@@ -141,12 +165,23 @@ export class TermDictionary {
     return low;
   }
 
+  #noteCreated(id: number, term: string): void {
+    this.#termById[id] = term;
+    this.#liveCount++;
+    if (!this.#sortedHas(term)) this.#tail.add(term);
+  }
+
   #sortedHas(term: string): boolean {
     return this.#sorted[this.#lowerBound(term)] === term;
   }
 
-  /** Merges the sorted tail into the sorted copy, dropping removed terms (linear after the sort). */
+  /**
+   * Merges the sorted tail into the sorted copy, dropping removed terms (linear after the sort).
+   * Liveness is asked of the table only for terms that may have been released since the last
+   * merge: all of them after a release, else only the tail's.
+   */
   #merge(): void {
+    const isReleaseFree = this.#releaseCount === this.#releaseCountAtMerge;
     const tail = [...this.#tail].sort();
     const merged: string[] = [];
     let i = 0;
@@ -163,9 +198,11 @@ export class TermDictionary {
         next = right;
         j++;
       }
-      if (this.#idByTerm.has(next)) merged.push(next);
+      const isFromSorted = left !== undefined && next === left;
+      if ((isReleaseFree && isFromSorted) || this.#table.idOf(next) >= 0) merged.push(next);
     }
     this.#sorted = merged;
+    this.#releaseCountAtMerge = this.#releaseCount;
     this.#tail.clear();
   }
 }

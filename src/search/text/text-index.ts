@@ -377,6 +377,7 @@ export class TextIndex {
       this.#counter.countTokenized(tokenize(this.options.tokenizer, text, limits));
       return;
     }
+    if (this.#counter.countCodeAscii(text, limits)) return;
     try {
       this.#counter.countCode(text, limits, this.#terms.releaseCount);
     } catch (error) {

@@ -17,7 +17,7 @@ function compilerPresent(): boolean {
 const CHECK_TIMEOUT_MS = 900_000;
 
 test.if(SLOW)(
-  "wasm/build.ts --check reproduces wasm/usearch.wasm byte for byte, or says why it cannot",
+  "wasm/build.ts --check reproduces every wasm/*.wasm byte for byte, or says why it cannot",
   async () => {
     const result = await run(BUN, [path.join(ROOT, "wasm", "build.ts"), "--check"], {
       timeoutMs: CHECK_TIMEOUT_MS,
@@ -27,7 +27,9 @@ test.if(SLOW)(
     // With the compiler on this machine (present, or installed by the check), only a match
     // passes; without it, only the skip that says the toolchain cannot be installed.
     if (compilerPresent()) {
-      expect(result.stdout).toMatch(/^wasm check ok: rebuilt module matches [0-9a-f]{64}\n$/);
+      expect(result.stdout).toMatch(
+        /^wasm check ok: rebuilt usearch\.wasm matches [0-9a-f]{64}\nwasm check ok: rebuilt text-terms\.wasm matches [0-9a-f]{64}\n$/,
+      );
     } else {
       expect(result.stdout).toMatch(
         /^wasm check skipped: clang\+\+-19 not found and cannot be installed \(.+\)\n$/,

@@ -3,6 +3,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  TEXT_TERMS_WASM_BASE64,
+  TEXT_TERMS_WASM_SHA256,
+} from "../../../src/search/text/text-terms-wasm.ts";
+import {
   USEARCH_WASM_BASE64,
   USEARCH_WASM_SHA256,
   USEARCH_WASM_SIZE_BYTES,
@@ -35,6 +39,27 @@ describe("embedded USearch module", () => {
     const exports = WebAssembly.Module.exports(module).map((e) => e.name);
     expect(exports).not.toContain("memory");
     for (const name of ["_initialize", "malloc", "free", "usearch_search", "vltair_add_batch"]) {
+      expect(exports).toContain(name);
+    }
+  });
+});
+
+describe("embedded term table module", () => {
+  test("the base64 constant decodes to wasm/text-terms.wasm, whose SHA-256 is checked in", () => {
+    const embedded = Buffer.from(TEXT_TERMS_WASM_BASE64, "base64");
+    const file = readFileSync(join(root, "wasm", "text-terms.wasm"));
+    const recorded = readFileSync(join(root, "wasm", "text-terms.wasm.sha256"), "utf8");
+    expect(embedded.equals(file)).toBe(true);
+    const sha = createHash("sha256").update(embedded).digest("hex");
+    expect(sha).toBe(TEXT_TERMS_WASM_SHA256);
+    expect(recorded.split(/\s+/)[0]).toBe(sha);
+  });
+
+  test("the module imports nothing: no host access, its own memory", () => {
+    const module = new WebAssembly.Module(Buffer.from(TEXT_TERMS_WASM_BASE64, "base64"));
+    expect(WebAssembly.Module.imports(module)).toEqual([]);
+    const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+    for (const name of ["memory", "_initialize", "vt_intern", "vt_count_code_ascii"]) {
       expect(exports).toContain(name);
     }
   });
