@@ -1,48 +1,20 @@
 /**
  * The binding of the compiled term table (wasm/text_terms.cpp, ADR 0023): term bytes ↔ dense
  * ids, and the code tokenizer's ASCII path, which tokenizes, interns and counts a document in one
- * call. Every table of this thread lives in one module instance, named by a handle; a table is
- * freed when its owner is collected (`FinalizationRegistry`).
+ * call. Every table of this thread lives in one module instance (text-kernels.ts), named by a
+ * handle; a table is freed when its owner is collected (`FinalizationRegistry`).
  *
  * Terms cross as UTF-8. A JS string with a lone surrogate has no UTF-8 form (the encoder would
  * make it U+FFFD), so such a term is never looked up or interned: `idOf` answers -1 and
  * `intern` refuses it (the text index rejects those texts before).
- *
- * Views of the module's memory are rebuilt whenever it has grown (growth replaces
- * `memory.buffer`), so no view is kept across a call that may allocate.
  */
-import { assert, hasLoneSurrogate, VltairError } from "../../core/mod.ts";
-import { TEXT_TERMS_WASM_BASE64 } from "./text-terms-wasm.ts";
-
-interface TermTableExports {
-  memory: WebAssembly.Memory;
-  _initialize(): void;
-  vt_alloc(sizeBytes: number): number;
-  vt_free(pointer: number): void;
-  vt_table_create(): number;
-  vt_table_destroy(handle: number): void;
-  vt_id_of(handle: number, bytes: number, lengthBytes: number): number;
-  vt_intern(handle: number, bytes: number, lengthBytes: number): number;
-  vt_release(handle: number, id: number): number;
-  vt_reserve(handle: number, termCount: number): number;
-  vt_adopt(handle: number, packed: number, count: number): number;
-  vt_live_count(handle: number): number;
-  vt_id_limit(handle: number): number;
-  vt_term(handle: number, id: number, lengthOut: number): number;
-  vt_count_code_ascii(
-    handle: number,
-    text: number,
-    lengthBytes: number,
-    tokenCharsMax: number,
-    tokensMax: number,
-  ): number;
-  vt_result_distinct_count(handle: number): number;
-  vt_result_distinct(handle: number): number;
-  vt_result_counts(handle: number): number;
-  vt_result_token_count(handle: number): number;
-  vt_result_created_count(handle: number): number;
-  vt_result_created(handle: number): number;
-}
+import { assert, hasLoneSurrogate } from "../../core/mod.ts";
+import {
+  outOfMemory,
+  type TextKernels,
+  textKernels,
+  UTF8_BYTES_PER_UNIT_MAX,
+} from "./text-kernels.ts";
 
 /** What `countCodeAscii` found: counted, not ASCII (nothing done), or too many tokens. */
 export type CountStatus = "ok" | "not_ascii" | "too_many_tokens";
@@ -54,105 +26,8 @@ const COUNT_STATUS: readonly (CountStatus | "out_of_memory")[] = [
   "out_of_memory",
 ];
 
-/** UTF-8 bytes per UTF-16 code unit, at most. */
-const UTF8_BYTES_PER_UNIT_MAX = 3;
-/** Smallest scratch buffer for encoded input. */
-const SCRATCH_BYTES_MIN = 64 * 1024;
 /** Bytes of terms packed per `vt_adopt` call (each term: a 4-byte length, then its UTF-8). */
 const ADOPT_SLICE_BYTES = 256 * 1024;
-/** The out-parameter slot of `vt_term` (one u32 at the start of the scratch buffer). */
-const LENGTH_OUT_BYTES = 4;
-
-function outOfMemory(): VltairError {
-  return new VltairError("payload_too_large", "the term table is out of memory", {
-    details: { field: "terms" },
-  });
-}
-
-/** The module instance of this thread, its scratch buffer and its memory views. */
-class TermModule {
-  readonly exports: TermTableExports;
-  #buffer: ArrayBuffer | null = null;
-  #u8 = new Uint8Array(0);
-  #u32 = new Uint32Array(0);
-  #scratch = 0;
-  #scratchBytes = 0;
-  readonly encoder = new TextEncoder();
-  readonly #decoder = new TextDecoder();
-  readonly registry = new FinalizationRegistry<number>((handle) => {
-    this.exports.vt_table_destroy(handle);
-  });
-
-  constructor() {
-    const bytes = Uint8Array.from(atob(TEXT_TERMS_WASM_BASE64), (c) => c.charCodeAt(0));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    this.exports = instance.exports as unknown as TermTableExports;
-    this.exports._initialize();
-  }
-
-  u8(): Uint8Array {
-    this.#refresh();
-    return this.#u8;
-  }
-
-  u32(): Uint32Array {
-    this.#refresh();
-    return this.#u32;
-  }
-
-  /**
-   * Writes `text` as UTF-8 into the scratch buffer (after the length slot); returns its
-   * address and its length in bytes.
-   */
-  encode(text: string): { at: number; lengthBytes: number } {
-    const at = this.reserve(text.length * UTF8_BYTES_PER_UNIT_MAX);
-    const target = this.u8().subarray(at, this.#scratch + this.#scratchBytes);
-    const { written } = this.encoder.encodeInto(text, target);
-    return { at, lengthBytes: written };
-  }
-
-  /** Makes the scratch buffer hold `sizeBytes` after the length slot; returns where they start. */
-  reserve(sizeBytes: number): number {
-    const needed = LENGTH_OUT_BYTES + sizeBytes;
-    if (needed > this.#scratchBytes) {
-      if (this.#scratch !== 0) this.exports.vt_free(this.#scratch);
-      const size = Math.max(SCRATCH_BYTES_MIN, needed * 2);
-      this.#scratch = this.exports.vt_alloc(size);
-      if (this.#scratch === 0) {
-        this.#scratchBytes = 0;
-        throw outOfMemory();
-      }
-      this.#scratchBytes = size;
-    }
-    return this.#scratch + LENGTH_OUT_BYTES;
-  }
-
-  /** The bytes `[at, at + lengthBytes)` decoded as UTF-8. */
-  decode(at: number, lengthBytes: number): string {
-    return this.#decoder.decode(this.u8().subarray(at, at + lengthBytes));
-  }
-
-  /** Address of the u32 out-parameter slot. */
-  get lengthOut(): number {
-    assert(this.#scratch !== 0, "scratch is allocated before any out-parameter call");
-    return this.#scratch;
-  }
-
-  #refresh(): void {
-    const buffer = this.exports.memory.buffer;
-    if (buffer === this.#buffer) return;
-    this.#buffer = buffer;
-    this.#u8 = new Uint8Array(buffer);
-    this.#u32 = new Uint32Array(buffer);
-  }
-}
-
-let moduleOfThread: TermModule | undefined;
-
-function termModule(): TermModule {
-  moduleOfThread ??= new TermModule();
-  return moduleOfThread;
-}
 
 /** Where `countCodeAscii` wrote its results; read before the next call on the table. */
 export interface CountedTerms {
@@ -168,7 +43,7 @@ export interface CountedTerms {
 
 /** One term table: term ↔ id, in the module of this thread. */
 export class TermTable {
-  readonly #module = termModule();
+  readonly #module: TextKernels = textKernels();
   readonly #handle: number;
 
   constructor() {
