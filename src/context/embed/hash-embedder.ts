@@ -261,6 +261,18 @@ function addUnicode(text: string): void {
   }
 }
 
+/** Each line of `text` by the ASCII scan when it is ASCII, else by the general one. */
+function addLines(text: string): void {
+  for (let start = 0; start <= text.length; ) {
+    const found = text.indexOf("\n", start);
+    const end = found === -1 ? text.length : found;
+    const line = text.slice(start, end);
+    if (NON_ASCII.test(line)) addUnicode(line);
+    else addAscii(line);
+    start = end + 1;
+  }
+}
+
 /**
  * Embeds one text. Features: each identifier (a maximal run of letters, marks, digits and `_`
  * of the NFKC text, lowercased), each of its words when it has several (cut at `_`, at
@@ -268,20 +280,32 @@ function addUnicode(text: string): void {
  * letter, and between letters and digits, as the code tokenizer cuts), and the character
  * trigrams of each `^word$`. Stop words give nothing. A feature's weight is `ln(1 + Σ)` of its
  * occurrences' weights; each is hashed (FNV-1a) to a signed bucket. ASCII text skips NFKC (it
- * is invariant) and is scanned by code unit, with the same result as the general path.
+ * is invariant) and is scanned by code unit, with the same result as the general path; so are
+ * the ASCII lines of any other text.
  */
 export function hashEmbed(text: string, dimensions: number): Float32Array {
   assert(Number.isInteger(dimensions) && dimensions > 0, "dimensions is a positive integer");
-  return hashEmbedWith(text, dimensions, !NON_ASCII.test(text.slice(0, HASH_TEXT_CHARS_MAX)));
+  const isAscii = !NON_ASCII.test(text.slice(0, HASH_TEXT_CHARS_MAX));
+  return hashEmbedWith(text, dimensions, isAscii ? "ascii" : "lines");
 }
 
-/** {@link hashEmbed} with the path chosen by the caller (tests compare the two on ASCII). */
-export function hashEmbedWith(text: string, dimensions: number, ascii: boolean): Float32Array {
+/**
+ * The scans of a text: `ascii` (by code unit, ASCII text only), `general` (NFKC, Unicode
+ * patterns) or `lines`, each line by the ASCII scan when it is ASCII and by the general one
+ * otherwise. All three give the same features in the same order where they apply: no compound
+ * spans a line break, and NFKC never reaches across one (U+000A is a starter that neither
+ * decomposes nor composes).
+ */
+export type HashScan = "ascii" | "lines" | "general";
+
+/** {@link hashEmbed} with the scan chosen by the caller (tests compare them). */
+export function hashEmbedWith(text: string, dimensions: number, scan: HashScan): Float32Array {
   const vector = new Float32Array(dimensions);
   const cut = text.slice(0, HASH_TEXT_CHARS_MAX);
   resetFeatures();
-  if (ascii) addAscii(cut);
-  else addUnicode(cut);
+  if (scan === "ascii") addAscii(cut);
+  else if (scan === "general") addUnicode(cut);
+  else addLines(cut);
   for (let i = 0; i < takenCount; i++) {
     const slot = taken[i] as number;
     addHashed(vector, (slotHashes[slot] as number) >>> 0, Math.log1p(slotSums[slot] as number));

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { hashEmbedWith } from "../../../../src/context/embed/hash-embedder.ts";
 import {
   createHashEmbedder,
@@ -65,8 +66,25 @@ describe("hash embedder", () => {
       "SQLITE_OPEN_READONLY kebab-case-name v1.2.3 i18n X A1b2C3",
     ];
     for (const text of texts) {
-      expect(hashEmbedWith(text, 384, true)).toEqual(hashEmbedWith(text, 384, false));
+      expect(hashEmbedWith(text, 384, "ascii")).toEqual(hashEmbedWith(text, 384, "general"));
     }
+  });
+
+  test("line by line, ASCII lines by the ASCII scan, equals the general path", () => {
+    const parts = ["getUser", "Été", "ﬁle", "ＡＢＣ", "e\u0301", "\u0301x", "日本語", "😀x", "a_b"];
+    const separators = [" ", "\n", "\n\n", ".", "_", "\r\n", ""];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...parts), fc.constantFrom(...separators)), {
+          maxLength: 30,
+        }),
+        (pairs) => {
+          const text = pairs.map(([part, separator]) => part + separator).join("");
+          expect(hashEmbedWith(text, 64, "lines")).toEqual(hashEmbedWith(text, 64, "general"));
+        },
+      ),
+      { seed: 20261205, numRuns: 500 },
+    );
   });
 
   test("golden vectors: a model's output never changes (stored vectors depend on it)", () => {
