@@ -18,6 +18,14 @@ import { type SegmentFile, segmentFileName } from "./segment.ts";
  */
 export const EXTEND_BYTES = 4 * 1024 * 1024;
 
+let zeroBuffer: Uint8Array | null = null;
+
+/** {@link EXTEND_BYTES} zeros, allocated once (a fill is always shorter than a step). */
+function zeros(): Uint8Array {
+  zeroBuffer ??= new Uint8Array(EXTEND_BYTES);
+  return zeroBuffer;
+}
+
 /** Options of {@link SegmentWriter}. */
 export interface SegmentWriterOptions {
   walDir: string;
@@ -79,12 +87,21 @@ export class SegmentWriter {
    * counts as committed until {@link SegmentWriter.commit}.
    */
   async write(group: Uint8Array): Promise<number> {
-    const padded = this.withZeroFill(group);
+    const fillBytes = this.zeroFillBytes(group.length);
+    if (fillBytes === 0) {
+      await this.options.io.write(this.fd, group, this.committedBytes);
+      return group.length;
+    }
     try {
-      await this.options.io.write(this.fd, padded, this.committedBytes);
-      return padded.length;
+      await this.options.io.write(this.fd, group, this.committedBytes);
+      // The zeros come from one shared buffer: no copy of the group into a padded one.
+      await this.options.io.write(
+        this.fd,
+        zeros().subarray(0, fillBytes),
+        this.committedBytes + group.length,
+      );
+      return group.length + fillBytes;
     } catch (error) {
-      if (padded === group) throw error;
       this.options.log("warn", "wal.zero_fill_failed", { error: String(error) });
       this.zeroFill = false;
       await this.restoreEnd();
@@ -93,18 +110,15 @@ export class SegmentWriter {
     }
   }
 
-  /** When `bytes` would end past the file: them followed by zeros to the next step (bounded by the segment size). */
-  private withZeroFill(bytes: Uint8Array): Uint8Array {
-    const end = this.committedBytes + bytes.length;
-    if (!this.zeroFill || end <= this.fileBytes) return bytes;
+  /** When `lengthBytes` more would end past the file: the zeros up to the next step (bounded by the segment size), else 0. */
+  private zeroFillBytes(lengthBytes: number): number {
+    const end = this.committedBytes + lengthBytes;
+    if (!this.zeroFill || end <= this.fileBytes) return 0;
     const target = Math.min(
       this.options.segmentBytes,
       Math.ceil(end / EXTEND_BYTES) * EXTEND_BYTES,
     );
-    if (target <= end) return bytes;
-    const padded = new Uint8Array(target - this.committedBytes);
-    padded.set(bytes);
-    return padded;
+    return Math.max(0, target - end);
   }
 
   /** Counts a written group (`groupBytes`, of `writtenBytes` with its fill) as committed. */

@@ -52,12 +52,17 @@ export function set(key: string, value: string) {
 }
 
 /** The real file operations, counting writes and fsyncs. */
-export function countingIo(): { io: WalFileIo; counts: { writes: number; syncs: number } } {
-  const counts = { writes: 0, syncs: 0 };
+export function countingIo(): {
+  io: WalFileIo;
+  counts: { writes: number; fills: number; syncs: number };
+} {
+  const counts = { writes: 0, fills: 0, syncs: 0 };
   const io: WalFileIo = {
     ...nodeWalIo,
     write(fd, bytes, positionBytes) {
-      counts.writes++;
+      // A write of zeros only is the zero fill ahead of a group (no frame is all zeros).
+      if (bytes.every((b) => b === 0)) counts.fills++;
+      else counts.writes++;
       return nodeWalIo.write(fd, bytes, positionBytes);
     },
     datasync(fd) {

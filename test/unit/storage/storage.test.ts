@@ -67,6 +67,8 @@ describe("Storage.append", () => {
     );
     // The first append starts a group alone; the other 63 arrive while it is in flight and share one.
     expect(counts.writes).toBeLessThanOrEqual(2);
+    // The first group extends the new segment by one step of zeros, written from a shared buffer.
+    expect(counts.fills).toBe(1);
     expect(counts.syncs).toBeLessThanOrEqual(2);
     expect((storage.stateOf("kv") as KvState).applied).toBe(64);
     await storage.close();
