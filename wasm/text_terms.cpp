@@ -278,6 +278,28 @@ inline bool isWordChar(uint8_t code) { return kindOf(code) != kOther || code == 
 
 inline uint8_t lower(uint8_t code) { return code >= 'A' && code <= 'Z' ? code + 32 : code; }
 
+inline bool isSegmentJoiner(uint8_t code) { return code == '.' || code == '-'; }
+
+inline bool isUnderscore(uint8_t code) { return code == '_'; }
+
+// Calls `visit(start, end)` for each non-empty run of `raw[from, to)` between separators
+// (`isSeparator`); returns the number of runs.
+template <typename IsSeparator, typename Visit>
+uint32_t forEachRun(const uint8_t* raw, uint32_t from, uint32_t to, IsSeparator isSeparator,
+                    Visit visit) {
+  uint32_t count = 0;
+  for (uint32_t p = from; p < to;) {
+    while (p < to && isSeparator(raw[p])) p++;
+    if (p == to) break;
+    uint32_t q = p;
+    while (q < to && !isSeparator(raw[q])) q++;
+    visit(p, q);
+    count++;
+    p = q;
+  }
+  return count;
+}
+
 struct Counter {
   Table& table;
   uint8_t* scratch;  // lowercased bytes of the current compound (as long as the compound)
@@ -377,42 +399,17 @@ struct Counter {
     }
     // Pieces and segments first counted, so the whole form's alias can lead the aliases.
     uint32_t pieceCount = 0;
-    uint32_t segmentCount = 0;
-    for (uint32_t s = 0; s <= length;) {
-      uint32_t e = s;
-      while (e < length && raw[e] != '.' && raw[e] != '-') e++;
-      segmentCount++;
-      for (uint32_t p = s; p < e;) {
-        while (p < e && raw[p] == '_') p++;
-        if (p == e) break;
-        uint32_t q = p;
-        while (q < e && raw[q] != '_') q++;
-        pieceCount++;
-        p = q;
-      }
-      s = e + 1;
-    }
+    uint32_t segmentCount = forEachRun(raw, 0, length, isSegmentJoiner, [&](uint32_t s, uint32_t e) {
+      pieceCount += forEachRun(raw, s, e, isUnderscore, [](uint32_t, uint32_t) {});
+    });
     if (pieceCount == 0) return 0;
     uint32_t added = 0;
     if (pieceCount > 1 && segmentCount > 1) added += alias(scratch, length);
-    for (uint32_t s = 0; s <= length;) {
-      uint32_t e = s;
-      while (e < length && raw[e] != '.' && raw[e] != '-') e++;
-      uint32_t segmentPieces = 0;
-      for (uint32_t p = s; p < e;) {
-        while (p < e && raw[p] == '_') p++;
-        if (p == e) break;
-        uint32_t q = p;
-        while (q < e && raw[q] != '_') q++;
-        segmentPieces++;
-        p = q;
+    forEachRun(raw, 0, length, isSegmentJoiner, [&](uint32_t s, uint32_t e) {
+      if (forEachRun(raw, s, e, isUnderscore, [](uint32_t, uint32_t) {}) > 1) {
+        added += alias(scratch + s, e - s);
       }
-      if (segmentPieces > 1) added += alias(scratch + s, e - s);
-      for (uint32_t p = s; p < e;) {
-        while (p < e && raw[p] == '_') p++;
-        if (p == e) break;
-        uint32_t q = p;
-        while (q < e && raw[q] != '_') q++;
+      forEachRun(raw, s, e, isUnderscore, [&](uint32_t p, uint32_t q) {
         uint32_t wordCount = words(raw + p, q - p, [](uint32_t, uint32_t) {});
         if (wordCount > 1) {
           words(raw + p, q - p, [&](uint32_t a, uint32_t b) { alias(scratch + p + a, b - a); });
@@ -420,10 +417,8 @@ struct Counter {
         }
         token(scratch + p, q - p);
         added++;
-        p = q;
-      }
-      s = e + 1;
-    }
+      });
+    });
     return added;
   }
 };
