@@ -1,10 +1,10 @@
 /**
- * The text kernels module (wasm/text_terms.cpp, ADR 0023): one instance
- * per thread, with a scratch buffer for encoded input and views of its memory. Views are rebuilt
- * whenever the memory has grown (growth replaces `memory.buffer`), so no view is kept across a
- * call that may allocate.
+ * The text kernels module (wasm/text_terms.cpp, ADR 0023): one instance per thread, with a
+ * scratch buffer for encoded input and views of its memory. Views are rebuilt whenever the
+ * memory has grown (growth replaces `memory.buffer`), so no view is kept across a call that may
+ * allocate.
  */
-import { assert, VltairError } from "../../core/mod.ts";
+import { VltairError } from "../../core/mod.ts";
 import { TEXT_TERMS_WASM_BASE64 } from "./text-terms-wasm.ts";
 
 /** The module's exports. Pointers are wasm32 `i32` (read with `>>> 0`). */
@@ -117,8 +117,7 @@ export class TextKernels {
 
   /** Address of the u32 out-parameter slot. */
   get lengthOut(): number {
-    assert(this.#scratch !== 0, "scratch is allocated before any out-parameter call");
-    return this.#scratch;
+    return this.reserve(0) - LENGTH_OUT_BYTES;
   }
 
   #refresh(): void {
