@@ -92,21 +92,16 @@ export class TermCounter {
    * Throws `payload_too_large` past `tokensMax`, the dictionary then as before.
    */
   countCodeAscii(text: string, limits: TokenizeLimits): boolean {
-    const status = this.#terms.countCodeAscii(
-      text,
-      limits.tokenCharsMax,
-      limits.tokensMax,
-      (counted) => {
-        const { distinct, counts } = counted;
-        for (let i = 0; i < distinct.length; i++) {
-          const termId = distinct[i] as number;
-          this.#count(termId, counts[termId] as number);
-        }
-        this.tokenCount = counted.tokenCount;
-      },
-    );
-    if (status === "too_many_tokens") throw tooManyTokens(limits.tokensMax);
-    return status === "ok";
+    const counted = this.#terms.countCodeAscii(text, limits.tokenCharsMax, limits.tokensMax);
+    if (counted === "too_many_tokens") throw tooManyTokens(limits.tokensMax);
+    if (counted === "not_ascii") return false;
+    const { distinct, counts } = counted;
+    for (let i = 0; i < distinct.length; i++) {
+      const termId = distinct[i] as number;
+      this.#count(termId, counts[termId] as number);
+    }
+    this.tokenCount = counted.tokenCount;
+    return true;
   }
 
   /** The distinct ids counted, in first-occurrence order (a copy); the counts stay set. */

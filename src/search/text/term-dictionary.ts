@@ -12,7 +12,7 @@
  * sorted copy until the next merge and are skipped because their id no longer resolves.
  */
 import { assert } from "../../core/mod.ts";
-import { type CountedTerms, type CountStatus, TermTable } from "./term-table.ts";
+import { type CountedTerms, type CountRefusal, TermTable } from "./term-table.ts";
 
 /** Unsorted terms tolerated before the sorted copy is rebuilt. */
 const TAIL_TERMS_MAX = 4096;
@@ -70,24 +70,24 @@ export class TermDictionary {
   }
 
   /**
-   * Tokenizes an ASCII text with the code tokenizer and counts its terms into `into`, interning
-   * new ones, all in the compiled table. `"not_ascii"` leaves everything as it was (the caller
-   * takes the JS path), as does `"too_many_tokens"`.
+   * Tokenizes an ASCII text with the code tokenizer and counts its terms, interning new ones,
+   * all in the compiled table (the counts are views valid until the next call). A refusal
+   * leaves everything as it was: `"not_ascii"` (the caller takes the JS path) or
+   * `"too_many_tokens"`.
    */
   countCodeAscii(
     text: string,
     tokenCharsMax: number,
     tokensMax: number,
-    into: (counted: CountedTerms) => void,
-  ): CountStatus {
-    return this.#table.countCodeAscii(text, tokenCharsMax, tokensMax, (counted) => {
-      const { created } = counted;
-      for (let i = 0; i < created.length; i++) {
-        const id = created[i] as number;
-        this.#noteCreated(id, this.#table.termOf(id));
-      }
-      into(counted);
-    });
+  ): CountedTerms | CountRefusal {
+    const counted = this.#table.countCodeAscii(text, tokenCharsMax, tokensMax);
+    if (typeof counted === "string") return counted;
+    const { created } = counted;
+    for (let i = 0; i < created.length; i++) {
+      const id = created[i] as number;
+      this.#noteCreated(id, this.#table.termOf(id));
+    }
+    return counted;
   }
 
   /**

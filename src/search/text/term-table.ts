@@ -6,7 +6,7 @@
  *
  * Terms cross as UTF-8. A JS string with a lone surrogate has no UTF-8 form (the encoder would
  * make it U+FFFD), so such a term is never looked up or interned: `idOf` answers -1 and
- * `intern` refuses it (the text index rejects those texts before).
+ * `intern` refuses it (no tokenizer emits one: a lone surrogate separates tokens).
  */
 import { assert, hasLoneSurrogate } from "../../core/mod.ts";
 import {
@@ -16,10 +16,10 @@ import {
   UTF8_BYTES_PER_UNIT_MAX,
 } from "./text-kernels.ts";
 
-/** What `countCodeAscii` found: counted, not ASCII (nothing done), or too many tokens. */
-export type CountStatus = "ok" | "not_ascii" | "too_many_tokens";
+/** Why `countCodeAscii` counted nothing: not ASCII (nothing done), or too many tokens. */
+export type CountRefusal = "not_ascii" | "too_many_tokens";
 
-const COUNT_STATUS: readonly (CountStatus | "out_of_memory")[] = [
+const COUNT_STATUS: readonly ("ok" | CountRefusal | "out_of_memory")[] = [
   "ok",
   "not_ascii",
   "too_many_tokens",
@@ -29,7 +29,7 @@ const COUNT_STATUS: readonly (CountStatus | "out_of_memory")[] = [
 /** Bytes of terms packed per `vt_adopt` call (each term: a 4-byte length, then its UTF-8). */
 const ADOPT_SLICE_BYTES = 256 * 1024;
 
-/** Where `countCodeAscii` wrote its results; read before the next call on the table. */
+/** What `countCodeAscii` counted: views of the module's memory, valid until the next call. */
 export interface CountedTerms {
   /** Distinct term ids in first-occurrence order. */
   distinct: Uint32Array;
@@ -131,14 +131,13 @@ export class TermTable {
   /**
    * Tokenizes `text` with the code tokenizer, interns and counts its terms: `"not_ascii"`
    * (nothing done) when the text has a non-ASCII character, `"too_many_tokens"` (the table as
-   * before) past `tokensMax`, else `"ok"` and the counts in `into`.
+   * before) past `tokensMax`, else the counts.
    */
   countCodeAscii(
     text: string,
     tokenCharsMax: number,
     tokensMax: number,
-    into: (counted: CountedTerms) => void,
-  ): CountStatus {
+  ): CountedTerms | CountRefusal {
     const module = this.#module;
     const exports = module.exports;
     const { at, lengthBytes } = module.encode(text);
@@ -160,12 +159,11 @@ export class TermTable {
     const createdAt = exports.vt_result_created(handle) >>> 2;
     const distinctCount = exports.vt_result_distinct_count(handle);
     const createdCount = exports.vt_result_created_count(handle);
-    into({
+    return {
       distinct: u32.subarray(distinctAt, distinctAt + distinctCount),
       counts: u32.subarray(countsAt),
       created: u32.subarray(createdAt, createdAt + createdCount),
       tokenCount: exports.vt_result_token_count(handle),
-    });
-    return "ok";
+    };
   }
 }
