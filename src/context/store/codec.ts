@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import { runSteps, type Steps, VltairError } from "../../core/mod.ts";
 import { loadTextIndexSteps, loadVectorIndex } from "../../search/mod.ts";
+import { joinParts } from "../../storage/mod.ts";
 import type { EmbedderIdentity } from "../embed/mod.ts";
 import { type Scope, scopeOfKey } from "../scope.ts";
 import type { PastVersion, StoredDoc } from "./doc.ts";
@@ -138,34 +139,40 @@ function textsBlob(docs: readonly StoredDoc[], sizesBytes: readonly number[]): U
   return out;
 }
 
-/** Serializes the state (synchronously: the storage calls it between commits). */
-export function encodeContextState(state: ContextState): Uint8Array {
-  const blobs: Uint8Array[] = [];
+/**
+ * The state's snapshot bytes as consecutive pieces, not copied into one buffer: the storage
+ * checksums and writes them in order (a copy of a 100k-chunk state is a few hundred MB of
+ * fresh memory at the moment memory peaks). Synchronous: the storage calls it between commits.
+ */
+export function encodeContextStateParts(state: ContextState): Uint8Array[] {
+  const head = new Uint8Array(12);
+  const headView = new DataView(head.buffer);
+  headView.setUint32(0, MAGIC, true);
+  headView.setUint32(4, FORMAT, true);
+  headView.setUint32(8, state.tenants.size, true);
+  const parts: Uint8Array[] = [head];
+  const push = (blob: Uint8Array): void => {
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, blob.length, true);
+    parts.push(length, blob);
+  };
   for (const t of state.tenants.values()) {
     const stored = [...t.docs.values()];
     const sizesBytes = stored.map(textSizeBytes);
     const docs = stored.map((d, i) => docTuple(d, sizesBytes[i] as number));
     const header: TenantHeader = { tenant: t.tenant, next_key: t.nextKey, embedder: t.embedder };
-    blobs.push(encoder.encode(JSON.stringify(header)));
-    blobs.push(encoder.encode(JSON.stringify(docs)));
-    blobs.push(textsBlob(stored, sizesBytes));
-    blobs.push(t.text.serialize());
-    blobs.push(t.vectors?.serialize() ?? new Uint8Array(0));
+    push(encoder.encode(JSON.stringify(header)));
+    push(encoder.encode(JSON.stringify(docs)));
+    push(textsBlob(stored, sizesBytes));
+    push(t.text.serialize());
+    push(t.vectors?.serialize() ?? new Uint8Array(0));
   }
-  let size = 12;
-  for (const b of blobs) size += 4 + b.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, FORMAT, true);
-  view.setUint32(8, state.tenants.size, true);
-  let at = 12;
-  for (const b of blobs) {
-    view.setUint32(at, b.length, true);
-    out.set(b, at + 4);
-    at += 4 + b.length;
-  }
-  return out;
+  return parts;
+}
+
+/** {@link encodeContextStateParts} joined into one buffer. */
+export function encodeContextState(state: ContextState): Uint8Array {
+  return joinParts(encodeContextStateParts(state));
 }
 
 function corrupt(why: string): VltairError {

@@ -1,6 +1,11 @@
 /** The `context` state machine: documents and indexes folded from the WAL. */
 import type { StateMachine } from "../../storage/mod.ts";
-import { decodeContextState, decodeContextStateSteps, encodeContextState } from "./codec.ts";
+import {
+  decodeContextState,
+  decodeContextStateSteps,
+  encodeContextState,
+  encodeContextStateParts,
+} from "./codec.ts";
 import { CONTEXT_MACHINE, type ContextRecord, ContextRecordSchema } from "./record.ts";
 import { CONTEXT_STATE_DEFAULTS, ContextState, type ContextStateOptions } from "./state.ts";
 
@@ -22,6 +27,7 @@ export function createContextMachine(
       return state;
     },
     snapshot: encodeContextState,
+    snapshotParts: encodeContextStateParts,
     restore: (bytes) => decodeContextState(bytes, options),
     restoreSteps: (bytes) => decodeContextStateSteps(bytes, options),
   };

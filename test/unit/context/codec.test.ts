@@ -1,6 +1,12 @@
 /** Snapshot bytes of the context state: round trip, the older format, damage. */
+
 import { describe, expect, test } from "bun:test";
-import { decodeContextState, encodeContextState } from "../../../src/context/store/codec.ts";
+import { Buffer } from "node:buffer";
+import {
+  decodeContextState,
+  encodeContextState,
+  encodeContextStateParts,
+} from "../../../src/context/store/codec.ts";
 import { encodeVector } from "../../../src/context/store/record.ts";
 import { ContextState } from "../../../src/context/store/state.ts";
 import { caught } from "../../support/errors.ts";
@@ -107,6 +113,19 @@ describe("context snapshot codec", () => {
     expect(view(decoded)).toEqual(view(state));
     expect(decoded.tenant("t")?.get("global", "a")?.past?.[0]?.text).toBe("héllo wörld 😀");
     expect(encodeContextState(decoded)).toEqual(encodeContextState(state));
+  });
+
+  test("the storage's pieces are the snapshot bytes, the large ones not copied", () => {
+    const state = sampleState();
+    const parts = encodeContextStateParts(state);
+    // Head, then a length and a blob for each of the tenant's five blobs.
+    expect(parts.length).toBe(1 + state.tenants.size * 10);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(encodeContextState(state)));
+    const decoded = decodeContextState(Buffer.concat(parts));
+    expect(view(decoded)).toEqual(view(state));
+    // Each blob is its own buffer, so a snapshot never holds a copy of the whole state.
+    const blobs = parts.filter((_, i) => i > 0 && i % 2 === 0);
+    expect(new Set(blobs.map((b) => b.buffer)).size).toBe(blobs.length);
   });
 
   test.each([1, 2] as const)("format %i snapshots still load", (format) => {
