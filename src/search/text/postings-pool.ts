@@ -16,11 +16,17 @@ const BLOCK_POSTINGS_MIN = 2;
  * indexed (a count, so the choice does not rest on timings of a noisy VM; ADR 0023). Against
  * the earlier 1.5 / 1.5 / 0.5 / 0.25: 275 MB copied instead of 800, 454 MB of fresh arrays
  * instead of 1,006, for a largest pool of 168 MB instead of 153.
+ *
+ * The pool grows by 4, not 2 (ADR 0024): a fresh array costs nothing until its pages are
+ * touched, and touching them is what costs (~10 µs per 4 KiB page faulted in on this VM). The
+ * pages a growth touches are those its copy writes, so a wider step copies a third as often;
+ * the room past the used units stays untouched virtual memory. Page faults of the pool while
+ * 100k chunks are indexed: 0.23 per chunk instead of 0.56.
  */
 /** Growth of a full block (2: at most half a block is unused room). */
 const BLOCK_GROWTH = 2;
-/** Growth of the pool when it must grow. */
-const POOL_GROWTH = 2;
+/** Growth of the pool when it must grow (its untouched room costs no memory). */
+const POOL_GROWTH = 4;
 /** Holes tolerated, as a fraction of live units, before the pool is compacted. */
 const GARBAGE_RATIO_MAX = 1;
 /** Room left in each block by compaction, as a fraction of its postings. */

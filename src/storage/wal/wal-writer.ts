@@ -15,6 +15,7 @@ import {
   buildGroup,
   type CommittedRecord,
   checkBatch,
+  GroupScratch,
   type QueuedBatch,
   type WalAppendInput,
   type WalAppendOptions,
@@ -78,6 +79,8 @@ export class WalWriter {
   private closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private appendedBytes = 0;
+  /** Frames of one group at a time: `commitGroup` calls never overlap (`flushLoop`). */
+  private readonly groupScratch = new GroupScratch();
   /**
    * Groups in a row that were one batch with nothing queued behind when they finished. Below
    * `QUIET_GROUPS_MIN` appends overlap lately, and a lone batch syncs off the thread too, so
@@ -251,7 +254,7 @@ export class WalWriter {
       fail(error);
       return;
     }
-    const built = buildGroup(group, this.last + 1, this.lastWallMs);
+    const built = buildGroup(group, this.last + 1, this.lastWallMs, this.groupScratch);
     let writtenBytes: number;
     try {
       writtenBytes = await this.files.write(built.bytes);
