@@ -37,6 +37,53 @@ type Place = [kind: number, bytes: number, ...path: PathStep[]];
 /** Scratch for the blobs of one body, grown as needed (the result is a copy). */
 let scratch = new Uint8Array(1 << 20);
 
+/*
+ * Blob bodies of this size come from a few buffers that are given back once the log wrote and
+ * applied them ({@link releaseBody}): a batch of 500 code chunks is a ~1.4 MB body, and a fresh
+ * buffer per batch is fresh pages, which cost ~10 µs each to fault in on this VM (ADR 0024).
+ * A body never released (refused, failed, or handed to a log subscriber) is collected as usual.
+ */
+const POOLED_BODY_BYTES_MIN = 64 * 1024;
+const POOLED_BODY_BYTES_MAX = 16 * 1024 * 1024;
+/** Free buffers kept; more in flight at once are allocated and collected as usual. */
+const POOLED_BUFFERS_FREE_MAX = 4;
+/** Each pooled buffer and the body it holds now: only that body may give it back. */
+const lentBuffers = new WeakMap<ArrayBuffer, Uint8Array>();
+const freeBuffers: ArrayBuffer[] = [];
+
+/** `sizeBytes` for a body: a free pooled buffer that fits (the smallest), else a new one. */
+function bodyBuffer(sizeBytes: number): Uint8Array {
+  if (sizeBytes < POOLED_BODY_BYTES_MIN || sizeBytes > POOLED_BODY_BYTES_MAX) {
+    return new Uint8Array(sizeBytes);
+  }
+  let best = -1;
+  for (let i = 0; i < freeBuffers.length; i++) {
+    const length = (freeBuffers[i] as ArrayBuffer).byteLength;
+    if (length >= sizeBytes && (best < 0 || length < (freeBuffers[best] as ArrayBuffer).byteLength))
+      best = i;
+  }
+  // Sizes round up to a power of two, so the next batch of about the same size fits.
+  const buffer =
+    best >= 0
+      ? (freeBuffers.splice(best, 1)[0] as ArrayBuffer)
+      : new ArrayBuffer(2 ** Math.ceil(Math.log2(sizeBytes)));
+  const body = new Uint8Array(buffer, 0, sizeBytes);
+  lentBuffers.set(buffer, body);
+  return body;
+}
+
+/**
+ * Gives the buffer of a body from {@link encodeBody} back for the next one, once nothing reads
+ * the body any more. Anything else (a JSON body, a small one, a body given back before) is
+ * ignored.
+ */
+export function releaseBody(body: Uint8Array): void {
+  const buffer = body.buffer;
+  if (!(buffer instanceof ArrayBuffer) || lentBuffers.get(buffer) !== body) return;
+  lentBuffers.delete(buffer);
+  if (freeBuffers.length < POOLED_BUFFERS_FREE_MAX) freeBuffers.push(buffer);
+}
+
 /** Encodes `value` as its machine asks: JSON text, or the blob body. */
 export function encodeBody(value: unknown, encoding: BodyEncoding): Uint8Array {
   if (encoding === "json") {
@@ -100,7 +147,8 @@ function encodeBlobBody(value: unknown): Uint8Array {
     used += place[1];
   });
   const header = utf8.encode(JSON.stringify({ v: skeleton, b: places }));
-  const out = new Uint8Array(PREFIX_BYTES + header.length + used);
+  // Every byte is written below: a reused buffer needs no zeroing.
+  const out = bodyBuffer(PREFIX_BYTES + header.length + used);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(4, header.length, true);
   out.set(header, PREFIX_BYTES);

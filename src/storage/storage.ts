@@ -18,6 +18,7 @@ import {
   type StorageLog,
   silentLog,
 } from "./options.ts";
+import { releaseBody } from "./record-body.ts";
 import { type Recovered, type RecoveryReport, recover } from "./recovery.ts";
 import { type ReplayResult, type ReplayTarget, replay } from "./replay.ts";
 import {
@@ -307,6 +308,10 @@ export class Storage {
     // each run writes `snapshotEveryBytes` must still snapshot, or every start replays more.
     this.snapshotBytesMark = -result.report.replayedBytes;
     this.current.onCommit = (records) => this.onCommit(records);
+    // Applied, resolved, and no subscriber kept them: their buffers serve the next bodies.
+    this.current.onReleased = (records) => {
+      for (const r of records) if (r.appended !== undefined) releaseBody(r.appended);
+    };
     this.log("info", "storage.recovered", { ...result.report });
     return result.report;
   }

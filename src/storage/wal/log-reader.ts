@@ -146,9 +146,10 @@ export class SegmentLogReader implements LogReader {
 
   /**
    * Hands a committed group to every subscriber. A subscriber that throws is logged and skipped:
-   * the group is committed and applied whatever a follower does with it.
+   * the group is committed and applied whatever a follower does with it. Returns whether any
+   * subscriber received the records (and may keep them).
    */
-  publish(records: readonly CommittedRecord[]): void {
+  publish(records: readonly CommittedRecord[]): boolean {
     for (const listener of this.listeners) {
       try {
         listener(records);
@@ -156,6 +157,7 @@ export class SegmentLogReader implements LogReader {
         this.options.log("error", "wal.subscriber_failed", { error: String(error) });
       }
     }
+    return this.listeners.size > 0;
   }
 
   /** Ends every subscription (the log is closing). */

@@ -23,13 +23,20 @@ import { type WalOptions, type WalState, WalWriter } from "./wal-writer.ts";
 export class Wal implements LogReader {
   /** Called with each group's records, in index order, after they are durable and before appends resolve. */
   onCommit: (records: readonly CommittedRecord[]) => void = () => {};
+  /**
+   * Called with a group's records once they are written, applied and published, when no
+   * subscriber received them: nothing reads their bodies any more.
+   */
+  onReleased: (records: readonly CommittedRecord[]) => void = () => {};
   private readonly writer: WalWriter;
   private readonly reader: SegmentLogReader;
 
   constructor(options: WalOptions, state: WalState) {
     this.writer = new WalWriter(options, state, {
       committed: (records) => this.onCommit(records),
-      published: (records) => this.reader.publish(records),
+      published: (records) => {
+        if (!this.reader.publish(records)) this.onReleased(records);
+      },
       closed: () => this.reader.close(),
     });
     this.reader = new SegmentLogReader(

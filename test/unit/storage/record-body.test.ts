@@ -6,6 +6,7 @@ import {
   decodeBody,
   encodeBody,
   isBlobBody,
+  releaseBody,
 } from "../../../src/storage/record-body.ts";
 
 const longText = (seed: string) => `${seed} "quoted"\n\\ back\tslash ${"é😀x".repeat(60)}`;
@@ -109,5 +110,44 @@ describe("record bodies", () => {
     ];
     for (const bytes of damaged) expect(() => decodeBody(bytes)).toThrow();
     expect(decodeBody(good)).toEqual({ t: longText("t"), v: Float32Array.from([1, 2]) });
+  });
+});
+
+describe("pooled body buffers", () => {
+  const big = (seed: string) => ({ op: "upsert", text: seed.repeat(70_000 / seed.length) });
+
+  test("a released body's buffer serves the next one; the bytes are the next body's exactly", () => {
+    const first = encodeBody(big("first "), "blobs");
+    releaseBody(first);
+    const second = encodeBody(big("second "), "blobs");
+    expect(second.buffer).toBe(first.buffer);
+    expect(decodeBody(second)).toEqual(big("second "));
+    // Stale bytes past the body are not part of it.
+    expect(second.byteLength).toBe(encodeBody(big("second "), "blobs").byteLength);
+  });
+
+  test("a body still in use is never handed out again, even when released twice", () => {
+    const first = encodeBody(big("first "), "blobs");
+    releaseBody(first);
+    const second = encodeBody(big("second "), "blobs");
+    // `first` was given back already: giving it back again must not free `second`'s buffer.
+    releaseBody(first);
+    const third = encodeBody(big("third "), "blobs");
+    expect(third.buffer).not.toBe(second.buffer);
+    expect(decodeBody(second)).toEqual(big("second "));
+    releaseBody(second);
+    releaseBody(third);
+  });
+
+  test("small bodies and JSON bodies are not pooled; releasing them changes nothing", () => {
+    const small = encodeBody({ op: "x", text: "y".repeat(200) }, "blobs");
+    const json = encodeBody(big("json "), "json");
+    releaseBody(small);
+    releaseBody(json);
+    expect(decodeBody(small)).toEqual({ op: "x", text: "y".repeat(200) });
+    const next = encodeBody(big("next "), "blobs");
+    expect(next.buffer).not.toBe(small.buffer);
+    expect(next.buffer).not.toBe(json.buffer);
+    releaseBody(next);
   });
 });

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { VltairError } from "../../../src/core/mod.ts";
 import { createStorage, nodeWalIo, openDataDir, type WalFileIo } from "../../../src/storage/mod.ts";
-import type { KvState } from "../../fixtures/storage/kv-machine.ts";
+import { decodeBody } from "../../../src/storage/record-body.ts";
+import { type KvState, kvMachine } from "../../fixtures/storage/kv-machine.ts";
 import { countingIo, openKv, set, tempDir } from "./storage-fixture.ts";
 
 describe("Storage.append", () => {
@@ -171,6 +172,28 @@ describe("Storage failures in folds and subscribers", () => {
       "unavailable/failed",
     );
     expect(storage.stateOf("fragile") as number).toBe(1);
+    await storage.close();
+  });
+
+  test("a subscriber keeps the bodies it was given, whatever is appended after", async () => {
+    const storage = createStorage(openDataDir(tempDir()), { fsync: "none", nowMs: () => 1_000 });
+    storage.register({ ...kvMachine("blobs"), bodyEncoding: "blobs" });
+    await storage.recover();
+    const kept: Uint8Array[] = [];
+    storage.wal.subscribe(1, (records) => {
+      for (const r of records) kept.push(r.body);
+    });
+    const value = (n: number) => String(n).repeat(100_000);
+    for (let n = 1; n <= 3; n++) {
+      await storage.append([{ machine: "blobs", body: { op: "set", key: "k", value: value(n) } }]);
+    }
+    // Pooled body buffers are only reused when no subscriber received them.
+    expect(kept.map((b) => (decodeBody(b) as { value: string }).value)).toEqual([
+      value(1),
+      value(2),
+      value(3),
+    ]);
+    expect((storage.stateOf("blobs") as KvState).entries).toEqual({ k: value(3) });
     await storage.close();
   });
 
