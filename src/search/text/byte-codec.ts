@@ -11,9 +11,19 @@ const VARINT_BYTES_MAX = 8;
 
 /** A growable byte buffer. */
 export class ByteWriter {
-  #bytes = new Uint8Array(4096);
-  #view = new DataView(this.#bytes.buffer);
+  #bytes: Uint8Array;
+  #view: DataView;
   #length = 0;
+
+  /**
+   * `capacityBytes` is the room to start with. An upper bound of what will be written costs
+   * nothing past the pages actually written (a fresh array is not touched until written), and
+   * saves the copies of growing: each is fresh pages, ~10 µs apiece on this VM (ADR 0024).
+   */
+  constructor(capacityBytes = 4096) {
+    this.#bytes = new Uint8Array(capacityBytes);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
 
   #reserve(count: number): void {
     if (this.#length + count <= this.#bytes.length) return;
@@ -81,9 +91,12 @@ export class ByteWriter {
     for (const value of values) this.varint(value.length);
   }
 
-  /** A copy of the bytes written. */
+  /**
+   * The bytes written, as a view of the writer's buffer (not a copy); the writer is done and must
+   * not be written to again.
+   */
   finish(): Uint8Array {
-    return this.#bytes.slice(0, this.#length);
+    return this.#bytes.subarray(0, this.#length);
   }
 }
 

@@ -60,9 +60,28 @@ export interface TextIndexContents {
   rankOfSlot: Int32Array | null;
 }
 
+/** Bytes a varint takes at most in {@link encodedBytesMax}'s bound (LEB128 of a safe integer). */
+const VARINT_BOUND_BYTES = 8;
+/** Largest up-front room: past it the writer grows as it goes. */
+const ENCODE_CAPACITY_BYTES_MAX = 1024 * 1024 * 1024;
+
+/**
+ * An upper bound of {@link encodeTextIndex}'s output: the writer starts with that much room
+ * and never grows (only the pages written are ever touched).
+ */
+function encodedBytesMax(contents: TextIndexContents): number {
+  let bytes = 64 + 4 * VARINT_BOUND_BYTES;
+  for (const key of contents.docKeys) bytes += 3 * key.length + 2 * VARINT_BOUND_BYTES;
+  for (const term of contents.terms) bytes += 3 * term.length + 2 * VARINT_BOUND_BYTES;
+  for (let i = 0; i < contents.termCounts.length; i++) {
+    bytes += 2 * VARINT_BOUND_BYTES * (contents.termCounts[i] ?? 0);
+  }
+  return Math.min(ENCODE_CAPACITY_BYTES_MAX, bytes);
+}
+
 /** Encodes the contents (see the module comment for the layout). */
 export function encodeTextIndex(contents: TextIndexContents): Uint8Array {
-  const writer = new ByteWriter();
+  const writer = new ByteWriter(encodedBytesMax(contents));
   const { options } = contents;
   writer.u32(MAGIC);
   writer.u32(FORMAT_VERSION);

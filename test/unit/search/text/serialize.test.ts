@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { ByteWriter } from "../../../../src/search/text/byte-codec.ts";
 import { createTextIndex, loadTextIndex, VltairError } from "./imports.ts";
 
 const TEXTS = [
@@ -114,5 +116,40 @@ describe("TextIndex.serialize / loadTextIndex", () => {
         expect(error).toBeInstanceOf(VltairError);
       }
     }
+  });
+});
+
+describe("ByteWriter", () => {
+  type Op = ["u8" | "u32" | "f64" | "varint", number] | ["string", string] | ["strings", string[]];
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.tuple(fc.constant("u8" as const), fc.integer({ min: 0, max: 255 })),
+    fc.tuple(fc.constant("u32" as const), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    fc.tuple(fc.constant("f64" as const), fc.double()),
+    fc.tuple(fc.constant("varint" as const), fc.maxSafeNat()),
+    fc.tuple(fc.constant("string" as const), fc.string({ unit: "grapheme", maxLength: 40 })),
+    fc.tuple(
+      fc.constant("strings" as const),
+      fc.array(fc.string({ maxLength: 12 }), { maxLength: 8 }),
+    ),
+  );
+  const write = (writer: ByteWriter, ops: Op[]): Uint8Array => {
+    for (const [kind, value] of ops) {
+      if (kind === "string") writer.string(value);
+      else if (kind === "strings") writer.strings(value);
+      else writer[kind](value);
+    }
+    return writer.finish();
+  };
+
+  test("a writer that starts with 1 byte of room gives the bytes of one that never grows", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const grown = write(new ByteWriter(1), ops);
+        const roomy = write(new ByteWriter(1 << 16), ops);
+        // finish() is exactly what was written, whatever room is left behind it.
+        expect(grown).toEqual(roomy);
+      }),
+      { seed: 20261205, numRuns: 300 },
+    );
   });
 });
