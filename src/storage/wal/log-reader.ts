@@ -150,14 +150,17 @@ export class SegmentLogReader implements LogReader {
    * subscriber received the records (and may keep them).
    */
   publish(records: readonly CommittedRecord[]): boolean {
+    // Counted as delivered before the call: a listener may unsubscribe while it runs.
+    let delivered = false;
     for (const listener of this.listeners) {
+      delivered = true;
       try {
         listener(records);
       } catch (error) {
         this.options.log("error", "wal.subscriber_failed", { error: String(error) });
       }
     }
-    return this.listeners.size > 0;
+    return delivered;
   }
 
   /** Ends every subscription (the log is closing). */
