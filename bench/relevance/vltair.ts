@@ -75,7 +75,7 @@ export async function openRelevanceEngine(
       const sparse = tenant.text
         .search(query, depth)
         .map((m) => ({ id: idOf(Number(m.docKey)), score: m.score }));
-      const found = tenant.vectors?.search(vector, depth);
+      const found = tenant.vectorIndex()?.search(vector, depth);
       const dense = Array.from(found?.keys ?? [], (key, i) => ({
         id: idOf(key),
         score: 1 - (found?.distances[i] ?? 1),

@@ -54,7 +54,7 @@ export async function profileHybrid(
   ];
   const samples = new Map<Step, number[]>(steps.map((s) => [s, []]));
   const n = candidatesFor(k);
-  const vectors = store.vectors;
+  const vectors = store.vectorIndex();
   if (vectors === null) throw new Error("the tenant has no vector index");
   for (const query of queries) {
     let t = performance.now();
@@ -153,7 +153,7 @@ export function profileFilterPaths(
   const admitted = new Set<number>();
   for (const [key, doc] of store.byKey) if (predicate(doc)) admitted.add(key);
   const allowedKeys = [...admitted].map((key) => BigInt(key));
-  const vectors = store.vectors;
+  const vectors = store.vectorIndex();
   if (vectors === null) throw new Error("the tenant has no vector index");
   const n = candidatesFor(k);
   const service = (key: number) => {

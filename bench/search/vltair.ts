@@ -146,7 +146,7 @@ export async function openVltair(
 /** Wraps the tenant's vector index `addBatch` (once the tenant exists) to time it. */
 function meterVectorAdds(engine: VltairEngine, tenant: string): boolean {
   const store = (engine.storage.stateOf("context") as ContextState).tenant(tenant);
-  const vectors = store?.vectors;
+  const vectors = store?.vectorIndex();
   if (vectors === null || vectors === undefined) return false;
   const addBatch = vectors.addBatch.bind(vectors);
   vectors.addBatch = (...args: Parameters<typeof addBatch>) => {

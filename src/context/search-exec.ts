@@ -103,7 +103,7 @@ function startDense(
   admit: AdmitView | null,
   n: number,
 ): DenseMatches | null {
-  const index = store.vectors;
+  const index = store.vectorIndex();
   const query = plan.queryVector;
   const size = index?.size() ?? 0;
   if (index === null || query === null || size === 0) return null;
@@ -126,7 +126,7 @@ function widened(
   admit: AdmitView | null,
   matches: VectorMatches | null,
 ): VectorMatches | null {
-  const index = store.vectors;
+  const index = store.vectorIndex();
   if (matches === null || admit !== null || index === null || plan.queryVector === null) {
     return matches;
   }

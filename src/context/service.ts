@@ -242,7 +242,7 @@ export class ContextService {
    */
   #identityToRecord(store: TenantStore | undefined, embeddedAny: boolean): EmbedderIdentity | null {
     if (!embeddedAny || this.#embedder === null) return null;
-    if (store?.vectors != null && store.embedder === null) return null;
+    if (store?.hasVectorIndex === true && store.embedder === null) return null;
     return identityOf(this.#embedder);
   }
 
@@ -501,7 +501,7 @@ export class ContextService {
         queryVector,
         embedder: planned.embedded ? this.#embedder : null,
       });
-      if (planned.embedded && store.vectors !== null && store.embedder === null) {
+      if (planned.embedded && store.hasVectorIndex && store.embedder === null) {
         planned.warnings.push({
           code: "embedder_unrecorded",
           message: `tenant ${tenant}'s vectors predate the embedder record (or came from clients), so the query vector's embedder cannot be checked against them`,

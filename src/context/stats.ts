@@ -74,7 +74,7 @@ export function tenantStats(
     else entry.documents++;
   }
   const text = store.text.stats();
-  const vectors = store.vectors;
+  const vectors = store.vectorIndex();
   return {
     ...base,
     documents: store.docs.size,

@@ -20,6 +20,7 @@ import {
 import {
   attachToThread,
   detachFromThread,
+  outstanding,
   settle,
   type ThreadLink,
   tryPost,
@@ -48,6 +49,15 @@ export class VectorBackground {
   /** True while a background search is out (posted and not collected). */
   get searchOut(): boolean {
     return this.searching !== null;
+  }
+
+  /**
+   * True while a posted batch is not inserted yet (queued for the helper or running there):
+   * any call on the index now would wait for it.
+   */
+  get inserting(): boolean {
+    const pending = this.pending;
+    return pending !== null && outstanding(this.thread as ThreadLink, pending.sequence);
   }
 
   /** The helper thread's link, attached on first use; null when jobs stay on this thread. */

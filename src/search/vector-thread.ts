@@ -200,6 +200,14 @@ export function tryPost(link: ThreadLink, job: ThreadAdd | ThreadSearch): number
   return sequence;
 }
 
+/** True while job `sequence` is posted or running: ending it now would wait for the helper. */
+export function outstanding(link: ThreadLink, sequence: number): boolean {
+  const word = Atomics.load(link.signal, 0);
+  if (word >>> CODE_BITS !== sequence) return false;
+  const code = word & CODE_MASK;
+  return code === THREAD_STATE.pending || code === THREAD_STATE.running;
+}
+
 /**
  * Ends job `sequence`: claims it back when the helper has not started it (the caller then runs
  * it itself, so a busy machine never makes the caller wait for the helper to be scheduled), or

@@ -85,6 +85,14 @@ export class VectorIndex {
     return this.options.quantization;
   }
 
+  /**
+   * True while the helper thread still inserts a batch `addBatch` handed it: the next call on
+   * the index would wait for it. Never waits itself.
+   */
+  get inserting(): boolean {
+    return this.background.inserting;
+  }
+
   private live(): VectorMemory {
     assert(!this.disposed, "vector index used after dispose()");
     assert(!this.memory.filtering, "vector index called from its own filter predicate");

@@ -165,7 +165,7 @@ export function encodeContextStateParts(state: ContextState): Uint8Array[] {
     push(encoder.encode(JSON.stringify(docs)));
     push(textsBlob(stored, sizesBytes));
     push(t.text.serialize());
-    push(t.vectors?.serialize() ?? new Uint8Array(0));
+    push(t.vectorIndex()?.serialize() ?? new Uint8Array(0));
   }
   return parts;
 }
@@ -234,10 +234,12 @@ export function* decodeContextStateSteps(
     store.nextKey = header.next_key;
     store.embedder = header.embedder ?? null;
     if (vectorBytes.length > 0) {
-      store.vectors = loadVectorIndex(vectorBytes, {
-        ...TENANT_VECTOR_LOAD_OPTIONS,
-        helperThread: options.helperThread,
-      });
+      store.attachVectorIndex(
+        loadVectorIndex(vectorBytes, {
+          ...TENANT_VECTOR_LOAD_OPTIONS,
+          helperThread: options.helperThread,
+        }),
+      );
     }
     // Format 3 texts stay bytes (see LoadedDoc): one copy, so the snapshot's buffer is freed.
     const ownTexts = format === FORMAT && textBytes !== null ? textBytes.slice() : null;

@@ -38,12 +38,24 @@ export const TENANT_VECTOR_LOAD_OPTIONS = {
   expansionSearch: TENANT_VECTOR_OPTIONS.expansionSearch,
 } as const;
 
+/**
+ * Most vectors a tenant holds back while the helper thread inserts an earlier batch (ADR 0025);
+ * at this many the writer waits for the helper instead. 4,096 × 384-d f32 is 6 MiB.
+ */
+export const VECTOR_TAIL_MAX = 4_096;
+
 /** A tenant's store: documents by (scope, id) and by index key, and the two indexes. */
 export class TenantStore {
   readonly docs = new DocMap();
   readonly byKey = new Map<number, StoredDoc>();
   text: TextIndex;
-  vectors: VectorIndex | null = null;
+  /** The vector graph; `vectorIndex()` hands it out with the tail posted. */
+  #vectors: VectorIndex | null = null;
+  /**
+   * Vectors applied while the helper thread was still inserting an earlier batch, in key
+   * order: posted as one batch once it is free, or before anything reads the index.
+   */
+  readonly #tail = new Map<number, Float32Array>();
   /** The embedder that made the tenant's server-embedded vectors (null: none recorded yet). */
   embedder: EmbedderIdentity | null = null;
   nextKey = 1;
@@ -71,7 +83,27 @@ export class TenantStore {
 
   /** Dimension of the tenant's vectors, or null before the first vector. */
   get vectorDimensions(): number | null {
-    return this.vectors?.dimensions ?? null;
+    return this.#vectors?.dimensions ?? null;
+  }
+
+  /** Whether the tenant has a vector index (any vector ever applied); never waits. */
+  get hasVectorIndex(): boolean {
+    return this.#vectors !== null;
+  }
+
+  /**
+   * The vector index with every applied vector in it or posted to it (the index's next call
+   * waits for the helper thread), or null before the first vector.
+   */
+  vectorIndex(): VectorIndex | null {
+    this.#postTail();
+    return this.#vectors;
+  }
+
+  /** Installs a loaded vector index on a store that has none yet (snapshot load). */
+  attachVectorIndex(index: VectorIndex): void {
+    if (this.#vectors !== null) throw new Error("tenant store already has a vector index");
+    this.#vectors = index;
   }
 
   /** Every document in (scope, id) order (cached until the next write). */
@@ -127,6 +159,8 @@ export class TenantStore {
     }
     if (pendingVectors.size > 0) this.addVectors(pendingVectors);
     for (const [key, doc] of pendingTexts) this.text.add(String(key), doc.text);
+    // The helper may have finished meanwhile: hand it what waited, rather than leave it idle.
+    if (this.#tail.size > 0 && this.#vectors?.inserting === false) this.#postTail();
   }
 
   /** Applies one delete batch; unknown documents are ignored. */
@@ -143,14 +177,15 @@ export class TenantStore {
 
   /** Frees the vector index's WASM memory; the store must not be used afterwards. */
   dispose(): void {
-    this.vectors?.dispose();
-    this.vectors = null;
+    this.#tail.clear();
+    this.#vectors?.dispose();
+    this.#vectors = null;
   }
 
   /** A vector must match the tenant's dimension (or the batch's first vector, for a new index). */
   private acceptsVector(vector: Float32Array, pending: Map<number, Float32Array>): boolean {
     if (vector.length === 0) return false;
-    const expected = this.vectors?.dimensions ?? pending.values().next().value?.length;
+    const expected = this.#vectors?.dimensions ?? pending.values().next().value?.length;
     return expected === undefined || expected === vector.length;
   }
 
@@ -164,21 +199,41 @@ export class TenantStore {
     if (pendingTexts?.delete(doc.key) !== true) this.text.remove(String(doc.key));
     if (!doc.hasVector) return;
     if (pending?.delete(doc.key)) return;
-    this.vectors?.remove(doc.key);
+    // The tail goes in first even when it holds this key: the graph then gets the same
+    // insertions and removals in the same order however busy the helper was.
+    this.vectorIndex()?.remove(doc.key);
   }
 
+  /**
+   * Adds a batch's vectors behind those already held back. While the helper thread still
+   * inserts an earlier batch they wait in the tail (up to {@link VECTOR_TAIL_MAX}), so a writer
+   * does not wait for the graph; otherwise the tail goes to the helper as one batch.
+   */
   private addVectors(pending: Map<number, Float32Array>): void {
     const first = pending.values().next().value as Float32Array;
-    this.vectors ??= createVectorIndex({
+    this.#vectors ??= createVectorIndex({
       dimensions: first.length,
       ...TENANT_VECTOR_OPTIONS,
       helperThread: this.helperThread,
     });
-    const dims = this.vectors.dimensions;
-    const flat = new Float32Array(pending.size * dims);
+    const index = this.#vectors;
+    for (const [key, vector] of pending) this.#tail.set(key, vector);
+    if (index.inserting && this.#tail.size < VECTOR_TAIL_MAX) return;
+    this.#postTail();
+  }
+
+  /** Hands the tail to the index as one batch (the helper inserts it when it can). */
+  #postTail(): void {
+    const index = this.#vectors;
+    const tail = this.#tail;
+    if (index === null || tail.size === 0) return;
+    const dims = index.dimensions;
+    const flat = new Float32Array(tail.size * dims);
     let i = 0;
-    for (const vector of pending.values()) flat.set(vector, dims * i++);
-    this.vectors.addBatch([...pending.keys()], flat, { background: true });
+    for (const vector of tail.values()) flat.set(vector, dims * i++);
+    const keys = [...tail.keys()];
+    tail.clear();
+    index.addBatch(keys, flat, { background: true });
   }
 }
 

@@ -47,7 +47,7 @@ function view(state: ContextState) {
   return {
     docs: [...(t?.docs.values() ?? [])].map((d) => ({ ...d, text: d.text })),
     search: t?.text.search("hello doc", 10),
-    dense: Array.from(t?.vectors?.search(Float32Array.from([1, 0.5]), 2).keys ?? []),
+    dense: Array.from(t?.vectorIndex()?.search(Float32Array.from([1, 0.5]), 2).keys ?? []),
   };
 }
 

@@ -45,7 +45,7 @@ function view(state: ContextState) {
   return {
     docs: [...(t?.docs.values() ?? [])].map(({ past: _p, ...d }) => d),
     text: t?.text.search("parseconfig", 5),
-    dense: Array.from(t?.vectors?.search(VECTOR, 1).keys ?? []),
+    dense: Array.from(t?.vectorIndex()?.search(VECTOR, 1).keys ?? []),
   };
 }
 
