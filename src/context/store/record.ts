@@ -65,7 +65,7 @@ export function encodeVector(vector: Float32Array): string {
 export function decodeVector(vector: Float32Array | string): Float32Array {
   if (typeof vector !== "string") return vector;
   const bytes = Buffer.from(vector, "base64");
-  const out = new Float32Array(Math.floor(bytes.byteLength / 4));
-  new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
-  return out;
+  const buffer = new ArrayBuffer(Math.floor(bytes.byteLength / 4) * 4);
+  new Uint8Array(buffer).set(bytes.subarray(0, buffer.byteLength));
+  return new Float32Array(buffer);
 }

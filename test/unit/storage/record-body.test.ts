@@ -39,6 +39,18 @@ describe("record bodies", () => {
     expect(new TextDecoder().decode(bytes).indexOf(JSON.stringify(longText("a")))).toBe(-1);
   });
 
+  test("vectors of any length, subarrays included, come back bit for bit and own their buffers", () => {
+    const random = (i: number) => Math.sin(i * 12.9898) * 43758.5453;
+    const long = Float32Array.from({ length: 3_000 }, (_, i) => random(i));
+    const wide = new Float32Array(5_000).map((_, i) => random(i + 7));
+    const values = [long, wide.subarray(3, 2_503), Float32Array.of(Number.NaN, -0, 1e-45), long];
+    const back = decodeBody(encodeBody({ values }, "blobs")) as { values: Float32Array[] };
+    expect(back.values.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength))).toEqual(
+      values.map((v) => new Uint8Array(v.slice().buffer)),
+    );
+    for (const v of back.values) expect(v.byteLength).toBe(v.buffer.byteLength);
+  });
+
   test("property: any JSON value round-trips through the blob body as through JSON", () => {
     const json = fc.jsonValue().map((x) => x as unknown);
     const withLong = fc.tuple(
