@@ -15,5 +15,7 @@ export type { ScriptWorker } from "./script-worker.ts";
 export { SCRIPT_WORKER_PRELUDE, startScriptWorker } from "./script-worker.ts";
 export type { FetchHandler, RunningServer, ServeOptions } from "./serve.ts";
 export { serve } from "./serve.ts";
+export type { Sha256 } from "./sha256.ts";
+export { createSha256 } from "./sha256.ts";
 export type { ShutdownSignal } from "./signals.ts";
 export { onShutdownSignal } from "./signals.ts";
