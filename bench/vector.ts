@@ -345,7 +345,12 @@ function hashSize(
   const data = corpus.data.subarray(0, count * DIMENSIONS);
   const queries = corpus.queries;
   const rssBefore = rssBytes();
-  const index = createVectorIndex({ dimensions: DIMENSIONS, metric: "cos", ...TENANT_HNSW });
+  // The tenants' metric: `ip` over unit vectors (hashEmbed's are; ADR 0026).
+  const index = createVectorIndex({
+    dimensions: DIMENSIONS,
+    metric: TENANT_VECTOR_OPTIONS.metric,
+    ...TENANT_HNSW,
+  });
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   for (let first = 0; first < count; first += HASH_INSERT_BATCH) {
@@ -404,7 +409,7 @@ function hashSize(
     const nativeRss = rssBytes();
     const nativeIndex = new native.Index({
       dimensions: DIMENSIONS,
-      metric: "cos",
+      metric: TENANT_VECTOR_OPTIONS.metric,
       quantization: "f32",
       connectivity: TENANT_HNSW.connectivity,
       expansion_add: TENANT_HNSW.expansionAdd,
@@ -512,7 +517,7 @@ function benchHashCorpus(native: NativeModule | undefined, quickRun: boolean) {
       corpus: "bench/search chunks of node_modules, hash embedder, L2-normalised",
       queries: `${HASH_QUERY_COUNT} single lines of corpus chunks, hash-embedded`,
       dimensions: DIMENSIONS,
-      metric: "cos",
+      metric: TENANT_VECTOR_OPTIONS.metric,
       quantization: "f32",
       ...TENANT_HNSW,
       insert_batch: HASH_INSERT_BATCH,

@@ -148,8 +148,13 @@ function denseHits(store: TenantStore, matches: VectorMatches | null, found: Fou
 }
 
 /** Runs the plan; returns at most `k` hits in the stable order. */
-export function executeSearch(store: TenantStore | undefined, plan: SearchPlan): ExecutedHit[] {
+export function executeSearch(store: TenantStore | undefined, planned: SearchPlan): ExecutedHit[] {
   if (store === undefined) return [];
+  // The index compares the query as it stores vectors (unit length for an `ip` index).
+  const plan =
+    planned.queryVector === null
+      ? planned
+      : { ...planned, queryVector: store.vectorQuery(planned.queryVector) };
   const admit = admission(store, plan);
   const n = candidatesFor(plan.k);
   const found: Found = new Map();
