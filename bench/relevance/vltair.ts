@@ -75,7 +75,8 @@ export async function openRelevanceEngine(
       const sparse = tenant.text
         .search(query, depth)
         .map((m) => ({ id: idOf(Number(m.docKey)), score: m.score }));
-      const found = tenant.vectorIndex()?.search(vector, depth);
+      // As executeSearch does: the index compares unit vectors (ADR 0026).
+      const found = tenant.vectorIndex()?.search(tenant.vectorQuery(vector), depth);
       const dense = Array.from(found?.keys ?? [], (key, i) => ({
         id: idOf(key),
         score: 1 - (found?.distances[i] ?? 1),
