@@ -295,7 +295,7 @@ export const CONFIG_FIELDS = {
     env: "VLTAIR_VECTOR_THREAD",
     kind: "bool",
     default: true,
-    doc: "Whether vector indexes use a helper thread: a batch's HNSW insertion runs there while the main thread indexes the texts, and the dense half of an unfiltered hybrid search runs there beside the sparse half. false keeps all vector work on the main thread; results are identical either way.",
+    doc: "Whether vector indexes use a helper thread: a batch's HNSW insertion runs there while the main thread indexes the texts (batches applied while it is busy wait in the tenant's store, up to 4,096 vectors, and follow as one batch: ADR 0025), and the dense half of an unfiltered hybrid search runs there beside the sparse half. false keeps all vector work on the main thread; results are identical either way.",
     schema: v.boolean("must be true or false"),
   },
   text_tokenizer: {
