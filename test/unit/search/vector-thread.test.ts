@@ -171,6 +171,32 @@ describe("vector helper thread", () => {
     expect(() => other.size()).toThrow(AssertionError);
   });
 
+  test("inserting: true from a background post until the helper ends it, never without the helper", () => {
+    const count = 8_192;
+    const keys = Array.from({ length: count }, (_, i) => i + 1);
+    const vectors = clusteredSpace({
+      dimensions: DIMENSIONS,
+      seed: 13,
+      clusters: 8,
+      subspaceDimensions: 4,
+    }).sample(count);
+    const index = make();
+    expect(index.inserting).toBe(false);
+    index.addBatch(keys, vectors, { background: true });
+    // 8k insertions take the helper far longer than this check takes to run.
+    expect(index.inserting).toBe(true);
+    const deadlineMs = performance.now() + 30_000;
+    while (index.inserting) {
+      if (performance.now() > deadlineMs) throw new Error("the batch never ended");
+    }
+    expect(index.size()).toBe(count);
+    expect(index.inserting).toBe(false);
+    const inline = make(false);
+    inline.addBatch(keys, vectors, { background: true });
+    expect(inline.inserting).toBe(false);
+    expect(inline.size()).toBe(count);
+  });
+
   test("off, or a batch below the minimum, inserts on the calling thread", () => {
     const index = make(false);
     const [batch] = batchesOf(1);
